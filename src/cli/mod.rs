@@ -1,0 +1,94 @@
+//! Command-line interface: one file per subcommand, shared source options in [`args`].
+
+mod args;
+mod catalog;
+mod generate;
+mod output;
+mod query;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Where did our Amazon Bedrock requests actually run? SQL over CloudTrail archives.
+///
+/// trailmap reads CloudTrail log files (gzipped JSON, as CloudTrail delivers them to S3, or a
+/// local copy), decodes every record into Arrow and answers SQL with DataFusion. Bedrock
+/// cross-Region inference serves a request in a Region other than the caller's; CloudTrail logs
+/// that Region in additionalEventData.inferenceRegion, which trailmap exposes as
+/// `inference_region` and `served_region`.
+///
+/// Data goes to stdout, diagnostics to stderr. Exit codes: 0 success, 1 audit violations,
+/// 2 error or incomplete input.
+#[derive(Debug, Parser)]
+#[command(name = "trailmap", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    /// More diagnostics on stderr (-v: progress summary, -vv: every skipped file).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr (no warnings about unreadable files).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run SQL (or a named query) over the archive.
+    Query(query::QueryArgs),
+    /// List the named queries with their descriptions.
+    Queries,
+    /// Print the tables and their columns with meanings.
+    Schema,
+    /// Write a synthetic CloudTrail archive (for tests, demos and benchmarks).
+    Generate(generate::GenerateArgs),
+}
+
+/// How a command ended, short of an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything read, nothing to report.
+    Success,
+    /// Some input could not be read and the command was asked to fail for it.
+    Incomplete,
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::Incomplete => ExitCode::from(2),
+        }
+    }
+}
+
+/// Runs a subcommand.
+pub async fn run(command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Query(args) => query::run(args).await,
+        Command::Queries => catalog::list_queries(),
+        Command::Schema => catalog::print_schema(),
+        Command::Generate(args) => generate::run(args),
+    }
+}
+
+/// Diagnostics to stderr: warnings by default, more with `-v`, `TRAILMAP_LOG` overrides.
+pub fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILMAP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("trailmap={default}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}

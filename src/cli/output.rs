@@ -1,0 +1,112 @@
+//! Writing query results: a table for people, CSV / JSON / NDJSON / Parquet for programs.
+
+use std::fs::File;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use clap::ValueEnum;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::csv;
+use datafusion::arrow::json::{ArrayWriter, LineDelimitedWriter};
+use datafusion::arrow::util::pretty::pretty_format_batches_with_schema;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::prelude::DataFrame;
+use futures::StreamExt;
+
+use trailmap::error::{Error, Result};
+
+/// Output format of query results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned text table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Apache Parquet (needs -o FILE or a redirected stdout).
+    Parquet,
+}
+
+fn output_error(target: &str) -> impl Fn(Box<dyn std::error::Error + Send + Sync>) -> Error + '_ {
+    move |source| Error::Output { target: target.to_owned(), source }
+}
+
+/// Streams `frame` to `path` (or stdout) in `format`.
+pub async fn write_results(frame: DataFrame, format: Format, path: Option<&Path>) -> Result<()> {
+    let target = path.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
+    if format == Format::Parquet && path.is_none() && std::io::stdout().is_terminal() {
+        return Err(Error::Usage("Parquet is binary: give -o FILE or redirect stdout".into()));
+    }
+    let sink: Box<dyn Write + Send> = match path {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            File::create(path).map_err(|e| output_error(&target)(Box::new(e)))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+    };
+    let schema = frame.schema().inner().clone();
+    let mut stream = frame.execute_stream().await?;
+    let mut writer = BatchWriter::new(format, sink, &schema).map_err(output_error(&target))?;
+    while let Some(batch) = stream.next().await {
+        writer.write(&batch?).map_err(output_error(&target))?;
+    }
+    writer.finish(&schema).map_err(output_error(&target))
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A writer for one format; the table format buffers, the others stream.
+enum BatchWriter {
+    Table(Box<dyn Write + Send>, Vec<RecordBatch>),
+    Csv(csv::Writer<Box<dyn Write + Send>>),
+    Json(ArrayWriter<Box<dyn Write + Send>>),
+    Ndjson(LineDelimitedWriter<Box<dyn Write + Send>>),
+    Parquet(ArrowWriter<Box<dyn Write + Send>>),
+}
+
+impl BatchWriter {
+    fn new(format: Format, sink: Box<dyn Write + Send>, schema: &datafusion::arrow::datatypes::SchemaRef) -> Result<Self, BoxError> {
+        Ok(match format {
+            Format::Table => BatchWriter::Table(sink, Vec::new()),
+            Format::Csv => BatchWriter::Csv(csv::WriterBuilder::new().with_header(true).build(sink)),
+            Format::Json => BatchWriter::Json(ArrayWriter::new(sink)),
+            Format::Ndjson => BatchWriter::Ndjson(LineDelimitedWriter::new(sink)),
+            Format::Parquet => BatchWriter::Parquet(ArrowWriter::try_new(sink, schema.clone(), None)?),
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
+        match self {
+            BatchWriter::Table(_, batches) => batches.push(batch.clone()),
+            BatchWriter::Csv(w) => w.write(batch)?,
+            BatchWriter::Json(w) => w.write(batch)?,
+            BatchWriter::Ndjson(w) => w.write(batch)?,
+            BatchWriter::Parquet(w) => w.write(batch)?,
+        }
+        Ok(())
+    }
+
+    fn finish(self, schema: &datafusion::arrow::datatypes::SchemaRef) -> Result<(), BoxError> {
+        match self {
+            BatchWriter::Table(mut sink, batches) => {
+                writeln!(sink, "{}", pretty_format_batches_with_schema(schema.clone(), &batches)?)?;
+                sink.flush()?;
+            }
+            BatchWriter::Csv(w) => w.into_inner().flush()?,
+            BatchWriter::Json(mut w) => {
+                w.finish()?;
+                w.into_inner().flush()?;
+            }
+            BatchWriter::Ndjson(mut w) => {
+                w.finish()?;
+                w.into_inner().flush()?;
+            }
+            BatchWriter::Parquet(w) => {
+                w.into_inner()?.flush()?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+//! Inflating a log file's bytes: gzip when it is gzip, the bytes as they are when it is JSON.
+
+use std::borrow::Cow;
+use std::io::Read;
+
+use flate2::bufread::MultiGzDecoder;
+
+use crate::error::{DecodeError, LoadStage};
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// Upper bound on the pre-allocation taken from a gzip trailer (the trailer is only a hint).
+const MAX_SIZE_HINT: usize = 256 << 20;
+
+/// Returns the JSON text of a file. `named_gzip` says whether its name ends in `.gz`, so that a
+/// `.json.gz` that is not gzip is reported as such rather than as bad JSON.
+pub fn inflate(raw: &[u8], named_gzip: bool) -> Result<Cow<'_, [u8]>, DecodeError> {
+    if raw.is_empty() {
+        let stage = if named_gzip { LoadStage::Gunzip } else { LoadStage::Json };
+        return Err(DecodeError::new(stage, "empty file (0 bytes)"));
+    }
+    if !raw.starts_with(&GZIP_MAGIC) {
+        if named_gzip {
+            return Err(DecodeError::new(
+                LoadStage::Gunzip,
+                format!("not a gzip file: starts with {:02x?}, expected 1f 8b", &raw[..raw.len().min(4)]),
+            ));
+        }
+        return Ok(Cow::Borrowed(raw));
+    }
+    let mut json = Vec::with_capacity(size_hint(raw));
+    MultiGzDecoder::new(raw)
+        .read_to_end(&mut json)
+        .map_err(|e| DecodeError::new(LoadStage::Gunzip, format!("corrupt gzip stream: {e}")))?;
+    Ok(Cow::Owned(json))
+}
+
+/// The uncompressed size recorded in the gzip trailer (modulo 2^32), bounded.
+fn size_hint(raw: &[u8]) -> usize {
+    let Some(trailer) = raw.len().checked_sub(4).and_then(|start| raw.get(start..)) else {
+        return 0;
+    };
+    let mut isize_bytes = [0u8; 4];
+    isize_bytes.copy_from_slice(trailer);
+    (u32::from_le_bytes(isize_bytes) as usize).min(MAX_SIZE_HINT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_and_plain() {
+        assert_eq!(&*inflate(&gzip(b"{\"Records\":[]}"), true).unwrap(), b"{\"Records\":[]}");
+        assert_eq!(&*inflate(b"{}", false).unwrap(), b"{}");
+        // Concatenated members are one stream.
+        let mut two = gzip(b"ab");
+        two.extend(gzip(b"cd"));
+        assert_eq!(&*inflate(&two, true).unwrap(), b"abcd");
+    }
+
+    #[test]
+    fn bad_gzip_is_named() {
+        let full = gzip(&[b'x'; 10_000]);
+        let truncated = inflate(&full[..full.len() / 2], true).unwrap_err();
+        assert_eq!(truncated.stage, LoadStage::Gunzip);
+        let not_gzip = inflate(b"{\"Records\":[]}", true).unwrap_err();
+        assert_eq!(not_gzip.stage, LoadStage::Gunzip);
+        assert!(not_gzip.message.contains("not a gzip file"), "{}", not_gzip.message);
+        assert_eq!(inflate(b"", true).unwrap_err().stage, LoadStage::Gunzip);
+        assert_eq!(inflate(b"", false).unwrap_err().stage, LoadStage::Json);
+        let mut bad_crc = full.clone();
+        let n = bad_crc.len();
+        bad_crc[n - 6] ^= 0xff;
+        assert_eq!(inflate(&bad_crc, true).unwrap_err().stage, LoadStage::Gunzip);
+    }
+}

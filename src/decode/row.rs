@@ -1,0 +1,203 @@
+//! The value of every `events` column for one record.
+//!
+//! [`Row::new`] parses only the nested parts the projected columns need ([`Needs`]), and
+//! [`Row::value`] is the single place that says how each column is computed.
+
+use std::borrow::Cow;
+
+use crate::bedrock::{self, ModelRef};
+use crate::decode::record::{
+    AdditionalEventData, Identity, Record, RequestParameters, SessionContext, SessionIssuer,
+    nested,
+};
+use crate::decode::time::parse_event_time;
+use crate::regions;
+use crate::schema::Column;
+use crate::source::key::LogKey;
+
+/// A column value, typed by the column's [`crate::schema::Kind`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    /// Text or null.
+    Text(Option<&'a str>),
+    /// Boolean or null.
+    Bool(Option<bool>),
+    /// Microseconds since the epoch, or null.
+    Time(Option<i64>),
+    /// Days since the epoch, or null.
+    Date(Option<i32>),
+}
+
+/// Facts about the file the records come from.
+#[derive(Debug, Clone)]
+pub struct FileContext {
+    /// `log_file`: the path or `s3://` URL.
+    pub log_file: String,
+    /// The key's parts.
+    pub key: LogKey,
+    /// `log_date` as days since the epoch.
+    pub log_date: Option<i32>,
+}
+
+impl FileContext {
+    /// The context of the file at `log_file`, with its key parsed.
+    pub fn new(log_file: String, key: LogKey) -> Self {
+        let log_date = key.date.map(days_since_epoch);
+        FileContext { log_file, key, log_date }
+    }
+}
+
+fn days_since_epoch(date: chrono::NaiveDate) -> i32 {
+    // The date range of chrono fits i32 days comfortably.
+    (date - chrono::NaiveDate::default()).num_days() as i32
+}
+
+/// Which nested parts of a record the projected columns (and filters) need.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// `eventTime` parsed to a timestamp.
+    pub time: bool,
+    /// `userIdentity` fields.
+    pub identity: bool,
+    /// `sessionContext.sessionIssuer.arn`.
+    pub session_issuer: bool,
+    /// `requestParameters.modelId` and what it names.
+    pub model: bool,
+    /// `additionalEventData.inferenceRegion`.
+    pub inference_region: bool,
+}
+
+impl Needs {
+    /// The needs of a set of columns.
+    pub fn of(columns: &[Column]) -> Needs {
+        let mut needs = Needs::default();
+        for column in columns {
+            use Column::*;
+            match column {
+                EventTime => needs.time = true,
+                UserType | PrincipalArn | PrincipalId | PrincipalAccountId | AccessKeyId
+                | UserName | InvokedBy => needs.identity = true,
+                SessionIssuerArn => {
+                    needs.identity = true;
+                    needs.session_issuer = true;
+                }
+                ModelId | Model | ProfileScope => needs.model = true,
+                InferenceRegion | ServedRegion | ServedGeography => needs.inference_region = true,
+                _ => {}
+            }
+        }
+        needs
+    }
+}
+
+/// One record with the nested parts its columns need already parsed.
+pub struct Row<'r> {
+    record: &'r Record<'r>,
+    file: &'r FileContext,
+    time: Option<i64>,
+    identity: Identity<'r>,
+    session_issuer_arn: Option<Cow<'r, str>>,
+    model_id: Option<Cow<'r, str>>,
+    inference_region: Option<Cow<'r, str>>,
+}
+
+impl<'r> Row<'r> {
+    /// Prepares a record for reading its columns.
+    pub fn new(record: &'r Record<'r>, file: &'r FileContext, needs: Needs) -> Self {
+        let time = if needs.time { record.event_time.get().and_then(parse_event_time) } else { None };
+        let identity: Identity<'r> =
+            if needs.identity { nested(record.user_identity) } else { Identity::default() };
+        let session_issuer_arn = if needs.session_issuer {
+            let context: SessionContext<'r> = nested(identity.session_context);
+            let issuer: SessionIssuer<'r> = nested(context.session_issuer);
+            issuer.arn.0
+        } else {
+            None
+        };
+        let model_id = if needs.model {
+            nested::<RequestParameters>(record.request_parameters).model_id.0
+        } else {
+            None
+        };
+        let inference_region = if needs.inference_region {
+            nested::<AdditionalEventData>(record.additional_event_data).inference_region.0
+        } else {
+            None
+        };
+        Row { record, file, time, identity, session_issuer_arn, model_id, inference_region }
+    }
+
+    /// `event_time` in microseconds, if it was needed and parses.
+    pub fn time(&self) -> Option<i64> {
+        self.time
+    }
+
+    /// The record itself.
+    pub fn record(&self) -> &Record<'r> {
+        self.record
+    }
+
+    fn served_region(&self) -> Option<&str> {
+        self.inference_region.as_deref().or(self.record.aws_region.get())
+    }
+
+    fn model_ref(&self) -> Option<ModelRef<'_>> {
+        self.model_id.as_deref().map(bedrock::parse_model_id)
+    }
+
+    /// The value of `column` for this record.
+    pub fn value(&self, column: Column) -> Value<'_> {
+        use Column::*;
+        let r = self.record;
+        match column {
+            EventTime => Value::Time(self.time),
+            EventVersion => Value::Text(r.event_version.get()),
+            EventSource => Value::Text(r.event_source.get()),
+            EventName => Value::Text(r.event_name.get()),
+            EventType => Value::Text(r.event_type.get()),
+            EventCategory => Value::Text(r.event_category.get()),
+            EventId => Value::Text(r.event_id.get()),
+            RequestId => Value::Text(r.request_id.get()),
+            SharedEventId => Value::Text(r.shared_event_id.get()),
+            ReadOnly => Value::Bool(r.read_only.0),
+            ManagementEvent => Value::Bool(r.management_event.0),
+            AwsRegion => Value::Text(r.aws_region.get()),
+            InferenceRegion => Value::Text(self.inference_region.as_deref()),
+            ServedRegion => Value::Text(self.served_region()),
+            SourceGeography => Value::Text(r.aws_region.get().and_then(regions::geography)),
+            ServedGeography => Value::Text(self.served_region().and_then(regions::geography)),
+            ModelId => Value::Text(self.model_id.as_deref()),
+            Model => Value::Text(self.model_ref().and_then(|m| m.model)),
+            ProfileScope => Value::Text(self.model_ref().and_then(|m| m.scope)),
+            IsInvocation => Value::Bool(Some(bedrock::is_invocation(
+                r.event_source.get(),
+                r.event_name.get(),
+            ))),
+            AccountId => Value::Text(r.recipient_account_id.get()),
+            UserType => Value::Text(self.identity.user_type.get()),
+            PrincipalArn => Value::Text(self.identity.arn.get()),
+            PrincipalId => Value::Text(self.identity.principal_id.get()),
+            PrincipalAccountId => Value::Text(self.identity.account_id.get()),
+            AccessKeyId => Value::Text(self.identity.access_key_id.get()),
+            UserName => Value::Text(self.identity.user_name.get()),
+            SessionIssuerArn => Value::Text(self.session_issuer_arn.as_deref()),
+            InvokedBy => Value::Text(self.identity.invoked_by.get()),
+            SourceIp => Value::Text(r.source_ip.get()),
+            UserAgent => Value::Text(r.user_agent.get()),
+            VpcEndpointId => Value::Text(r.vpc_endpoint_id.get()),
+            ErrorCode => Value::Text(r.error_code.get()),
+            ErrorMessage => Value::Text(r.error_message.get()),
+            RequestParameters => Value::Text(r.request_parameters.map(|v| v.get())),
+            ResponseElements => Value::Text(r.response_elements.map(|v| v.get())),
+            AdditionalEventData => Value::Text(r.additional_event_data.map(|v| v.get())),
+            UserIdentity => Value::Text(r.user_identity.map(|v| v.get())),
+            Resources => Value::Text(r.resources.map(|v| v.get())),
+            TlsDetails => Value::Text(r.tls_details.map(|v| v.get())),
+            ServiceEventDetails => Value::Text(r.service_event_details.map(|v| v.get())),
+            LogFile => Value::Text(Some(&self.file.log_file)),
+            LogAccount => Value::Text(self.file.key.account.as_deref()),
+            LogRegion => Value::Text(self.file.key.region.as_deref()),
+            LogDate => Value::Date(self.file.log_date),
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The command-line restrictions `--from`, `--to`, `--account` and `--source-region`.
+//!
+//! A [`ScanFilter`] is applied twice: to keys, to skip files before they are fetched (with a
+//! margin, since a key carries the file's delivery time, a few minutes after its events), and to
+//! records, to make the exact cut on `event_time`, `account_id` and `aws_region`.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::error::{Error, Result};
+use crate::source::key::LogKey;
+
+/// How long before its delivery time a file may still hold events.
+pub const DELIVERY_LAG: Duration = Duration::hours(1);
+/// How far after its delivery time a file may hold events (clock skew between services).
+pub const CLOCK_SKEW: Duration = Duration::minutes(15);
+
+/// Restrictions on which events to read. Empty lists mean "all".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanFilter {
+    /// Earliest event time kept (inclusive).
+    pub from: Option<DateTime<Utc>>,
+    /// Latest event time kept (inclusive).
+    pub to: Option<DateTime<Utc>>,
+    /// Accounts kept (`recipientAccountId`; keys by their account folder).
+    pub accounts: Vec<String>,
+    /// Source Regions kept (`awsRegion`; keys by their Region folder).
+    pub source_regions: Vec<String>,
+}
+
+/// Which end of a range a date stands for.
+#[derive(Debug, Clone, Copy)]
+pub enum Bound {
+    /// A date means its first instant.
+    Start,
+    /// A date means its last instant (inclusive `--to`).
+    End,
+}
+
+/// Parses `YYYY-MM-DD` or an RFC 3339 time. A bare date is the whole day in UTC.
+pub fn parse_time(value: &str, bound: Bound) -> Result<DateTime<Utc>> {
+    let invalid = || Error::InvalidTime { value: value.to_owned() };
+    if let Ok(time) = DateTime::parse_from_rfc3339(value) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| invalid())?;
+    let start = date.and_hms_opt(0, 0, 0).ok_or_else(invalid)?.and_utc();
+    Ok(match bound {
+        Bound::Start => start,
+        Bound::End => start + Duration::days(1) - Duration::microseconds(1),
+    })
+}
+
+impl ScanFilter {
+    /// Whether the filter restricts anything at all.
+    pub fn is_empty(&self) -> bool {
+        self == &ScanFilter::default()
+    }
+
+    /// Checks the filter for contradictions the user should fix.
+    pub fn validate(&self) -> Result<()> {
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(Error::InvalidFilter(format!(
+                "--from ({from}) is after --to ({to})"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether a file with this key may hold events the filter keeps. Unknown parts keep it.
+    pub fn may_match_key(&self, key: &LogKey) -> bool {
+        if let Some(account) = &key.account
+            && !self.accounts.is_empty()
+            && !self.accounts.contains(account)
+        {
+            return false;
+        }
+        if let Some(region) = &key.region
+            && !self.source_regions.is_empty()
+            && !self.source_regions.contains(region)
+        {
+            return false;
+        }
+        let (earliest, latest) = key_time_span(key);
+        let after_from = match (self.from, latest) {
+            (Some(from), Some(latest)) => latest >= from,
+            _ => true,
+        };
+        let before_to = match (self.to, earliest) {
+            (Some(to), Some(earliest)) => earliest <= to,
+            _ => true,
+        };
+        after_from && before_to
+    }
+
+    /// Whether a record is kept. `time` is in microseconds since the epoch.
+    pub fn keeps_record(&self, time: Option<i64>, account: Option<&str>, region: Option<&str>) -> bool {
+        let in_time = match time {
+            Some(t) => {
+                self.from.is_none_or(|from| t >= from.timestamp_micros())
+                    && self.to.is_none_or(|to| t <= to.timestamp_micros())
+            }
+            None => self.from.is_none() && self.to.is_none(),
+        };
+        in_time
+            && (self.accounts.is_empty() || account.is_some_and(|a| self.accounts.iter().any(|x| x == a)))
+            && (self.source_regions.is_empty()
+                || region.is_some_and(|r| self.source_regions.iter().any(|x| x == r)))
+    }
+}
+
+/// The span of event times a file with this key may hold, from its delivery time (or date).
+pub fn key_time_span(key: &LogKey) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    if let Some(delivered) = key.delivered {
+        return (Some(delivered - DELIVERY_LAG), Some(delivered + CLOCK_SKEW));
+    }
+    match key.date.and_then(|d| d.and_hms_opt(0, 0, 0)) {
+        Some(start) => {
+            let start = start.and_utc();
+            (Some(start - DELIVERY_LAG), Some(start + Duration::days(1) + CLOCK_SKEW))
+        }
+        None => (None, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn key(account: &str, region: &str, delivered: DateTime<Utc>) -> LogKey {
+        LogKey {
+            account: Some(account.into()),
+            region: Some(region.into()),
+            date: Some(delivered.date_naive()),
+            delivered: Some(delivered),
+            ..LogKey::default()
+        }
+    }
+
+    #[test]
+    fn dates_and_times() {
+        let start = parse_time("2025-03-01", Bound::Start).unwrap();
+        assert_eq!(start, Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap());
+        let end = parse_time("2025-03-01", Bound::End).unwrap();
+        assert_eq!(end.timestamp_micros() + 1, Utc.with_ymd_and_hms(2025, 3, 2, 0, 0, 0).unwrap().timestamp_micros());
+        let t = parse_time("2025-03-01T10:00:00+02:00", Bound::End).unwrap();
+        assert_eq!(t, Utc.with_ymd_and_hms(2025, 3, 1, 8, 0, 0).unwrap());
+        assert!(matches!(parse_time("March 1st", Bound::Start), Err(Error::InvalidTime { .. })));
+        assert!(parse_time("2025-02-30", Bound::Start).is_err());
+    }
+
+    #[test]
+    fn key_pruning_keeps_a_margin() {
+        let filter = ScanFilter {
+            from: Some(Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap()),
+            to: Some(Utc.with_ymd_and_hms(2025, 3, 1, 23, 59, 59).unwrap()),
+            accounts: vec!["111122223333".into()],
+            ..ScanFilter::default()
+        };
+        let at = |d, h, m| Utc.with_ymd_and_hms(2025, 3, d, h, m, 0).unwrap();
+        assert!(filter.may_match_key(&key("111122223333", "eu-west-1", at(1, 12, 0))));
+        // Delivered just after midnight: may hold events of the evening before.
+        assert!(filter.may_match_key(&key("111122223333", "eu-west-1", at(2, 0, 10))));
+        assert!(!filter.may_match_key(&key("111122223333", "eu-west-1", at(2, 3, 0))));
+        assert!(filter.may_match_key(&key("111122223333", "eu-west-1", at(1, 0, 0) - CLOCK_SKEW)));
+        assert!(!filter.may_match_key(&key("111122223333", "eu-west-1", at(1, 0, 0) - CLOCK_SKEW - Duration::minutes(1))));
+        assert!(!filter.may_match_key(&key("444455556666", "eu-west-1", at(1, 12, 0))));
+        assert!(filter.may_match_key(&LogKey::default()));
+    }
+
+    #[test]
+    fn records_are_cut_exactly() {
+        let filter = ScanFilter {
+            from: Some(Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap()),
+            source_regions: vec!["eu-west-1".into()],
+            ..ScanFilter::default()
+        };
+        let t = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap().timestamp_micros();
+        assert!(filter.keeps_record(Some(t), None, Some("eu-west-1")));
+        assert!(!filter.keeps_record(Some(t - 1), None, Some("eu-west-1")));
+        assert!(!filter.keeps_record(Some(t), None, Some("us-east-1")));
+        assert!(!filter.keeps_record(None, None, Some("eu-west-1")));
+    }
+}

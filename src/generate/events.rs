@@ -1,0 +1,261 @@
+//! Realistic CloudTrail records: Bedrock invocations in every model id form, and the noise
+//! around them (STS, console sign-in, S3 data events, KMS, Bedrock control plane).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::rng::Rng;
+
+/// Who and where a record is logged for.
+pub struct Origin<'a> {
+    /// recipientAccountId.
+    pub account: &'a str,
+    /// awsRegion (the source Region).
+    pub region: &'a str,
+    /// eventTime.
+    pub time: DateTime<Utc>,
+}
+
+const MODELS: &[&str] = &[
+    "anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "anthropic.claude-haiku-4-5-20251001-v1:0",
+    "anthropic.claude-3-5-haiku-20241022-v1:0",
+    "amazon.nova-pro-v1:0",
+    "meta.llama3-3-70b-instruct-v1:0",
+];
+
+const INVOKE_NAMES: &[(u64, &str)] = &[
+    (35, "InvokeModel"),
+    (30, "Converse"),
+    (20, "ConverseStream"),
+    (15, "InvokeModelWithResponseStream"),
+];
+
+const GLOBAL_DESTINATIONS: &[&str] = &[
+    "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "eu-north-1",
+    "ap-northeast-1", "ap-southeast-2", "sa-east-1",
+];
+
+const USER_AGENTS: &[&str] = &[
+    "aws-sdk-py/1.35.36 ua/2.1 os/linux#5.10 lang/python#3.12.4 md/pyimpl#CPython cfg/retry-mode#standard Botocore/1.35.36",
+    "aws-sdk-java/2.28.11 Linux/5.10 OpenJDK_64-Bit_Server_VM/21.0.4 Java/21.0.4 vendor/Amazon.com_Inc. exec-env/AWS_ECS_FARGATE io/sync http/Apache cfg/retry-mode/adaptive",
+    "aws-sdk-js/3.670.0 ua/2.1 os/linux#6.1 lang/js md/nodejs#20.18.0 api/bedrock-runtime#3.670.0",
+    "Boto3/1.35.36 md/Botocore#1.35.36 ua/2.0 os/macos#23.6.0 md/arch#arm64 lang/python#3.11.9",
+];
+
+/// The geographic profile prefix a caller in `region` would use, with the Regions it routes to.
+fn geographic_profile(region: &str, rng: &mut Rng) -> (&'static str, &'static [&'static str]) {
+    match region {
+        r if r.starts_with("eu-") => ("eu", &["eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"]),
+        "ap-northeast-1" if rng.percent(50) => ("jp", &["ap-northeast-1", "ap-northeast-3"]),
+        "ap-southeast-2" if rng.percent(50) => ("au", &["ap-southeast-2", "ap-southeast-4"]),
+        r if r.starts_with("ap-") => (
+            "apac",
+            &["ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "ap-south-1"],
+        ),
+        _ => ("us", &["us-east-1", "us-east-2", "us-west-2"]),
+    }
+}
+
+/// How a request named its model, and where it ran (`None`: not recorded).
+fn choose_model(origin: &Origin, rng: &mut Rng) -> (String, Option<String>) {
+    let model = *rng.pick(MODELS);
+    let (geo, geo_destinations) = geographic_profile(origin.region, rng);
+    let near = |rng: &mut Rng, list: &[&str]| -> String {
+        if list.contains(&origin.region) && rng.percent(40) {
+            origin.region.to_owned()
+        } else {
+            (*rng.pick(list)).to_owned()
+        }
+    };
+    let (account, region) = (origin.account, origin.region);
+    match rng.below(100) {
+        0..20 => (model.to_owned(), rng.percent(50).then(|| region.to_owned())),
+        20..25 => (format!("arn:aws:bedrock:{region}::foundation-model/{model}"), None),
+        25..58 => (format!("{geo}.{model}"), Some(near(rng, geo_destinations))),
+        58..82 => (format!("global.{model}"), Some(near(rng, GLOBAL_DESTINATIONS))),
+        82..88 => (
+            format!("arn:aws:bedrock:{region}:{account}:inference-profile/{geo}.{model}"),
+            Some(near(rng, geo_destinations)),
+        ),
+        _ => {
+            let id = rng.string(b"abcdefghijklmnopqrstuvwxyz0123456789", 12);
+            (
+                format!("arn:aws:bedrock:{region}:{account}:application-inference-profile/{id}"),
+                Some(near(rng, geo_destinations)),
+            )
+        }
+    }
+}
+
+fn identity(origin: &Origin, rng: &mut Rng) -> Value {
+    let account = origin.account;
+    let key = format!("ASIA{}", rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
+    if rng.percent(75) {
+        let role = rng.pick(&["app-backend", "data-pipeline", "support-chatbot", "analytics"]);
+        let session = rng.pick(&["i-0a1b2c3d4e5f60718", "botocore-session-1732", "lambda-handler"]);
+        let principal = format!("AROA{}", rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17));
+        json!({
+            "type": "AssumedRole",
+            "principalId": format!("{principal}:{session}"),
+            "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
+            "accountId": account,
+            "accessKeyId": key,
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": principal,
+                    "arn": format!("arn:aws:iam::{account}:role/{role}"),
+                    "accountId": account,
+                    "userName": role
+                },
+                "attributes": {"creationDate": origin.time.format("%Y-%m-%dT%H:%M:%SZ").to_string(), "mfaAuthenticated": "false"}
+            }
+        })
+    } else {
+        let user = rng.pick(&["alice", "bob", "ci-deployer"]);
+        json!({
+            "type": "IAMUser",
+            "principalId": format!("AIDA{}", rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17)),
+            "arn": format!("arn:aws:iam::{account}:user/{user}"),
+            "accountId": account,
+            "accessKeyId": key.replacen("ASIA", "AKIA", 1),
+            "userName": user
+        })
+    }
+}
+
+fn base(origin: &Origin, rng: &mut Rng, source: &str, name: &str) -> Value {
+    json!({
+        "eventVersion": "1.11",
+        "eventTime": origin.time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": origin.region,
+        "sourceIPAddress": format!("198.51.100.{}", rng.below(250) + 1),
+        "userAgent": *rng.pick(USER_AGENTS),
+        "requestID": rng.uuid(),
+        "eventID": rng.uuid(),
+        "readOnly": false,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": origin.account,
+        "eventCategory": "Management",
+        "tlsDetails": {
+            "tlsVersion": "TLSv1.3",
+            "cipherSuite": "TLS_AES_128_GCM_SHA256",
+            "clientProvidedHostHeader": format!("{}.{}.amazonaws.com", source.trim_end_matches(".amazonaws.com"), origin.region)
+        }
+    })
+}
+
+fn set(record: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = record {
+        map.insert(key.to_owned(), value);
+    }
+}
+
+/// A Bedrock runtime invocation, sometimes failed (throttled, denied, invalid).
+pub fn invocation(origin: &Origin, rng: &mut Rng) -> Value {
+    let name = *rng.weighted(INVOKE_NAMES);
+    let mut record = base(origin, rng, "bedrock.amazonaws.com", name);
+    let user_identity = identity(origin, rng);
+    let (model_id, inference_region) = choose_model(origin, rng);
+    set(&mut record, "requestParameters", json!({"modelId": model_id}));
+    set(&mut record, "responseElements", Value::Null);
+    match rng.below(100) {
+        0..4 => {
+            set(&mut record, "errorCode", json!("ThrottlingException"));
+            set(&mut record, "errorMessage", json!("Too many requests, please wait before trying again."));
+        }
+        4..6 => {
+            let arn = user_identity["arn"].as_str().unwrap_or_default().to_owned();
+            set(&mut record, "errorCode", json!("AccessDenied"));
+            set(&mut record, "errorMessage", json!(format!(
+                "User: {arn} is not authorized to perform: bedrock:InvokeModel on resource: {model_id} because no identity-based policy allows the bedrock:InvokeModel action"
+            )));
+        }
+        6..7 => {
+            set(&mut record, "errorCode", json!("ValidationException"));
+            set(&mut record, "errorMessage", json!("The provided model identifier is invalid."));
+        }
+        _ => {
+            if let Some(served) = inference_region {
+                set(&mut record, "additionalEventData", json!({"inferenceRegion": served}));
+            }
+        }
+    }
+    set(&mut record, "userIdentity", user_identity);
+    record
+}
+
+/// A record that is not a Bedrock invocation.
+pub fn noise(origin: &Origin, rng: &mut Rng) -> Value {
+    let account = origin.account;
+    match rng.below(100) {
+        0..30 => {
+            let mut r = base(origin, rng, "sts.amazonaws.com", "AssumeRole");
+            let role = rng.pick(&["app-backend", "data-pipeline", "support-chatbot"]);
+            set(&mut r, "userIdentity", json!({"type": "AWSService", "invokedBy": "ecs-tasks.amazonaws.com"}));
+            set(&mut r, "readOnly", json!(true));
+            set(&mut r, "requestParameters", json!({
+                "roleArn": format!("arn:aws:iam::{account}:role/{role}"),
+                "roleSessionName": rng.uuid(), "durationSeconds": 3600
+            }));
+            set(&mut r, "responseElements", json!({"credentials": {"accessKeyId": "ASIAEXAMPLE", "expiration": "Mar 1, 2025, 1:00:00 PM"}}));
+            set(&mut r, "resources", json!([{"accountId": account, "type": "AWS::IAM::Role", "ARN": format!("arn:aws:iam::{account}:role/{role}")}]));
+            set(&mut r, "sharedEventID", json!(rng.uuid()));
+            r
+        }
+        30..40 => {
+            let mut r = base(origin, rng, "signin.amazonaws.com", "ConsoleLogin");
+            set(&mut r, "eventType", json!("AwsConsoleSignIn"));
+            set(&mut r, "userIdentity", if rng.percent(20) {
+                json!({"type": "Root", "principalId": account, "arn": format!("arn:aws:iam::{account}:root"), "accountId": account})
+            } else {
+                identity(origin, rng)
+            });
+            set(&mut r, "requestParameters", Value::Null);
+            set(&mut r, "responseElements", json!({"ConsoleLogin": "Success"}));
+            set(&mut r, "additionalEventData", json!({"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "Yes"}));
+            r
+        }
+        40..72 => {
+            let name = *rng.pick(&["GetObject", "PutObject", "HeadObject"]);
+            let mut r = base(origin, rng, "s3.amazonaws.com", name);
+            set(&mut r, "userIdentity", identity(origin, rng));
+            set(&mut r, "readOnly", json!(name != "PutObject"));
+            set(&mut r, "managementEvent", json!(false));
+            set(&mut r, "eventCategory", json!("Data"));
+            let key = format!("exports/{}/part-{:05}.parquet", origin.time.format("%Y/%m/%d"), rng.below(99999));
+            set(&mut r, "requestParameters", json!({"bucketName": "analytics-exports", "Host": "analytics-exports.s3.amazonaws.com", "key": key}));
+            set(&mut r, "additionalEventData", json!({"SignatureVersion": "SigV4", "bytesTransferredIn": 0, "bytesTransferredOut": rng.below(1 << 20)}));
+            set(&mut r, "resources", json!([
+                {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::analytics-exports/{key}")},
+                {"accountId": account, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::analytics-exports"}
+            ]));
+            r
+        }
+        72..92 => {
+            let mut r = base(origin, rng, "kms.amazonaws.com", "Decrypt");
+            set(&mut r, "userIdentity", json!({"type": "AWSService", "invokedBy": "s3.amazonaws.com"}));
+            set(&mut r, "readOnly", json!(true));
+            set(&mut r, "eventType", json!("AwsServiceEvent"));
+            set(&mut r, "requestParameters", json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"aws:s3:arn": "arn:aws:s3:::analytics-exports"}}));
+            set(&mut r, "resources", json!([{"accountId": account, "type": "AWS::KMS::Key", "ARN": format!("arn:aws:kms:{}:{account}:key/{}", origin.region, rng.uuid())}]));
+            r
+        }
+        _ => {
+            let name = *rng.pick(&["GetFoundationModel", "ListFoundationModels", "ListInferenceProfiles"]);
+            let mut r = base(origin, rng, "bedrock.amazonaws.com", name);
+            set(&mut r, "userIdentity", identity(origin, rng));
+            set(&mut r, "readOnly", json!(true));
+            set(&mut r, "requestParameters", if name == "GetFoundationModel" {
+                json!({"modelIdentifier": *rng.pick(MODELS)})
+            } else {
+                Value::Null
+            });
+            r
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! A deterministic generator of CloudTrail archives in the real key layout.
+//!
+//! `sample-data/` is made with it, and tests and benchmarks use it to make archives of any size:
+//! the same config and seed always give the same bytes. An archive has an organization trail
+//! (two accounts under `AWSLogs/o-.../`) and an account trail (`AWSLogs/ACCOUNT/`), several
+//! source Regions, every Bedrock model id form, failed calls, non-Bedrock noise, some
+//! pretty-printed files, one file with an empty `Records` array, and digest files.
+
+mod events;
+mod rng;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use flate2::{Compression, GzBuilder};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+use events::Origin;
+use rng::Rng;
+
+/// The organization id of the generated organization trail.
+pub const ORGANIZATION: &str = "o-a1b2c3d4e5";
+
+/// `(account, under the organization trail, source Regions)`.
+const ACCOUNTS: &[(&str, bool, &[&str])] = &[
+    ("111122223333", true, &["us-east-1", "us-west-2", "eu-west-1"]),
+    ("444455556666", true, &["eu-central-1", "eu-west-1", "ap-northeast-1"]),
+    ("777788889999", false, &["us-east-1", "ap-southeast-2"]),
+];
+
+/// What to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratorConfig {
+    /// Records in all log files together.
+    pub events: usize,
+    /// Records per log file (the last file of a run may hold fewer).
+    pub events_per_file: usize,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// First day of the archive.
+    pub start: NaiveDate,
+    /// Days covered.
+    pub days: u32,
+    /// Percentage of records that are Bedrock invocations.
+    pub invocation_percent: u64,
+}
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        GeneratorConfig {
+            events: 3_000,
+            events_per_file: 60,
+            seed: 42,
+            start: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap_or_default(),
+            days: 7,
+            invocation_percent: 60,
+        }
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Generated {
+    /// Log files written (including the empty one).
+    pub log_files: usize,
+    /// Records in them.
+    pub events: usize,
+    /// Digest files written.
+    pub digest_files: usize,
+}
+
+/// One log file to write.
+struct FilePlan {
+    index: usize,
+    account: &'static str,
+    org: bool,
+    region: &'static str,
+    delivered: DateTime<Utc>,
+    events: usize,
+}
+
+impl FilePlan {
+    fn prefix(&self) -> String {
+        match self.org {
+            true => format!("AWSLogs/{ORGANIZATION}/{}", self.account),
+            false => format!("AWSLogs/{}", self.account),
+        }
+    }
+
+    fn path(&self, rng: &mut Rng) -> PathBuf {
+        let d = self.delivered;
+        let id = rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 16);
+        PathBuf::from(format!(
+            "{}/CloudTrail/{}/{}/{}_CloudTrail_{}_{}_{id}.json.gz",
+            self.prefix(),
+            self.region,
+            d.format("%Y/%m/%d"),
+            self.account,
+            self.region,
+            d.format("%Y%m%dT%H%MZ"),
+        ))
+    }
+}
+
+fn plan_files(config: &GeneratorConfig) -> Vec<FilePlan> {
+    let routes: Vec<(&'static str, bool, &'static str)> = ACCOUNTS
+        .iter()
+        .flat_map(|(account, org, regions)| regions.iter().map(move |r| (*account, *org, *r)))
+        .collect();
+    let per_file = config.events_per_file.max(1);
+    let files = config.events.div_ceil(per_file).max(1);
+    let start = config.start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let span_minutes = i64::from(config.days.max(1)) * 24 * 60;
+    (0..files)
+        .map(|index| {
+            let (account, org, region) = routes[index % routes.len()];
+            let offset = span_minutes * index as i64 / files as i64;
+            let events = per_file.min(config.events.saturating_sub(index * per_file));
+            FilePlan {
+                index,
+                account,
+                org,
+                region,
+                delivered: start + Duration::minutes(offset + 15),
+                events,
+            }
+        })
+        .collect()
+}
+
+fn records(plan: &FilePlan, config: &GeneratorConfig, rng: &mut Rng) -> Vec<Value> {
+    let mut times: Vec<i64> = (0..plan.events).map(|_| rng.below(13 * 60) as i64).collect();
+    times.sort_unstable_by(|a, b| b.cmp(a));
+    times
+        .into_iter()
+        .map(|seconds_before| {
+            let origin = Origin {
+                account: plan.account,
+                region: plan.region,
+                time: plan.delivered - Duration::seconds(60 + seconds_before),
+            };
+            if rng.percent(config.invocation_percent) {
+                events::invocation(&origin, rng)
+            } else {
+                events::noise(&origin, rng)
+            }
+        })
+        .collect()
+}
+
+fn write_gzip(path: &Path, json: &[u8]) -> std::io::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut gz = GzBuilder::new().mtime(0).write(file, Compression::default());
+    gz.write_all(json)?;
+    gz.finish()?.flush()
+}
+
+fn write_log_file(dir: &Path, plan: &FilePlan, config: &GeneratorConfig) -> std::io::Result<usize> {
+    let mut rng = Rng::new(config.seed, plan.index as u64);
+    let path = dir.join(plan.path(&mut rng));
+    let records = records(plan, config, &mut rng);
+    let body = json!({ "Records": records });
+    let json = if plan.index % 9 == 4 {
+        serde_json::to_vec_pretty(&body)
+    } else {
+        serde_json::to_vec(&body)
+    }
+    .map_err(std::io::Error::other)?;
+    write_gzip(&path, &json)?;
+    Ok(records.len())
+}
+
+fn write_digest(dir: &Path, plan: &FilePlan) -> std::io::Result<()> {
+    let d = plan.delivered;
+    let path = dir.join(format!(
+        "{}/CloudTrail-Digest/{}/{}/{}_CloudTrail-Digest_{}_trail_{}_{}.json.gz",
+        plan.prefix(),
+        plan.region,
+        d.format("%Y/%m/%d"),
+        plan.account,
+        plan.region,
+        plan.region,
+        d.format("%Y%m%dT%H%M%SZ"),
+    ));
+    let digest = json!({
+        "awsAccountId": plan.account,
+        "digestStartTime": (d - Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "digestEndTime": d.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "digestS3Bucket": "org-trail-logs",
+        "digestSignatureAlgorithm": "SHA256withRSA",
+        "logFiles": []
+    });
+    write_gzip(&path, &serde_json::to_vec(&digest).map_err(std::io::Error::other)?)
+}
+
+/// Writes an archive under `dir` (created if needed).
+pub fn generate(dir: &Path, config: &GeneratorConfig) -> std::io::Result<Generated> {
+    let plans = plan_files(config);
+    let events = plans
+        .par_iter()
+        .map(|plan| write_log_file(dir, plan, config))
+        .try_reduce(|| 0, |a, b| Ok(a + b))?;
+    // One digest per Region route on the first and last day, as a trail would deliver hourly.
+    let mut digests = 0;
+    let last_day = plans.len().saturating_sub(8).max(8);
+    for plan in plans.iter().take(8).chain(plans.iter().skip(last_day)) {
+        write_digest(dir, plan)?;
+        digests += 1;
+    }
+    // A file with an empty Records array, as CloudTrail writes when nothing happened.
+    if let Some(last) = plans.last() {
+        let empty = FilePlan { index: plans.len(), events: 0, delivered: last.delivered + Duration::minutes(5), ..*last };
+        let mut rng = Rng::new(config.seed, empty.index as u64);
+        write_gzip(&dir.join(empty.path(&mut rng)), br#"{"Records":[]}"#)?;
+    }
+    Ok(Generated { log_files: plans.len() + 1, events, digest_files: digests })
+}

@@ -1,0 +1,114 @@
+//! trailmap: where did our Amazon Bedrock requests actually run?
+//!
+//! Streams CloudTrail log archives (local directories or files), decodes them into Arrow and
+//! answers SQL over them with DataFusion. [`open`] lists the sources and returns a
+//! [`TrailSession`] with the tables `events`, `invocations`, `regions` and `load_errors`.
+//!
+//! ```no_run
+//! # async fn run() -> trailmap::error::Result<()> {
+//! use trailmap::{filter::ScanFilter, source::SourceSpec};
+//! let session = trailmap::open(&[SourceSpec::parse("sample-data")?], ScanFilter::default()).await?;
+//! let batches = session
+//!     .sql("SELECT served_region, count(*) FROM invocations GROUP BY 1")
+//!     .await?
+//!     .collect()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+pub mod bedrock;
+pub mod decode;
+pub mod error;
+pub mod filter;
+pub mod generate;
+pub mod queries;
+pub mod regions;
+pub mod schema;
+pub mod source;
+pub mod table;
+
+use std::sync::Arc;
+
+use datafusion::common::tree_node::TreeNode;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+
+use error::{Error, LoadError, Result};
+use filter::ScanFilter;
+use source::SourceSpec;
+use table::archive::{Archive, Coverage};
+
+/// An open archive with its tables registered on a DataFusion session.
+pub struct TrailSession {
+    ctx: SessionContext,
+    archive: Arc<Archive>,
+}
+
+/// Lists `sources` (pruned by `filter`) and registers the tables over them.
+pub async fn open(sources: &[SourceSpec], filter: ScanFilter) -> Result<TrailSession> {
+    filter.validate()?;
+    let listing = source::list(sources, &filter).await?;
+    tracing::info!(
+        files = listing.objects.len(),
+        skipped_by_name = listing.skipped.by_name,
+        skipped_by_filter = listing.skipped.by_filter,
+        "listed sources"
+    );
+    let archive = Arc::new(Archive::new(listing, filter));
+    let config = SessionConfig::new().with_information_schema(true);
+    let ctx = SessionContext::new_with_config(config);
+    table::register(&ctx, Arc::clone(&archive)).await?;
+    Ok(TrailSession { ctx, archive })
+}
+
+impl TrailSession {
+    /// The DataFusion session, for callers that want to go further.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Plans a read-only SQL statement. DDL, DML, `COPY` and `SET` are refused.
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let plan = self.ctx.state().create_logical_plan(sql).await?;
+        if let Some(what) = first_write(&plan) {
+            return Err(Error::NotReadOnly(format!("{what} is not allowed")));
+        }
+        Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+
+    /// Files that could not be read so far.
+    pub fn load_errors(&self) -> Vec<LoadError> {
+        self.archive.load_errors()
+    }
+
+    /// Reads every file no query has read yet, so that [`TrailSession::load_errors`] and
+    /// [`TrailSession::coverage`] describe the whole archive.
+    pub async fn check_all(&self) {
+        self.archive.check_all().await;
+    }
+
+    /// What has been read so far.
+    pub fn coverage(&self) -> Coverage {
+        self.archive.coverage()
+    }
+}
+
+/// The first node of `plan` that writes or changes state, named for an error message.
+fn first_write(plan: &LogicalPlan) -> Option<String> {
+    let mut found = None;
+    let _ = plan.apply(|node| {
+        found = match node {
+            LogicalPlan::Ddl(ddl) => Some(ddl.name().to_owned()),
+            LogicalPlan::Dml(dml) => Some(dml.op.to_string()),
+            LogicalPlan::Copy(_) => Some("COPY".to_owned()),
+            LogicalPlan::Statement(statement) => Some(statement.name().to_owned()),
+            _ => None,
+        };
+        Ok(if found.is_some() {
+            datafusion::common::tree_node::TreeNodeRecursion::Stop
+        } else {
+            datafusion::common::tree_node::TreeNodeRecursion::Continue
+        })
+    });
+    found
+}

@@ -1,0 +1,174 @@
+//! The column contract of the `events` table: names, Arrow types and meanings.
+//!
+//! Everything that needs to know the columns (the decoder, the table provider, `trailmap schema`
+//! and README) reads them from here, so the names cannot drift apart. This module does not know
+//! how a value is computed; that is `decode::row`.
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// Time zone of every timestamp column.
+pub const UTC: &str = "UTC";
+
+/// Arrow type of every time column: microseconds since the epoch, in UTC.
+pub fn timestamp_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into()))
+}
+
+/// The Arrow type family of a column, which decides the builder the decoder uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// UTF-8 text (JSON text for nested values).
+    Text,
+    /// Boolean.
+    Bool,
+    /// `Timestamp(Microsecond, "UTC")`.
+    Time,
+    /// `Date32`.
+    Date,
+}
+
+impl Kind {
+    /// The Arrow data type of this kind.
+    pub fn data_type(self) -> DataType {
+        match self {
+            Kind::Text => DataType::Utf8,
+            Kind::Bool => DataType::Boolean,
+            Kind::Time => timestamp_type(),
+            Kind::Date => DataType::Date32,
+        }
+    }
+}
+
+macro_rules! columns {
+    ($($variant:ident => $name:literal, $kind:ident, $meaning:literal;)*) => {
+        /// One column of the `events` table, in table order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Column { $($variant),* }
+
+        impl Column {
+            /// Every column, in table order.
+            pub const ALL: &'static [Column] = &[$(Column::$variant),*];
+
+            /// The snake_case SQL name.
+            pub fn name(self) -> &'static str {
+                match self { $(Column::$variant => $name),* }
+            }
+
+            /// The Arrow type family.
+            pub fn kind(self) -> Kind {
+                match self { $(Column::$variant => Kind::$kind),* }
+            }
+
+            /// One line saying where the value comes from.
+            pub fn meaning(self) -> &'static str {
+                match self { $(Column::$variant => $meaning),* }
+            }
+        }
+    };
+}
+
+columns! {
+    EventTime => "event_time", Time, "eventTime: when the request was made (UTC)";
+    EventVersion => "event_version", Text, "eventVersion: version of the CloudTrail record format";
+    EventSource => "event_source", Text, "eventSource: the service called, e.g. bedrock.amazonaws.com";
+    EventName => "event_name", Text, "eventName: the API action, e.g. InvokeModel";
+    EventType => "event_type", Text, "eventType: AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, ...";
+    EventCategory => "event_category", Text, "eventCategory: Management, Data, Insight, NetworkActivity";
+    EventId => "event_id", Text, "eventID: CloudTrail's unique id of the record";
+    RequestId => "request_id", Text, "requestID: the service's id of the request";
+    SharedEventId => "shared_event_id", Text, "sharedEventID: links copies of one cross-account event";
+    ReadOnly => "read_only", Bool, "readOnly: whether the call only reads";
+    ManagementEvent => "management_event", Bool, "managementEvent: management (true) or data (false) event";
+    AwsRegion => "aws_region", Text, "awsRegion: the source Region, where the caller sent the request";
+    InferenceRegion => "inference_region", Text, "additionalEventData.inferenceRegion: the Region that ran the inference, null when absent";
+    ServedRegion => "served_region", Text, "coalesce(inference_region, aws_region): where the request ran";
+    SourceGeography => "source_geography", Text, "geography(aws_region): US, EU, APAC, ... (see the regions table)";
+    ServedGeography => "served_geography", Text, "geography(served_region)";
+    ModelId => "model_id", Text, "requestParameters.modelId exactly as sent (model id, profile id or ARN)";
+    Model => "model", Text, "the foundation model inside model_id, e.g. anthropic.claude-sonnet-4-5-20250929-v1:0; null for application profiles";
+    ProfileScope => "profile_scope", Text, "global, us, eu, apac, jp, au, ca, us-gov (the profile prefix), application (application inference profile), null for a plain foundation model";
+    IsInvocation => "is_invocation", Bool, "a Bedrock runtime invocation: InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream, InvokeModelWithBidirectionalStream, StartAsyncInvoke";
+    AccountId => "account_id", Text, "recipientAccountId: the account the record belongs to";
+    UserType => "user_type", Text, "userIdentity.type: IAMUser, AssumedRole, AWSService, Root, ...";
+    PrincipalArn => "principal_arn", Text, "userIdentity.arn";
+    PrincipalId => "principal_id", Text, "userIdentity.principalId";
+    PrincipalAccountId => "principal_account_id", Text, "userIdentity.accountId: the caller's account";
+    AccessKeyId => "access_key_id", Text, "userIdentity.accessKeyId";
+    UserName => "user_name", Text, "userIdentity.userName";
+    SessionIssuerArn => "session_issuer_arn", Text, "userIdentity.sessionContext.sessionIssuer.arn: the role behind an assumed-role session";
+    InvokedBy => "invoked_by", Text, "userIdentity.invokedBy: the AWS service that made the call on the caller's behalf";
+    SourceIp => "source_ip", Text, "sourceIPAddress";
+    UserAgent => "user_agent", Text, "userAgent";
+    VpcEndpointId => "vpc_endpoint_id", Text, "vpcEndpointId";
+    ErrorCode => "error_code", Text, "errorCode: null when the call succeeded";
+    ErrorMessage => "error_message", Text, "errorMessage";
+    RequestParameters => "request_parameters", Text, "requestParameters as JSON text (null when absent)";
+    ResponseElements => "response_elements", Text, "responseElements as JSON text (null when absent)";
+    AdditionalEventData => "additional_event_data", Text, "additionalEventData as JSON text (null when absent)";
+    UserIdentity => "user_identity", Text, "userIdentity as JSON text";
+    Resources => "resources", Text, "resources as JSON text (null when absent)";
+    TlsDetails => "tls_details", Text, "tlsDetails as JSON text (null when absent)";
+    ServiceEventDetails => "service_event_details", Text, "serviceEventDetails as JSON text (null when absent)";
+    LogFile => "log_file", Text, "the file the record came from: local path or s3://bucket/key";
+    LogAccount => "log_account", Text, "account id from the CloudTrail key layout (null outside it)";
+    LogRegion => "log_region", Text, "Region from the CloudTrail key layout (null outside it)";
+    LogDate => "log_date", Date, "delivery date from the CloudTrail key layout (null outside it)";
+}
+
+impl Column {
+    /// The Arrow field of this column; every column is nullable.
+    pub fn field(self) -> Field {
+        Field::new(self.name(), self.kind().data_type(), true)
+    }
+}
+
+/// The Arrow schema of the `events` table.
+pub fn events_schema() -> SchemaRef {
+    static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+        Arc::new(Schema::new(
+            Column::ALL.iter().map(|c| c.field()).collect::<Vec<_>>(),
+        ))
+    });
+    Arc::clone(&SCHEMA)
+}
+
+/// A column of one of the small tables (`regions`, `load_errors`) with its meaning.
+pub struct SmallColumn {
+    /// SQL name.
+    pub name: &'static str,
+    /// One line of meaning.
+    pub meaning: &'static str,
+}
+
+/// Columns of the `regions` reference table.
+pub const REGIONS_COLUMNS: &[SmallColumn] = &[
+    SmallColumn { name: "region", meaning: "Region code, e.g. eu-central-1" },
+    SmallColumn { name: "geography", meaning: "broad residency area: US, CA, MX, SA, EU, APAC, ME, AF, US-GOV, CN" },
+    SmallColumn { name: "country", meaning: "ISO 3166 alpha-2 country of the Region" },
+    SmallColumn { name: "name", meaning: "AWS's location name, e.g. Europe (Frankfurt)" },
+    SmallColumn { name: "partition", meaning: "aws, aws-us-gov, aws-cn or aws-eusc" },
+];
+
+/// Columns of the `load_errors` table.
+pub const LOAD_ERRORS_COLUMNS: &[SmallColumn] = &[
+    SmallColumn { name: "log_file", meaning: "the file that could not be read" },
+    SmallColumn { name: "stage", meaning: "fetch, gunzip, json or schema: how far reading got" },
+    SmallColumn { name: "message", meaning: "what was wrong" },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Column::ALL {
+            assert!(seen.insert(c.name()), "duplicate column {}", c.name());
+            assert!(c.name().chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'));
+        }
+        assert_eq!(events_schema().fields().len(), Column::ALL.len());
+    }
+}

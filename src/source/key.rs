@@ -1,0 +1,154 @@
+//! The CloudTrail object key layout and what a key says about its file.
+//!
+//! `AWSLogs/[o-ORGID/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_ID.json.gz`
+//!
+//! A key in this layout gives the account, Region and delivery time of the file without opening
+//! it; that is what pruning uses. Keys outside the layout still name loadable files, with those
+//! facts unknown. Digest and Insight files and non-JSON objects are recognised by name and skipped.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+/// What kind of object a key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A CloudTrail log file (or any `.json` / `.json.gz` file): read it.
+    Log,
+    /// A `CloudTrail-Digest` integrity file: skipped.
+    Digest,
+    /// A `CloudTrail-Insight` file: skipped.
+    Insight,
+    /// Anything else (not `.json` or `.json.gz`): skipped.
+    Other,
+}
+
+/// What a CloudTrail key says about its file. Unknown parts are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogKey {
+    /// Organization id when the key is under an organization trail prefix.
+    pub organization: Option<String>,
+    /// Account id (12 digits) of the records in the file.
+    pub account: Option<String>,
+    /// Region the records were logged in.
+    pub region: Option<String>,
+    /// Delivery date from the `YYYY/MM/DD` folders.
+    pub date: Option<NaiveDate>,
+    /// Delivery time (to the minute) from the file name.
+    pub delivered: Option<DateTime<Utc>>,
+}
+
+/// Classifies an object by its key or path, before it is read.
+pub fn classify(key: &str) -> KeyKind {
+    let file_name = key.rsplit(['/', '\\']).next().unwrap_or(key);
+    if key.contains("/CloudTrail-Digest/") || file_name.contains("_CloudTrail-Digest_") {
+        KeyKind::Digest
+    } else if key.contains("/CloudTrail-Insight/") || file_name.contains("_CloudTrail-Insight_") {
+        KeyKind::Insight
+    } else if file_name.ends_with(".json.gz") || file_name.ends_with(".json") {
+        KeyKind::Log
+    } else {
+        KeyKind::Other
+    }
+}
+
+impl LogKey {
+    /// Parses the CloudTrail layout anywhere in `key` (a local path or an S3 key).
+    pub fn parse(key: &str) -> LogKey {
+        let Some(start) = key.rfind("AWSLogs/") else {
+            return LogKey::default();
+        };
+        let mut parts = key[start + "AWSLogs/".len()..].split('/').peekable();
+        let organization = parts
+            .next_if(|p| p.starts_with("o-"))
+            .map(str::to_owned);
+        let account = parts.next().filter(|a| is_account_id(a));
+        if parts.next() != Some("CloudTrail") {
+            return LogKey { organization, account: account.map(str::to_owned), ..LogKey::default() };
+        }
+        let region = parts.next().filter(|r| is_region_code(r));
+        let date = match (parts.next(), parts.next(), parts.next()) {
+            (Some(y), Some(m), Some(d)) => parse_date_folders(y, m, d),
+            _ => None,
+        };
+        let delivered = parts.next().and_then(parse_delivery_time);
+        LogKey {
+            organization,
+            account: account.map(str::to_owned),
+            region: region.map(str::to_owned),
+            date,
+            delivered,
+        }
+    }
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_region_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.contains('-')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn parse_date_folders(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
+}
+
+/// `ACCOUNT_CloudTrail_REGION_20250301T1205Z_ID.json.gz` → 2025-03-01 12:05 UTC.
+fn parse_delivery_time(file_name: &str) -> Option<DateTime<Utc>> {
+    let stamp = file_name.split('_').nth(3)?;
+    NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const KEY: &str = "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/01/111122223333_CloudTrail_eu-west-1_20250301T1205Z_AbCdEf0123456789.json.gz";
+
+    #[test]
+    fn standard_layout() {
+        let k = LogKey::parse(KEY);
+        assert_eq!(k.organization, None);
+        assert_eq!(k.account.as_deref(), Some("111122223333"));
+        assert_eq!(k.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(k.date, NaiveDate::from_ymd_opt(2025, 3, 1));
+        assert_eq!(k.delivered, Some(Utc.with_ymd_and_hms(2025, 3, 1, 12, 5, 0).unwrap()));
+        assert_eq!(classify(KEY), KeyKind::Log);
+    }
+
+    #[test]
+    fn organization_layout_under_a_local_path() {
+        let k = LogKey::parse("/data/trail/AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail/us-east-1/2024/12/31/444455556666_CloudTrail_us-east-1_20241231T2355Z_x.json.gz");
+        assert_eq!(k.organization.as_deref(), Some("o-a1b2c3d4e5"));
+        assert_eq!(k.account.as_deref(), Some("444455556666"));
+        assert_eq!(k.region.as_deref(), Some("us-east-1"));
+        assert_eq!(k.date, NaiveDate::from_ymd_opt(2024, 12, 31));
+    }
+
+    #[test]
+    fn outside_the_layout() {
+        assert_eq!(LogKey::parse("exports/events.json"), LogKey::default());
+        let partial = LogKey::parse("AWSLogs/111122223333/CloudTrail/eu-west-1/2025/13/01/f.json.gz");
+        assert_eq!(partial.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(partial.date, None);
+        assert_eq!(partial.delivered, None);
+    }
+
+    #[test]
+    fn skipped_kinds() {
+        assert_eq!(
+            classify("AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2025/03/01/111122223333_CloudTrail-Digest_eu-west-1_t_20250301T120000Z.json.gz"),
+            KeyKind::Digest
+        );
+        assert_eq!(
+            classify("AWSLogs/111122223333/CloudTrail-Insight/eu-west-1/2025/03/01/x.json.gz"),
+            KeyKind::Insight
+        );
+        assert_eq!(classify("AWSLogs/README.txt"), KeyKind::Other);
+        assert_eq!(classify("local/events.json"), KeyKind::Log);
+    }
+}

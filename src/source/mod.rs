@@ -1,0 +1,194 @@
+//! Where log files come from: parsing `-s` values, listing objects, fetching bytes.
+//!
+//! Listing classifies every key (digest, insight and non-JSON objects are skipped by name) and
+//! drops files whose key the [`ScanFilter`] rules out, before anything is fetched.
+
+pub mod key;
+pub mod local;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::decode::row::FileContext;
+use crate::error::{Error, LoadError, Result};
+use crate::filter::ScanFilter;
+use key::{KeyKind, LogKey};
+
+/// One `-s` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// A local directory (walked recursively) or file.
+    Local(PathBuf),
+    /// `s3://bucket/prefix`.
+    S3 {
+        /// Bucket name.
+        bucket: String,
+        /// Key prefix, possibly empty.
+        prefix: String,
+    },
+    /// `trail:NAME` or a trail ARN, resolved with the CloudTrail API.
+    Trail(String),
+}
+
+impl SourceSpec {
+    /// Parses a `-s` value.
+    pub fn parse(spec: &str) -> Result<SourceSpec> {
+        let invalid = |reason: &str| Error::InvalidSource { spec: spec.to_owned(), reason: reason.to_owned() };
+        if spec.trim().is_empty() {
+            return Err(invalid("empty source; give a directory, a file, s3://bucket/prefix or trail:NAME"));
+        }
+        if let Some(rest) = spec.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(invalid("no bucket name after s3://"));
+            }
+            return Ok(SourceSpec::S3 { bucket: bucket.to_owned(), prefix: prefix.to_owned() });
+        }
+        if let Some(name) = spec.strip_prefix("trail:") {
+            if name.is_empty() {
+                return Err(invalid("no trail name after trail:"));
+            }
+            return Ok(SourceSpec::Trail(name.to_owned()));
+        }
+        if spec.starts_with("arn:") && spec.contains(":cloudtrail:") {
+            return Ok(SourceSpec::Trail(spec.to_owned()));
+        }
+        if spec.contains("://") {
+            return Err(invalid("unknown URL scheme; use a local path, s3://bucket/prefix or trail:NAME"));
+        }
+        Ok(SourceSpec::Local(PathBuf::from(spec)))
+    }
+}
+
+/// Where one object's bytes are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Location {
+    /// A local file.
+    Local(PathBuf),
+}
+
+/// One log file to read.
+#[derive(Debug, Clone)]
+pub struct LogObject {
+    /// Where its bytes are.
+    pub location: Location,
+    /// Size in bytes, as listed.
+    pub size: u64,
+    /// Facts from its name, shared by every row.
+    pub context: FileContext,
+}
+
+impl LogObject {
+    /// A log object at `location`, named `log_file` in results.
+    pub fn new(location: Location, log_file: String, size: u64) -> Self {
+        let key = LogKey::parse(&log_file);
+        LogObject { location, size, context: FileContext::new(log_file, key) }
+    }
+
+    /// The key's parts.
+    pub fn key(&self) -> &LogKey {
+        &self.context.key
+    }
+
+    /// Whether the file is expected to be gzip (by name).
+    pub fn named_gzip(&self) -> bool {
+        self.context.log_file.ends_with(".gz")
+    }
+}
+
+/// Counts of objects not read, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Skipped {
+    /// Digest, insight and non-JSON objects.
+    pub by_name: usize,
+    /// Files whose key the filters rule out.
+    pub by_filter: usize,
+}
+
+/// The result of listing every source.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// The files to read, in a stable order.
+    pub objects: Vec<Arc<LogObject>>,
+    /// What was skipped, and why.
+    pub skipped: Skipped,
+    /// Parts of a source that could not be listed (stage `fetch`).
+    pub errors: Vec<LoadError>,
+}
+
+impl Listing {
+    /// Adds a listed object, classifying and filtering it by key. `explicit` objects were named
+    /// directly by the user and are read whatever their name, unless they are digests or insights.
+    pub fn offer(&mut self, object: LogObject, filter: &ScanFilter, explicit: bool) {
+        match key::classify(&object.context.log_file) {
+            KeyKind::Log => {}
+            KeyKind::Other if explicit => {}
+            KeyKind::Digest | KeyKind::Insight | KeyKind::Other => {
+                tracing::debug!(file = %object.context.log_file, "skipped by name");
+                self.skipped.by_name += 1;
+                return;
+            }
+        }
+        if !filter.may_match_key(object.key()) {
+            tracing::debug!(file = %object.context.log_file, "skipped by key filter");
+            self.skipped.by_filter += 1;
+            return;
+        }
+        self.objects.push(Arc::new(object));
+    }
+}
+
+/// Lists every source, in order, dropping files listed twice.
+pub async fn list(specs: &[SourceSpec], filter: &ScanFilter) -> Result<Listing> {
+    let mut listing = Listing::default();
+    for spec in specs {
+        match spec {
+            SourceSpec::Local(path) => local::list(path, filter, &mut listing).await?,
+            SourceSpec::S3 { .. } | SourceSpec::Trail(_) => {
+                return Err(Error::InvalidSource {
+                    spec: describe(spec),
+                    reason: "S3 and trail sources are not available in this build yet; copy the logs locally (aws s3 sync) and give the directory".into(),
+                });
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    listing.objects.retain(|o| seen.insert(o.location.clone()));
+    Ok(listing)
+}
+
+fn describe(spec: &SourceSpec) -> String {
+    match spec {
+        SourceSpec::Local(p) => p.display().to_string(),
+        SourceSpec::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
+        SourceSpec::Trail(name) => format!("trail:{name}"),
+    }
+}
+
+/// Reads an object's bytes.
+pub async fn fetch(object: &LogObject) -> std::result::Result<Vec<u8>, String> {
+    match &object.location {
+        Location::Local(path) => tokio::fs::read(path).await.map_err(|e| e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sources() {
+        assert_eq!(SourceSpec::parse("sample-data").unwrap(), SourceSpec::Local("sample-data".into()));
+        assert_eq!(
+            SourceSpec::parse("s3://b/AWSLogs/").unwrap(),
+            SourceSpec::S3 { bucket: "b".into(), prefix: "AWSLogs/".into() }
+        );
+        assert_eq!(SourceSpec::parse("s3://b").unwrap(), SourceSpec::S3 { bucket: "b".into(), prefix: "".into() });
+        assert_eq!(SourceSpec::parse("trail:org").unwrap(), SourceSpec::Trail("org".into()));
+        let arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/org";
+        assert_eq!(SourceSpec::parse(arn).unwrap(), SourceSpec::Trail(arn.into()));
+        for bad in ["", "s3://", "s3:///x", "trail:", "gs://bucket/x"] {
+            assert!(SourceSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
