@@ -47,9 +47,10 @@ pub enum Error {
     /// A statement that would write or change state.
     #[error("only read statements (SELECT, WITH, EXPLAIN, SHOW, DESCRIBE) run in trailmap: {0}")]
     NotReadOnly(String),
-    /// SQL that DataFusion rejected, or a failure while executing it.
+    /// SQL that DataFusion rejected, or a failure while executing it. The message is already
+    /// the innermost cause, so no source is chained.
     #[error("{}", describe_datafusion(.0))]
-    DataFusion(#[from] DataFusionError),
+    DataFusion(DataFusionError),
     /// Writing output failed.
     #[error("cannot write {target}: {source}")]
     Output {
@@ -63,11 +64,30 @@ pub enum Error {
     Usage(String),
 }
 
-/// DataFusion's message, without the "Error during planning: " style nesting repeated.
+impl From<DataFusionError> for Error {
+    fn from(err: DataFusionError) -> Self {
+        Error::DataFusion(err)
+    }
+}
+
+/// DataFusion's innermost message, on one line, with a hint where one helps.
 fn describe_datafusion(err: &DataFusionError) -> String {
+    use datafusion::sql::sqlparser::parser::ParserError;
     match err.find_root() {
         DataFusionError::External(inner) => inner.to_string(),
-        root => root.to_string(),
+        DataFusionError::SQL(parser, _) => match parser.as_ref() {
+            ParserError::ParserError(m) | ParserError::TokenizerError(m) => format!("invalid SQL: {m}"),
+            other => format!("invalid SQL: {other}"),
+        },
+        root => {
+            let message = root.to_string();
+            let first_line = message.lines().next().unwrap_or_default().to_owned();
+            if first_line.contains("No field named") || first_line.contains("table") && first_line.contains("not found") {
+                format!("{first_line} (`trailmap schema` lists the tables and columns)")
+            } else {
+                first_line
+            }
+        }
     }
 }
 

@@ -20,8 +20,21 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(args.command)) {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
-            eprintln!("trailmap: error: {e:#}");
+            eprintln!("trailmap: error: {}", describe(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, skipping causes the message already quotes.
+fn describe(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
 }
