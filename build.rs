@@ -16,14 +16,21 @@ fn main() {
         })
         .unwrap_or_default();
     names.sort();
-    let mut code = String::from("/// `(name, sql)` of every file in `queries/`, sorted by name.\npub const EMBEDDED: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// `(name, sql)` of every file in `queries/`, sorted by name.\npub const EMBEDDED: &[(&str, &str)] = &[\n",
+    );
     for file in &names {
         let name = file.trim_end_matches(".sql");
         let path = dir.join(file);
-        let _ = writeln!(code, "    ({name:?}, include_str!({:?})),", path.display().to_string());
+        let _ = writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        );
     }
     code.push_str("];\n");
-    let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("named_queries.rs");
+    let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into()))
+        .join("named_queries.rs");
     if let Err(e) = std::fs::write(&out, code) {
         panic!("cannot write {}: {e}", out.display());
     }

@@ -37,8 +37,23 @@ pub const APPLICATION_SCOPE: &str = "application";
 
 /// Model providers on Bedrock, used to tell a new, unlisted profile prefix from a provider.
 const PROVIDERS: &[&str] = &[
-    "ai21", "amazon", "anthropic", "cohere", "deepseek", "google", "luma", "meta", "minimax",
-    "mistral", "moonshot", "nvidia", "openai", "qwen", "stability", "twelvelabs", "writer",
+    "ai21",
+    "amazon",
+    "anthropic",
+    "cohere",
+    "deepseek",
+    "google",
+    "luma",
+    "meta",
+    "minimax",
+    "mistral",
+    "moonshot",
+    "nvidia",
+    "openai",
+    "qwen",
+    "stability",
+    "twelvelabs",
+    "writer",
 ];
 
 /// What a `modelId` says about the model and how it is routed.
@@ -59,12 +74,19 @@ pub fn parse_model_id(model_id: &str) -> ModelRef<'_> {
     let resource = arn.splitn(5, ':').nth(4).unwrap_or("");
     let (kind, id) = resource.split_once('/').unwrap_or((resource, ""));
     match kind {
-        "foundation-model" => ModelRef { model: Some(id), scope: None },
+        "foundation-model" => ModelRef {
+            model: Some(id),
+            scope: None,
+        },
         "inference-profile" => parse_plain_id(id),
-        "application-inference-profile" => {
-            ModelRef { model: None, scope: Some(APPLICATION_SCOPE) }
-        }
-        _ => ModelRef { model: None, scope: None },
+        "application-inference-profile" => ModelRef {
+            model: None,
+            scope: Some(APPLICATION_SCOPE),
+        },
+        _ => ModelRef {
+            model: None,
+            scope: None,
+        },
     }
 }
 
@@ -73,9 +95,15 @@ fn parse_plain_id(id: &str) -> ModelRef<'_> {
     if let Some((prefix, rest)) = id.split_once('.')
         && is_profile_prefix(prefix, rest)
     {
-        return ModelRef { model: Some(rest), scope: Some(prefix) };
+        return ModelRef {
+            model: Some(rest),
+            scope: Some(prefix),
+        };
     }
-    ModelRef { model: (!id.is_empty()).then_some(id), scope: None }
+    ModelRef {
+        model: (!id.is_empty()).then_some(id),
+        scope: None,
+    }
 }
 
 /// Whether `prefix` in `prefix.rest` is a profile scope: a listed one, or an unlisted short word
@@ -111,11 +139,16 @@ mod tests {
         let sonnet = "anthropic.claude-sonnet-4-5-20250929-v1:0";
         assert_eq!(parsed(sonnet), (some(sonnet), None));
         assert_eq!(
-            parsed(&format!("arn:aws:bedrock:us-east-1::foundation-model/{sonnet}")),
+            parsed(&format!(
+                "arn:aws:bedrock:us-east-1::foundation-model/{sonnet}"
+            )),
             (some(sonnet), None)
         );
         for scope in PROFILE_SCOPES {
-            assert_eq!(parsed(&format!("{scope}.{sonnet}")), (some(sonnet), some(scope)));
+            assert_eq!(
+                parsed(&format!("{scope}.{sonnet}")),
+                (some(sonnet), some(scope))
+            );
             assert_eq!(
                 parsed(&format!(
                     "arn:aws:bedrock:eu-west-1:123456789012:inference-profile/{scope}.{sonnet}"
@@ -128,8 +161,13 @@ mod tests {
             (None, some("application"))
         );
         assert_eq!(
-            parsed("arn:aws-us-gov:bedrock:us-gov-west-1:123456789012:inference-profile/us-gov.anthropic.claude-3-haiku-20240307-v1:0"),
-            (some("anthropic.claude-3-haiku-20240307-v1:0"), some("us-gov"))
+            parsed(
+                "arn:aws-us-gov:bedrock:us-gov-west-1:123456789012:inference-profile/us-gov.anthropic.claude-3-haiku-20240307-v1:0"
+            ),
+            (
+                some("anthropic.claude-3-haiku-20240307-v1:0"),
+                some("us-gov")
+            )
         );
     }
 
@@ -139,18 +177,36 @@ mod tests {
             parsed("sa.anthropic.claude-3-haiku-20240307-v1:0"),
             (some("anthropic.claude-3-haiku-20240307-v1:0"), some("sa"))
         );
-        assert_eq!(parsed("amazon.nova-pro-v1:0"), (some("amazon.nova-pro-v1:0"), None));
-        assert_eq!(parsed("meta.llama3-1-8b-instruct-v1:0"), (some("meta.llama3-1-8b-instruct-v1:0"), None));
+        assert_eq!(
+            parsed("amazon.nova-pro-v1:0"),
+            (some("amazon.nova-pro-v1:0"), None)
+        );
+        assert_eq!(
+            parsed("meta.llama3-1-8b-instruct-v1:0"),
+            (some("meta.llama3-1-8b-instruct-v1:0"), None)
+        );
         assert_eq!(parsed(""), (None, None));
-        assert_eq!(parsed("arn:aws:bedrock:us-east-1:1:provisioned-model/x"), (None, None));
+        assert_eq!(
+            parsed("arn:aws:bedrock:us-east-1:1:provisioned-model/x"),
+            (None, None)
+        );
         assert_eq!(parsed("arn:broken"), (None, None));
     }
 
     #[test]
     fn invocations() {
-        assert!(is_invocation(Some("bedrock.amazonaws.com"), Some("Converse")));
-        assert!(!is_invocation(Some("bedrock.amazonaws.com"), Some("GetFoundationModel")));
-        assert!(!is_invocation(Some("s3.amazonaws.com"), Some("InvokeModel")));
+        assert!(is_invocation(
+            Some("bedrock.amazonaws.com"),
+            Some("Converse")
+        ));
+        assert!(!is_invocation(
+            Some("bedrock.amazonaws.com"),
+            Some("GetFoundationModel")
+        ));
+        assert!(!is_invocation(
+            Some("s3.amazonaws.com"),
+            Some("InvokeModel")
+        ));
         assert!(!is_invocation(None, None));
     }
 }

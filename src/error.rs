@@ -28,7 +28,9 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A `--from` / `--to` value that is not a date or time.
-    #[error("invalid date or time {value:?}: expected YYYY-MM-DD or an RFC 3339 time such as 2025-03-01T12:00:00Z")]
+    #[error(
+        "invalid date or time {value:?}: expected YYYY-MM-DD or an RFC 3339 time such as 2025-03-01T12:00:00Z"
+    )]
     InvalidTime {
         /// The value as given.
         value: String,
@@ -76,13 +78,17 @@ fn describe_datafusion(err: &DataFusionError) -> String {
     match err.find_root() {
         DataFusionError::External(inner) => inner.to_string(),
         DataFusionError::SQL(parser, _) => match parser.as_ref() {
-            ParserError::ParserError(m) | ParserError::TokenizerError(m) => format!("invalid SQL: {m}"),
+            ParserError::ParserError(m) | ParserError::TokenizerError(m) => {
+                format!("invalid SQL: {m}")
+            }
             other => format!("invalid SQL: {other}"),
         },
         root => {
             let message = root.to_string();
             let first_line = message.lines().next().unwrap_or_default().to_owned();
-            if first_line.contains("No field named") || first_line.contains("table") && first_line.contains("not found") {
+            if first_line.contains("No field named")
+                || first_line.contains("table") && first_line.contains("not found")
+            {
                 format!("{first_line} (`trailmap schema` lists the tables and columns)")
             } else {
                 first_line
@@ -135,7 +141,10 @@ pub struct DecodeError {
 impl DecodeError {
     /// A decode error at `stage`.
     pub fn new(stage: LoadStage, message: impl Into<String>) -> Self {
-        DecodeError { stage, message: message.into() }
+        DecodeError {
+            stage,
+            message: message.into(),
+        }
     }
 }
 

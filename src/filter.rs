@@ -38,7 +38,9 @@ pub enum Bound {
 
 /// Parses `YYYY-MM-DD` or an RFC 3339 time. A bare date is the whole day in UTC.
 pub fn parse_time(value: &str, bound: Bound) -> Result<DateTime<Utc>> {
-    let invalid = || Error::InvalidTime { value: value.to_owned() };
+    let invalid = || Error::InvalidTime {
+        value: value.to_owned(),
+    };
     if let Ok(time) = DateTime::parse_from_rfc3339(value) {
         return Ok(time.with_timezone(&Utc));
     }
@@ -95,7 +97,12 @@ impl ScanFilter {
     }
 
     /// Whether a record is kept. `time` is in microseconds since the epoch.
-    pub fn keeps_record(&self, time: Option<i64>, account: Option<&str>, region: Option<&str>) -> bool {
+    pub fn keeps_record(
+        &self,
+        time: Option<i64>,
+        account: Option<&str>,
+        region: Option<&str>,
+    ) -> bool {
         let in_time = match time {
             Some(t) => {
                 self.from.is_none_or(|from| t >= from.timestamp_micros())
@@ -104,7 +111,8 @@ impl ScanFilter {
             None => self.from.is_none() && self.to.is_none(),
         };
         in_time
-            && (self.accounts.is_empty() || account.is_some_and(|a| self.accounts.iter().any(|x| x == a)))
+            && (self.accounts.is_empty()
+                || account.is_some_and(|a| self.accounts.iter().any(|x| x == a)))
             && (self.source_regions.is_empty()
                 || region.is_some_and(|r| self.source_regions.iter().any(|x| x == r)))
     }
@@ -118,7 +126,10 @@ pub fn key_time_span(key: &LogKey) -> (Option<DateTime<Utc>>, Option<DateTime<Ut
     match key.date.and_then(|d| d.and_hms_opt(0, 0, 0)) {
         Some(start) => {
             let start = start.and_utc();
-            (Some(start - DELIVERY_LAG), Some(start + Duration::days(1) + CLOCK_SKEW))
+            (
+                Some(start - DELIVERY_LAG),
+                Some(start + Duration::days(1) + CLOCK_SKEW),
+            )
         }
         None => (None, None),
     }
@@ -144,10 +155,18 @@ mod tests {
         let start = parse_time("2025-03-01", Bound::Start).unwrap();
         assert_eq!(start, Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap());
         let end = parse_time("2025-03-01", Bound::End).unwrap();
-        assert_eq!(end.timestamp_micros() + 1, Utc.with_ymd_and_hms(2025, 3, 2, 0, 0, 0).unwrap().timestamp_micros());
+        assert_eq!(
+            end.timestamp_micros() + 1,
+            Utc.with_ymd_and_hms(2025, 3, 2, 0, 0, 0)
+                .unwrap()
+                .timestamp_micros()
+        );
         let t = parse_time("2025-03-01T10:00:00+02:00", Bound::End).unwrap();
         assert_eq!(t, Utc.with_ymd_and_hms(2025, 3, 1, 8, 0, 0).unwrap());
-        assert!(matches!(parse_time("March 1st", Bound::Start), Err(Error::InvalidTime { .. })));
+        assert!(matches!(
+            parse_time("March 1st", Bound::Start),
+            Err(Error::InvalidTime { .. })
+        ));
         assert!(parse_time("2025-02-30", Bound::Start).is_err());
     }
 
@@ -165,7 +184,11 @@ mod tests {
         assert!(filter.may_match_key(&key("111122223333", "eu-west-1", at(2, 0, 10))));
         assert!(!filter.may_match_key(&key("111122223333", "eu-west-1", at(2, 3, 0))));
         assert!(filter.may_match_key(&key("111122223333", "eu-west-1", at(1, 0, 0) - CLOCK_SKEW)));
-        assert!(!filter.may_match_key(&key("111122223333", "eu-west-1", at(1, 0, 0) - CLOCK_SKEW - Duration::minutes(1))));
+        assert!(!filter.may_match_key(&key(
+            "111122223333",
+            "eu-west-1",
+            at(1, 0, 0) - CLOCK_SKEW - Duration::minutes(1)
+        )));
         assert!(!filter.may_match_key(&key("444455556666", "eu-west-1", at(1, 12, 0))));
         assert!(filter.may_match_key(&LogKey::default()));
     }
@@ -177,7 +200,10 @@ mod tests {
             source_regions: vec!["eu-west-1".into()],
             ..ScanFilter::default()
         };
-        let t = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap().timestamp_micros();
+        let t = Utc
+            .with_ymd_and_hms(2025, 3, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp_micros();
         assert!(filter.keeps_record(Some(t), None, Some("eu-west-1")));
         assert!(!filter.keeps_record(Some(t - 1), None, Some("eu-west-1")));
         assert!(!filter.keeps_record(Some(t), None, Some("us-east-1")));

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(args.command)) {
         Ok(outcome) => outcome.exit_code(),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("trailmap: error: {}", describe(&e));
             ExitCode::from(2)
@@ -37,4 +38,15 @@ fn describe(error: &anyhow::Error) -> String {
         }
     }
     message
+}
+
+/// Whether the error is stdout closed early (`trailmap schema | head`), which is not a failure.
+/// Arrow's writers turn I/O errors into text, so the text is checked too.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause.to_string().contains("Broken pipe (os error 32)")
+    })
 }

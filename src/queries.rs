@@ -50,7 +50,11 @@ mod tests {
     fn every_query_has_a_description() {
         assert!(all().count() >= 9);
         for q in all() {
-            assert!(!q.description.is_empty(), "{} has no -- description first line", q.name);
+            assert!(
+                !q.description.is_empty(),
+                "{} has no -- description first line",
+                q.name
+            );
         }
         assert!(find("served-regions").is_some());
         assert!(find("nope").is_none());

@@ -30,7 +30,13 @@ const fn region(
     name: &'static str,
     partition: &'static str,
 ) -> Region {
-    Region { code, geography, country, name, partition }
+    Region {
+        code,
+        geography,
+        country,
+        name,
+        partition,
+    }
 }
 
 /// Every Region trailmap knows by name.
@@ -51,33 +57,119 @@ pub const REGIONS: &[Region] = &[
     region("eu-south-1", "EU", "IT", "Europe (Milan)", "aws"),
     region("eu-south-2", "EU", "ES", "Europe (Spain)", "aws"),
     region("eu-north-1", "EU", "SE", "Europe (Stockholm)", "aws"),
-    region("eusc-de-east-1", "EU", "DE", "AWS European Sovereign Cloud (Brandenburg)", "aws-eusc"),
+    region(
+        "eusc-de-east-1",
+        "EU",
+        "DE",
+        "AWS European Sovereign Cloud (Brandenburg)",
+        "aws-eusc",
+    ),
     region("ap-east-1", "APAC", "HK", "Asia Pacific (Hong Kong)", "aws"),
     region("ap-east-2", "APAC", "TW", "Asia Pacific (Taipei)", "aws"),
     region("ap-south-1", "APAC", "IN", "Asia Pacific (Mumbai)", "aws"),
-    region("ap-south-2", "APAC", "IN", "Asia Pacific (Hyderabad)", "aws"),
-    region("ap-southeast-1", "APAC", "SG", "Asia Pacific (Singapore)", "aws"),
-    region("ap-southeast-2", "APAC", "AU", "Asia Pacific (Sydney)", "aws"),
-    region("ap-southeast-3", "APAC", "ID", "Asia Pacific (Jakarta)", "aws"),
-    region("ap-southeast-4", "APAC", "AU", "Asia Pacific (Melbourne)", "aws"),
-    region("ap-southeast-5", "APAC", "MY", "Asia Pacific (Malaysia)", "aws"),
-    region("ap-southeast-6", "APAC", "NZ", "Asia Pacific (New Zealand)", "aws"),
-    region("ap-southeast-7", "APAC", "TH", "Asia Pacific (Thailand)", "aws"),
-    region("ap-northeast-1", "APAC", "JP", "Asia Pacific (Tokyo)", "aws"),
-    region("ap-northeast-2", "APAC", "KR", "Asia Pacific (Seoul)", "aws"),
-    region("ap-northeast-3", "APAC", "JP", "Asia Pacific (Osaka)", "aws"),
+    region(
+        "ap-south-2",
+        "APAC",
+        "IN",
+        "Asia Pacific (Hyderabad)",
+        "aws",
+    ),
+    region(
+        "ap-southeast-1",
+        "APAC",
+        "SG",
+        "Asia Pacific (Singapore)",
+        "aws",
+    ),
+    region(
+        "ap-southeast-2",
+        "APAC",
+        "AU",
+        "Asia Pacific (Sydney)",
+        "aws",
+    ),
+    region(
+        "ap-southeast-3",
+        "APAC",
+        "ID",
+        "Asia Pacific (Jakarta)",
+        "aws",
+    ),
+    region(
+        "ap-southeast-4",
+        "APAC",
+        "AU",
+        "Asia Pacific (Melbourne)",
+        "aws",
+    ),
+    region(
+        "ap-southeast-5",
+        "APAC",
+        "MY",
+        "Asia Pacific (Malaysia)",
+        "aws",
+    ),
+    region(
+        "ap-southeast-6",
+        "APAC",
+        "NZ",
+        "Asia Pacific (New Zealand)",
+        "aws",
+    ),
+    region(
+        "ap-southeast-7",
+        "APAC",
+        "TH",
+        "Asia Pacific (Thailand)",
+        "aws",
+    ),
+    region(
+        "ap-northeast-1",
+        "APAC",
+        "JP",
+        "Asia Pacific (Tokyo)",
+        "aws",
+    ),
+    region(
+        "ap-northeast-2",
+        "APAC",
+        "KR",
+        "Asia Pacific (Seoul)",
+        "aws",
+    ),
+    region(
+        "ap-northeast-3",
+        "APAC",
+        "JP",
+        "Asia Pacific (Osaka)",
+        "aws",
+    ),
     region("me-south-1", "ME", "BH", "Middle East (Bahrain)", "aws"),
     region("me-central-1", "ME", "AE", "Middle East (UAE)", "aws"),
     region("il-central-1", "ME", "IL", "Israel (Tel Aviv)", "aws"),
     region("af-south-1", "AF", "ZA", "Africa (Cape Town)", "aws"),
-    region("us-gov-west-1", "US-GOV", "US", "AWS GovCloud (US-West)", "aws-us-gov"),
-    region("us-gov-east-1", "US-GOV", "US", "AWS GovCloud (US-East)", "aws-us-gov"),
+    region(
+        "us-gov-west-1",
+        "US-GOV",
+        "US",
+        "AWS GovCloud (US-West)",
+        "aws-us-gov",
+    ),
+    region(
+        "us-gov-east-1",
+        "US-GOV",
+        "US",
+        "AWS GovCloud (US-East)",
+        "aws-us-gov",
+    ),
     region("cn-north-1", "CN", "CN", "China (Beijing)", "aws-cn"),
     region("cn-northwest-1", "CN", "CN", "China (Ningxia)", "aws-cn"),
 ];
 
 /// Every geography name, in display order.
-pub const GEOGRAPHIES: &[&str] = &["US", "CA", "MX", "SA", "EU", "APAC", "ME", "AF", "US-GOV", "CN"];
+pub const GEOGRAPHIES: &[&str] = &[
+    "US", "CA", "MX", "SA", "EU", "APAC", "ME", "AF", "US-GOV", "CN",
+];
 
 static BY_CODE: LazyLock<HashMap<&'static str, &'static Region>> =
     LazyLock::new(|| REGIONS.iter().map(|r| (r.code, r)).collect());

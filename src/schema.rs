@@ -144,18 +144,42 @@ pub struct SmallColumn {
 
 /// Columns of the `regions` reference table.
 pub const REGIONS_COLUMNS: &[SmallColumn] = &[
-    SmallColumn { name: "region", meaning: "Region code, e.g. eu-central-1" },
-    SmallColumn { name: "geography", meaning: "broad residency area: US, CA, MX, SA, EU, APAC, ME, AF, US-GOV, CN" },
-    SmallColumn { name: "country", meaning: "ISO 3166 alpha-2 country of the Region" },
-    SmallColumn { name: "name", meaning: "AWS's location name, e.g. Europe (Frankfurt)" },
-    SmallColumn { name: "partition", meaning: "aws, aws-us-gov, aws-cn or aws-eusc" },
+    SmallColumn {
+        name: "region",
+        meaning: "Region code, e.g. eu-central-1",
+    },
+    SmallColumn {
+        name: "geography",
+        meaning: "broad residency area: US, CA, MX, SA, EU, APAC, ME, AF, US-GOV, CN",
+    },
+    SmallColumn {
+        name: "country",
+        meaning: "ISO 3166 alpha-2 country of the Region",
+    },
+    SmallColumn {
+        name: "name",
+        meaning: "AWS's location name, e.g. Europe (Frankfurt)",
+    },
+    SmallColumn {
+        name: "partition",
+        meaning: "aws, aws-us-gov, aws-cn or aws-eusc",
+    },
 ];
 
 /// Columns of the `load_errors` table.
 pub const LOAD_ERRORS_COLUMNS: &[SmallColumn] = &[
-    SmallColumn { name: "log_file", meaning: "the file that could not be read" },
-    SmallColumn { name: "stage", meaning: "fetch, gunzip, json or schema: how far reading got" },
-    SmallColumn { name: "message", meaning: "what was wrong" },
+    SmallColumn {
+        name: "log_file",
+        meaning: "the file that could not be read",
+    },
+    SmallColumn {
+        name: "stage",
+        meaning: "fetch, gunzip, json or schema: how far reading got",
+    },
+    SmallColumn {
+        name: "message",
+        meaning: "what was wrong",
+    },
 ];
 
 #[cfg(test)]
@@ -167,7 +191,11 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for c in Column::ALL {
             assert!(seen.insert(c.name()), "duplicate column {}", c.name());
-            assert!(c.name().chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'));
+            assert!(
+                c.name()
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch == '_')
+            );
         }
         assert_eq!(events_schema().fields().len(), Column::ALL.len());
     }

@@ -11,7 +11,14 @@ use trailmap::source::SourceSpec;
 pub struct SourceArgs {
     /// A local directory (read recursively) or file (.json.gz or .json). Repeat for several;
     /// comma-separated in TRAILMAP_SOURCE.
-    #[arg(short, long = "source", value_name = "SOURCE", env = "TRAILMAP_SOURCE", value_delimiter = ',', required = true)]
+    #[arg(
+        short,
+        long = "source",
+        value_name = "SOURCE",
+        env = "TRAILMAP_SOURCE",
+        value_delimiter = ',',
+        required = true
+    )]
     pub sources: Vec<String>,
     /// Only events at or after this time: YYYY-MM-DD (start of day, UTC) or RFC 3339.
     #[arg(long, value_name = "DATE")]
@@ -33,10 +40,22 @@ pub struct SourceArgs {
 impl SourceArgs {
     /// Validates the options (cheap, before anything is read).
     pub fn parse(&self) -> trailmap::error::Result<(Vec<SourceSpec>, ScanFilter)> {
-        let specs = self.sources.iter().map(|s| SourceSpec::parse(s)).collect::<Result<Vec<_>, _>>()?;
+        let specs = self
+            .sources
+            .iter()
+            .map(|s| SourceSpec::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
         let filter = ScanFilter {
-            from: self.from.as_deref().map(|v| parse_time(v, Bound::Start)).transpose()?,
-            to: self.to.as_deref().map(|v| parse_time(v, Bound::End)).transpose()?,
+            from: self
+                .from
+                .as_deref()
+                .map(|v| parse_time(v, Bound::Start))
+                .transpose()?,
+            to: self
+                .to
+                .as_deref()
+                .map(|v| parse_time(v, Bound::End))
+                .transpose()?,
             accounts: self.accounts.clone(),
             source_regions: self.source_regions.clone(),
         };

@@ -27,7 +27,10 @@ fn print_small(out: &mut impl Write, columns: &[SmallColumn]) -> std::io::Result
 /// Prints every table with its columns, types and meanings.
 pub fn print_schema() -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "events: one row per CloudTrail record (every event type)")?;
+    writeln!(
+        out,
+        "events: one row per CloudTrail record (every event type)"
+    )?;
     for c in Column::ALL {
         let data_type = match c.kind() {
             trailmap::schema::Kind::Time => "Timestamp".to_owned(),
@@ -35,16 +38,34 @@ pub fn print_schema() -> anyhow::Result<Outcome> {
         };
         writeln!(out, "  {:<24} {:<12} {}", c.name(), data_type, c.meaning())?;
     }
-    writeln!(out, "\ninvocations: view, SELECT * FROM events WHERE is_invocation (same columns)")?;
+    writeln!(
+        out,
+        "\ninvocations: view, SELECT * FROM events WHERE is_invocation (same columns)"
+    )?;
     writeln!(out, "\nregions: every AWS Region trailmap knows")?;
     print_small(&mut out, REGIONS_COLUMNS)?;
-    writeln!(out, "\nload_errors: one row per file that could not be read")?;
+    writeln!(
+        out,
+        "\nload_errors: one row per file that could not be read"
+    )?;
     print_small(&mut out, LOAD_ERRORS_COLUMNS)?;
     writeln!(out, "\nfunctions:")?;
-    writeln!(out, "  geography(region)        the geography of a Region code (as in regions), null if unknown")?;
-    writeln!(out, "  json_get_str(json, key, ...), json_get_int, json_get_bool, json_get_float, json_get_json,")?;
-    writeln!(out, "  json_as_text, json_contains, json_length, json_object_keys: read the JSON-text columns")?;
-    writeln!(out, "  (request_parameters, response_elements, additional_event_data, user_identity, ...)")?;
+    writeln!(
+        out,
+        "  geography(region)        the geography of a Region code (as in regions), null if unknown"
+    )?;
+    writeln!(
+        out,
+        "  json_get_str(json, key, ...), json_get_int, json_get_bool, json_get_float, json_get_json,"
+    )?;
+    writeln!(
+        out,
+        "  json_as_text, json_contains, json_length, json_object_keys: read the JSON-text columns"
+    )?;
+    writeln!(
+        out,
+        "  (request_parameters, response_elements, additional_event_data, user_identity, ...)"
+    )?;
     writeln!(out, "\nTimestamps are UTC, microsecond precision.")?;
     Ok(Outcome::Success)
 }

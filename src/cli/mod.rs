@@ -37,6 +37,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run SQL (or a named query) over the archive.
+    ///
+    /// Tables: events (every record), invocations (Bedrock invocations), regions, load_errors.
+    /// `trailmap schema` lists the columns and `trailmap queries` the named queries.
+    ///
+    /// Examples:
+    ///   trailmap query -s sample-data served-regions
+    ///   trailmap query -s sample-data "SELECT served_region, count(*) FROM invocations GROUP BY 1 ORDER BY 2 DESC"
+    ///   trailmap query -s logs/ --from 2025-03-01 --to 2025-03-31 --format csv -o routes.csv routes
+    #[command(verbatim_doc_comment)]
     Query(query::QueryArgs),
     /// List the named queries with their descriptions.
     Queries,

@@ -31,14 +31,19 @@ pub enum Format {
 }
 
 fn output_error(target: &str) -> impl Fn(Box<dyn std::error::Error + Send + Sync>) -> Error + '_ {
-    move |source| Error::Output { target: target.to_owned(), source }
+    move |source| Error::Output {
+        target: target.to_owned(),
+        source,
+    }
 }
 
 /// Streams `frame` to `path` (or stdout) in `format`.
 pub async fn write_results(frame: DataFrame, format: Format, path: Option<&Path>) -> Result<()> {
     let target = path.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
     if format == Format::Parquet && path.is_none() && std::io::stdout().is_terminal() {
-        return Err(Error::Usage("Parquet is binary: give -o FILE or redirect stdout".into()));
+        return Err(Error::Usage(
+            "Parquet is binary: give -o FILE or redirect stdout".into(),
+        ));
     }
     let sink: Box<dyn Write + Send> = match path {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -67,13 +72,21 @@ enum BatchWriter {
 }
 
 impl BatchWriter {
-    fn new(format: Format, sink: Box<dyn Write + Send>, schema: &datafusion::arrow::datatypes::SchemaRef) -> Result<Self, BoxError> {
+    fn new(
+        format: Format,
+        sink: Box<dyn Write + Send>,
+        schema: &datafusion::arrow::datatypes::SchemaRef,
+    ) -> Result<Self, BoxError> {
         Ok(match format {
             Format::Table => BatchWriter::Table(sink, Vec::new()),
-            Format::Csv => BatchWriter::Csv(csv::WriterBuilder::new().with_header(true).build(sink)),
+            Format::Csv => {
+                BatchWriter::Csv(csv::WriterBuilder::new().with_header(true).build(sink))
+            }
             Format::Json => BatchWriter::Json(ArrayWriter::new(sink)),
             Format::Ndjson => BatchWriter::Ndjson(LineDelimitedWriter::new(sink)),
-            Format::Parquet => BatchWriter::Parquet(ArrowWriter::try_new(sink, schema.clone(), None)?),
+            Format::Parquet => {
+                BatchWriter::Parquet(ArrowWriter::try_new(sink, schema.clone(), None)?)
+            }
         })
     }
 
@@ -91,7 +104,11 @@ impl BatchWriter {
     fn finish(self, schema: &datafusion::arrow::datatypes::SchemaRef) -> Result<(), BoxError> {
         match self {
             BatchWriter::Table(mut sink, batches) => {
-                writeln!(sink, "{}", pretty_format_batches_with_schema(schema.clone(), &batches)?)?;
+                writeln!(
+                    sink,
+                    "{}",
+                    pretty_format_batches_with_schema(schema.clone(), &batches)?
+                )?;
                 sink.flush()?;
             }
             BatchWriter::Csv(w) => w.into_inner().flush()?,

@@ -11,17 +11,8 @@ use super::output::{Format, write_results};
 use trailmap::error::Error;
 use trailmap::queries;
 
-/// Run SQL (or a named query) over the archive.
-///
-/// Tables: events (every record), invocations (Bedrock invocations), regions, load_errors.
-/// See `trailmap schema` for the columns and `trailmap queries` for the named queries.
-///
-/// Examples:
-///   trailmap query -s sample-data served-regions
-///   trailmap query -s sample-data "SELECT served_region, count(*) FROM invocations GROUP BY 1 ORDER BY 2 DESC"
-///   trailmap query -s logs/ --from 2025-03-01 --to 2025-03-31 --format csv -o routes.csv routes
+/// Options of `trailmap query`.
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
 pub struct QueryArgs {
     #[command(flatten)]
     pub source: SourceArgs,
@@ -32,7 +23,12 @@ pub struct QueryArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Read the SQL from this file.
-    #[arg(short = 'f', long = "file", value_name = "FILE.sql", conflicts_with = "query")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE.sql",
+        conflicts_with = "query"
+    )]
     pub sql_file: Option<PathBuf>,
     /// SQL text, or the name of a named query (see `trailmap queries`).
     #[arg(value_name = "SQL | NAMED_QUERY", required_unless_present = "sql_file")]
@@ -42,19 +38,26 @@ pub struct QueryArgs {
 /// Resolves the query text: a file, a named query, or SQL.
 fn resolve_sql(args: &QueryArgs) -> anyhow::Result<String> {
     if let Some(path) = &args.sql_file {
-        return std::fs::read_to_string(path).with_context(|| format!("cannot read SQL file {}", path.display()));
+        return std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read SQL file {}", path.display()));
     }
     let text = args.query.as_deref().unwrap_or_default().trim();
     if let Some(named) = queries::find(text) {
         return Ok(named.sql.to_owned());
     }
     let is_bare_word = !text.is_empty()
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     let is_sql_keyword = ["select", "with", "explain", "show", "describe", "values"]
         .iter()
         .any(|k| text.eq_ignore_ascii_case(k));
     if is_bare_word && !is_sql_keyword {
-        return Err(Error::UnknownQuery { name: text.to_owned(), known: queries::known_names() }.into());
+        return Err(Error::UnknownQuery {
+            name: text.to_owned(),
+            known: queries::known_names(),
+        }
+        .into());
     }
     Ok(text.to_owned())
 }
@@ -66,5 +69,9 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<Outcome> {
     let frame = session.sql(&sql).await?;
     write_results(frame, args.format, args.output.as_deref()).await?;
     let incomplete = report_load_errors(&session);
-    Ok(if incomplete && args.source.strict { Outcome::Incomplete } else { Outcome::Success })
+    Ok(if incomplete && args.source.strict {
+        Outcome::Incomplete
+    } else {
+        Outcome::Success
+    })
 }

@@ -15,14 +15,21 @@ const MAX_SIZE_HINT: usize = 256 << 20;
 /// `.json.gz` that is not gzip is reported as such rather than as bad JSON.
 pub fn inflate(raw: &[u8], named_gzip: bool) -> Result<Cow<'_, [u8]>, DecodeError> {
     if raw.is_empty() {
-        let stage = if named_gzip { LoadStage::Gunzip } else { LoadStage::Json };
+        let stage = if named_gzip {
+            LoadStage::Gunzip
+        } else {
+            LoadStage::Json
+        };
         return Err(DecodeError::new(stage, "empty file (0 bytes)"));
     }
     if !raw.starts_with(&GZIP_MAGIC) {
         if named_gzip {
             return Err(DecodeError::new(
                 LoadStage::Gunzip,
-                format!("not a gzip file: starts with {:02x?}, expected 1f 8b", &raw[..raw.len().min(4)]),
+                format!(
+                    "not a gzip file: starts with {:02x?}, expected 1f 8b",
+                    &raw[..raw.len().min(4)]
+                ),
             ));
         }
         return Ok(Cow::Borrowed(raw));
@@ -58,7 +65,10 @@ mod tests {
 
     #[test]
     fn gzip_and_plain() {
-        assert_eq!(&*inflate(&gzip(b"{\"Records\":[]}"), true).unwrap(), b"{\"Records\":[]}");
+        assert_eq!(
+            &*inflate(&gzip(b"{\"Records\":[]}"), true).unwrap(),
+            b"{\"Records\":[]}"
+        );
         assert_eq!(&*inflate(b"{}", false).unwrap(), b"{}");
         // Concatenated members are one stream.
         let mut two = gzip(b"ab");
@@ -73,12 +83,19 @@ mod tests {
         assert_eq!(truncated.stage, LoadStage::Gunzip);
         let not_gzip = inflate(b"{\"Records\":[]}", true).unwrap_err();
         assert_eq!(not_gzip.stage, LoadStage::Gunzip);
-        assert!(not_gzip.message.contains("not a gzip file"), "{}", not_gzip.message);
+        assert!(
+            not_gzip.message.contains("not a gzip file"),
+            "{}",
+            not_gzip.message
+        );
         assert_eq!(inflate(b"", true).unwrap_err().stage, LoadStage::Gunzip);
         assert_eq!(inflate(b"", false).unwrap_err().stage, LoadStage::Json);
         let mut bad_crc = full.clone();
         let n = bad_crc.len();
         bad_crc[n - 6] ^= 0xff;
-        assert_eq!(inflate(&bad_crc, true).unwrap_err().stage, LoadStage::Gunzip);
+        assert_eq!(
+            inflate(&bad_crc, true).unwrap_err().stage,
+            LoadStage::Gunzip
+        );
     }
 }

@@ -35,10 +35,17 @@ pub struct DecodePlan {
 impl DecodePlan {
     /// A plan that builds `columns` (in this order) of the records `filter` keeps.
     pub fn new(columns: Vec<Column>, filter: ScanFilter) -> Self {
-        let schema = Arc::new(Schema::new(columns.iter().map(|c| c.field()).collect::<Vec<_>>()));
+        let schema = Arc::new(Schema::new(
+            columns.iter().map(|c| c.field()).collect::<Vec<_>>(),
+        ));
         let mut needs = Needs::of(&columns);
         needs.time |= filter.from.is_some() || filter.to.is_some();
-        DecodePlan { columns, schema, filter, needs }
+        DecodePlan {
+            columns,
+            schema,
+            filter,
+            needs,
+        }
     }
 
     /// The schema of the batches this plan builds.
@@ -72,8 +79,11 @@ pub fn decode_file(
 ) -> Result<Decoded, DecodeError> {
     let json = gzip::inflate(raw, named_gzip)?;
     let records = record::parse_records(&json)?;
-    let mut builders: Vec<Builder> =
-        plan.columns.iter().map(|c| Builder::new(c.kind(), records.len())).collect();
+    let mut builders: Vec<Builder> = plan
+        .columns
+        .iter()
+        .map(|c| Builder::new(c.kind(), records.len()))
+        .collect();
     let mut kept = 0;
     for record in &records {
         let row = Row::new(record, file, plan.needs);
@@ -95,7 +105,11 @@ pub fn decode_file(
     let options = RecordBatchOptions::new().with_row_count(Some(kept));
     let batch = RecordBatch::try_new_with_options(Arc::clone(&plan.schema), arrays, &options)
         .map_err(|e| DecodeError::new(LoadStage::Schema, format!("building Arrow batch: {e}")))?;
-    Ok(Decoded { batch, records: records.len(), json_bytes: json.len() })
+    Ok(Decoded {
+        batch,
+        records: records.len(),
+        json_bytes: json.len(),
+    })
 }
 
 /// An Arrow builder for one column kind.
@@ -183,24 +197,49 @@ mod tests {
         let col = |name: &str| {
             let array = decoded.batch.column_by_name(name).unwrap();
             let strings = array.as_string::<i32>();
-            (0..2).map(|i| strings.is_valid(i).then(|| strings.value(i).to_owned())).collect::<Vec<_>>()
+            (0..2)
+                .map(|i| strings.is_valid(i).then(|| strings.value(i).to_owned()))
+                .collect::<Vec<_>>()
         };
-        assert_eq!(col("served_region"), [Some("us-east-2".into()), Some("eu-west-1".into())]);
-        assert_eq!(col("served_geography"), [Some("US".into()), Some("EU".into())]);
+        assert_eq!(
+            col("served_region"),
+            [Some("us-east-2".into()), Some("eu-west-1".into())]
+        );
+        assert_eq!(
+            col("served_geography"),
+            [Some("US".into()), Some("EU".into())]
+        );
         assert_eq!(col("profile_scope"), [Some("global".into()), None]);
-        assert_eq!(col("model"), [Some("anthropic.claude-sonnet-4-5-20250929-v1:0".into()), None]);
-        assert_eq!(col("session_issuer_arn")[0].as_deref(), Some("arn:aws:iam::111122223333:role/app"));
+        assert_eq!(
+            col("model"),
+            [
+                Some("anthropic.claude-sonnet-4-5-20250929-v1:0".into()),
+                None
+            ]
+        );
+        assert_eq!(
+            col("session_issuer_arn")[0].as_deref(),
+            Some("arn:aws:iam::111122223333:role/app")
+        );
         assert_eq!(col("request_parameters")[1], None);
         assert_eq!(col("response_elements")[1].as_deref(), Some("\"odd\""));
         assert_eq!(col("log_account")[0].as_deref(), Some("111122223333"));
-        let invocations = decoded.batch.column_by_name("is_invocation").unwrap().as_boolean().clone();
+        let invocations = decoded
+            .batch
+            .column_by_name("is_invocation")
+            .unwrap()
+            .as_boolean()
+            .clone();
         assert!(invocations.value(0) && !invocations.value(1));
     }
 
     #[test]
     fn projection_and_filter() {
         let filter = ScanFilter {
-            to: Some(crate::filter::parse_time("2025-03-01T12:00:30Z", crate::filter::Bound::End).unwrap()),
+            to: Some(
+                crate::filter::parse_time("2025-03-01T12:00:30Z", crate::filter::Bound::End)
+                    .unwrap(),
+            ),
             ..ScanFilter::default()
         };
         let plan = DecodePlan::new(vec![Column::EventName], filter);
@@ -208,6 +247,12 @@ mod tests {
         assert_eq!(decoded.batch.num_columns(), 1);
         assert_eq!(decoded.batch.num_rows(), 1);
         let empty = DecodePlan::new(vec![], ScanFilter::default());
-        assert_eq!(decode_file(INVOKE.as_bytes(), false, &file(), &empty).unwrap().batch.num_rows(), 2);
+        assert_eq!(
+            decode_file(INVOKE.as_bytes(), false, &file(), &empty)
+                .unwrap()
+                .batch
+                .num_rows(),
+            2
+        );
     }
 }

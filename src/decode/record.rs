@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::{DecodeError, LoadStage};
@@ -221,7 +221,10 @@ pub fn parse_records(json: &[u8]) -> Result<Vec<Record<'_>>, DecodeError> {
         DecodeError::new(stage, e.to_string())
     })?;
     file.records.ok_or_else(|| {
-        DecodeError::new(LoadStage::Schema, "no \"Records\" array: not a CloudTrail log file")
+        DecodeError::new(
+            LoadStage::Schema,
+            "no \"Records\" array: not a CloudTrail log file",
+        )
     })
 }
 

@@ -7,8 +7,7 @@ use std::borrow::Cow;
 
 use crate::bedrock::{self, ModelRef};
 use crate::decode::record::{
-    AdditionalEventData, Identity, Record, RequestParameters, SessionContext, SessionIssuer,
-    nested,
+    AdditionalEventData, Identity, Record, RequestParameters, SessionContext, SessionIssuer, nested,
 };
 use crate::decode::time::parse_event_time;
 use crate::regions;
@@ -43,7 +42,11 @@ impl FileContext {
     /// The context of the file at `log_file`, with its key parsed.
     pub fn new(log_file: String, key: LogKey) -> Self {
         let log_date = key.date.map(days_since_epoch);
-        FileContext { log_file, key, log_date }
+        FileContext {
+            log_file,
+            key,
+            log_date,
+        }
     }
 }
 
@@ -104,9 +107,16 @@ pub struct Row<'r> {
 impl<'r> Row<'r> {
     /// Prepares a record for reading its columns.
     pub fn new(record: &'r Record<'r>, file: &'r FileContext, needs: Needs) -> Self {
-        let time = if needs.time { record.event_time.get().and_then(parse_event_time) } else { None };
-        let identity: Identity<'r> =
-            if needs.identity { nested(record.user_identity) } else { Identity::default() };
+        let time = if needs.time {
+            record.event_time.get().and_then(parse_event_time)
+        } else {
+            None
+        };
+        let identity: Identity<'r> = if needs.identity {
+            nested(record.user_identity)
+        } else {
+            Identity::default()
+        };
         let session_issuer_arn = if needs.session_issuer {
             let context: SessionContext<'r> = nested(identity.session_context);
             let issuer: SessionIssuer<'r> = nested(context.session_issuer);
@@ -115,16 +125,28 @@ impl<'r> Row<'r> {
             None
         };
         let model_id = if needs.model {
-            nested::<RequestParameters>(record.request_parameters).model_id.0
+            nested::<RequestParameters>(record.request_parameters)
+                .model_id
+                .0
         } else {
             None
         };
         let inference_region = if needs.inference_region {
-            nested::<AdditionalEventData>(record.additional_event_data).inference_region.0
+            nested::<AdditionalEventData>(record.additional_event_data)
+                .inference_region
+                .0
         } else {
             None
         };
-        Row { record, file, time, identity, session_issuer_arn, model_id, inference_region }
+        Row {
+            record,
+            file,
+            time,
+            identity,
+            session_issuer_arn,
+            model_id,
+            inference_region,
+        }
     }
 
     /// `event_time` in microseconds, if it was needed and parses.
@@ -138,7 +160,9 @@ impl<'r> Row<'r> {
     }
 
     fn served_region(&self) -> Option<&str> {
-        self.inference_region.as_deref().or(self.record.aws_region.get())
+        self.inference_region
+            .as_deref()
+            .or(self.record.aws_region.get())
     }
 
     fn model_ref(&self) -> Option<ModelRef<'_>> {

@@ -32,8 +32,15 @@ const INVOKE_NAMES: &[(u64, &str)] = &[
 ];
 
 const GLOBAL_DESTINATIONS: &[&str] = &[
-    "us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "eu-north-1",
-    "ap-northeast-1", "ap-southeast-2", "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-northeast-1",
+    "ap-southeast-2",
+    "sa-east-1",
 ];
 
 const USER_AGENTS: &[&str] = &[
@@ -46,12 +53,21 @@ const USER_AGENTS: &[&str] = &[
 /// The geographic profile prefix a caller in `region` would use, with the Regions it routes to.
 fn geographic_profile(region: &str, rng: &mut Rng) -> (&'static str, &'static [&'static str]) {
     match region {
-        r if r.starts_with("eu-") => ("eu", &["eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"]),
+        r if r.starts_with("eu-") => (
+            "eu",
+            &["eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"],
+        ),
         "ap-northeast-1" if rng.percent(50) => ("jp", &["ap-northeast-1", "ap-northeast-3"]),
         "ap-southeast-2" if rng.percent(50) => ("au", &["ap-southeast-2", "ap-southeast-4"]),
         r if r.starts_with("ap-") => (
             "apac",
-            &["ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "ap-south-1"],
+            &[
+                "ap-northeast-1",
+                "ap-northeast-2",
+                "ap-southeast-1",
+                "ap-southeast-2",
+                "ap-south-1",
+            ],
         ),
         _ => ("us", &["us-east-1", "us-east-2", "us-west-2"]),
     }
@@ -71,9 +87,15 @@ fn choose_model(origin: &Origin, rng: &mut Rng) -> (String, Option<String>) {
     let (account, region) = (origin.account, origin.region);
     match rng.below(100) {
         0..20 => (model.to_owned(), rng.percent(50).then(|| region.to_owned())),
-        20..25 => (format!("arn:aws:bedrock:{region}::foundation-model/{model}"), None),
+        20..25 => (
+            format!("arn:aws:bedrock:{region}::foundation-model/{model}"),
+            None,
+        ),
         25..58 => (format!("{geo}.{model}"), Some(near(rng, geo_destinations))),
-        58..82 => (format!("global.{model}"), Some(near(rng, GLOBAL_DESTINATIONS))),
+        58..82 => (
+            format!("global.{model}"),
+            Some(near(rng, GLOBAL_DESTINATIONS)),
+        ),
         82..88 => (
             format!("arn:aws:bedrock:{region}:{account}:inference-profile/{geo}.{model}"),
             Some(near(rng, geo_destinations)),
@@ -90,11 +112,26 @@ fn choose_model(origin: &Origin, rng: &mut Rng) -> (String, Option<String>) {
 
 fn identity(origin: &Origin, rng: &mut Rng) -> Value {
     let account = origin.account;
-    let key = format!("ASIA{}", rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
+    let key = format!(
+        "ASIA{}",
+        rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+    );
     if rng.percent(75) {
-        let role = rng.pick(&["app-backend", "data-pipeline", "support-chatbot", "analytics"]);
-        let session = rng.pick(&["i-0a1b2c3d4e5f60718", "botocore-session-1732", "lambda-handler"]);
-        let principal = format!("AROA{}", rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17));
+        let role = rng.pick(&[
+            "app-backend",
+            "data-pipeline",
+            "support-chatbot",
+            "analytics",
+        ]);
+        let session = rng.pick(&[
+            "i-0a1b2c3d4e5f60718",
+            "botocore-session-1732",
+            "lambda-handler",
+        ]);
+        let principal = format!(
+            "AROA{}",
+            rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 17)
+        );
         json!({
             "type": "AssumedRole",
             "principalId": format!("{principal}:{session}"),
@@ -161,27 +198,47 @@ pub fn invocation(origin: &Origin, rng: &mut Rng) -> Value {
     let mut record = base(origin, rng, "bedrock.amazonaws.com", name);
     let user_identity = identity(origin, rng);
     let (model_id, inference_region) = choose_model(origin, rng);
-    set(&mut record, "requestParameters", json!({"modelId": model_id}));
+    set(
+        &mut record,
+        "requestParameters",
+        json!({"modelId": model_id}),
+    );
     set(&mut record, "responseElements", Value::Null);
     match rng.below(100) {
         0..4 => {
             set(&mut record, "errorCode", json!("ThrottlingException"));
-            set(&mut record, "errorMessage", json!("Too many requests, please wait before trying again."));
+            set(
+                &mut record,
+                "errorMessage",
+                json!("Too many requests, please wait before trying again."),
+            );
         }
         4..6 => {
             let arn = user_identity["arn"].as_str().unwrap_or_default().to_owned();
             set(&mut record, "errorCode", json!("AccessDenied"));
-            set(&mut record, "errorMessage", json!(format!(
-                "User: {arn} is not authorized to perform: bedrock:InvokeModel on resource: {model_id} because no identity-based policy allows the bedrock:InvokeModel action"
-            )));
+            set(
+                &mut record,
+                "errorMessage",
+                json!(format!(
+                    "User: {arn} is not authorized to perform: bedrock:InvokeModel on resource: {model_id} because no identity-based policy allows the bedrock:InvokeModel action"
+                )),
+            );
         }
         6..7 => {
             set(&mut record, "errorCode", json!("ValidationException"));
-            set(&mut record, "errorMessage", json!("The provided model identifier is invalid."));
+            set(
+                &mut record,
+                "errorMessage",
+                json!("The provided model identifier is invalid."),
+            );
         }
         _ => {
             if let Some(served) = inference_region {
-                set(&mut record, "additionalEventData", json!({"inferenceRegion": served}));
+                set(
+                    &mut record,
+                    "additionalEventData",
+                    json!({"inferenceRegion": served}),
+                );
             }
         }
     }
@@ -196,28 +253,56 @@ pub fn noise(origin: &Origin, rng: &mut Rng) -> Value {
         0..30 => {
             let mut r = base(origin, rng, "sts.amazonaws.com", "AssumeRole");
             let role = rng.pick(&["app-backend", "data-pipeline", "support-chatbot"]);
-            set(&mut r, "userIdentity", json!({"type": "AWSService", "invokedBy": "ecs-tasks.amazonaws.com"}));
+            set(
+                &mut r,
+                "userIdentity",
+                json!({"type": "AWSService", "invokedBy": "ecs-tasks.amazonaws.com"}),
+            );
             set(&mut r, "readOnly", json!(true));
-            set(&mut r, "requestParameters", json!({
-                "roleArn": format!("arn:aws:iam::{account}:role/{role}"),
-                "roleSessionName": rng.uuid(), "durationSeconds": 3600
-            }));
-            set(&mut r, "responseElements", json!({"credentials": {"accessKeyId": "ASIAEXAMPLE", "expiration": "Mar 1, 2025, 1:00:00 PM"}}));
-            set(&mut r, "resources", json!([{"accountId": account, "type": "AWS::IAM::Role", "ARN": format!("arn:aws:iam::{account}:role/{role}")}]));
+            set(
+                &mut r,
+                "requestParameters",
+                json!({
+                    "roleArn": format!("arn:aws:iam::{account}:role/{role}"),
+                    "roleSessionName": rng.uuid(), "durationSeconds": 3600
+                }),
+            );
+            set(
+                &mut r,
+                "responseElements",
+                json!({"credentials": {"accessKeyId": "ASIAEXAMPLE", "expiration": "Mar 1, 2025, 1:00:00 PM"}}),
+            );
+            set(
+                &mut r,
+                "resources",
+                json!([{"accountId": account, "type": "AWS::IAM::Role", "ARN": format!("arn:aws:iam::{account}:role/{role}")}]),
+            );
             set(&mut r, "sharedEventID", json!(rng.uuid()));
             r
         }
         30..40 => {
             let mut r = base(origin, rng, "signin.amazonaws.com", "ConsoleLogin");
             set(&mut r, "eventType", json!("AwsConsoleSignIn"));
-            set(&mut r, "userIdentity", if rng.percent(20) {
-                json!({"type": "Root", "principalId": account, "arn": format!("arn:aws:iam::{account}:root"), "accountId": account})
-            } else {
-                identity(origin, rng)
-            });
+            set(
+                &mut r,
+                "userIdentity",
+                if rng.percent(20) {
+                    json!({"type": "Root", "principalId": account, "arn": format!("arn:aws:iam::{account}:root"), "accountId": account})
+                } else {
+                    identity(origin, rng)
+                },
+            );
             set(&mut r, "requestParameters", Value::Null);
-            set(&mut r, "responseElements", json!({"ConsoleLogin": "Success"}));
-            set(&mut r, "additionalEventData", json!({"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "Yes"}));
+            set(
+                &mut r,
+                "responseElements",
+                json!({"ConsoleLogin": "Success"}),
+            );
+            set(
+                &mut r,
+                "additionalEventData",
+                json!({"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "Yes"}),
+            );
             r
         }
         40..72 => {
@@ -227,34 +312,70 @@ pub fn noise(origin: &Origin, rng: &mut Rng) -> Value {
             set(&mut r, "readOnly", json!(name != "PutObject"));
             set(&mut r, "managementEvent", json!(false));
             set(&mut r, "eventCategory", json!("Data"));
-            let key = format!("exports/{}/part-{:05}.parquet", origin.time.format("%Y/%m/%d"), rng.below(99999));
-            set(&mut r, "requestParameters", json!({"bucketName": "analytics-exports", "Host": "analytics-exports.s3.amazonaws.com", "key": key}));
-            set(&mut r, "additionalEventData", json!({"SignatureVersion": "SigV4", "bytesTransferredIn": 0, "bytesTransferredOut": rng.below(1 << 20)}));
-            set(&mut r, "resources", json!([
-                {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::analytics-exports/{key}")},
-                {"accountId": account, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::analytics-exports"}
-            ]));
+            let key = format!(
+                "exports/{}/part-{:05}.parquet",
+                origin.time.format("%Y/%m/%d"),
+                rng.below(99999)
+            );
+            set(
+                &mut r,
+                "requestParameters",
+                json!({"bucketName": "analytics-exports", "Host": "analytics-exports.s3.amazonaws.com", "key": key}),
+            );
+            set(
+                &mut r,
+                "additionalEventData",
+                json!({"SignatureVersion": "SigV4", "bytesTransferredIn": 0, "bytesTransferredOut": rng.below(1 << 20)}),
+            );
+            set(
+                &mut r,
+                "resources",
+                json!([
+                    {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::analytics-exports/{key}")},
+                    {"accountId": account, "type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::analytics-exports"}
+                ]),
+            );
             r
         }
         72..92 => {
             let mut r = base(origin, rng, "kms.amazonaws.com", "Decrypt");
-            set(&mut r, "userIdentity", json!({"type": "AWSService", "invokedBy": "s3.amazonaws.com"}));
+            set(
+                &mut r,
+                "userIdentity",
+                json!({"type": "AWSService", "invokedBy": "s3.amazonaws.com"}),
+            );
             set(&mut r, "readOnly", json!(true));
             set(&mut r, "eventType", json!("AwsServiceEvent"));
-            set(&mut r, "requestParameters", json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"aws:s3:arn": "arn:aws:s3:::analytics-exports"}}));
-            set(&mut r, "resources", json!([{"accountId": account, "type": "AWS::KMS::Key", "ARN": format!("arn:aws:kms:{}:{account}:key/{}", origin.region, rng.uuid())}]));
+            set(
+                &mut r,
+                "requestParameters",
+                json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT", "encryptionContext": {"aws:s3:arn": "arn:aws:s3:::analytics-exports"}}),
+            );
+            set(
+                &mut r,
+                "resources",
+                json!([{"accountId": account, "type": "AWS::KMS::Key", "ARN": format!("arn:aws:kms:{}:{account}:key/{}", origin.region, rng.uuid())}]),
+            );
             r
         }
         _ => {
-            let name = *rng.pick(&["GetFoundationModel", "ListFoundationModels", "ListInferenceProfiles"]);
+            let name = *rng.pick(&[
+                "GetFoundationModel",
+                "ListFoundationModels",
+                "ListInferenceProfiles",
+            ]);
             let mut r = base(origin, rng, "bedrock.amazonaws.com", name);
             set(&mut r, "userIdentity", identity(origin, rng));
             set(&mut r, "readOnly", json!(true));
-            set(&mut r, "requestParameters", if name == "GetFoundationModel" {
-                json!({"modelIdentifier": *rng.pick(MODELS)})
-            } else {
-                Value::Null
-            });
+            set(
+                &mut r,
+                "requestParameters",
+                if name == "GetFoundationModel" {
+                    json!({"modelIdentifier": *rng.pick(MODELS)})
+                } else {
+                    Value::Null
+                },
+            );
             r
         }
     }

@@ -25,8 +25,16 @@ pub const ORGANIZATION: &str = "o-a1b2c3d4e5";
 
 /// `(account, under the organization trail, source Regions)`.
 const ACCOUNTS: &[(&str, bool, &[&str])] = &[
-    ("111122223333", true, &["us-east-1", "us-west-2", "eu-west-1"]),
-    ("444455556666", true, &["eu-central-1", "eu-west-1", "ap-northeast-1"]),
+    (
+        "111122223333",
+        true,
+        &["us-east-1", "us-west-2", "eu-west-1"],
+    ),
+    (
+        "444455556666",
+        true,
+        &["eu-central-1", "eu-west-1", "ap-northeast-1"],
+    ),
     ("777788889999", false, &["us-east-1", "ap-southeast-2"]),
 ];
 
@@ -91,7 +99,10 @@ impl FilePlan {
 
     fn path(&self, rng: &mut Rng) -> PathBuf {
         let d = self.delivered;
-        let id = rng.string(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 16);
+        let id = rng.string(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            16,
+        );
         PathBuf::from(format!(
             "{}/CloudTrail/{}/{}/{}_CloudTrail_{}_{}_{id}.json.gz",
             self.prefix(),
@@ -111,7 +122,11 @@ fn plan_files(config: &GeneratorConfig) -> Vec<FilePlan> {
         .collect();
     let per_file = config.events_per_file.max(1);
     let files = config.events.div_ceil(per_file).max(1);
-    let start = config.start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let start = config
+        .start
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
     let span_minutes = i64::from(config.days.max(1)) * 24 * 60;
     (0..files)
         .map(|index| {
@@ -131,7 +146,9 @@ fn plan_files(config: &GeneratorConfig) -> Vec<FilePlan> {
 }
 
 fn records(plan: &FilePlan, config: &GeneratorConfig, rng: &mut Rng) -> Vec<Value> {
-    let mut times: Vec<i64> = (0..plan.events).map(|_| rng.below(13 * 60) as i64).collect();
+    let mut times: Vec<i64> = (0..plan.events)
+        .map(|_| rng.below(13 * 60) as i64)
+        .collect();
     times.sort_unstable_by(|a, b| b.cmp(a));
     times
         .into_iter()
@@ -155,7 +172,9 @@ fn write_gzip(path: &Path, json: &[u8]) -> std::io::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut gz = GzBuilder::new().mtime(0).write(file, Compression::default());
+    let mut gz = GzBuilder::new()
+        .mtime(0)
+        .write(file, Compression::default());
     gz.write_all(json)?;
     gz.finish()?.flush()
 }
@@ -195,7 +214,10 @@ fn write_digest(dir: &Path, plan: &FilePlan) -> std::io::Result<()> {
         "digestSignatureAlgorithm": "SHA256withRSA",
         "logFiles": []
     });
-    write_gzip(&path, &serde_json::to_vec(&digest).map_err(std::io::Error::other)?)
+    write_gzip(
+        &path,
+        &serde_json::to_vec(&digest).map_err(std::io::Error::other)?,
+    )
 }
 
 /// Writes an archive under `dir` (created if needed).
@@ -214,9 +236,18 @@ pub fn generate(dir: &Path, config: &GeneratorConfig) -> std::io::Result<Generat
     }
     // A file with an empty Records array, as CloudTrail writes when nothing happened.
     if let Some(last) = plans.last() {
-        let empty = FilePlan { index: plans.len(), events: 0, delivered: last.delivered + Duration::minutes(5), ..*last };
+        let empty = FilePlan {
+            index: plans.len(),
+            events: 0,
+            delivered: last.delivered + Duration::minutes(5),
+            ..*last
+        };
         let mut rng = Rng::new(config.seed, empty.index as u64);
         write_gzip(&dir.join(empty.path(&mut rng)), br#"{"Records":[]}"#)?;
     }
-    Ok(Generated { log_files: plans.len() + 1, events, digest_files: digests })
+    Ok(Generated {
+        log_files: plans.len() + 1,
+        events,
+        digest_files: digests,
+    })
 }

@@ -1,25 +1,28 @@
 //! A tiny deterministic random number generator (SplitMix64), so archives are reproducible
 //! byte for byte from a seed, whatever crate versions change.
 
+/// SplitMix64's output function: a bijective scramble of 64 bits.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// SplitMix64.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
 
 impl Rng {
     /// A generator for `seed` and a stream number (e.g. a file index).
+    /// Streams start at scrambled, unrelated states, so they never replay each other.
     pub fn new(seed: u64, stream: u64) -> Self {
-        let mut rng = Rng(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        rng.next_u64();
-        rng
+        Rng(mix(mix(seed) ^ mix(stream.wrapping_add(1))))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix(self.0)
     }
 
     /// A number in `0..n` (`n > 0`).

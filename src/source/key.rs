@@ -57,12 +57,14 @@ impl LogKey {
             return LogKey::default();
         };
         let mut parts = key[start + "AWSLogs/".len()..].split('/').peekable();
-        let organization = parts
-            .next_if(|p| p.starts_with("o-"))
-            .map(str::to_owned);
+        let organization = parts.next_if(|p| p.starts_with("o-")).map(str::to_owned);
         let account = parts.next().filter(|a| is_account_id(a));
         if parts.next() != Some("CloudTrail") {
-            return LogKey { organization, account: account.map(str::to_owned), ..LogKey::default() };
+            return LogKey {
+                organization,
+                account: account.map(str::to_owned),
+                ..LogKey::default()
+            };
         }
         let region = parts.next().filter(|r| is_region_code(r));
         let date = match (parts.next(), parts.next(), parts.next()) {
@@ -87,7 +89,8 @@ fn is_account_id(s: &str) -> bool {
 fn is_region_code(s: &str) -> bool {
     !s.is_empty()
         && s.contains('-')
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn parse_date_folders(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
@@ -116,13 +119,18 @@ mod tests {
         assert_eq!(k.account.as_deref(), Some("111122223333"));
         assert_eq!(k.region.as_deref(), Some("eu-west-1"));
         assert_eq!(k.date, NaiveDate::from_ymd_opt(2025, 3, 1));
-        assert_eq!(k.delivered, Some(Utc.with_ymd_and_hms(2025, 3, 1, 12, 5, 0).unwrap()));
+        assert_eq!(
+            k.delivered,
+            Some(Utc.with_ymd_and_hms(2025, 3, 1, 12, 5, 0).unwrap())
+        );
         assert_eq!(classify(KEY), KeyKind::Log);
     }
 
     #[test]
     fn organization_layout_under_a_local_path() {
-        let k = LogKey::parse("/data/trail/AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail/us-east-1/2024/12/31/444455556666_CloudTrail_us-east-1_20241231T2355Z_x.json.gz");
+        let k = LogKey::parse(
+            "/data/trail/AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail/us-east-1/2024/12/31/444455556666_CloudTrail_us-east-1_20241231T2355Z_x.json.gz",
+        );
         assert_eq!(k.organization.as_deref(), Some("o-a1b2c3d4e5"));
         assert_eq!(k.account.as_deref(), Some("444455556666"));
         assert_eq!(k.region.as_deref(), Some("us-east-1"));
@@ -132,7 +140,8 @@ mod tests {
     #[test]
     fn outside_the_layout() {
         assert_eq!(LogKey::parse("exports/events.json"), LogKey::default());
-        let partial = LogKey::parse("AWSLogs/111122223333/CloudTrail/eu-west-1/2025/13/01/f.json.gz");
+        let partial =
+            LogKey::parse("AWSLogs/111122223333/CloudTrail/eu-west-1/2025/13/01/f.json.gz");
         assert_eq!(partial.region.as_deref(), Some("eu-west-1"));
         assert_eq!(partial.date, None);
         assert_eq!(partial.delivered, None);
@@ -141,7 +150,9 @@ mod tests {
     #[test]
     fn skipped_kinds() {
         assert_eq!(
-            classify("AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2025/03/01/111122223333_CloudTrail-Digest_eu-west-1_t_20250301T120000Z.json.gz"),
+            classify(
+                "AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2025/03/01/111122223333_CloudTrail-Digest_eu-west-1_t_20250301T120000Z.json.gz"
+            ),
             KeyKind::Digest
         );
         assert_eq!(

@@ -28,16 +28,27 @@ fn walk(path: &Path, filter: &ScanFilter, listing: &mut Listing) -> Result<()> {
         source,
     })?;
     if metadata.is_file() {
-        let object = LogObject::new(Location::Local(path.to_owned()), path.display().to_string(), metadata.len());
+        let object = LogObject::new(
+            Location::Local(path.to_owned()),
+            path.display().to_string(),
+            metadata.len(),
+        );
         listing.offer(object, filter, true);
         return Ok(());
     }
-    for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(path)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
                 let log_file = e.path().unwrap_or(path).display().to_string();
-                listing.errors.push(LoadError { log_file, stage: LoadStage::Fetch, message: e.to_string() });
+                listing.errors.push(LoadError {
+                    log_file,
+                    stage: LoadStage::Fetch,
+                    message: e.to_string(),
+                });
                 continue;
             }
         };
@@ -46,7 +57,11 @@ fn walk(path: &Path, filter: &ScanFilter, listing: &mut Listing) -> Result<()> {
         }
         let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
         let display = entry.path().display().to_string();
-        listing.offer(LogObject::new(Location::Local(entry.into_path()), display, size), filter, false);
+        listing.offer(
+            LogObject::new(Location::Local(entry.into_path()), display, size),
+            filter,
+            false,
+        );
     }
     Ok(())
 }

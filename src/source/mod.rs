@@ -33,16 +33,24 @@ pub enum SourceSpec {
 impl SourceSpec {
     /// Parses a `-s` value.
     pub fn parse(spec: &str) -> Result<SourceSpec> {
-        let invalid = |reason: &str| Error::InvalidSource { spec: spec.to_owned(), reason: reason.to_owned() };
+        let invalid = |reason: &str| Error::InvalidSource {
+            spec: spec.to_owned(),
+            reason: reason.to_owned(),
+        };
         if spec.trim().is_empty() {
-            return Err(invalid("empty source; give a directory, a file, s3://bucket/prefix or trail:NAME"));
+            return Err(invalid(
+                "empty source; give a directory, a file, s3://bucket/prefix or trail:NAME",
+            ));
         }
         if let Some(rest) = spec.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
                 return Err(invalid("no bucket name after s3://"));
             }
-            return Ok(SourceSpec::S3 { bucket: bucket.to_owned(), prefix: prefix.to_owned() });
+            return Ok(SourceSpec::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.to_owned(),
+            });
         }
         if let Some(name) = spec.strip_prefix("trail:") {
             if name.is_empty() {
@@ -54,7 +62,9 @@ impl SourceSpec {
             return Ok(SourceSpec::Trail(spec.to_owned()));
         }
         if spec.contains("://") {
-            return Err(invalid("unknown URL scheme; use a local path, s3://bucket/prefix or trail:NAME"));
+            return Err(invalid(
+                "unknown URL scheme; use a local path, s3://bucket/prefix or trail:NAME",
+            ));
         }
         Ok(SourceSpec::Local(PathBuf::from(spec)))
     }
@@ -82,7 +92,11 @@ impl LogObject {
     /// A log object at `location`, named `log_file` in results.
     pub fn new(location: Location, log_file: String, size: u64) -> Self {
         let key = LogKey::parse(&log_file);
-        LogObject { location, size, context: FileContext::new(log_file, key) }
+        LogObject {
+            location,
+            size,
+            context: FileContext::new(log_file, key),
+        }
     }
 
     /// The key's parts.
@@ -178,15 +192,33 @@ mod tests {
 
     #[test]
     fn parses_sources() {
-        assert_eq!(SourceSpec::parse("sample-data").unwrap(), SourceSpec::Local("sample-data".into()));
+        assert_eq!(
+            SourceSpec::parse("sample-data").unwrap(),
+            SourceSpec::Local("sample-data".into())
+        );
         assert_eq!(
             SourceSpec::parse("s3://b/AWSLogs/").unwrap(),
-            SourceSpec::S3 { bucket: "b".into(), prefix: "AWSLogs/".into() }
+            SourceSpec::S3 {
+                bucket: "b".into(),
+                prefix: "AWSLogs/".into()
+            }
         );
-        assert_eq!(SourceSpec::parse("s3://b").unwrap(), SourceSpec::S3 { bucket: "b".into(), prefix: "".into() });
-        assert_eq!(SourceSpec::parse("trail:org").unwrap(), SourceSpec::Trail("org".into()));
+        assert_eq!(
+            SourceSpec::parse("s3://b").unwrap(),
+            SourceSpec::S3 {
+                bucket: "b".into(),
+                prefix: "".into()
+            }
+        );
+        assert_eq!(
+            SourceSpec::parse("trail:org").unwrap(),
+            SourceSpec::Trail("org".into())
+        );
         let arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/org";
-        assert_eq!(SourceSpec::parse(arn).unwrap(), SourceSpec::Trail(arn.into()));
+        assert_eq!(
+            SourceSpec::parse(arn).unwrap(),
+            SourceSpec::Trail(arn.into())
+        );
         for bad in ["", "s3://", "s3:///x", "trail:", "gs://bucket/x"] {
             assert!(SourceSpec::parse(bad).is_err(), "{bad}");
         }

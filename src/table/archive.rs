@@ -76,7 +76,9 @@ impl Archive {
 
     fn outcomes(&self) -> MutexGuard<'_, BTreeMap<String, Outcome>> {
         // A poisoned lock only means another reader panicked; the map itself stays valid.
-        self.outcomes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Reads one file with `plan`. Returns its batch, or `None` if it failed (the failure is
@@ -91,13 +93,21 @@ impl Archive {
             Ok(decoded) => {
                 self.outcomes().insert(
                     log_file,
-                    Outcome::Read { records: decoded.records, json_bytes: decoded.json_bytes },
+                    Outcome::Read {
+                        records: decoded.records,
+                        json_bytes: decoded.json_bytes,
+                    },
                 );
                 Some(decoded.batch)
             }
             Err(DecodeError { stage, message }) => {
-                let error = LoadError { log_file: log_file.clone(), stage, message };
-                let first_time = !matches!(self.outcomes().get(&log_file), Some(Outcome::Failed(_)));
+                let error = LoadError {
+                    log_file: log_file.clone(),
+                    stage,
+                    message,
+                };
+                let first_time =
+                    !matches!(self.outcomes().get(&log_file), Some(Outcome::Failed(_)));
                 if first_time {
                     tracing::warn!("could not read {error}");
                 }
@@ -147,7 +157,10 @@ impl Archive {
         };
         for outcome in self.outcomes().values() {
             match outcome {
-                Outcome::Read { records, json_bytes } => {
+                Outcome::Read {
+                    records,
+                    json_bytes,
+                } => {
                     coverage.files_read += 1;
                     coverage.records += records;
                     coverage.json_bytes += json_bytes;

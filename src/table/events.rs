@@ -39,8 +39,14 @@ impl TableProvider for EventsTable {
         TableType::Base
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters.iter().map(|f| pruning::pushdown_support(f)).collect())
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| pruning::pushdown_support(f))
+            .collect())
     }
 
     async fn scan(
@@ -51,12 +57,20 @@ impl TableProvider for EventsTable {
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let columns: Vec<Column> = match projection {
-            Some(indices) => indices.iter().filter_map(|&i| Column::ALL.get(i).copied()).collect(),
+            Some(indices) => indices
+                .iter()
+                .filter_map(|&i| Column::ALL.get(i).copied())
+                .collect(),
             None => Column::ALL.to_vec(),
         };
         let files = pruning::prune(self.archive.objects(), filters, state)?;
         let plan = DecodePlan::new(columns, self.archive.filter().clone());
         let partitions = state.config().target_partitions();
-        Ok(Arc::new(EventsScanExec::new(Arc::clone(&self.archive), files, plan, partitions)))
+        Ok(Arc::new(EventsScanExec::new(
+            Arc::clone(&self.archive),
+            files,
+            plan,
+            partitions,
+        )))
     }
 }

@@ -14,7 +14,9 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
 use futures::StreamExt;
 
 use crate::decode::DecodePlan;
@@ -37,7 +39,12 @@ pub struct EventsScanExec {
 impl EventsScanExec {
     /// A scan of `files` (chosen from `archive` by pruning) with `plan`, over at most
     /// `max_partitions` partitions.
-    pub fn new(archive: Arc<Archive>, files: Vec<Arc<LogObject>>, plan: DecodePlan, max_partitions: usize) -> Self {
+    pub fn new(
+        archive: Arc<Archive>,
+        files: Vec<Arc<LogObject>>,
+        plan: DecodePlan,
+        max_partitions: usize,
+    ) -> Self {
         let partitions = spread(files, max_partitions.max(1));
         let properties = PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(plan.schema())),
@@ -46,7 +53,13 @@ impl EventsScanExec {
             Boundedness::Bounded,
         );
         let listed = archive.objects().len();
-        EventsScanExec { archive, partitions, plan: Arc::new(plan), listed, properties: Arc::new(properties) }
+        EventsScanExec {
+            archive,
+            partitions,
+            plan: Arc::new(plan),
+            listed,
+            properties: Arc::new(properties),
+        }
     }
 
     fn file_count(&self) -> usize {
@@ -111,11 +124,18 @@ impl ExecutionPlan for EventsScanExec {
         Ok(TreeNodeRecursion::Continue)
     }
 
-    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(self)
     }
 
-    fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
         let files = self.partitions.get(partition).cloned().unwrap_or_default();
         let archive = Arc::clone(&self.archive);
         let plan = Arc::clone(&self.plan);
@@ -127,6 +147,9 @@ impl ExecutionPlan for EventsScanExec {
             })
             .buffered(PREFETCH_PER_PARTITION)
             .filter_map(|batch| async move { batch.filter(|b| b.num_rows() > 0).map(Ok) });
-        Ok(Box::pin(RecordBatchStreamAdapter::new(Arc::clone(self.plan.schema()), batches)))
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(self.plan.schema()),
+            batches,
+        )))
     }
 }

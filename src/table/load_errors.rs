@@ -29,18 +29,29 @@ pub struct LoadErrorsTable {
 impl LoadErrorsTable {
     /// The table over `archive`.
     pub fn new(archive: Arc<Archive>) -> Self {
-        let fields: Vec<Field> =
-            LOAD_ERRORS_COLUMNS.iter().map(|c| Field::new(c.name, DataType::Utf8, false)).collect();
-        LoadErrorsTable { archive, schema: Arc::new(Schema::new(fields)) }
+        let fields: Vec<Field> = LOAD_ERRORS_COLUMNS
+            .iter()
+            .map(|c| Field::new(c.name, DataType::Utf8, false))
+            .collect();
+        LoadErrorsTable {
+            archive,
+            schema: Arc::new(Schema::new(fields)),
+        }
     }
 }
 
 /// The rows of `load_errors` as one batch.
 pub fn load_errors_batch(schema: SchemaRef, errors: &[LoadError]) -> Result<RecordBatch> {
-    let column = |f: fn(&LoadError) -> &str| Arc::new(errors.iter().map(f).map(Some).collect::<StringArray>());
+    let column = |f: fn(&LoadError) -> &str| {
+        Arc::new(errors.iter().map(f).map(Some).collect::<StringArray>())
+    };
     Ok(RecordBatch::try_new(
         schema,
-        vec![column(|e| &e.log_file), column(|e| e.stage.as_str()), column(|e| &e.message)],
+        vec![
+            column(|e| &e.log_file),
+            column(|e| e.stage.as_str()),
+            column(|e| &e.message),
+        ],
     )?)
 }
 
@@ -63,7 +74,11 @@ impl TableProvider for LoadErrorsTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         self.archive.check_all().await;
         let batch = load_errors_batch(Arc::clone(&self.schema), &self.archive.load_errors())?;
-        let exec = MemorySourceConfig::try_new_exec(&[vec![batch]], Arc::clone(&self.schema), projection.cloned())?;
+        let exec = MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            Arc::clone(&self.schema),
+            projection.cloned(),
+        )?;
         Ok(exec)
     }
 }

@@ -16,12 +16,19 @@ use crate::error::Result;
 use archive::Archive;
 
 /// SQL of the `invocations` view.
-const INVOCATIONS_VIEW: &str = "CREATE VIEW invocations AS SELECT * FROM events WHERE is_invocation";
+const INVOCATIONS_VIEW: &str =
+    "CREATE VIEW invocations AS SELECT * FROM events WHERE is_invocation";
 
 /// Registers every table and function on `ctx`.
 pub async fn register(ctx: &SessionContext, archive: Arc<Archive>) -> Result<()> {
-    ctx.register_table("events", Arc::new(events::EventsTable::new(Arc::clone(&archive))))?;
-    ctx.register_table("load_errors", Arc::new(load_errors::LoadErrorsTable::new(archive)))?;
+    ctx.register_table(
+        "events",
+        Arc::new(events::EventsTable::new(Arc::clone(&archive))),
+    )?;
+    ctx.register_table(
+        "load_errors",
+        Arc::new(load_errors::LoadErrorsTable::new(archive)),
+    )?;
     ctx.register_table("regions", Arc::new(regions::regions_table()?))?;
     ctx.register_udf(regions::geography_udf());
     datafusion_functions_json::register_all(&mut ctx.clone())?;

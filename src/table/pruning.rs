@@ -9,7 +9,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Date32Array, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, StringArray, TimestampMicrosecondArray,
+};
 use datafusion::catalog::Session;
 use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::{Column as ColumnRef, DFSchema, Result, ScalarValue};
@@ -22,13 +24,20 @@ use crate::schema::{Column, UTC, events_schema};
 use crate::source::LogObject;
 
 /// Columns whose values a key tells.
-const KEY_COLUMNS: &[Column] = &[Column::LogAccount, Column::LogRegion, Column::LogDate, Column::EventTime];
+const KEY_COLUMNS: &[Column] = &[
+    Column::LogAccount,
+    Column::LogRegion,
+    Column::LogDate,
+    Column::EventTime,
+];
 
 /// Whether a filter can prune files: it refers only to columns a key tells.
 pub fn pushdown_support(filter: &Expr) -> TableProviderFilterPushDown {
     let columns = filter.column_refs();
     let prunable = !columns.is_empty()
-        && columns.iter().all(|c| KEY_COLUMNS.iter().any(|k| k.name() == c.name));
+        && columns
+            .iter()
+            .all(|c| KEY_COLUMNS.iter().any(|k| k.name() == c.name));
     if prunable {
         TableProviderFilterPushDown::Inexact
     } else {
@@ -53,16 +62,24 @@ pub fn prune(
     let schema = events_schema();
     let df_schema = DFSchema::try_from(Arc::clone(&schema))?;
     let physical = session.create_physical_expr(predicate, &df_schema)?;
-    let Some(pruning) = PruningPredicateBuilder::new().with_file_schema(schema).build(physical) else {
+    let Some(pruning) = PruningPredicateBuilder::new()
+        .with_file_schema(schema)
+        .build(physical)
+    else {
         return Ok(objects.to_vec());
     };
     let keep = pruning.prune(&KeyStatistics { objects })?;
     let kept: Vec<_> = objects
         .iter()
         .zip(keep)
-        .filter_map(|(object, keep)| keep.then(|| Arc::clone(object)))
+        .filter(|(_, keep)| *keep)
+        .map(|(object, _)| Arc::clone(object))
         .collect();
-    tracing::debug!(listed = objects.len(), kept = kept.len(), "pruned files by SQL filters");
+    tracing::debug!(
+        listed = objects.len(),
+        kept = kept.len(),
+        "pruned files by SQL filters"
+    );
     Ok(kept)
 }
 
@@ -73,7 +90,12 @@ struct KeyStatistics<'a> {
 
 impl KeyStatistics<'_> {
     fn text(&self, value: impl Fn(&LogObject) -> Option<&str>) -> ArrayRef {
-        Arc::new(self.objects.iter().map(|o| value(o)).collect::<StringArray>())
+        Arc::new(
+            self.objects
+                .iter()
+                .map(|o| value(o))
+                .collect::<StringArray>(),
+        )
     }
 
     fn times(&self, bound: impl Fn(&LogObject) -> Option<i64>) -> ArrayRef {
@@ -90,7 +112,10 @@ impl KeyStatistics<'_> {
             "log_account" => Some(self.text(|o| o.context.key.account.as_deref())),
             "log_region" => Some(self.text(|o| o.context.key.region.as_deref())),
             "log_date" => Some(Arc::new(
-                self.objects.iter().map(|o| o.context.log_date).collect::<Date32Array>(),
+                self.objects
+                    .iter()
+                    .map(|o| o.context.log_date)
+                    .collect::<Date32Array>(),
             )),
             "event_time" => Some(self.times(span)),
             _ => None,
@@ -119,7 +144,11 @@ impl PruningStatistics for KeyStatistics<'_> {
         None
     }
 
-    fn contained(&self, _column: &ColumnRef, _values: &HashSet<ScalarValue>) -> Option<BooleanArray> {
+    fn contained(
+        &self,
+        _column: &ColumnRef,
+        _values: &HashSet<ScalarValue>,
+    ) -> Option<BooleanArray> {
         None
     }
 }

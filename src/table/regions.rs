@@ -13,8 +13,10 @@ use crate::schema::REGIONS_COLUMNS;
 
 /// The `regions` table: one row per known Region.
 pub fn regions_table() -> Result<MemTable> {
-    let fields: Vec<Field> =
-        REGIONS_COLUMNS.iter().map(|c| Field::new(c.name, DataType::Utf8, false)).collect();
+    let fields: Vec<Field> = REGIONS_COLUMNS
+        .iter()
+        .map(|c| Field::new(c.name, DataType::Utf8, false))
+        .collect();
     let schema = Arc::new(Schema::new(fields));
     let column = |f: fn(&Region) -> &'static str| -> ArrayRef {
         Arc::new(REGIONS.iter().map(|r| Some(f(r))).collect::<StringArray>())
@@ -44,16 +46,21 @@ pub fn geography_udf() -> ScalarUDF {
                 return exec_err!("geography() takes one argument, a Region code");
             };
             Ok(match arg {
-                ColumnarValue::Scalar(ScalarValue::Utf8(region)) => ColumnarValue::Scalar(ScalarValue::Utf8(
-                    region.as_deref().and_then(geography).map(str::to_owned),
-                )),
+                ColumnarValue::Scalar(ScalarValue::Utf8(region)) => ColumnarValue::Scalar(
+                    ScalarValue::Utf8(region.as_deref().and_then(geography).map(str::to_owned)),
+                ),
                 ColumnarValue::Scalar(other) => {
                     return exec_err!("geography() expects a text Region code, got {other:?}");
                 }
                 ColumnarValue::Array(array) => {
                     let regions = array.as_string::<i32>();
                     let geographies: StringArray = (0..regions.len())
-                        .map(|i| regions.is_valid(i).then(|| regions.value(i)).and_then(geography))
+                        .map(|i| {
+                            regions
+                                .is_valid(i)
+                                .then(|| regions.value(i))
+                                .and_then(geography)
+                        })
                         .collect();
                     ColumnarValue::Array(Arc::new(geographies))
                 }

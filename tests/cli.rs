@@ -1,0 +1,347 @@
+//! The command line as a user meets it: formats, listings, and one-line errors.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use trailmap::generate::{GeneratorConfig, generate};
+
+fn sample() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data")
+}
+
+const SQL: &str =
+    "SELECT served_region, count(*) AS n FROM invocations GROUP BY 1 ORDER BY 2 DESC, 1";
+
+#[test]
+fn table_output_is_readable() {
+    let text = stdout_ok(&trailmap(&["query", "-s", sample(), SQL]));
+    assert!(text.starts_with("+--"), "{text}");
+    assert!(text.contains("| served_region "));
+    // An empty result still shows its header.
+    let text = stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        sample(),
+        "SELECT event_id FROM events WHERE false",
+    ]));
+    assert!(text.contains("event_id"), "{text}");
+}
+
+#[test]
+fn csv_json_ndjson_and_parquet_agree() {
+    let csv = stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        sample(),
+        "--format",
+        "csv",
+        SQL,
+    ]));
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("served_region,n"));
+    let csv_rows: Vec<(String, u64)> = lines
+        .map(|l| {
+            let (region, n) = l.split_once(',').unwrap();
+            (region.to_owned(), n.parse().unwrap())
+        })
+        .collect();
+
+    let json = query_json(Path::new(sample()), &[], SQL);
+    let json_rows: Vec<(String, u64)> = json
+        .iter()
+        .map(|r| {
+            (
+                r["served_region"].as_str().unwrap().to_owned(),
+                r["n"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(csv_rows, json_rows);
+
+    let ndjson = stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        sample(),
+        "--format",
+        "ndjson",
+        SQL,
+    ]));
+    let nd_rows: Vec<(String, u64)> = ndjson
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["served_region"].as_str().unwrap().to_owned(),
+                v["n"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(nd_rows, json_rows);
+
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("out.parquet");
+    stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        sample(),
+        "--format",
+        "parquet",
+        "-o",
+        parquet.to_str().unwrap(),
+        SQL,
+    ]));
+    let file = std::fs::File::open(&parquet).unwrap();
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+    let rows: usize = reader.map(|b| b.unwrap().num_rows()).sum();
+    assert_eq!(rows, json_rows.len());
+
+    let out = dir.path().join("out.csv");
+    stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        sample(),
+        "--format",
+        "csv",
+        "-o",
+        out.to_str().unwrap(),
+        SQL,
+    ]));
+    assert_eq!(std::fs::read_to_string(out).unwrap(), csv);
+}
+
+#[test]
+fn sql_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("q.sql");
+    std::fs::write(&file, format!("-- my query\n{SQL}\n")).unwrap();
+    let from_file = stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        sample(),
+        "--format",
+        "csv",
+        "-f",
+        file.to_str().unwrap(),
+    ]));
+    let inline = stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        sample(),
+        "--format",
+        "csv",
+        SQL,
+    ]));
+    assert_eq!(from_file, inline);
+}
+
+fn assert_one_line_error(args: &[&str], needle: &str) {
+    let output = trailmap(args);
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn mistakes_get_one_clear_line_and_exit_2() {
+    assert_one_line_error(
+        &["query", "-s", sample(), "servd-regions"],
+        "unknown named query \"servd-regions\"; known queries: by-model",
+    );
+    assert_one_line_error(&["query", "-s", sample(), "SELEC 1"], "invalid SQL");
+    assert_one_line_error(
+        &["query", "-s", sample(), "SELECT nope FROM events"],
+        "No field named nope",
+    );
+    assert_one_line_error(
+        &["query", "-s", sample(), "SELECT * FROM nope"],
+        "trailmap schema",
+    );
+    assert_one_line_error(
+        &[
+            "query",
+            "-s",
+            sample(),
+            "--from",
+            "2025-13-01",
+            "served-regions",
+        ],
+        "invalid date or time \"2025-13-01\"",
+    );
+    assert_one_line_error(
+        &[
+            "query",
+            "-s",
+            sample(),
+            "--from",
+            "2025-03-05",
+            "--to",
+            "2025-03-01",
+            "served-regions",
+        ],
+        "is after --to",
+    );
+    assert_one_line_error(
+        &["query", "-s", "/no/such/dir", "served-regions"],
+        "cannot read source /no/such/dir",
+    );
+    assert_one_line_error(
+        &["query", "-s", "gs://bucket/x", "served-regions"],
+        "unknown URL scheme",
+    );
+    for write in [
+        "CREATE TABLE t AS SELECT 1",
+        "CREATE VIEW v AS SELECT 1",
+        "INSERT INTO regions VALUES ('a','b','c','d','e')",
+        "COPY (SELECT 1) TO '/tmp/trailmap-copy.csv'",
+        "SET datafusion.execution.batch_size = 1",
+        "DROP VIEW invocations",
+        "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/tmp/x.csv'",
+    ] {
+        assert_one_line_error(&["query", "-s", sample(), write], "only read statements");
+    }
+    assert!(!Path::new("/tmp/trailmap-copy.csv").exists());
+}
+
+#[test]
+fn queries_and_schema_list_everything() {
+    let text = stdout_ok(&trailmap(&["queries"]));
+    for q in trailmap::queries::all() {
+        assert!(
+            text.contains(q.name) && text.contains(q.description),
+            "{}",
+            q.name
+        );
+    }
+    let text = stdout_ok(&trailmap(&["schema"]));
+    for c in trailmap::schema::Column::ALL {
+        assert!(text.contains(c.name()), "schema lists {}", c.name());
+    }
+    for table in [
+        "events:",
+        "invocations:",
+        "regions:",
+        "load_errors:",
+        "geography(region)",
+    ] {
+        assert!(text.contains(table), "schema lists {table}");
+    }
+}
+
+#[test]
+fn regions_table_and_geography_function() {
+    let rows = query_json(
+        Path::new(sample()),
+        &[],
+        "SELECT count(*) AS n, count(*) FILTER (WHERE geography(region) = geography) AS agree FROM regions",
+    );
+    assert!(rows[0]["n"].as_u64().unwrap() >= 39);
+    assert_eq!(rows[0]["n"], rows[0]["agree"]);
+    let rows = query_json(
+        Path::new(sample()),
+        &[],
+        "SELECT geography('eu-west-2') AS london, geography('us-gov-west-1') AS gov, geography('nowhere') AS unknown, \
+         json_get_str(request_parameters, 'modelId') = model_id AS same FROM invocations LIMIT 1",
+    );
+    assert_eq!(rows[0]["london"], "EU");
+    assert_eq!(rows[0]["gov"], "US-GOV");
+    assert!(rows[0].get("unknown").is_none_or(|v| v.is_null()));
+    assert_eq!(rows[0]["same"], true);
+}
+
+#[test]
+fn sample_data_is_what_the_generator_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    generate(dir.path(), &GeneratorConfig::default()).unwrap();
+    let files = |root: &Path| -> Vec<(String, Vec<u8>)> {
+        walkdir::WalkDir::new(root)
+            .sort_by_file_name()
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                (
+                    e.path().strip_prefix(root).unwrap().display().to_string(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect()
+    };
+    let fresh = files(dir.path());
+    let committed = files(Path::new(sample()));
+    assert_eq!(
+        fresh.len(),
+        committed.len(),
+        "regenerate with: trailmap generate -o sample-data"
+    );
+    for ((name_a, bytes_a), (name_b, bytes_b)) in fresh.iter().zip(&committed) {
+        assert_eq!(name_a, name_b);
+        assert!(
+            bytes_a == bytes_b,
+            "{name_a} differs; regenerate with: trailmap generate -o sample-data"
+        );
+    }
+    let total: usize = committed.iter().map(|(_, b)| b.len()).sum();
+    assert!(total < 2 << 20, "sample-data stays small: {total} bytes");
+}
+
+#[test]
+fn sample_data_has_every_shape_the_issue_asks_for() {
+    let rows = query_json(
+        Path::new(sample()),
+        &[],
+        "SELECT count(DISTINCT log_account) AS accounts, count(DISTINCT aws_region) AS regions, \
+         count(DISTINCT user_type) AS identity_types, count(*) FILTER (WHERE error_code = 'ThrottlingException') AS throttled, \
+         count(*) FILTER (WHERE error_code = 'AccessDenied') AS denied, \
+         count(*) FILTER (WHERE event_name = 'AssumeRole' AND resources IS NOT NULL) AS assume_role, \
+         count(*) FILTER (WHERE event_name = 'ConsoleLogin') AS console, \
+         count(*) FILTER (WHERE event_source = 's3.amazonaws.com') AS s3, \
+         count(*) FILTER (WHERE event_source = 'kms.amazonaws.com') AS kms, \
+         count(*) FILTER (WHERE model_id LIKE 'arn:%:foundation-model/%') AS fm_arn, \
+         count(*) FILTER (WHERE model_id LIKE 'arn:%:inference-profile/%') AS profile_arn, \
+         count(*) FILTER (WHERE model_id LIKE 'global.%') AS global_id \
+         FROM events",
+    );
+    let row = &rows[0];
+    assert!(row["accounts"].as_u64() >= Some(3));
+    assert!(row["regions"].as_u64() >= Some(5));
+    assert!(row["identity_types"].as_u64() >= Some(4));
+    for key in [
+        "throttled",
+        "denied",
+        "assume_role",
+        "console",
+        "s3",
+        "kms",
+        "fm_arn",
+        "profile_arn",
+        "global_id",
+    ] {
+        assert!(row[key].as_u64() > Some(0), "sample data has {key}");
+    }
+    let org = Path::new(sample()).join("AWSLogs/o-a1b2c3d4e5");
+    assert!(org.is_dir(), "an organization trail prefix");
+    let digests = walkdir::WalkDir::new(sample())
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().to_string_lossy().contains("CloudTrail-Digest_"))
+        .count();
+    assert!(digests > 0);
+    let rows = query_json(
+        Path::new(sample()),
+        &[],
+        "SELECT count(*) AS n FROM load_errors",
+    );
+    assert_eq!(rows[0]["n"], 0);
+}

@@ -1,0 +1,179 @@
+//! Shared test helpers: run the real binary, generate archives, and an independent reading of
+//! an archive (a plain flate2 + serde_json::Value walk) to compare trailmap's answers with.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+use trailmap::generate::{GeneratorConfig, generate};
+
+/// Runs `trailmap` with `args`.
+pub fn trailmap(args: &[&str]) -> Output {
+    trailmap_with_env(args, &[])
+}
+
+/// Runs `trailmap` with `args` and extra environment variables.
+pub fn trailmap_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_trailmap"));
+    command
+        .args(args)
+        .env_remove("TRAILMAP_SOURCE")
+        .env_remove("TRAILMAP_LOG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("the trailmap binary runs")
+}
+
+/// Stdout as text; panics with stderr if the command failed.
+pub fn stdout_ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "trailmap failed ({:?}): {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
+}
+
+/// Runs a query with `--format json` and returns the rows.
+pub fn query_json(source: &Path, extra: &[&str], sql: &str) -> Vec<serde_json::Map<String, Value>> {
+    let source = source.to_str().expect("utf-8 path");
+    let mut args = vec!["query", "-s", source, "--format", "json"];
+    args.extend_from_slice(extra);
+    args.push(sql);
+    let text = stdout_ok(&trailmap(&args));
+    let rows: Vec<Value> = serde_json::from_str(&text).expect("JSON array output");
+    rows.into_iter()
+        .map(|row| match row {
+            Value::Object(map) => map,
+            other => panic!("row is not an object: {other}"),
+        })
+        .collect()
+}
+
+/// `key column → count column` of query rows, as strings → integers.
+pub fn counts(
+    rows: &[serde_json::Map<String, Value>],
+    key: &str,
+    count: &str,
+) -> BTreeMap<String, u64> {
+    rows.iter()
+        .map(|row| {
+            let k = match &row.get(key) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => "<null>".to_owned(),
+                Some(other) => other.to_string(),
+            };
+            (k, row[count].as_u64().expect("integer count"))
+        })
+        .collect()
+}
+
+/// Generates an archive in a new temporary directory.
+pub fn generated(config: GeneratorConfig) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    generate(dir.path(), &config).expect("generate archive");
+    dir
+}
+
+/// One record as the independent walk sees it.
+#[derive(Debug, Clone)]
+pub struct WalkedRecord {
+    pub path: PathBuf,
+    pub record: Value,
+}
+
+impl WalkedRecord {
+    pub fn str(&self, pointer: &str) -> Option<&str> {
+        self.record.pointer(pointer).and_then(Value::as_str)
+    }
+
+    pub fn is_invocation(&self) -> bool {
+        self.str("/eventSource") == Some("bedrock.amazonaws.com")
+            && matches!(
+                self.str("/eventName"),
+                Some(
+                    "InvokeModel" | "InvokeModelWithResponseStream" | "Converse" | "ConverseStream"
+                )
+            )
+    }
+
+    pub fn served_region(&self) -> Option<&str> {
+        self.str("/additionalEventData/inferenceRegion")
+            .or(self.str("/awsRegion"))
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.record.get("errorCode").is_none_or(Value::is_null)
+    }
+
+    /// Profile scope by a deliberately simple second reading of the model id.
+    pub fn profile_scope(&self) -> Option<String> {
+        let id = self.str("/requestParameters/modelId")?;
+        if id.contains(":application-inference-profile/") {
+            return Some("application".into());
+        }
+        let id = id.rsplit('/').next()?;
+        let first = id.split('.').next()?;
+        ["global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"]
+            .contains(&first)
+            .then(|| first.to_owned())
+    }
+}
+
+/// Every record of every log file under `dir`, skipping digest files and unreadable files.
+pub fn walk(dir: &Path) -> Vec<WalkedRecord> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.expect("walk");
+        let path = entry.path();
+        let name = path.to_string_lossy();
+        if !entry.file_type().is_file()
+            || name.contains("CloudTrail-Digest")
+            || !name.contains(".json")
+        {
+            continue;
+        }
+        let raw = std::fs::read(path).expect("read");
+        let mut json = Vec::new();
+        if name.ends_with(".gz") {
+            if flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut json)
+                .is_err()
+            {
+                continue;
+            }
+        } else {
+            json = raw;
+        }
+        let Ok(Value::Object(file)) = serde_json::from_slice::<Value>(&json) else {
+            continue;
+        };
+        let Some(Value::Array(records)) = file.get("Records") else {
+            continue;
+        };
+        out.extend(records.iter().map(|r| WalkedRecord {
+            path: path.to_owned(),
+            record: r.clone(),
+        }));
+    }
+    out
+}
+
+/// Counts of `f(record)` over records.
+pub fn tally<'a>(
+    records: impl Iterator<Item = &'a WalkedRecord>,
+    f: impl Fn(&WalkedRecord) -> Option<String>,
+) -> BTreeMap<String, u64> {
+    let mut map = BTreeMap::new();
+    for r in records {
+        *map.entry(f(r).unwrap_or_else(|| "<null>".into()))
+            .or_default() += 1;
+    }
+    map
+}

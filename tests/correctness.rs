@@ -1,0 +1,382 @@
+//! trailmap's answers against an independent reading of the same files.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::*;
+use trailmap::generate::GeneratorConfig;
+
+fn sample() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-data")
+        .leak()
+}
+
+fn big_config() -> GeneratorConfig {
+    GeneratorConfig {
+        events: 12_000,
+        events_per_file: 150,
+        seed: 7,
+        days: 10,
+        ..GeneratorConfig::default()
+    }
+}
+
+#[test]
+fn served_region_distribution_matches_on_sample_data() {
+    let rows = query_json(
+        sample(),
+        &[],
+        "SELECT served_region, count(*) AS n FROM invocations GROUP BY served_region",
+    );
+    let walked = walk(sample());
+    let expected = tally(walked.iter().filter(|r| r.is_invocation()), |r| {
+        r.served_region().map(str::to_owned)
+    });
+    assert_eq!(counts(&rows, "served_region", "n"), expected);
+    assert!(
+        expected.len() > 5,
+        "sample data should spread over many Regions"
+    );
+}
+
+#[test]
+fn every_record_is_read_once_on_a_generated_archive() {
+    let dir = generated(big_config());
+    let walked = walk(dir.path());
+    assert_eq!(walked.len(), 12_000);
+    let rows = query_json(
+        dir.path(),
+        &[],
+        "SELECT count(*) AS n, count(DISTINCT event_id) AS ids, count(DISTINCT log_file) AS files FROM events",
+    );
+    assert_eq!(rows[0]["n"].as_u64(), Some(12_000));
+    assert_eq!(rows[0]["ids"].as_u64(), Some(12_000));
+    assert_eq!(rows[0]["files"].as_u64(), Some(80));
+
+    let by_source = query_json(
+        dir.path(),
+        &[],
+        "SELECT event_source, count(*) AS n FROM events GROUP BY event_source",
+    );
+    let expected = tally(walked.iter(), |r| r.str("/eventSource").map(str::to_owned));
+    assert_eq!(counts(&by_source, "event_source", "n"), expected);
+
+    let by_account = query_json(
+        dir.path(),
+        &[],
+        "SELECT log_account || '/' || log_region AS k, count(*) AS n FROM events GROUP BY 1",
+    );
+    let expected = tally(walked.iter(), |r| {
+        Some(format!(
+            "{}/{}",
+            r.str("/recipientAccountId")?,
+            r.str("/awsRegion")?
+        ))
+    });
+    assert_eq!(counts(&by_account, "k", "n"), expected);
+}
+
+#[test]
+fn bedrock_columns_match_on_a_generated_archive() {
+    let dir = generated(big_config());
+    let walked = walk(dir.path());
+    let invocations: Vec<_> = walked.iter().filter(|r| r.is_invocation()).collect();
+
+    let scopes = query_json(
+        dir.path(),
+        &[],
+        "SELECT profile_scope, count(*) AS n FROM invocations GROUP BY 1",
+    );
+    assert_eq!(
+        counts(&scopes, "profile_scope", "n"),
+        tally(invocations.iter().copied(), |r| r.profile_scope())
+    );
+    for scope in [
+        "global",
+        "us",
+        "eu",
+        "apac",
+        "jp",
+        "au",
+        "application",
+        "<null>",
+    ] {
+        assert!(
+            counts(&scopes, "profile_scope", "n").contains_key(scope),
+            "no {scope} invocations generated"
+        );
+    }
+
+    let routes = query_json(
+        dir.path(),
+        &[],
+        "SELECT aws_region || '>' || served_region AS route, count(*) AS n FROM invocations WHERE error_code IS NULL GROUP BY 1",
+    );
+    let expected = tally(invocations.iter().copied().filter(|r| r.succeeded()), |r| {
+        Some(format!("{}>{}", r.str("/awsRegion")?, r.served_region()?))
+    });
+    assert_eq!(counts(&routes, "route", "n"), expected);
+
+    let errors = query_json(dir.path(), &[], "errors");
+    let total_errors: u64 = errors
+        .iter()
+        .map(|r| r["invocations"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        total_errors,
+        invocations.iter().filter(|r| !r.succeeded()).count() as u64
+    );
+
+    let principals = query_json(
+        dir.path(),
+        &[],
+        "SELECT principal_arn, count(*) AS n FROM invocations GROUP BY 1",
+    );
+    assert_eq!(
+        counts(&principals, "principal_arn", "n"),
+        tally(invocations.iter().copied(), |r| r
+            .str("/userIdentity/arn")
+            .map(str::to_owned))
+    );
+}
+
+#[test]
+fn cross_geography_counts_match() {
+    let dir = generated(big_config());
+    let walked = walk(dir.path());
+    let rows = query_json(dir.path(), &[], "cross-geography");
+    let total: u64 = rows
+        .iter()
+        .map(|r| r["invocations"].as_u64().unwrap_or(0))
+        .sum();
+    let geo = |region: &str| trailmap::regions::geography(region).map(str::to_owned);
+    let expected = walked
+        .iter()
+        .filter(|r| r.is_invocation() && r.succeeded())
+        .filter(|r| geo(r.str("/awsRegion").unwrap_or("")) != geo(r.served_region().unwrap_or("")))
+        .count() as u64;
+    assert_eq!(total, expected);
+    assert!(expected > 0, "the generator plants cross-geography calls");
+}
+
+fn micros(time: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .map(|t| t.timestamp_micros())
+        .unwrap_or(i64::MIN)
+}
+
+#[test]
+fn command_line_filters_cut_exactly_and_prune_files() {
+    let dir = generated(big_config());
+    let walked = walk(dir.path());
+    let (from, to) = ("2025-03-03T06:30:00Z", "2025-03-04");
+    let (lo, hi) = (micros(from), micros("2025-03-05T00:00:00Z"));
+    let filters = [
+        "--from",
+        from,
+        "--to",
+        to,
+        "--account",
+        "111122223333",
+        "--source-region",
+        "eu-west-1",
+        "--source-region",
+        "us-east-1",
+    ];
+    let rows = query_json(dir.path(), &filters, "SELECT count(*) AS n FROM events");
+    let expected = walked
+        .iter()
+        .filter(|r| {
+            let t = micros(r.str("/eventTime").unwrap_or(""));
+            t >= lo
+                && t < hi
+                && r.str("/recipientAccountId") == Some("111122223333")
+                && matches!(r.str("/awsRegion"), Some("eu-west-1" | "us-east-1"))
+        })
+        .count() as u64;
+    assert!(expected > 0);
+    assert_eq!(rows[0]["n"].as_u64(), Some(expected));
+
+    let plan = query_json(dir.path(), &filters, "EXPLAIN SELECT count(*) FROM events");
+    let text: String = plan
+        .iter()
+        .map(|r| r["plan"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let listed = text
+        .split("files=")
+        .nth(1)
+        .and_then(|s| s.split(" of ").nth(1))
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("EXPLAIN names the listed files");
+    assert!(
+        listed < 10,
+        "only the files of those days, account and Regions are listed: {listed}"
+    );
+}
+
+#[test]
+fn sql_filters_on_key_columns_prune_and_stay_exact() {
+    let dir = generated(big_config());
+    let walked = walk(dir.path());
+    let sql = "SELECT count(*) AS n FROM events WHERE log_date = DATE '2025-03-02' AND log_account IN ('444455556666', '777788889999')";
+    let rows = query_json(dir.path(), &[], sql);
+    let expected = walked
+        .iter()
+        .filter(|r| {
+            let path = r.path.to_string_lossy();
+            path.contains("/2025/03/02/")
+                && (path.contains("/444455556666/") || path.contains("/777788889999/"))
+        })
+        .count() as u64;
+    assert!(expected > 0);
+    assert_eq!(rows[0]["n"].as_u64(), Some(expected));
+
+    let plan = query_json(dir.path(), &[], &format!("EXPLAIN {sql}"));
+    let text: String = plan
+        .iter()
+        .map(|r| r["plan"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(text.contains("of 81 listed"), "{text}");
+    assert!(
+        !text.contains("files=81 "),
+        "SQL filters prune files: {text}"
+    );
+
+    // A time range in SQL prunes by delivery time and cuts exactly on event_time.
+    let sql = "SELECT count(*) AS n FROM events WHERE event_time >= TIMESTAMP '2025-03-05T00:00:00Z' AND event_time < TIMESTAMP '2025-03-06T00:00:00Z'";
+    let (lo, hi) = (
+        micros("2025-03-05T00:00:00Z"),
+        micros("2025-03-06T00:00:00Z"),
+    );
+    let expected = walked
+        .iter()
+        .filter(|r| (lo..hi).contains(&micros(r.str("/eventTime").unwrap_or(""))))
+        .count() as u64;
+    assert_eq!(
+        query_json(dir.path(), &[], sql)[0]["n"].as_u64(),
+        Some(expected)
+    );
+    let plan = query_json(dir.path(), &[], &format!("EXPLAIN {sql}"));
+    let text: String = plan
+        .iter()
+        .map(|r| r["plan"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        !text.contains("files=81 "),
+        "time filters prune files: {text}"
+    );
+}
+
+#[test]
+fn several_sources_files_and_the_environment_variable() {
+    let root = sample();
+    let walked = walk(root);
+    let org = root.join("AWSLogs/o-a1b2c3d4e5");
+    let account = root.join("AWSLogs/777788889999");
+    let both = [org.to_str().unwrap(), account.to_str().unwrap()];
+    let text = stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        both[0],
+        "-s",
+        both[1],
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM events",
+    ]));
+    assert_eq!(text, format!("n\n{}\n", walked.len()));
+
+    let joined = both.join(",");
+    let text = stdout_ok(&trailmap_with_env(
+        &[
+            "query",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM events",
+        ],
+        &[("TRAILMAP_SOURCE", &joined)],
+    ));
+    assert_eq!(text, format!("n\n{}\n", walked.len()));
+
+    let one_file = walked
+        .iter()
+        .find(|r| r.path.to_string_lossy().contains("777788889999"))
+        .unwrap()
+        .path
+        .clone();
+    let in_file = walked.iter().filter(|r| r.path == one_file).count();
+    let text = stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        one_file.to_str().unwrap(),
+        "--format",
+        "csv",
+        "SELECT count(*) AS n, min(log_account) AS a FROM events",
+    ]));
+    assert_eq!(text, format!("n,a\n{in_file},777788889999\n"));
+
+    // The same source twice is read once.
+    let text = stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        both[1],
+        "-s",
+        both[1],
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM events",
+    ]));
+    let in_account = walked
+        .iter()
+        .filter(|r| r.path.starts_with(&account))
+        .count();
+    assert_eq!(text, format!("n\n{in_account}\n"));
+}
+
+#[test]
+fn named_queries_all_run_on_sample_data() {
+    let list = stdout_ok(&trailmap(&["queries"]));
+    let names: Vec<&str> = list
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for required in [
+        "served-regions",
+        "routes",
+        "cross-geography",
+        "by-model",
+        "by-profile-scope",
+        "global-profile-principals",
+        "daily",
+        "errors",
+        "top-principals",
+    ] {
+        assert!(names.contains(&required), "missing named query {required}");
+    }
+    let mut totals = BTreeMap::new();
+    for name in &names {
+        let rows = query_json(sample(), &[], name);
+        assert!(!rows.is_empty(), "{name} returned no rows on sample data");
+        totals.insert(*name, rows.len());
+    }
+    let walked = walk(sample());
+    let served: u64 = query_json(sample(), &[], "served-regions")
+        .iter()
+        .map(|r| r["invocations"].as_u64().unwrap_or(0))
+        .sum();
+    let daily: u64 = query_json(sample(), &[], "daily")
+        .iter()
+        .map(|r| r["invocations"].as_u64().unwrap_or(0))
+        .sum();
+    let expected = walked
+        .iter()
+        .filter(|r| r.is_invocation() && r.succeeded())
+        .count() as u64;
+    assert_eq!(served, expected);
+    assert_eq!(daily, expected);
+}
