@@ -61,6 +61,12 @@ pub enum Error {
         /// The underlying error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A residency policy that cannot be used.
+    #[error(transparent)]
+    Policy(#[from] crate::audit::policy::PolicyError),
+    /// Arrow failed building a result.
+    #[error("{0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
     /// A usage problem the user must fix (e.g. binary output to a terminal).
     #[error("{0}")]
     Usage(String),

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audit;
 pub mod bedrock;
 pub mod decode;
 pub mod error;

@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand, shared source options in [`args`].
 
 mod args;
+mod audit;
 mod catalog;
 mod generate;
 mod output;
@@ -47,6 +48,16 @@ pub enum Command {
     ///   trailmap query -s logs/ --from 2025-03-01 --to 2025-03-31 --format csv -o routes.csv routes
     #[command(verbatim_doc_comment)]
     Query(query::QueryArgs),
+    /// Check every invocation against a data-residency policy.
+    ///
+    /// Exit codes: 0 no violations and every file read; 1 violations found; 2 policy or source
+    /// error, or any file that could not be read (the audit fails closed).
+    ///
+    /// Examples:
+    ///   trailmap audit -s sample-data --policy queries/policies/eu-residency.toml
+    ///   trailmap audit -s logs/ --from 2025-03-01 --to 2025-03-31 --policy p.toml --format json -o evidence.json
+    #[command(verbatim_doc_comment)]
+    Audit(audit::AuditArgs),
     /// List the named queries with their descriptions.
     Queries,
     /// Print the tables and their columns with meanings.
@@ -60,6 +71,8 @@ pub enum Command {
 pub enum Outcome {
     /// Everything read, nothing to report.
     Success,
+    /// An audit found violations.
+    Violations,
     /// Some input could not be read and the command was asked to fail for it.
     Incomplete,
 }
@@ -69,6 +82,7 @@ impl Outcome {
     pub fn exit_code(self) -> ExitCode {
         match self {
             Outcome::Success => ExitCode::SUCCESS,
+            Outcome::Violations => ExitCode::from(1),
             Outcome::Incomplete => ExitCode::from(2),
         }
     }
@@ -78,6 +92,7 @@ impl Outcome {
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Query(args) => query::run(args).await,
+        Command::Audit(args) => audit::run(args).await,
         Command::Queries => catalog::list_queries(),
         Command::Schema => catalog::print_schema(),
         Command::Generate(args) => generate::run(args),

@@ -30,27 +30,40 @@ pub enum Format {
     Parquet,
 }
 
-fn output_error(target: &str) -> impl Fn(Box<dyn std::error::Error + Send + Sync>) -> Error + '_ {
+/// Wraps a writing failure with what was being written.
+pub fn output_error(
+    target: &str,
+) -> impl Fn(Box<dyn std::error::Error + Send + Sync>) -> Error + '_ {
     move |source| Error::Output {
         target: target.to_owned(),
         source,
     }
 }
 
-/// Streams `frame` to `path` (or stdout) in `format`.
-pub async fn write_results(frame: DataFrame, format: Format, path: Option<&Path>) -> Result<()> {
-    let target = path.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
+/// Opens `path` (or stdout) for writing `format`.
+pub fn open_sink(format: Format, path: Option<&Path>) -> Result<Box<dyn Write + Send>> {
     if format == Format::Parquet && path.is_none() && std::io::stdout().is_terminal() {
         return Err(Error::Usage(
             "Parquet is binary: give -o FILE or redirect stdout".into(),
         ));
     }
-    let sink: Box<dyn Write + Send> = match path {
+    Ok(match path {
         Some(path) => Box::new(std::io::BufWriter::new(
-            File::create(path).map_err(|e| output_error(&target)(Box::new(e)))?,
+            File::create(path).map_err(|e| output_error(&target_name(Some(path)))(Box::new(e)))?,
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-    };
+    })
+}
+
+/// How errors name the output.
+pub fn target_name(path: Option<&Path>) -> String {
+    path.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string())
+}
+
+/// Streams `frame` to `path` (or stdout) in `format`.
+pub async fn write_results(frame: DataFrame, format: Format, path: Option<&Path>) -> Result<()> {
+    let target = target_name(path);
+    let sink = open_sink(format, path)?;
     let schema = frame.schema().inner().clone();
     let mut stream = frame.execute_stream().await?;
     let mut writer = BatchWriter::new(format, sink, &schema).map_err(output_error(&target))?;
@@ -58,6 +71,19 @@ pub async fn write_results(frame: DataFrame, format: Format, path: Option<&Path>
         writer.write(&batch?).map_err(output_error(&target))?;
     }
     writer.finish(&schema).map_err(output_error(&target))
+}
+
+/// Writes one batch to `sink` in `format`.
+pub fn write_batch(
+    batch: &RecordBatch,
+    format: Format,
+    sink: Box<dyn Write + Send>,
+    target: &str,
+) -> Result<()> {
+    let schema = batch.schema();
+    let mut writer = BatchWriter::new(format, sink, &schema).map_err(output_error(target))?;
+    writer.write(batch).map_err(output_error(target))?;
+    writer.finish(&schema).map_err(output_error(target))
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

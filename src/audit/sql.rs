@@ -1,0 +1,139 @@
+//! Policy rules → SQL expressions over `invocations` columns.
+//!
+//! Each rule gives a scope expression and one breach expression per requirement. All of them go
+//! into one projection over `events`, so every rule is judged in a single pass over the data.
+
+use crate::audit::policy::{IN_REGION_SCOPE, Rule, glob_regex};
+
+/// A SQL string literal.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `(regexp_like(column, re1) OR ...)` for a list of globs (already validated).
+fn matches_any(column: &str, globs: &[String]) -> String {
+    let tests: Vec<String> = globs
+        .iter()
+        .map(|g| {
+            let regex = glob_regex(g).unwrap_or_else(|_| regex_literal_of(g));
+            format!("regexp_like({column}, {})", literal(&regex))
+        })
+        .collect();
+    format!("({})", tests.join(" OR "))
+}
+
+/// A regex matching `text` literally (only reached for globs that failed validation, which
+/// [`crate::audit::policy::Policy::parse`] rejects first).
+fn regex_literal_of(text: &str) -> String {
+    format!("^{}$", regex_escape(text))
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = "\\.+*?()|[]{}^$-#&~".contains(c);
+            escape.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// The profile scope with plain foundation models named `in-region`.
+fn scope_column() -> String {
+    format!("coalesce(profile_scope, {})", literal(IN_REGION_SCOPE))
+}
+
+/// The SQL boolean for "this invocation is in the rule's scope" (true when no scope key is set).
+pub fn scope(rule: &Rule) -> String {
+    let mut parts = Vec::new();
+    if !rule.accounts.is_empty() {
+        parts.push(matches_any("account_id", &rule.accounts));
+    }
+    if !rule.source_regions.is_empty() {
+        parts.push(matches_any("aws_region", &rule.source_regions));
+    }
+    if !rule.principals.is_empty() {
+        parts.push(matches_any("principal_arn", &rule.principals));
+    }
+    if !rule.models.is_empty() {
+        parts.push(format!(
+            "({} OR {})",
+            matches_any("model", &rule.models),
+            matches_any("model_id", &rule.models)
+        ));
+    }
+    if !rule.profile_scopes.is_empty() {
+        parts.push(matches_any(&scope_column(), &rule.profile_scopes));
+    }
+    if parts.is_empty() {
+        "true".to_owned()
+    } else {
+        parts.join(" AND ")
+    }
+}
+
+/// `(requirement key, SQL boolean that is true when the invocation breaks it)` for each
+/// requirement of the rule. Unknown values (a null served Region) break allow-lists: the audit
+/// fails closed.
+pub fn breaches(rule: &Rule) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if !rule.allowed_regions.is_empty() {
+        out.push((
+            "allowed_regions",
+            format!(
+                "NOT coalesce({}, false)",
+                matches_any("served_region", &rule.allowed_regions)
+            ),
+        ));
+    }
+    if !rule.allowed_geographies.is_empty() {
+        let list: Vec<String> = rule
+            .allowed_geographies
+            .iter()
+            .map(|g| literal(g))
+            .collect();
+        out.push((
+            "allowed_geographies",
+            format!(
+                "NOT coalesce(served_geography IN ({}), false)",
+                list.join(", ")
+            ),
+        ));
+    }
+    if !rule.denied_profile_scopes.is_empty() {
+        out.push((
+            "denied_profile_scopes",
+            format!(
+                "coalesce({}, false)",
+                matches_any(&scope_column(), &rule.denied_profile_scopes)
+            ),
+        ));
+    }
+    if let Some(sql) = &rule.violation_when {
+        out.push(("violation_when", format!("coalesce(({sql}), false)")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_and_escapes() {
+        assert_eq!(literal("it's"), "'it''s'");
+        assert_eq!(regex_escape("a.b*"), "a\\.b\\*");
+    }
+
+    #[test]
+    fn rule_without_scope_covers_everything() {
+        let rule = Rule {
+            name: "r".into(),
+            allowed_geographies: vec!["EU".into()],
+            ..Rule::default()
+        };
+        assert_eq!(scope(&rule), "true");
+        let b = breaches(&rule);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].1, "NOT coalesce(served_geography IN ('EU'), false)");
+    }
+}

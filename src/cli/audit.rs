@@ -1,0 +1,139 @@
+//! `trailmap audit`: findings, per-rule summary and coverage, as a table, JSON or CSV.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+
+use super::Outcome;
+use super::args::SourceArgs;
+use super::output::{self, Format};
+use trailmap::audit::{self, AuditReport, format_time, policy::Policy};
+
+/// Output format of an audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// Violations, rule summary and coverage as text tables.
+    Table,
+    /// The whole report as one JSON document (see README for its shape).
+    Json,
+    /// One CSV row per violation; the summary goes to stderr.
+    Csv,
+}
+
+/// Options of `trailmap audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The residency policy (TOML, one [[rule]] per requirement; see queries/policies/).
+    #[arg(short, long, value_name = "FILE.toml")]
+    pub policy: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// One line saying what the audit concluded.
+fn verdict(report: &AuditReport) -> String {
+    let c = &report.coverage;
+    if !report.complete {
+        format!(
+            "INCOMPLETE: {} file(s) could not be read; the audit covers only the {} file(s) read and cannot say the archive is compliant",
+            c.load_errors.len(),
+            c.files_read
+        )
+    } else if report.violations.is_empty() {
+        format!(
+            "COMPLIANT: no violations in {} invocations ({} files read)",
+            c.invocations, c.files_read
+        )
+    } else {
+        let rules = report.rules.iter().filter(|r| r.violations > 0).count();
+        format!(
+            "NOT COMPLIANT: {} violation(s) of {rules} rule(s)",
+            report.violations.len()
+        )
+    }
+}
+
+fn coverage_text(report: &AuditReport) -> String {
+    let c = &report.coverage;
+    let span = match (c.first_event, c.last_event) {
+        (Some(first), Some(last)) => format!("{} to {}", format_time(first), format_time(last)),
+        _ => "no events".to_owned(),
+    };
+    let mut text = format!(
+        "Coverage: {} of {} listed file(s) read, {} failed; {} events, {} invocations; {span}\n",
+        c.files_read, c.files_listed, c.files_failed, c.events, c.invocations
+    );
+    for e in &c.load_errors {
+        text.push_str(&format!(
+            "  not read: {} ({}): {}\n",
+            e.log_file, e.stage, e.message
+        ));
+    }
+    text
+}
+
+fn table_text(report: &AuditReport) -> anyhow::Result<String> {
+    let mut text = String::new();
+    if report.violations.is_empty() {
+        text.push_str("Violations: none\n\n");
+    } else {
+        text.push_str(&format!("Violations: {}\n", report.violations.len()));
+        text.push_str(&format!(
+            "{}\n\n",
+            pretty_format_batches(&[report.violations_batch()?])?
+        ));
+    }
+    text.push_str(&format!(
+        "Rules:\n{}\n\n",
+        pretty_format_batches(&[report.rules_batch()?])?
+    ));
+    text.push_str(&coverage_text(report));
+    text.push_str(&format!("Result: {}\n", verdict(report)));
+    Ok(text)
+}
+
+/// Runs `trailmap audit`.
+pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
+    let policy = Policy::load(&args.policy)?;
+    let session = args.source.open().await?;
+    let report = audit::run(&session, &policy).await?;
+    let target = output::target_name(args.output.as_deref());
+    let write_error = |e: std::io::Error| output::output_error(&target)(Box::new(e));
+    match args.format {
+        AuditFormat::Table => {
+            let mut sink = output::open_sink(Format::Table, args.output.as_deref())?;
+            sink.write_all(table_text(&report)?.as_bytes())
+                .map_err(write_error)?;
+            sink.flush().map_err(write_error)?;
+        }
+        AuditFormat::Json => {
+            let mut sink = output::open_sink(Format::Json, args.output.as_deref())?;
+            serde_json::to_writer_pretty(&mut sink, &report)?;
+            writeln!(sink).map_err(write_error)?;
+            sink.flush().map_err(write_error)?;
+        }
+        AuditFormat::Csv => {
+            let sink = output::open_sink(Format::Csv, args.output.as_deref())?;
+            output::write_batch(&report.violations_batch()?, Format::Csv, sink, &target)?;
+        }
+    }
+    if args.format != AuditFormat::Table || args.output.is_some() {
+        eprint!("{}", coverage_text(&report));
+        eprintln!("trailmap: {}", verdict(&report));
+    }
+    Ok(if !report.complete {
+        Outcome::Incomplete
+    } else if report.violations.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Violations
+    })
+}
