@@ -24,6 +24,7 @@ pub mod filter;
 pub mod generate;
 pub mod queries;
 pub mod regions;
+pub mod report;
 pub mod schema;
 pub mod source;
 pub mod table;

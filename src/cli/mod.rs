@@ -6,6 +6,7 @@ mod catalog;
 mod generate;
 mod output;
 mod query;
+mod report;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,13 @@ pub enum Command {
     ///   trailmap query -s logs/ --from 2025-03-01 --to 2025-03-31 --format csv -o routes.csv routes
     #[command(verbatim_doc_comment)]
     Query(query::QueryArgs),
+    /// Write the report of where requests ran: one self-contained HTML page (charts, tables).
+    ///
+    /// Examples:
+    ///   trailmap report -s sample-data -o report.html
+    ///   trailmap report -s logs/ --from 2025-03-01 --to 2025-03-31 -o march.html --markdown march.md
+    #[command(verbatim_doc_comment)]
+    Report(report::ReportArgs),
     /// Check every invocation against a data-residency policy.
     ///
     /// Exit codes: 0 no violations and every file read; 1 violations found; 2 policy or source
@@ -92,6 +100,7 @@ impl Outcome {
 pub async fn run(command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Query(args) => query::run(args).await,
+        Command::Report(args) => report::run(args).await,
         Command::Audit(args) => audit::run(args).await,
         Command::Queries => catalog::list_queries(),
         Command::Schema => catalog::print_schema(),

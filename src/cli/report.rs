@@ -1,0 +1,43 @@
+//! `trailmap report`: the HTML page (and optionally Markdown) of where requests ran.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::Outcome;
+use super::args::{SourceArgs, report_load_errors};
+use trailmap::report::{self, html, markdown};
+
+/// Options of `trailmap report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The HTML file to write (self-contained: open it from disk, print it, mail it).
+    #[arg(short, long, value_name = "report.html")]
+    pub output: PathBuf,
+    /// Also write the same numbers as Markdown (tables only).
+    #[arg(long, value_name = "report.md")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// Runs `trailmap report`.
+pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
+    let session = args.source.open().await?;
+    let data = report::build(&session).await?;
+    std::fs::write(&args.output, html::render(&data))
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    eprintln!("trailmap: wrote {}", args.output.display());
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, markdown::render(&data))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("trailmap: wrote {}", path.display());
+    }
+    let incomplete = report_load_errors(&session);
+    Ok(if incomplete && args.source.strict {
+        Outcome::Incomplete
+    } else {
+        Outcome::Success
+    })
+}

@@ -1,0 +1,114 @@
+//! The report as Markdown: the same numbers as the HTML page, tables only, for wikis and pull
+//! requests. Cells are escaped so log values cannot break the table or inject markup.
+
+use std::fmt::Write as _;
+
+use super::ReportData;
+use super::table::TableData;
+
+/// Escapes a table cell: pipes, line breaks and HTML-significant characters.
+pub fn cell(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// Renders a table (or "No rows.").
+pub fn table(out: &mut String, data: &TableData) {
+    if data.rows.is_empty() {
+        out.push_str("No rows.\n\n");
+        return;
+    }
+    let header: Vec<String> = data.columns.iter().map(|c| cell(c)).collect();
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(data.columns.len()));
+    for row in &data.rows {
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out.push('\n');
+}
+
+/// The whole document.
+pub fn render(report: &ReportData) -> String {
+    let h = &report.headline;
+    let mut out = String::new();
+    let _ = writeln!(out, "# Where our Bedrock requests ran\n");
+    let _ = writeln!(
+        out,
+        "{} to {}, made by trailmap {}\n",
+        cell(&h.first_event),
+        cell(&h.last_event),
+        env!("CARGO_PKG_VERSION")
+    );
+    let headline = TableData {
+        columns: vec!["measure".into(), "value".into()],
+        rows: [
+            ("Bedrock invocations", h.invocations.to_string()),
+            ("Successful invocations", h.successful.to_string()),
+            ("CloudTrail events", h.events.to_string()),
+            ("Accounts", h.accounts.to_string()),
+            ("Source Regions", h.source_regions.to_string()),
+            ("Files read", h.files_read.to_string()),
+            (
+                "Served outside the source Region (%)",
+                h.share(h.outside_region),
+            ),
+            (
+                "Served outside the caller's geography (%)",
+                h.share(h.outside_geography),
+            ),
+            ("Files not read", h.load_errors.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| vec![k.to_owned(), v])
+        .collect(),
+    };
+    table(&mut out, &headline);
+    if h.invocations == 0 {
+        out.push_str("No Bedrock invocations in this archive.\n\n");
+    } else {
+        for (title, data) in [
+            ("Where requests ran", &report.served_regions),
+            ("Source → served Region", &report.routes),
+            ("Daily invocations by served geography", &report.daily),
+        ] {
+            let _ = writeln!(out, "## {title}\n");
+            table(&mut out, data);
+        }
+        for section in &report.sections {
+            let _ = writeln!(out, "## {}\n\n{}\n", section.title, cell(&section.note));
+            table(&mut out, &section.table);
+        }
+    }
+    let _ = writeln!(out, "## Coverage\n");
+    let _ = writeln!(
+        out,
+        "{} of {} listed log files read; {} could not be read.\n",
+        h.files_read, h.files_listed, h.load_errors
+    );
+    if !report.load_errors.is_empty() {
+        let errors = TableData {
+            columns: vec!["log_file".into(), "stage".into(), "message".into()],
+            rows: report
+                .load_errors
+                .iter()
+                .map(|e| vec![e.log_file.clone(), e.stage.to_string(), e.message.clone()])
+                .collect(),
+        };
+        table(&mut out, &errors);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_break_out() {
+        assert_eq!(cell("a|b\n<script>"), "a\\|b &lt;script&gt;");
+    }
+}

@@ -1,0 +1,189 @@
+//! `trailmap report`: where requests ran, as a self-contained HTML page and a Markdown twin.
+//!
+//! [`build`] computes every section with SQL: one scan of `events` for the headline, one scan
+//! that keeps the invocations (only the columns the sections need) in memory, then the named
+//! queries run against that in-memory copy. [`html`] and [`markdown`] only render.
+
+pub mod charts;
+pub mod html;
+pub mod markdown;
+pub mod table;
+
+use std::sync::Arc;
+
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use crate::TrailSession;
+use crate::error::{LoadError, Result};
+use crate::queries;
+use table::TableData;
+
+/// Columns of `invocations` the report's queries use.
+const INVOCATION_COLUMNS: &str = "event_time, account_id, principal_arn, user_type, aws_region, \
+    source_geography, served_region, served_geography, model_id, model, profile_scope, error_code, error_message";
+
+/// One table section of the report, from a named query.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Anchor and named query.
+    pub id: &'static str,
+    /// Heading.
+    pub title: &'static str,
+    /// One line under the heading.
+    pub note: String,
+    /// The rows.
+    pub table: TableData,
+}
+
+/// The headline numbers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Headline {
+    /// First event time, RFC 3339 (empty when no events).
+    pub first_event: String,
+    /// Last event time, RFC 3339.
+    pub last_event: String,
+    /// Accounts with events.
+    pub accounts: u64,
+    /// Source Regions of invocations.
+    pub source_regions: u64,
+    /// Files read.
+    pub files_read: usize,
+    /// Files listed.
+    pub files_listed: usize,
+    /// Records.
+    pub events: u64,
+    /// Bedrock invocations.
+    pub invocations: u64,
+    /// Successful invocations.
+    pub successful: u64,
+    /// Successful invocations served outside their source Region.
+    pub outside_region: u64,
+    /// Successful invocations served outside their source geography.
+    pub outside_geography: u64,
+    /// Files that could not be read.
+    pub load_errors: usize,
+}
+
+impl Headline {
+    /// `part` of the successful invocations as a percentage with one decimal.
+    pub fn share(&self, part: u64) -> String {
+        if self.successful == 0 {
+            return "0.0".into();
+        }
+        format!("{:.1}", 100.0 * part as f64 / self.successful as f64)
+    }
+}
+
+/// Everything the report shows.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    /// Headline numbers.
+    pub headline: Headline,
+    /// served-regions.
+    pub served_regions: TableData,
+    /// routes (source → served).
+    pub routes: TableData,
+    /// daily × served geography.
+    pub daily: TableData,
+    /// The table sections under the charts.
+    pub sections: Vec<Section>,
+    /// Files that could not be read.
+    pub load_errors: Vec<LoadError>,
+}
+
+async fn run(ctx: &SessionContext, sql: &str) -> Result<TableData> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    TableData::from_batches(&batches)
+}
+
+fn named_sql(name: &str) -> &'static str {
+    queries::find(name).map_or("SELECT 1 WHERE false", |q| q.sql)
+}
+
+/// Computes the report over the session's archive.
+pub async fn build(session: &TrailSession) -> Result<ReportData> {
+    let totals = TableData::from_batches(
+        &session
+            .sql(
+                "SELECT count(*) AS events, count(DISTINCT account_id) AS accounts, \
+                 min(event_time) AS first_event, max(event_time) AS last_event FROM events",
+            )
+            .await?
+            .collect()
+            .await?,
+    )?;
+    let frame = session
+        .sql(&format!("SELECT {INVOCATION_COLUMNS} FROM invocations"))
+        .await?;
+    let schema = frame.schema().inner().clone();
+    let batches = frame.collect().await?;
+    let ctx = SessionContext::new();
+    ctx.register_table(
+        "invocations",
+        Arc::new(MemTable::try_new(schema, vec![batches])?),
+    )?;
+
+    let inv = run(
+        &ctx,
+        "SELECT count(*) AS invocations, count(*) FILTER (WHERE error_code IS NULL) AS successful, \
+         count(DISTINCT aws_region) AS source_regions, \
+         count(*) FILTER (WHERE error_code IS NULL AND served_region <> aws_region) AS outside_region, \
+         count(*) FILTER (WHERE error_code IS NULL AND served_geography IS DISTINCT FROM source_geography) AS outside_geography \
+         FROM invocations",
+    )
+    .await?;
+    let coverage = session.coverage();
+    let load_errors = session.load_errors();
+    let first = |t: &TableData, c: &str| {
+        t.texts(c)
+            .first()
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    };
+    let count = |t: &TableData, c: &str| t.counts(c).first().copied().unwrap_or(0);
+    let headline = Headline {
+        first_event: first(&totals, "first_event"),
+        last_event: first(&totals, "last_event"),
+        accounts: count(&totals, "accounts"),
+        source_regions: count(&inv, "source_regions"),
+        files_read: coverage.files_read,
+        files_listed: coverage.files_listed,
+        events: count(&totals, "events"),
+        invocations: count(&inv, "invocations"),
+        successful: count(&inv, "successful"),
+        outside_region: count(&inv, "outside_region"),
+        outside_geography: count(&inv, "outside_geography"),
+        load_errors: load_errors.len(),
+    };
+    let mut sections = Vec::new();
+    for (id, title) in [
+        ("by-profile-scope", "By inference profile scope"),
+        ("by-model", "By model"),
+        ("cross-geography", "Served outside the caller's geography"),
+        (
+            "global-profile-principals",
+            "Principals and accounts using global. profiles",
+        ),
+        ("errors", "Errors by code and Region"),
+        ("top-principals", "Top principals"),
+    ] {
+        let note = queries::find(id)
+            .map(|q| q.description.to_owned())
+            .unwrap_or_default();
+        sections.push(Section {
+            id,
+            title,
+            note,
+            table: run(&ctx, named_sql(id)).await?,
+        });
+    }
+    Ok(ReportData {
+        headline,
+        served_regions: run(&ctx, named_sql("served-regions")).await?,
+        routes: run(&ctx, named_sql("routes")).await?,
+        daily: run(&ctx, named_sql("daily")).await?,
+        sections,
+        load_errors,
+    })
+}
