@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::error::{Error, Result};
-use crate::source::key::LogKey;
+use crate::source::key::{LogKey, PrefixScope};
 
 /// How long before its delivery time a file may still hold events.
 pub const DELIVERY_LAG: Duration = Duration::hours(1);
@@ -72,19 +72,57 @@ impl ScanFilter {
 
     /// Whether a file with this key may hold events the filter keeps. Unknown parts keep it.
     pub fn may_match_key(&self, key: &LogKey) -> bool {
-        if let Some(account) = &key.account
-            && !self.accounts.is_empty()
-            && !self.accounts.contains(account)
-        {
-            return false;
-        }
-        if let Some(region) = &key.region
-            && !self.source_regions.is_empty()
-            && !self.source_regions.contains(region)
-        {
-            return false;
-        }
         let (earliest, latest) = key_time_span(key);
+        self.may_match(
+            key.account.as_deref(),
+            key.region.as_deref(),
+            earliest,
+            latest,
+        )
+    }
+
+    /// Whether any key under this prefix may hold events the filter keeps: only `CloudTrail`
+    /// folders are descended, and accounts, Regions and dates out of range are not listed.
+    pub fn may_match_prefix(&self, prefix: &PrefixScope) -> bool {
+        if prefix.folder.as_deref().is_some_and(|f| f != "CloudTrail") {
+            return false;
+        }
+        let (earliest, latest) = match prefix.dates.and_then(|(first, last)| {
+            Some((
+                first.and_hms_opt(0, 0, 0)?.and_utc(),
+                last.and_hms_opt(0, 0, 0)?.and_utc() + Duration::days(1),
+            ))
+        }) {
+            Some((first, end)) => (Some(first - DELIVERY_LAG), Some(end + CLOCK_SKEW)),
+            None => (None, None),
+        };
+        self.may_match(
+            prefix.account.as_deref(),
+            prefix.region.as_deref(),
+            earliest,
+            latest,
+        )
+    }
+
+    fn may_match(
+        &self,
+        account: Option<&str>,
+        region: Option<&str>,
+        earliest: Option<DateTime<Utc>>,
+        latest: Option<DateTime<Utc>>,
+    ) -> bool {
+        if let Some(account) = account
+            && !self.accounts.is_empty()
+            && !self.accounts.iter().any(|a| a == account)
+        {
+            return false;
+        }
+        if let Some(region) = region
+            && !self.source_regions.is_empty()
+            && !self.source_regions.iter().any(|r| r == region)
+        {
+            return false;
+        }
         let after_from = match (self.from, latest) {
             (Some(from), Some(latest)) => latest >= from,
             _ => true,
@@ -191,6 +229,40 @@ mod tests {
         )));
         assert!(!filter.may_match_key(&key("444455556666", "eu-west-1", at(1, 12, 0))));
         assert!(filter.may_match_key(&LogKey::default()));
+    }
+
+    #[test]
+    fn prefix_pruning() {
+        let filter = ScanFilter {
+            from: Some(Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap()),
+            to: Some(Utc.with_ymd_and_hms(2025, 3, 1, 23, 59, 59).unwrap()),
+            accounts: vec!["111122223333".into()],
+            ..ScanFilter::default()
+        };
+        let may = |p: &str| filter.may_match_prefix(&PrefixScope::parse(p));
+        assert!(may("AWSLogs/"));
+        assert!(may("AWSLogs/o-x/"));
+        assert!(may("AWSLogs/o-x/111122223333/"));
+        assert!(!may("AWSLogs/o-x/444455556666/"));
+        assert!(!may("AWSLogs/o-x/111122223333/CloudTrail-Digest/"));
+        assert!(may("AWSLogs/o-x/111122223333/CloudTrail/eu-west-1/2025/"));
+        assert!(!may("AWSLogs/o-x/111122223333/CloudTrail/eu-west-1/2024/"));
+        assert!(may(
+            "AWSLogs/o-x/111122223333/CloudTrail/eu-west-1/2025/03/01/"
+        ));
+        assert!(may(
+            "AWSLogs/o-x/111122223333/CloudTrail/eu-west-1/2025/03/02/"
+        ));
+        assert!(!may(
+            "AWSLogs/o-x/111122223333/CloudTrail/eu-west-1/2025/03/03/"
+        ));
+        assert!(
+            may("AWSLogs/o-x/111122223333/CloudTrail/eu-west-1/2025/02/28/"),
+            "clock skew margin"
+        );
+        assert!(!may(
+            "AWSLogs/o-x/111122223333/CloudTrail/eu-west-1/2025/02/27/"
+        ));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! ```no_run
 //! # async fn run() -> trailmap::error::Result<()> {
 //! use trailmap::{filter::ScanFilter, source::SourceSpec};
-//! let session = trailmap::open(&[SourceSpec::parse("sample-data")?], ScanFilter::default()).await?;
+//! let session = trailmap::open(&[SourceSpec::parse("sample-data")?], ScanFilter::default(), &Default::default()).await?;
 //! let batches = session
 //!     .sql("SELECT served_region, count(*) FROM invocations GROUP BY 1")
 //!     .await?
@@ -38,6 +38,7 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use error::{Error, LoadError, Result};
 use filter::ScanFilter;
 use source::SourceSpec;
+use source::aws::AwsOptions;
 use table::archive::{Archive, Coverage};
 
 /// An open archive with its tables registered on a DataFusion session.
@@ -46,14 +47,20 @@ pub struct TrailSession {
     archive: Arc<Archive>,
 }
 
-/// Lists `sources` (pruned by `filter`) and registers the tables over them.
-pub async fn open(sources: &[SourceSpec], filter: ScanFilter) -> Result<TrailSession> {
+/// Lists `sources` (pruned by `filter`) and registers the tables over them. `aws` configures
+/// the AWS API calls of S3 and trail sources.
+pub async fn open(
+    sources: &[SourceSpec],
+    filter: ScanFilter,
+    aws: &AwsOptions,
+) -> Result<TrailSession> {
     filter.validate()?;
-    let listing = source::list(sources, &filter).await?;
+    let listing = source::list(sources, &filter, aws).await?;
     tracing::info!(
         files = listing.objects.len(),
         skipped_by_name = listing.skipped.by_name,
         skipped_by_filter = listing.skipped.by_filter,
+        folders_not_listed = listing.skipped.folders,
         "listed sources"
     );
     let archive = Arc::new(Archive::new(listing, filter));

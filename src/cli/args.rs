@@ -5,12 +5,14 @@ use clap::Args;
 use trailmap::TrailSession;
 use trailmap::filter::{Bound, ScanFilter, parse_time};
 use trailmap::source::SourceSpec;
+use trailmap::source::aws::AwsOptions;
 
 /// Where to read and which events.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// A local directory (read recursively) or file (.json.gz or .json). Repeat for several;
-    /// comma-separated in TRAILMAP_SOURCE.
+    /// A local directory (read recursively) or file (.json.gz or .json), s3://bucket/prefix,
+    /// or trail:NAME (a trail name or ARN). Repeat for several; comma-separated in
+    /// TRAILMAP_SOURCE.
     #[arg(
         short,
         long = "source",
@@ -35,6 +37,20 @@ pub struct SourceArgs {
     /// Exit with code 2 if any file could not be read (default: warn and go on).
     #[arg(long)]
     pub strict: bool,
+    /// AWS named profile for S3 and trail sources (as in the AWS CLI).
+    #[arg(long, value_name = "NAME", env = "AWS_PROFILE", help_heading = "AWS")]
+    pub profile: Option<String>,
+    /// Region of the AWS API calls (as in the AWS CLI; not a log filter, see --source-region).
+    #[arg(long, value_name = "REGION", help_heading = "AWS")]
+    pub region: Option<String>,
+    /// Custom S3 / CloudTrail endpoint, e.g. an S3-compatible store (path-style addressing).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "AWS_ENDPOINT_URL",
+        help_heading = "AWS"
+    )]
+    pub endpoint_url: Option<String>,
 }
 
 impl SourceArgs {
@@ -66,7 +82,12 @@ impl SourceArgs {
     /// Lists the sources and opens a session over them.
     pub async fn open(&self) -> trailmap::error::Result<TrailSession> {
         let (specs, filter) = self.parse()?;
-        trailmap::open(&specs, filter).await
+        let aws = AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        };
+        trailmap::open(&specs, filter, &aws).await
     }
 }
 

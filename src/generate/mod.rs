@@ -167,6 +167,25 @@ fn records(plan: &FilePlan, config: &GeneratorConfig, rng: &mut Rng) -> Vec<Valu
         .collect()
 }
 
+/// JSON with object keys sorted, whether or not serde_json's `preserve_order` feature is on
+/// (other crates in a build may switch it on), so an archive is the same bytes in every build.
+fn canonical(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
+        other => other,
+    }
+}
+
 fn write_gzip(path: &Path, json: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
@@ -183,7 +202,7 @@ fn write_log_file(dir: &Path, plan: &FilePlan, config: &GeneratorConfig) -> std:
     let mut rng = Rng::new(config.seed, plan.index as u64);
     let path = dir.join(plan.path(&mut rng));
     let records = records(plan, config, &mut rng);
-    let body = json!({ "Records": records });
+    let body = canonical(json!({ "Records": records }));
     let json = if plan.index % 9 == 4 {
         serde_json::to_vec_pretty(&body)
     } else {
@@ -216,7 +235,7 @@ fn write_digest(dir: &Path, plan: &FilePlan) -> std::io::Result<()> {
     });
     write_gzip(
         &path,
-        &serde_json::to_vec(&digest).map_err(std::io::Error::other)?,
+        &serde_json::to_vec(&canonical(digest)).map_err(std::io::Error::other)?,
     )
 }
 

@@ -82,6 +82,59 @@ impl LogKey {
     }
 }
 
+/// What a key prefix (a "folder", ending in `/`) says about every key under it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrefixScope {
+    /// The folder after the account: `CloudTrail`, `CloudTrail-Digest`, ...
+    pub folder: Option<String>,
+    /// Account id.
+    pub account: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// First and last delivery date of keys under it (from `YYYY/`, `YYYY/MM/` or `YYYY/MM/DD/`).
+    pub dates: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl PrefixScope {
+    /// Reads the complete folders of `prefix` in the CloudTrail layout.
+    pub fn parse(prefix: &str) -> PrefixScope {
+        let Some(start) = prefix.rfind("AWSLogs/") else {
+            return PrefixScope::default();
+        };
+        let rest = &prefix[start + "AWSLogs/".len()..];
+        let complete = rest.rsplit_once('/').map_or("", |(folders, _)| folders);
+        let mut parts = complete.split('/').filter(|p| !p.is_empty()).peekable();
+        parts.next_if(|p| p.starts_with("o-"));
+        let mut scope = PrefixScope {
+            account: parts.next().map(str::to_owned),
+            folder: parts.next().map(str::to_owned),
+            region: parts.next().map(str::to_owned),
+            dates: None,
+        };
+        let year = parts.next().and_then(|y| y.parse::<i32>().ok());
+        let month = parts.next().and_then(|m| m.parse::<u32>().ok());
+        let day = parts.next().and_then(|d| d.parse::<u32>().ok());
+        scope.dates = match (year, month, day) {
+            (Some(y), Some(m), Some(d)) => {
+                NaiveDate::from_ymd_opt(y, m, d).map(|date| (date, date))
+            }
+            (Some(y), Some(m), None) => NaiveDate::from_ymd_opt(y, m, 1).and_then(|first| {
+                let next = if m == 12 {
+                    NaiveDate::from_ymd_opt(y + 1, 1, 1)
+                } else {
+                    NaiveDate::from_ymd_opt(y, m + 1, 1)
+                };
+                next.and_then(|n| n.pred_opt()).map(|last| (first, last))
+            }),
+            (Some(y), None, _) => {
+                NaiveDate::from_ymd_opt(y, 1, 1).zip(NaiveDate::from_ymd_opt(y, 12, 31))
+            }
+            _ => None,
+        };
+        scope
+    }
+}
+
 fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -145,6 +198,31 @@ mod tests {
         assert_eq!(partial.region.as_deref(), Some("eu-west-1"));
         assert_eq!(partial.date, None);
         assert_eq!(partial.delivered, None);
+    }
+
+    #[test]
+    fn prefixes() {
+        let p = PrefixScope::parse("logs/AWSLogs/o-abc/111122223333/CloudTrail/eu-west-1/2025/02/");
+        assert_eq!(p.account.as_deref(), Some("111122223333"));
+        assert_eq!(p.folder.as_deref(), Some("CloudTrail"));
+        assert_eq!(p.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            p.dates,
+            NaiveDate::from_ymd_opt(2025, 2, 1).zip(NaiveDate::from_ymd_opt(2025, 2, 28))
+        );
+        let p = PrefixScope::parse("AWSLogs/111122223333/CloudTrail/eu-west-1/2024/");
+        assert_eq!(
+            p.dates,
+            NaiveDate::from_ymd_opt(2024, 1, 1).zip(NaiveDate::from_ymd_opt(2024, 12, 31))
+        );
+        let p = PrefixScope::parse("AWSLogs/111122223333/CloudTrail/eu-west-1/2024/12/31/");
+        assert_eq!(
+            p.dates,
+            NaiveDate::from_ymd_opt(2024, 12, 31).zip(NaiveDate::from_ymd_opt(2024, 12, 31))
+        );
+        assert_eq!(PrefixScope::parse("AWSLogs/"), PrefixScope::default());
+        assert_eq!(PrefixScope::parse("AWSLogs/1111"), PrefixScope::default());
+        assert_eq!(PrefixScope::parse("other/"), PrefixScope::default());
     }
 
     #[test]

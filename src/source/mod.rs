@@ -3,9 +3,13 @@
 //! Listing classifies every key (digest, insight and non-JSON objects are skipped by name) and
 //! drops files whose key the [`ScanFilter`] rules out, before anything is fetched.
 
+pub mod aws;
 pub mod key;
 pub mod local;
+pub mod s3;
+pub mod trail;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -75,6 +79,13 @@ impl SourceSpec {
 pub enum Location {
     /// A local file.
     Local(PathBuf),
+    /// An S3 object.
+    S3 {
+        /// Bucket.
+        bucket: String,
+        /// Key.
+        key: String,
+    },
 }
 
 /// One log file to read.
@@ -117,6 +128,27 @@ pub struct Skipped {
     pub by_name: usize,
     /// Files whose key the filters rule out.
     pub by_filter: usize,
+    /// S3 folders not listed because the filters rule out everything under them.
+    pub folders: usize,
+}
+
+/// Reads objects' bytes: local files, or S3 objects with one client per bucket.
+#[derive(Debug, Clone, Default)]
+pub struct Fetcher {
+    s3: HashMap<String, aws_sdk_s3::Client>,
+}
+
+impl Fetcher {
+    /// Reads an object's bytes; the error is the reason, for `load_errors`.
+    pub async fn fetch(&self, object: &LogObject) -> std::result::Result<Vec<u8>, String> {
+        match &object.location {
+            Location::Local(path) => tokio::fs::read(path).await.map_err(|e| e.to_string()),
+            Location::S3 { bucket, key } => match self.s3.get(bucket) {
+                Some(client) => s3::get(client, bucket, key).await,
+                None => Err(format!("no S3 client for bucket {bucket}")),
+            },
+        }
+    }
 }
 
 /// The result of listing every source.
@@ -128,6 +160,8 @@ pub struct Listing {
     pub skipped: Skipped,
     /// Parts of a source that could not be listed (stage `fetch`).
     pub errors: Vec<LoadError>,
+    /// How to read the listed objects.
+    pub fetcher: Fetcher,
 }
 
 impl Listing {
@@ -152,38 +186,54 @@ impl Listing {
     }
 }
 
-/// Lists every source, in order, dropping files listed twice.
-pub async fn list(specs: &[SourceSpec], filter: &ScanFilter) -> Result<Listing> {
+/// Lists every source, dropping files listed twice. AWS configuration is loaded only when a
+/// source needs it.
+pub async fn list(
+    specs: &[SourceSpec],
+    filter: &ScanFilter,
+    aws_options: &aws::AwsOptions,
+) -> Result<Listing> {
     let mut listing = Listing::default();
+    let needs_aws = specs.iter().any(|s| !matches!(s, SourceSpec::Local(_)));
+    let config = match needs_aws {
+        true => Some(aws::load(aws_options).await),
+        false => None,
+    };
     for spec in specs {
-        match spec {
-            SourceSpec::Local(path) => local::list(path, filter, &mut listing).await?,
-            SourceSpec::S3 { .. } | SourceSpec::Trail(_) => {
-                return Err(Error::InvalidSource {
-                    spec: describe(spec),
-                    reason: "S3 and trail sources are not available in this build yet; copy the logs locally (aws s3 sync) and give the directory".into(),
-                });
+        let (bucket, prefix) = match (spec, &config) {
+            (SourceSpec::Local(path), _) => {
+                local::list(path, filter, &mut listing).await?;
+                continue;
             }
+            (SourceSpec::S3 { bucket, prefix }, Some(_)) => (bucket.clone(), prefix.clone()),
+            (SourceSpec::Trail(name), Some(config)) => {
+                let client = aws_sdk_cloudtrail::Client::new(config);
+                let trail = trail::resolve(&client, name).await?;
+                tracing::info!(
+                    trail = trail.name,
+                    bucket = trail.bucket,
+                    prefix = trail.prefix,
+                    "resolved trail"
+                );
+                (trail.bucket, trail.prefix)
+            }
+            (_, None) => continue,
+        };
+        let Some(config) = &config else { continue };
+        if !listing.fetcher.s3.contains_key(&bucket) {
+            let client = s3::client_for_bucket(config, &bucket).await;
+            listing.fetcher.s3.insert(bucket.clone(), client);
+        }
+        if let Some(client) = listing.fetcher.s3.get(&bucket).cloned() {
+            s3::list(&client, &bucket, &prefix, filter, &mut listing).await;
         }
     }
     let mut seen = std::collections::HashSet::new();
     listing.objects.retain(|o| seen.insert(o.location.clone()));
+    listing
+        .objects
+        .sort_by(|a, b| a.context.log_file.cmp(&b.context.log_file));
     Ok(listing)
-}
-
-fn describe(spec: &SourceSpec) -> String {
-    match spec {
-        SourceSpec::Local(p) => p.display().to_string(),
-        SourceSpec::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
-        SourceSpec::Trail(name) => format!("trail:{name}"),
-    }
-}
-
-/// Reads an object's bytes.
-pub async fn fetch(object: &LogObject) -> std::result::Result<Vec<u8>, String> {
-    match &object.location {
-        Location::Local(path) => tokio::fs::read(path).await.map_err(|e| e.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use crate::decode::{DecodePlan, Decoded, decode_file};
 use crate::error::{DecodeError, LoadError, LoadStage};
 use crate::filter::ScanFilter;
-use crate::source::{self, Listing, LogObject, Skipped};
+use crate::source::{Fetcher, Listing, LogObject, Skipped};
 
 /// Files checked at once when `load_errors` is asked for files no query has read yet.
 const CHECK_CONCURRENCY: usize = 8;
@@ -49,6 +49,7 @@ pub struct Archive {
     filter: ScanFilter,
     skipped: Skipped,
     listing_errors: Vec<LoadError>,
+    fetcher: Fetcher,
     outcomes: Mutex<BTreeMap<String, Outcome>>,
 }
 
@@ -60,6 +61,7 @@ impl Archive {
             filter,
             skipped: listing.skipped,
             listing_errors: listing.errors,
+            fetcher: listing.fetcher,
             outcomes: Mutex::new(BTreeMap::new()),
         }
     }
@@ -85,7 +87,7 @@ impl Archive {
     /// recorded and reported once).
     pub async fn read(&self, object: Arc<LogObject>, plan: Arc<DecodePlan>) -> Option<RecordBatch> {
         let log_file = object.context.log_file.clone();
-        let result = match source::fetch(&object).await {
+        let result = match self.fetcher.fetch(&object).await {
             Ok(bytes) => decode_on_rayon(bytes, object, plan).await,
             Err(message) => Err(DecodeError::new(LoadStage::Fetch, message)),
         };

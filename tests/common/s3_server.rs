@@ -1,0 +1,253 @@
+//! A real S3-protocol server on 127.0.0.1 for tests: `s3s-fs` serving a directory (each
+//! subdirectory is a bucket), behind a wrapper that records every request and can inject
+//! faults (500, 503 SlowDown, dropped connections) deterministically.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use s3s::auth::SimpleAuth;
+use s3s::service::{S3Service, S3ServiceBuilder};
+
+pub const ACCESS_KEY: &str = "AKIATRAILMAPTEST";
+pub const SECRET_KEY: &str = "trailmap-test-secret";
+
+/// What the server saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    /// ListObjectsV2 with this prefix.
+    List(String),
+    /// GetObject of this key.
+    Get(String),
+    /// Anything else (method and path).
+    Other(String),
+}
+
+/// Which requests fail.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// The first attempt at every `n`-th distinct GET key fails (500, 503 SlowDown or a dropped
+    /// connection, in turn).
+    pub flaky_get_every: Option<usize>,
+    /// The first attempt at every `n`-th distinct listing prefix fails with 503 SlowDown.
+    pub flaky_list_every: Option<usize>,
+    /// GETs of keys containing this always fail with 500.
+    pub broken_key: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    calls: Vec<Call>,
+    attempts: HashMap<String, usize>,
+    distinct: HashMap<String, usize>,
+}
+
+pub struct S3Server {
+    pub endpoint: String,
+    state: Arc<Mutex<State>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+enum Fault {
+    Status(u16, &'static str),
+    Drop,
+}
+
+fn decide(state: &mut State, faults: &Faults, call: &Call) -> Option<Fault> {
+    let (id, every) = match call {
+        Call::Get(key) => {
+            if faults
+                .broken_key
+                .as_deref()
+                .is_some_and(|b| key.contains(b))
+            {
+                return Some(Fault::Status(500, "InternalError"));
+            }
+            (format!("get:{key}"), faults.flaky_get_every?)
+        }
+        Call::List(prefix) => (format!("list:{prefix}"), faults.flaky_list_every?),
+        Call::Other(_) => return None,
+    };
+    let next = state.distinct.len();
+    let index = *state.distinct.entry(id.clone()).or_insert(next);
+    let attempt = state.attempts.entry(id).or_insert(0);
+    *attempt += 1;
+    if *attempt > 1 || !index.is_multiple_of(every) {
+        return None;
+    }
+    Some(match (call, (index / every) % 3) {
+        (Call::List(_), _) | (_, 1) => Fault::Status(503, "SlowDown"),
+        (_, 0) => Fault::Status(500, "InternalError"),
+        _ => Fault::Drop,
+    })
+}
+
+fn classify(req: &http::Request<Incoming>) -> Call {
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("");
+    let params: HashMap<String, String> = query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_owned(), percent_decode(v)))
+        .collect();
+    let mut segments = path.trim_start_matches('/').splitn(2, '/');
+    let _bucket = segments.next();
+    let key = segments.next().map(percent_decode).unwrap_or_default();
+    match *req.method() {
+        http::Method::GET if params.get("list-type").map(String::as_str) == Some("2") => {
+            Call::List(params.get("prefix").cloned().unwrap_or_default())
+        }
+        http::Method::GET if !key.is_empty() => Call::Get(key),
+        ref method => Call::Other(format!("{method} {path}")),
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    Err(_) => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl S3Server {
+    /// Serves `root` (its subdirectories are buckets) with `faults`.
+    pub fn start(root: &Path, faults: Faults) -> S3Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs root");
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let service: S3Service = builder.build();
+        let state = Arc::new(Mutex::new(State::default()));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind loopback");
+        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let shared = Arc::clone(&state);
+        runtime.spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let service = service.clone();
+                let state = Arc::clone(&shared);
+                let faults = faults.clone();
+                tokio::spawn(async move {
+                    let handler = service_fn(move |req: http::Request<Incoming>| {
+                        let service = service.clone();
+                        let cloudtrail = cloudtrail_answer(&req);
+                        let call = classify(&req);
+                        let fault = {
+                            let mut state = state.lock().unwrap();
+                            state.calls.push(call.clone());
+                            decide(&mut state, &faults, &call)
+                        };
+                        async move {
+                            if let Some(answer) = cloudtrail {
+                                return Ok(answer);
+                            }
+                            match fault {
+                                None => Ok(match service.call(req.map(s3s::Body::from)).await {
+                                    Ok(response) => response,
+                                    Err(_) => error_response(500, "InternalError"),
+                                }),
+                                Some(Fault::Status(code, name)) => Ok(error_response(code, name)),
+                                Some(Fault::Drop) => {
+                                    Err(std::io::Error::other("dropped on purpose"))
+                                }
+                            }
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(socket), handler)
+                        .await;
+                });
+            }
+        });
+        S3Server {
+            endpoint,
+            state,
+            _runtime: runtime,
+        }
+    }
+
+    /// Every request so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Environment for the trailmap binary to reach this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+            ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
+        ]
+    }
+}
+
+/// The loopback endpoint also answers CloudTrail's GetTrail (AWS's CloudTrail API cannot run
+/// here), with a hand-written organization trail delivering to this server's `trail-bucket`.
+fn cloudtrail_answer(req: &http::Request<Incoming>) -> Option<http::Response<s3s::Body>> {
+    let target = req.headers().get("x-amz-target")?.to_str().ok()?;
+    let body = match target {
+        "CloudTrail_20131101.GetTrail" => {
+            r#"{"Trail":{"Name":"org-trail","S3BucketName":"trail-bucket","IsOrganizationTrail":true,"HomeRegion":"us-east-1"}}"#
+        }
+        _ => r#"{"__type":"TrailNotFoundException","Message":"Unknown trail"}"#,
+    };
+    let mut response = http::Response::new(s3s::Body::from(body.to_owned()));
+    if target != "CloudTrail_20131101.GetTrail" {
+        *response.status_mut() = http::StatusCode::BAD_REQUEST;
+    }
+    response.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    Some(response)
+}
+
+fn error_response(code: u16, name: &str) -> http::Response<s3s::Body> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{name}</Code><Message>injected by the test</Message></Error>"
+    );
+    let mut response = http::Response::new(s3s::Body::from(body));
+    *response.status_mut() =
+        http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response
+}
