@@ -39,7 +39,7 @@ use error::{Error, LoadError, Result};
 use filter::ScanFilter;
 use source::SourceSpec;
 use source::aws::AwsOptions;
-use table::archive::{Archive, Coverage};
+use table::archive::{Archive, Coverage, ProgressSnapshot};
 
 /// An open archive with its tables registered on a DataFusion session.
 pub struct TrailSession {
@@ -94,6 +94,11 @@ impl TrailSession {
     /// [`TrailSession::coverage`] describe the whole archive.
     pub async fn check_all(&self) {
         self.archive.check_all().await;
+    }
+
+    /// Live reading counters (for progress bars).
+    pub fn progress(&self) -> ProgressSnapshot {
+        self.archive.progress().snapshot()
     }
 
     /// What has been read so far.

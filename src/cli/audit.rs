@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use datafusion::arrow::util::pretty::pretty_format_batches;
@@ -9,6 +10,7 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use super::Outcome;
 use super::args::SourceArgs;
 use super::output::{self, Format};
+use super::progress::Progress;
 use trailmap::audit::{self, AuditReport, format_time, policy::Policy};
 
 /// Output format of an audit.
@@ -101,10 +103,12 @@ fn table_text(report: &AuditReport) -> anyhow::Result<String> {
 }
 
 /// Runs `trailmap audit`.
-pub async fn run(args: AuditArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: AuditArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let policy = Policy::load(&args.policy)?;
-    let session = args.source.open().await?;
+    let session = Arc::new(args.source.open().await?);
+    let progress = Progress::start(&session, quiet);
     let report = audit::run(&session, &policy).await?;
+    progress.finish(&session);
     let target = output::target_name(args.output.as_deref());
     let write_error = |e: std::io::Error| output::output_error(&target)(Box::new(e));
     match args.format {

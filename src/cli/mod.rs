@@ -5,6 +5,7 @@ mod audit;
 mod catalog;
 mod generate;
 mod output;
+mod progress;
 mod query;
 mod report;
 
@@ -96,12 +97,12 @@ impl Outcome {
     }
 }
 
-/// Runs a subcommand.
-pub async fn run(command: Command) -> anyhow::Result<Outcome> {
+/// Runs a subcommand; `quiet` hides progress.
+pub async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
     match command {
-        Command::Query(args) => query::run(args).await,
-        Command::Report(args) => report::run(args).await,
-        Command::Audit(args) => audit::run(args).await,
+        Command::Query(args) => query::run(args, quiet).await,
+        Command::Report(args) => report::run(args, quiet).await,
+        Command::Audit(args) => audit::run(args, quiet).await,
         Command::Queries => catalog::list_queries(),
         Command::Schema => catalog::print_schema(),
         Command::Generate(args) => generate::run(args),

@@ -1,6 +1,7 @@
 //! `trailmap query`: SQL or a named query over the archive.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
@@ -8,6 +9,7 @@ use clap::Args;
 use super::Outcome;
 use super::args::{SourceArgs, report_load_errors};
 use super::output::{Format, write_results};
+use super::progress::Progress;
 use trailmap::error::Error;
 use trailmap::queries;
 
@@ -63,11 +65,13 @@ fn resolve_sql(args: &QueryArgs) -> anyhow::Result<String> {
 }
 
 /// Runs `trailmap query`.
-pub async fn run(args: QueryArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: QueryArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let sql = resolve_sql(&args)?;
-    let session = args.source.open().await?;
+    let session = Arc::new(args.source.open().await?);
     let frame = session.sql(&sql).await?;
+    let progress = Progress::start(&session, quiet);
     write_results(frame, args.format, args.output.as_deref()).await?;
+    progress.finish(&session);
     let incomplete = report_load_errors(&session);
     Ok(if incomplete && args.source.strict {
         Outcome::Incomplete

@@ -1,12 +1,14 @@
 //! `trailmap report`: the HTML page (and optionally Markdown) of where requests ran.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::Outcome;
 use super::args::{SourceArgs, report_load_errors};
+use super::progress::Progress;
 use trailmap::report::{self, html, markdown};
 
 /// Options of `trailmap report`.
@@ -23,9 +25,11 @@ pub struct ReportArgs {
 }
 
 /// Runs `trailmap report`.
-pub async fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
-    let session = args.source.open().await?;
+pub async fn run(args: ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let session = Arc::new(args.source.open().await?);
+    let progress = Progress::start(&session, quiet);
     let data = report::build(&session).await?;
+    progress.finish(&session);
     std::fs::write(&args.output, html::render(&data))
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     eprintln!("trailmap: wrote {}", args.output.display());

@@ -5,6 +5,7 @@
 //! coverage counters, or a [`LoadError`] for `load_errors`, stderr and `--strict`.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use datafusion::arrow::array::RecordBatch;
@@ -42,6 +43,47 @@ pub struct Coverage {
     pub skipped: Skipped,
 }
 
+/// Live counters of reading, for progress display.
+#[derive(Debug, Default)]
+pub struct Progress {
+    files: AtomicU64,
+    bytes: AtomicU64,
+    records: AtomicU64,
+    errors: AtomicU64,
+}
+
+/// A reading of [`Progress`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProgressSnapshot {
+    /// Files read or failed (a file read by two queries counts twice).
+    pub files: u64,
+    /// Bytes fetched (compressed).
+    pub bytes: u64,
+    /// Records decoded.
+    pub records: u64,
+    /// Files that failed.
+    pub errors: u64,
+}
+
+impl Progress {
+    fn add(&self, bytes: usize, records: usize, failed: bool) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.records.fetch_add(records as u64, Ordering::Relaxed);
+        self.errors.fetch_add(u64::from(failed), Ordering::Relaxed);
+    }
+
+    /// The counters now.
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        ProgressSnapshot {
+            files: self.files.load(Ordering::Relaxed),
+            bytes: self.bytes.load(Ordering::Relaxed),
+            records: self.records.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The files of a session, shared by every table that reads them.
 #[derive(Debug)]
 pub struct Archive {
@@ -51,6 +93,7 @@ pub struct Archive {
     listing_errors: Vec<LoadError>,
     fetcher: Fetcher,
     outcomes: Mutex<BTreeMap<String, Outcome>>,
+    progress: Progress,
 }
 
 impl Archive {
@@ -63,6 +106,7 @@ impl Archive {
             listing_errors: listing.errors,
             fetcher: listing.fetcher,
             outcomes: Mutex::new(BTreeMap::new()),
+            progress: Progress::default(),
         }
     }
 
@@ -87,10 +131,15 @@ impl Archive {
     /// recorded and reported once).
     pub async fn read(&self, object: Arc<LogObject>, plan: Arc<DecodePlan>) -> Option<RecordBatch> {
         let log_file = object.context.log_file.clone();
-        let result = match self.fetcher.fetch(&object).await {
-            Ok(bytes) => decode_on_rayon(bytes, object, plan).await,
-            Err(message) => Err(DecodeError::new(LoadStage::Fetch, message)),
+        let (result, size) = match self.fetcher.fetch(&object).await {
+            Ok(bytes) => {
+                let size = bytes.len();
+                (decode_on_rayon(bytes, object, plan).await, size)
+            }
+            Err(message) => (Err(DecodeError::new(LoadStage::Fetch, message)), 0),
         };
+        let records = result.as_ref().map_or(0, |d| d.records);
+        self.progress.add(size, records, result.is_err());
         match result {
             Ok(decoded) => {
                 self.outcomes().insert(
@@ -147,6 +196,11 @@ impl Archive {
         }));
         errors.sort();
         errors
+    }
+
+    /// Live reading counters.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
     }
 
     /// Totals over the files read so far.

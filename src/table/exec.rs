@@ -24,7 +24,7 @@ use crate::source::LogObject;
 use crate::table::archive::Archive;
 
 /// Files fetched and decoded ahead of the consumer, per partition.
-pub const PREFETCH_PER_PARTITION: usize = 4;
+pub const PREFETCH_PER_PARTITION: usize = 8;
 
 /// Scans a set of log files into `events` batches.
 #[derive(Debug)]

@@ -1,0 +1,85 @@
+//! Progress on stderr: a live bar (files, bytes, events, errors) when stderr is a terminal,
+//! otherwise one summary line at the end.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
+use trailmap::TrailSession;
+
+/// Shows progress of the reads of a session until [`Progress::finish`].
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+    started: Instant,
+    quiet: bool,
+}
+
+impl Progress {
+    /// Starts showing progress; `quiet` shows nothing.
+    pub fn start(session: &Arc<TrailSession>, quiet: bool) -> Progress {
+        let started = Instant::now();
+        if quiet || !std::io::stderr().is_terminal() {
+            return Progress {
+                bar: None,
+                ticker: None,
+                started,
+                quiet,
+            };
+        }
+        let total = session.coverage().files_listed as u64;
+        let bar = ProgressBar::new(total).with_style(
+            ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} files {msg} ({elapsed})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        let ticking = bar.clone();
+        let watched = Arc::clone(session);
+        let ticker = tokio::spawn(async move {
+            loop {
+                let p = watched.progress();
+                ticking.set_position(p.files);
+                ticking.set_message(format!(
+                    "{}, {} events, {} errors",
+                    HumanBytes(p.bytes),
+                    p.records,
+                    p.errors
+                ));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Progress {
+            bar: Some(bar),
+            ticker: Some(ticker),
+            started,
+            quiet,
+        }
+    }
+
+    /// Stops the bar and prints the summary line.
+    pub fn finish(self, session: &TrailSession) {
+        if let Some(ticker) = self.ticker {
+            ticker.abort();
+        }
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+        if self.quiet {
+            return;
+        }
+        let p = session.progress();
+        let c = session.coverage();
+        eprintln!(
+            "trailmap: read {} of {} listed files ({}, {} events) in {:.2} s; {} could not be read",
+            c.files_read,
+            c.files_listed,
+            HumanBytes(p.bytes),
+            p.records,
+            self.started.elapsed().as_secs_f64(),
+            c.files_failed
+        );
+    }
+}
