@@ -276,15 +276,7 @@ fn coverage(out: &mut String, report: &ReportData) {
     );
     if !report.load_errors.is_empty() {
         out.push_str("<p><strong>Files not read</strong>: their events are missing from every number above.</p>");
-        let data = TableData {
-            columns: vec!["log_file".into(), "stage".into(), "message".into()],
-            rows: report
-                .load_errors
-                .iter()
-                .map(|e| vec![e.log_file.clone(), e.stage.to_string(), e.message.clone()])
-                .collect(),
-        };
-        table(out, "load-errors", &data);
+        table(out, "load-errors", &report.load_errors_table());
     }
     out.push_str(
         "<ul><li><b>served Region</b>: <code>additionalEventData.inferenceRegion</code> when CloudTrail records it, otherwise the source Region (<code>awsRegion</code>).</li>\

@@ -90,15 +90,7 @@ pub fn render(report: &ReportData) -> String {
         h.files_read, h.files_listed, h.load_errors
     );
     if !report.load_errors.is_empty() {
-        let errors = TableData {
-            columns: vec!["log_file".into(), "stage".into(), "message".into()],
-            rows: report
-                .load_errors
-                .iter()
-                .map(|e| vec![e.log_file.clone(), e.stage.to_string(), e.message.clone()])
-                .collect(),
-        };
-        table(&mut out, &errors);
+        table(&mut out, &report.load_errors_table());
     }
     out
 }

@@ -92,6 +92,20 @@ pub struct ReportData {
     pub load_errors: Vec<LoadError>,
 }
 
+impl ReportData {
+    /// The files not read, as a table.
+    pub fn load_errors_table(&self) -> TableData {
+        TableData {
+            columns: crate::schema::LOAD_ERRORS_COLUMNS.iter().map(|c| c.name.to_owned()).collect(),
+            rows: self
+                .load_errors
+                .iter()
+                .map(|e| vec![e.log_file.clone(), e.stage.to_string(), e.message.clone()])
+                .collect(),
+        }
+    }
+}
+
 async fn run(ctx: &SessionContext, sql: &str) -> Result<TableData> {
     let batches = ctx.sql(sql).await?.collect().await?;
     TableData::from_batches(&batches)
