@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use trailmap::decode::gzip::inflate;
+use trailmap::decode::gzip::inflate_into;
 use trailmap::decode::row::FileContext;
 use trailmap::decode::{DecodePlan, decode_file};
 use trailmap::filter::ScanFilter;
@@ -14,8 +14,7 @@ use trailmap::schema::Column;
 use trailmap::source::key::LogKey;
 use trailmap::source::{SourceSpec, aws::AwsOptions};
 
-const SERVED_REGIONS: &str =
-    "SELECT served_region, count(*) AS n FROM invocations GROUP BY served_region ORDER BY served_region";
+const SERVED_REGIONS: &str = "SELECT served_region, count(*) AS n FROM invocations GROUP BY served_region ORDER BY served_region";
 
 struct Archive {
     _dir: tempfile::TempDir,
@@ -26,7 +25,11 @@ struct Archive {
 
 fn archive() -> Archive {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = GeneratorConfig { events: 24_000, events_per_file: 120, ..GeneratorConfig::default() };
+    let config = GeneratorConfig {
+        events: 24_000,
+        events_per_file: 120,
+        ..GeneratorConfig::default()
+    };
     generate(dir.path(), &config).expect("generate");
     let mut files = Vec::new();
     let mut json_bytes = 0;
@@ -35,11 +38,18 @@ fn archive() -> Archive {
         let name = entry.path().display().to_string();
         if entry.file_type().is_file() && !name.contains("Digest") {
             let raw = std::fs::read(entry.path()).expect("read");
-            json_bytes += inflate(&raw, true).expect("gzip").len() as u64;
+            json_bytes += inflate_into(&raw, true, &mut Vec::new())
+                .expect("gzip")
+                .len() as u64;
             files.push((FileContext::new(name.clone(), LogKey::parse(&name)), raw));
         }
     }
-    Archive { root: dir.path().to_owned(), _dir: dir, files, json_bytes }
+    Archive {
+        root: dir.path().to_owned(),
+        _dir: dir,
+        files,
+        json_bytes,
+    }
 }
 
 fn benches(c: &mut Criterion) {
@@ -47,12 +57,26 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("per-core");
     group.throughput(Throughput::Bytes(archive.json_bytes));
     group.sample_size(10);
+    let mut buffer = Vec::new();
     group.bench_function("inflate", |b| {
-        b.iter(|| archive.files.iter().map(|(_, raw)| inflate(raw, true).map(|j| j.len()).unwrap_or(0)).sum::<usize>())
+        b.iter(|| {
+            archive
+                .files
+                .iter()
+                .map(|(_, raw)| {
+                    inflate_into(raw, true, &mut buffer)
+                        .map(|j| j.len())
+                        .unwrap_or(0)
+                })
+                .sum::<usize>()
+        })
     });
     let projections: [(&str, Vec<Column>); 3] = [
         ("decode/count-only", vec![]),
-        ("decode/served-region", vec![Column::ServedRegion, Column::IsInvocation]),
+        (
+            "decode/served-region",
+            vec![Column::ServedRegion, Column::IsInvocation],
+        ),
         ("decode/all-columns", Column::ALL.to_vec()),
     ];
     for (name, columns) in projections {
@@ -62,7 +86,11 @@ fn benches(c: &mut Criterion) {
                 archive
                     .files
                     .iter()
-                    .map(|(file, raw)| decode_file(raw, true, file, &plan).map(|d| d.batch.num_rows()).unwrap_or(0))
+                    .map(|(file, raw)| {
+                        decode_file(raw, true, file, &plan)
+                            .map(|d| d.batch.num_rows())
+                            .unwrap_or(0)
+                    })
                     .sum::<usize>()
             })
         });
@@ -77,10 +105,20 @@ fn benches(c: &mut Criterion) {
     group.bench_function("served-regions", |b| {
         b.iter(|| {
             runtime.block_on(async {
-                let session = trailmap::open(std::slice::from_ref(&spec), ScanFilter::default(), &AwsOptions::default())
+                let session = trailmap::open(
+                    std::slice::from_ref(&spec),
+                    ScanFilter::default(),
+                    &AwsOptions::default(),
+                )
+                .await
+                .expect("open");
+                let batches = session
+                    .sql(SERVED_REGIONS)
                     .await
-                    .expect("open");
-                let batches = session.sql(SERVED_REGIONS).await.expect("plan").collect().await.expect("run");
+                    .expect("plan")
+                    .collect()
+                    .await
+                    .expect("run");
                 Arc::new(batches)
             })
         })

@@ -70,6 +70,14 @@ pub struct Decoded {
     pub json_bytes: usize,
 }
 
+/// A buffer this large is freed after use rather than kept for the next file.
+const KEEP_BUFFER_UP_TO: usize = 64 << 20;
+
+thread_local! {
+    /// Each decoding thread inflates into one buffer, file after file.
+    static JSON_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Decodes one file. `named_gzip` tells whether its name ends in `.gz`.
 pub fn decode_file(
     raw: &[u8],
@@ -77,8 +85,19 @@ pub fn decode_file(
     file: &FileContext,
     plan: &DecodePlan,
 ) -> Result<Decoded, DecodeError> {
-    let json = gzip::inflate(raw, named_gzip)?;
-    let records = record::parse_records(&json)?;
+    JSON_BUFFER.with_borrow_mut(|buffer| {
+        let result = gzip::inflate_into(raw, named_gzip, buffer)
+            .and_then(|json| decode_json(json, file, plan));
+        if buffer.capacity() > KEEP_BUFFER_UP_TO {
+            *buffer = Vec::new();
+        }
+        result
+    })
+}
+
+/// Decodes a file's JSON text.
+fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Decoded, DecodeError> {
+    let records = record::parse_records(json)?;
     let mut builders: Vec<Builder> = plan
         .columns
         .iter()

@@ -211,9 +211,12 @@ struct LogFile<'a> {
     records: Option<Vec<Record<'a>>>,
 }
 
-/// Parses a whole log file: `{"Records": [ ... ]}`.
+/// Parses a whole log file: `{"Records": [ ... ]}`. The text is checked for UTF-8 once, up
+/// front, so the parser need not check every string again.
 pub fn parse_records(json: &[u8]) -> Result<Vec<Record<'_>>, DecodeError> {
-    let file: LogFile = serde_json::from_slice(json).map_err(|e| {
+    let text = std::str::from_utf8(json)
+        .map_err(|e| DecodeError::new(LoadStage::Json, format!("not UTF-8 text: {e}")))?;
+    let file: LogFile = serde_json::from_str(text).map_err(|e| {
         let stage = match e.classify() {
             serde_json::error::Category::Data => LoadStage::Schema,
             _ => LoadStage::Json,

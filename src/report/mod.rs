@@ -96,7 +96,10 @@ impl ReportData {
     /// The files not read, as a table.
     pub fn load_errors_table(&self) -> TableData {
         TableData {
-            columns: crate::schema::LOAD_ERRORS_COLUMNS.iter().map(|c| c.name.to_owned()).collect(),
+            columns: crate::schema::LOAD_ERRORS_COLUMNS
+                .iter()
+                .map(|c| c.name.to_owned())
+                .collect(),
             rows: self
                 .load_errors
                 .iter()

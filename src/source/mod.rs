@@ -138,13 +138,33 @@ pub struct Fetcher {
     s3: HashMap<String, aws_sdk_s3::Client>,
 }
 
+/// An object's bytes, or a local file for the decoding thread to read itself (saving a hand-off
+/// between threads per file).
+#[derive(Debug)]
+pub enum Fetched {
+    /// Downloaded bytes.
+    Bytes(Vec<u8>),
+    /// A local file, not read yet.
+    LocalFile(PathBuf),
+}
+
+impl Fetched {
+    /// The bytes (reads a local file now); the error is the reason, for `load_errors`.
+    pub fn into_bytes(self) -> std::result::Result<Vec<u8>, String> {
+        match self {
+            Fetched::Bytes(bytes) => Ok(bytes),
+            Fetched::LocalFile(path) => std::fs::read(path).map_err(|e| e.to_string()),
+        }
+    }
+}
+
 impl Fetcher {
-    /// Reads an object's bytes; the error is the reason, for `load_errors`.
-    pub async fn fetch(&self, object: &LogObject) -> std::result::Result<Vec<u8>, String> {
+    /// Downloads a remote object; local files are left for [`Fetched::into_bytes`].
+    pub async fn fetch(&self, object: &LogObject) -> std::result::Result<Fetched, String> {
         match &object.location {
-            Location::Local(path) => tokio::fs::read(path).await.map_err(|e| e.to_string()),
+            Location::Local(path) => Ok(Fetched::LocalFile(path.clone())),
             Location::S3 { bucket, key } => match self.s3.get(bucket) {
-                Some(client) => s3::get(client, bucket, key).await,
+                Some(client) => s3::get(client, bucket, key).await.map(Fetched::Bytes),
                 None => Err(format!("no S3 client for bucket {bucket}")),
             },
         }

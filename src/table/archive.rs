@@ -14,7 +14,7 @@ use futures::StreamExt;
 use crate::decode::{DecodePlan, Decoded, decode_file};
 use crate::error::{DecodeError, LoadError, LoadStage};
 use crate::filter::ScanFilter;
-use crate::source::{Fetcher, Listing, LogObject, Skipped};
+use crate::source::{Fetched, Fetcher, Listing, LogObject, Skipped};
 
 /// Files checked at once when `load_errors` is asked for files no query has read yet.
 const CHECK_CONCURRENCY: usize = 8;
@@ -131,17 +131,16 @@ impl Archive {
     /// recorded and reported once).
     pub async fn read(&self, object: Arc<LogObject>, plan: Arc<DecodePlan>) -> Option<RecordBatch> {
         let log_file = object.context.log_file.clone();
-        let (result, size) = match self.fetcher.fetch(&object).await {
-            Ok(bytes) => {
-                let size = bytes.len();
-                (decode_on_rayon(bytes, object, plan).await, size)
-            }
-            Err(message) => (Err(DecodeError::new(LoadStage::Fetch, message)), 0),
+        let result = match self.fetcher.fetch(&object).await {
+            Ok(fetched) => decode_on_rayon(fetched, object, plan).await,
+            Err(message) => Err(DecodeError::new(LoadStage::Fetch, message)),
         };
-        let records = result.as_ref().map_or(0, |d| d.records);
-        self.progress.add(size, records, result.is_err());
+        match &result {
+            Ok((decoded, size)) => self.progress.add(*size, decoded.records, false),
+            Err(_) => self.progress.add(0, 0, true),
+        }
         match result {
-            Ok(decoded) => {
+            Ok((decoded, _)) => {
                 self.outcomes().insert(
                     log_file,
                     Outcome::Read {
@@ -228,15 +227,22 @@ impl Archive {
     }
 }
 
-/// Decodes on the rayon pool and hands the result back to the async caller.
+/// Reads (if local) and decodes on the rayon pool, and hands the result and the file's size
+/// back to the async caller.
 async fn decode_on_rayon(
-    bytes: Vec<u8>,
+    fetched: Fetched,
     object: Arc<LogObject>,
     plan: Arc<DecodePlan>,
-) -> Result<Decoded, DecodeError> {
+) -> Result<(Decoded, usize), DecodeError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
-        let result = decode_file(&bytes, object.named_gzip(), &object.context, &plan);
+        let result = fetched
+            .into_bytes()
+            .map_err(|message| DecodeError::new(LoadStage::Fetch, message))
+            .and_then(|bytes| {
+                decode_file(&bytes, object.named_gzip(), &object.context, &plan)
+                    .map(|d| (d, bytes.len()))
+            });
         // The receiver is gone only when the query was cancelled; nothing to do then.
         let _ = tx.send(result);
     });
