@@ -87,15 +87,7 @@ impl ScanFilter {
         if prefix.folder.as_deref().is_some_and(|f| f != "CloudTrail") {
             return false;
         }
-        let (earliest, latest) = match prefix.dates.and_then(|(first, last)| {
-            Some((
-                first.and_hms_opt(0, 0, 0)?.and_utc(),
-                last.and_hms_opt(0, 0, 0)?.and_utc() + Duration::days(1),
-            ))
-        }) {
-            Some((first, end)) => (Some(first - DELIVERY_LAG), Some(end + CLOCK_SKEW)),
-            None => (None, None),
-        };
+        let (earliest, latest) = prefix_time_span(prefix);
         self.may_match(
             prefix.account.as_deref(),
             prefix.region.as_deref(),
@@ -156,21 +148,34 @@ impl ScanFilter {
     }
 }
 
+/// Earliest and latest event time of a span.
+pub type TimeSpan = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// The span of event times a file with this key may hold, from its delivery time (or date).
-pub fn key_time_span(key: &LogKey) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+pub fn key_time_span(key: &LogKey) -> TimeSpan {
     if let Some(delivered) = key.delivered {
         return (Some(delivered - DELIVERY_LAG), Some(delivered + CLOCK_SKEW));
     }
-    match key.date.and_then(|d| d.and_hms_opt(0, 0, 0)) {
-        Some(start) => {
-            let start = start.and_utc();
-            (
-                Some(start - DELIVERY_LAG),
-                Some(start + Duration::days(1) + CLOCK_SKEW),
-            )
-        }
-        None => (None, None),
-    }
+    key.date
+        .map_or((None, None), |date| delivery_dates_span(date, date))
+}
+
+/// The span of event times the files under a folder may hold, from its dates.
+pub fn prefix_time_span(prefix: &PrefixScope) -> TimeSpan {
+    prefix.dates.map_or((None, None), |(first, last)| {
+        delivery_dates_span(first, last)
+    })
+}
+
+/// Event times of files delivered from the start of `first` to the end of `last`.
+fn delivery_dates_span(first: NaiveDate, last: NaiveDate) -> TimeSpan {
+    let start = first
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc() - DELIVERY_LAG);
+    let end = last
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc() + Duration::days(1) + CLOCK_SKEW);
+    (start, end)
 }
 
 #[cfg(test)]

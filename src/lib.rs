@@ -37,9 +37,10 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use error::{Error, LoadError, Result};
 use filter::ScanFilter;
-use source::SourceSpec;
 use source::aws::AwsOptions;
+use source::{Listing, SourceSpec};
 use table::archive::{Archive, Coverage, ProgressSnapshot};
+use table::pruning::KeyPredicate;
 
 /// An open archive with its tables registered on a DataFusion session.
 pub struct TrailSession {
@@ -55,7 +56,30 @@ pub async fn open(
     aws: &AwsOptions,
 ) -> Result<TrailSession> {
     filter.validate()?;
-    let listing = source::list(sources, &filter, aws).await?;
+    let listing = source::list(sources, &filter, None, aws).await?;
+    session_over(listing, filter).await
+}
+
+/// Like [`open`], for one statement: the statement is planned first (so bad SQL fails before
+/// anything is listed), and S3 folders its filters on `log_date`, `log_account`, `log_region`
+/// or `event_time` rule out are not listed at all.
+pub async fn open_for_query(
+    sources: &[SourceSpec],
+    filter: ScanFilter,
+    aws: &AwsOptions,
+    sql: &str,
+) -> Result<TrailSession> {
+    filter.validate()?;
+    let probe = session_over(Listing::default(), filter.clone()).await?;
+    let state = probe.ctx.state();
+    let plan = probe.checked_plan(sql).await?;
+    let folders = KeyPredicate::from_plan(&state.optimize(&plan)?, &state)?;
+    let listing = source::list(sources, &filter, folders.as_ref(), aws).await?;
+    session_over(listing, filter).await
+}
+
+/// A session over already listed files.
+async fn session_over(listing: Listing, filter: ScanFilter) -> Result<TrailSession> {
     tracing::info!(
         files = listing.objects.len(),
         skipped_by_name = listing.skipped.by_name,
@@ -78,11 +102,17 @@ impl TrailSession {
 
     /// Plans a read-only SQL statement. DDL, DML, `COPY` and `SET` are refused.
     pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let plan = self.checked_plan(sql).await?;
+        Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+
+    /// The logical plan of a statement, refused if it writes.
+    async fn checked_plan(&self, sql: &str) -> Result<LogicalPlan> {
         let plan = self.ctx.state().create_logical_plan(sql).await?;
         if let Some(what) = first_write(&plan) {
             return Err(Error::NotReadOnly(format!("{what} is not allowed")));
         }
-        Ok(self.ctx.execute_logical_plan(plan).await?)
+        Ok(plan)
     }
 
     /// Files that could not be read so far.

@@ -277,3 +277,68 @@ fn a_one_day_one_account_query_lists_and_fetches_only_that_prefix() {
         "{lists} listing requests for one day of one account"
     );
 }
+
+#[test]
+fn sql_filters_on_key_columns_prune_the_listing_too() {
+    let (root, local) = bucket_with_archive(&GeneratorConfig {
+        events: 6_000,
+        events_per_file: 40,
+        seed: 9,
+        days: 20,
+        ..GeneratorConfig::default()
+    });
+    let server = S3Server::start(root.path(), Faults::default());
+    let sql = "SELECT count(*) AS n FROM invocations WHERE log_date = DATE '2025-03-10' AND log_account = '444455556666' AND log_region IN ('eu-west-1', 'eu-central-1')";
+    let s3_count = stdout_ok(&run(
+        &server,
+        &[
+            "query",
+            "-s",
+            "s3://trail-bucket/AWSLogs/",
+            "--format",
+            "csv",
+            sql,
+        ],
+    ));
+    assert_eq!(
+        s3_count,
+        stdout_ok(&trailmap(&[
+            "query",
+            "-s",
+            local.to_str().unwrap(),
+            "--format",
+            "csv",
+            sql
+        ]))
+    );
+    assert_ne!(s3_count, "n\n0\n");
+    for call in server.calls() {
+        match call {
+            Call::List(prefix) => {
+                let ancestors = [
+                    "AWSLogs/",
+                    "AWSLogs/o-a1b2c3d4e5/",
+                    "AWSLogs/o-a1b2c3d4e5/444455556666/",
+                    "AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail/",
+                ];
+                let allowed = ancestors.contains(&prefix.as_str())
+                    || ["eu-west-1", "eu-central-1"].iter().any(|r| {
+                        let base = format!("AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail/{r}/");
+                        [
+                            base.clone(),
+                            format!("{base}2025/"),
+                            format!("{base}2025/03/"),
+                            format!("{base}2025/03/10/"),
+                        ]
+                        .contains(&prefix)
+                    });
+                assert!(allowed, "listed a folder the SQL rules out: {prefix}");
+            }
+            Call::Get(key) => assert!(
+                key.contains("/444455556666/CloudTrail/eu-") && key.contains("/2025/03/10/"),
+                "fetched {key}"
+            ),
+            Call::Other(_) => {}
+        }
+    }
+}

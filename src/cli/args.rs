@@ -79,15 +79,24 @@ impl SourceArgs {
         Ok((specs, filter))
     }
 
-    /// Lists the sources and opens a session over them.
-    pub async fn open(&self) -> trailmap::error::Result<TrailSession> {
-        let (specs, filter) = self.parse()?;
-        let aws = AwsOptions {
+    fn aws(&self) -> AwsOptions {
+        AwsOptions {
             profile: self.profile.clone(),
             region: self.region.clone(),
             endpoint_url: self.endpoint_url.clone(),
-        };
-        trailmap::open(&specs, filter, &aws).await
+        }
+    }
+
+    /// Lists the sources and opens a session over them.
+    pub async fn open(&self) -> trailmap::error::Result<TrailSession> {
+        let (specs, filter) = self.parse()?;
+        trailmap::open(&specs, filter, &self.aws()).await
+    }
+
+    /// Opens a session for one statement: S3 folders its SQL rules out are not listed.
+    pub async fn open_for_query(&self, sql: &str) -> trailmap::error::Result<TrailSession> {
+        let (specs, filter) = self.parse()?;
+        trailmap::open_for_query(&specs, filter, &self.aws(), sql).await
     }
 }
 

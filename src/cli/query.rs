@@ -67,7 +67,7 @@ fn resolve_sql(args: &QueryArgs) -> anyhow::Result<String> {
 /// Runs `trailmap query`.
 pub async fn run(args: QueryArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let sql = resolve_sql(&args)?;
-    let session = Arc::new(args.source.open().await?);
+    let session = Arc::new(args.source.open_for_query(&sql).await?);
     let frame = session.sql(&sql).await?;
     let progress = Progress::start(&session, quiet);
     write_results(frame, args.format, args.output.as_deref()).await?;

@@ -50,7 +50,8 @@ impl FileContext {
     }
 }
 
-fn days_since_epoch(date: chrono::NaiveDate) -> i32 {
+/// Days since 1970-01-01 (Arrow Date32).
+pub fn days_since_epoch(date: chrono::NaiveDate) -> i32 {
     // The date range of chrono fits i32 days comfortably.
     (date - chrono::NaiveDate::default()).num_days() as i32
 }

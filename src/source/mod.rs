@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::decode::row::FileContext;
 use crate::error::{Error, LoadError, Result};
 use crate::filter::ScanFilter;
+use crate::table::pruning::KeyPredicate;
 use key::{KeyKind, LogKey};
 
 /// One `-s` value.
@@ -206,11 +207,12 @@ impl Listing {
     }
 }
 
-/// Lists every source, dropping files listed twice. AWS configuration is loaded only when a
-/// source needs it.
+/// Lists every source, dropping files listed twice. `folders` restricts which S3 folders are
+/// listed (from the query's SQL). AWS configuration is loaded only when a source needs it.
 pub async fn list(
     specs: &[SourceSpec],
     filter: &ScanFilter,
+    folders: Option<&KeyPredicate>,
     aws_options: &aws::AwsOptions,
 ) -> Result<Listing> {
     let mut listing = Listing::default();
@@ -245,7 +247,7 @@ pub async fn list(
             listing.fetcher.s3.insert(bucket.clone(), client);
         }
         if let Some(client) = listing.fetcher.s3.get(&bucket).cloned() {
-            s3::list(&client, &bucket, &prefix, filter, &mut listing).await;
+            s3::list(&client, &bucket, &prefix, filter, folders, &mut listing).await;
         }
     }
     let mut seen = std::collections::HashSet::new();

@@ -16,6 +16,7 @@ use crate::error::{LoadError, LoadStage};
 use crate::filter::ScanFilter;
 use crate::source::key::PrefixScope;
 use crate::source::{Listing, Location, LogObject};
+use crate::table::pruning::{KeyPredicate, KeySpan};
 
 /// Folders listed at once.
 pub const LIST_CONCURRENCY: usize = 16;
@@ -85,13 +86,15 @@ async fn list_folder(
     Ok(folder)
 }
 
-/// Lists `s3://bucket/prefix` into `listing`. A folder that cannot be listed (after the SDK's
-/// retries) becomes a load error naming it; the rest is still listed.
+/// Lists `s3://bucket/prefix` into `listing`, descending only into folders that `filter` and
+/// `folders` (the key restrictions of the query's SQL, if known) allow. A folder that cannot be
+/// listed (after the SDK's retries) becomes a load error naming it; the rest is still listed.
 pub async fn list(
     client: &Client,
     bucket: &str,
     prefix: &str,
     filter: &ScanFilter,
+    folders: Option<&KeyPredicate>,
     listing: &mut Listing,
 ) {
     let mut waiting = VecDeque::from([prefix.to_owned()]);
@@ -128,8 +131,24 @@ pub async fn list(
                         false,
                     );
                 }
-                for sub in folder.folders {
-                    if filter.may_match_prefix(&PrefixScope::parse(&sub)) {
+                let scopes: Vec<PrefixScope> = folder
+                    .folders
+                    .iter()
+                    .map(|f| PrefixScope::parse(f))
+                    .collect();
+                let allowed_by_sql = match folders {
+                    Some(predicate) => {
+                        let spans: Vec<KeySpan> = scopes.iter().map(KeySpan::of_folder).collect();
+                        predicate
+                            .keep(&spans)
+                            .unwrap_or_else(|_| vec![true; spans.len()])
+                    }
+                    None => vec![true; scopes.len()],
+                };
+                for ((sub, scope), sql_allows) in
+                    folder.folders.into_iter().zip(&scopes).zip(allowed_by_sql)
+                {
+                    if sql_allows && filter.may_match_prefix(scope) {
                         waiting.push_back(sub);
                     } else {
                         tracing::debug!(prefix = sub, "folder skipped by filters");

@@ -1,10 +1,10 @@
-//! SQL filters → which files to read, from what their keys say.
+//! SQL filters → which files to read (and which S3 folders to list), from what keys say.
 //!
-//! Each file is a "container" whose statistics come from its key: `log_account`, `log_region`
-//! and `log_date` are exact, `event_time` is the delivery time widened by
+//! A "container" is a file or a folder of files; its statistics come from its key: account,
+//! Region and dates are exact, `event_time` is the delivery time (or dates) widened by
 //! [`crate::filter::DELIVERY_LAG`] / [`crate::filter::CLOCK_SKEW`]. DataFusion's
-//! `PruningPredicate` does the reasoning (AND, OR, IN, ranges); files it proves empty are not
-//! fetched. The filters stay `Inexact`, so DataFusion still checks every row.
+//! `PruningPredicate` does the reasoning (AND, OR, IN, ranges); containers it proves empty are
+//! not listed or fetched. The filters stay `Inexact`, so DataFusion still checks every row.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,14 +14,18 @@ use datafusion::arrow::array::{
 };
 use datafusion::catalog::Session;
 use datafusion::common::pruning::PruningStatistics;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Column as ColumnRef, DFSchema, Result, ScalarValue};
-use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
+use datafusion::logical_expr::expr_rewriter::unnormalize_col;
+use datafusion::logical_expr::utils::{conjunction, disjunction};
+use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
+use datafusion::physical_optimizer::pruning::{PruningPredicate, PruningPredicateBuilder};
 
-use crate::filter::key_time_span;
+use crate::decode::row::days_since_epoch;
+use crate::filter::{TimeSpan, key_time_span, prefix_time_span};
 use crate::schema::{Column, UTC, events_schema};
 use crate::source::LogObject;
+use crate::source::key::{LogKey, PrefixScope};
 
 /// Columns whose values a key tells.
 const KEY_COLUMNS: &[Column] = &[
@@ -45,30 +49,124 @@ pub fn pushdown_support(filter: &Expr) -> TableProviderFilterPushDown {
     }
 }
 
+/// The prunable filters of a scan, ANDed.
+fn prunable_conjunction(filters: &[Expr]) -> Option<Expr> {
+    conjunction(
+        filters
+            .iter()
+            .filter(|f| pushdown_support(f) == TableProviderFilterPushDown::Inexact)
+            .cloned(),
+    )
+}
+
+/// What is known about the keys in one container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeySpan {
+    account: Option<String>,
+    region: Option<String>,
+    dates: Option<(i32, i32)>,
+    times: (Option<i64>, Option<i64>),
+}
+
+fn micros(span: TimeSpan) -> (Option<i64>, Option<i64>) {
+    (
+        span.0.map(|t| t.timestamp_micros()),
+        span.1.map(|t| t.timestamp_micros()),
+    )
+}
+
+impl KeySpan {
+    /// The span of one file's key.
+    pub fn of_key(key: &LogKey) -> KeySpan {
+        KeySpan {
+            account: key.account.clone(),
+            region: key.region.clone(),
+            dates: key.date.map(|d| (days_since_epoch(d), days_since_epoch(d))),
+            times: micros(key_time_span(key)),
+        }
+    }
+
+    /// The span of every key under a folder.
+    pub fn of_folder(folder: &PrefixScope) -> KeySpan {
+        KeySpan {
+            account: folder.account.clone(),
+            region: folder.region.clone(),
+            dates: folder
+                .dates
+                .map(|(a, b)| (days_since_epoch(a), days_since_epoch(b))),
+            times: micros(prefix_time_span(folder)),
+        }
+    }
+}
+
+/// A restriction on keys, from SQL filters.
+#[derive(Debug, Clone)]
+pub struct KeyPredicate {
+    predicate: Arc<PruningPredicate>,
+}
+
+impl KeyPredicate {
+    /// The predicate of `filter` (over `events` columns), if it restricts keys at all.
+    fn new(filter: Expr, session: &dyn Session) -> Result<Option<KeyPredicate>> {
+        let schema = events_schema();
+        let df_schema = DFSchema::try_from(Arc::clone(&schema))?;
+        let physical = session.create_physical_expr(filter, &df_schema)?;
+        let predicate = PruningPredicateBuilder::new()
+            .with_file_schema(schema)
+            .build(physical);
+        Ok(predicate.map(|predicate| KeyPredicate { predicate }))
+    }
+
+    /// The predicate of one scan's pushed-down filters.
+    pub fn from_filters(filters: &[Expr], session: &dyn Session) -> Result<Option<KeyPredicate>> {
+        match prunable_conjunction(filters) {
+            Some(filter) => KeyPredicate::new(filter, session),
+            None => Ok(None),
+        }
+    }
+
+    /// The union of the key restrictions of every `events` scan in an optimized plan: a folder
+    /// no scan can use need not be listed. `None` when some scan is unrestricted.
+    pub fn from_plan(plan: &LogicalPlan, session: &dyn Session) -> Result<Option<KeyPredicate>> {
+        let mut scans = Vec::new();
+        plan.apply_with_subqueries(|node| {
+            if let LogicalPlan::TableScan(scan) = node
+                && scan.table_name.table() == "events"
+            {
+                // Plan filters name `events.log_date`; the statistics know `log_date`.
+                let filters: Vec<Expr> =
+                    scan.filters.iter().cloned().map(unnormalize_col).collect();
+                scans.push(prunable_conjunction(&filters));
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        match scans
+            .into_iter()
+            .collect::<Option<Vec<Expr>>>()
+            .and_then(disjunction)
+        {
+            Some(filter) => KeyPredicate::new(filter, session),
+            None => Ok(None),
+        }
+    }
+
+    /// Which containers may hold matching rows.
+    pub fn keep(&self, spans: &[KeySpan]) -> Result<Vec<bool>> {
+        self.predicate.prune(&KeyStatistics { spans })
+    }
+}
+
 /// The files that may hold rows matching `filters`.
 pub fn prune(
     objects: &[Arc<LogObject>],
     filters: &[Expr],
     session: &dyn Session,
 ) -> Result<Vec<Arc<LogObject>>> {
-    let prunable: Vec<Expr> = filters
-        .iter()
-        .filter(|f| pushdown_support(f) == TableProviderFilterPushDown::Inexact)
-        .cloned()
-        .collect();
-    let Some(predicate) = conjunction(prunable) else {
+    let Some(predicate) = KeyPredicate::from_filters(filters, session)? else {
         return Ok(objects.to_vec());
     };
-    let schema = events_schema();
-    let df_schema = DFSchema::try_from(Arc::clone(&schema))?;
-    let physical = session.create_physical_expr(predicate, &df_schema)?;
-    let Some(pruning) = PruningPredicateBuilder::new()
-        .with_file_schema(schema)
-        .build(physical)
-    else {
-        return Ok(objects.to_vec());
-    };
-    let keep = pruning.prune(&KeyStatistics { objects })?;
+    let spans: Vec<KeySpan> = objects.iter().map(|o| KeySpan::of_key(o.key())).collect();
+    let keep = predicate.keep(&spans)?;
     let kept: Vec<_> = objects
         .iter()
         .zip(keep)
@@ -83,43 +181,42 @@ pub fn prune(
     Ok(kept)
 }
 
-/// Per-file statistics read off the keys.
+/// Per-container statistics.
 struct KeyStatistics<'a> {
-    objects: &'a [Arc<LogObject>],
+    spans: &'a [KeySpan],
 }
 
 impl KeyStatistics<'_> {
-    fn text(&self, value: impl Fn(&LogObject) -> Option<&str>) -> ArrayRef {
-        Arc::new(
-            self.objects
-                .iter()
-                .map(|o| value(o))
-                .collect::<StringArray>(),
-        )
-    }
-
-    fn times(&self, bound: impl Fn(&LogObject) -> Option<i64>) -> ArrayRef {
-        let array: TimestampMicrosecondArray = self.objects.iter().map(|o| bound(o)).collect();
-        Arc::new(array.with_timezone(UTC))
-    }
-
     fn stat(&self, column: &ColumnRef, minimum: bool) -> Option<ArrayRef> {
-        let span = |o: &LogObject| {
-            let (earliest, latest) = key_time_span(&o.context.key);
-            if minimum { earliest } else { latest }.map(|t| t.timestamp_micros())
-        };
-        match column.name.as_str() {
-            "log_account" => Some(self.text(|o| o.context.key.account.as_deref())),
-            "log_region" => Some(self.text(|o| o.context.key.region.as_deref())),
-            "log_date" => Some(Arc::new(
-                self.objects
+        let pick = |pair: (Option<i64>, Option<i64>)| if minimum { pair.0 } else { pair.1 };
+        Some(match column.name.as_str() {
+            "log_account" => Arc::new(
+                self.spans
                     .iter()
-                    .map(|o| o.context.log_date)
+                    .map(|s| s.account.as_deref())
+                    .collect::<StringArray>(),
+            ),
+            "log_region" => Arc::new(
+                self.spans
+                    .iter()
+                    .map(|s| s.region.as_deref())
+                    .collect::<StringArray>(),
+            ),
+            "log_date" => Arc::new(
+                self.spans
+                    .iter()
+                    .map(|s| s.dates.map(|(a, b)| if minimum { a } else { b }))
                     .collect::<Date32Array>(),
-            )),
-            "event_time" => Some(self.times(span)),
-            _ => None,
-        }
+            ),
+            "event_time" => Arc::new(
+                self.spans
+                    .iter()
+                    .map(|s| pick(s.times))
+                    .collect::<TimestampMicrosecondArray>()
+                    .with_timezone(UTC),
+            ),
+            _ => return None,
+        })
     }
 }
 
@@ -133,7 +230,7 @@ impl PruningStatistics for KeyStatistics<'_> {
     }
 
     fn num_containers(&self) -> usize {
-        self.objects.len()
+        self.spans.len()
     }
 
     fn null_counts(&self, _column: &ColumnRef) -> Option<ArrayRef> {
