@@ -4,7 +4,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::collections::HashMap;
+use std::io::Read;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rayon::prelude::*;
+use serde::Deserialize;
 use trailmap::decode::gzip::inflate_into;
 use trailmap::decode::row::FileContext;
 use trailmap::decode::{DecodePlan, decode_file};
@@ -50,6 +55,64 @@ fn archive() -> Archive {
         files,
         json_bytes,
     }
+}
+
+/// The baseline of NOTES.md: a bare loop that only inflates and deserializes the four fields
+/// the question needs into borrowed structs, on the rayon pool. No Arrow, no DataFusion.
+#[derive(Deserialize)]
+struct BareFile<'a> {
+    #[serde(borrow, rename = "Records")]
+    records: Vec<BareRecord<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BareRecord<'a> {
+    event_source: Option<&'a str>,
+    event_name: Option<&'a str>,
+    aws_region: Option<&'a str>,
+    #[serde(borrow)]
+    additional_event_data: Option<BareAdditional<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BareAdditional<'a> {
+    inference_region: Option<&'a str>,
+}
+
+fn bare_loop(files: &[(FileContext, Vec<u8>)]) -> HashMap<String, u64> {
+    files
+        .par_iter()
+        .map(|(_, raw)| {
+            let mut json = Vec::new();
+            let mut counts = HashMap::new();
+            if flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut json)
+                .is_err()
+            {
+                return counts;
+            }
+            let Ok(file) = serde_json::from_slice::<BareFile>(&json) else {
+                return counts;
+            };
+            for r in file.records {
+                if trailmap::bedrock::is_invocation(r.event_source, r.event_name) {
+                    let served = r
+                        .additional_event_data
+                        .and_then(|a| a.inference_region)
+                        .or(r.aws_region);
+                    *counts.entry(served.unwrap_or("").to_owned()).or_insert(0) += 1;
+                }
+            }
+            counts
+        })
+        .reduce(HashMap::new, |mut a, b| {
+            for (k, v) in b {
+                *a.entry(k).or_insert(0) += v;
+            }
+            a
+        })
 }
 
 fn benches(c: &mut Criterion) {
@@ -98,6 +161,12 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut group = c.benchmark_group("baseline");
+    group.throughput(Throughput::Bytes(archive.json_bytes));
+    group.sample_size(10);
+    group.bench_function("bare-loop", |b| b.iter(|| bare_loop(&archive.files)));
+    group.finish();
+
     let spec = SourceSpec::Local(archive.root.clone());
     let mut group = c.benchmark_group("end-to-end");
     group.throughput(Throughput::Bytes(archive.json_bytes));
