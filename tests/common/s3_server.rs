@@ -1,6 +1,9 @@
 //! A real S3-protocol server on 127.0.0.1 for tests: `s3s-fs` serving a directory (each
 //! subdirectory is a bucket), behind a wrapper that records every request and can inject
-//! faults (500, 503 SlowDown, dropped connections) deterministically.
+//! faults (500, 503 SlowDown, dropped connections) deterministically. Shared by the S3 tests
+//! and `benches/s3.rs`; each uses part of it.
+
+#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::Path;
