@@ -19,6 +19,18 @@ fn bucket_with_archive(config: &GeneratorConfig) -> (tempfile::TempDir, std::pat
     (root, bucket)
 }
 
+/// The CSV answer of `sql` over the same archive read from the local directory.
+fn local_csv(local: &std::path::Path, sql: &str) -> String {
+    stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        local.to_str().unwrap(),
+        "--format",
+        "csv",
+        sql,
+    ]))
+}
+
 fn run(server: &S3Server, args: &[&str]) -> std::process::Output {
     let env = server.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -92,17 +104,7 @@ fn a_trail_name_resolves_to_its_bucket() {
         &server,
         &["query", "-s", "trail:org-trail", "--format", "csv", sql],
     ));
-    assert_eq!(
-        via_trail,
-        stdout_ok(&trailmap(&[
-            "query",
-            "-s",
-            local.to_str().unwrap(),
-            "--format",
-            "csv",
-            sql
-        ]))
-    );
+    assert_eq!(via_trail, local_csv(&local, sql));
     assert_eq!(via_trail, "n,accounts\n3000,3\n");
 }
 
@@ -300,17 +302,7 @@ fn sql_filters_on_key_columns_prune_the_listing_too() {
             sql,
         ],
     ));
-    assert_eq!(
-        s3_count,
-        stdout_ok(&trailmap(&[
-            "query",
-            "-s",
-            local.to_str().unwrap(),
-            "--format",
-            "csv",
-            sql
-        ]))
-    );
+    assert_eq!(s3_count, local_csv(&local, sql));
     assert_ne!(s3_count, "n\n0\n");
     for call in server.calls() {
         match call {
