@@ -1,5 +1,7 @@
 //! Hot paths, measured: inflate, decode (few columns vs all), and the end-to-end scan of the
-//! served-Region distribution through DataFusion. `cargo bench --bench scan`.
+//! served-Region distribution through DataFusion, beside the bare loop of NOTES.md.
+//! `cargo bench --bench scan`; `TRAILMAP_BENCH_EVENTS=500000 cargo bench --bench scan` for the
+//! archive size of `benches/compare.sh`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,10 +30,19 @@ struct Archive {
     json_bytes: u64,
 }
 
+/// Events in the generated archive: 24,000 unless `TRAILMAP_BENCH_EVENTS` says otherwise
+/// (500000 gives the archive of `benches/compare.sh`).
+fn archive_events() -> usize {
+    std::env::var("TRAILMAP_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24_000)
+}
+
 fn archive() -> Archive {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = GeneratorConfig {
-        events: 24_000,
+        events: archive_events(),
         events_per_file: 120,
         ..GeneratorConfig::default()
     };
