@@ -2,76 +2,90 @@
 //! archive, from a local directory and from the tests' in-process S3 server (s3s-fs on
 //! 127.0.0.1, real aws-sdk-s3 client), beside what the server alone can deliver: listing only,
 //! and listing plus downloading every object with no decoding. When the S3 query takes about as
-//! long as the download alone, decoding is hidden behind the transfers.
+//! long as the download alone, decoding is hidden behind the transfers. The S3 measurements run
+//! twice: on bare loopback, and with 20 ms added to every answer (S3's time to first byte is
+//! of that order), where only many requests in flight keep the decoder fed.
 //! `cargo bench --bench s3`.
 
 #[path = "../tests/common/s3_server.rs"]
 mod s3_server;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
 use s3_server::{Faults, S3Server};
+use tokio::runtime::Runtime;
 use trailmap::filter::ScanFilter;
 use trailmap::generate::{GeneratorConfig, generate};
 use trailmap::source::{SourceSpec, aws::AwsOptions};
 
 const SERVED_REGIONS: &str = "SELECT served_region, count(*) AS n FROM invocations GROUP BY served_region ORDER BY served_region";
 
-/// Downloads in flight for the download-only measurement: as many as a scan keeps.
-const DOWNLOADS_IN_FLIGHT: usize = 16;
+/// Downloads in flight for the download-only measurement: as many as a scan keeps over the two
+/// partitions of this 2-core machine.
+const DOWNLOADS_IN_FLIGHT: usize = 2 * trailmap::table::exec::S3_PREFETCH_PER_PARTITION;
 
-fn benches(c: &mut Criterion) {
-    let root = tempfile::tempdir().expect("temp dir");
-    let bucket = root.path().join("trail-bucket");
-    let config = GeneratorConfig {
-        events: 60_000,
-        events_per_file: 120,
-        ..GeneratorConfig::default()
-    };
-    generate(&bucket, &config).expect("generate");
-    let server = S3Server::start(root.path(), Faults::default());
-    for (key, value) in server.env() {
-        // SAFETY: set once, before any thread of this process reads the environment.
-        unsafe { std::env::set_var(key, value) };
-    }
+/// Times the served-Region query over `spec`.
+fn bench_query(
+    group: &mut BenchmarkGroup<WallTime>,
+    name: &str,
+    runtime: &Runtime,
+    spec: &SourceSpec,
+    aws: &AwsOptions,
+) {
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let session =
+                    trailmap::open(std::slice::from_ref(spec), ScanFilter::default(), aws)
+                        .await
+                        .expect("open");
+                session
+                    .sql(SERVED_REGIONS)
+                    .await
+                    .expect("plan")
+                    .collect()
+                    .await
+                    .expect("run")
+            })
+        })
+    });
+}
+
+/// Starts a server over `root` answering after `latency`, and times the query, the listing
+/// alone and listing plus downloads alone against it.
+fn bench_server(
+    group: &mut BenchmarkGroup<WallTime>,
+    name: &str,
+    runtime: &Runtime,
+    root: &Path,
+    latency: Option<Duration>,
+) {
+    let server = S3Server::start(
+        root,
+        Faults {
+            latency,
+            ..Faults::default()
+        },
+    );
     let aws = AwsOptions {
         endpoint_url: Some(server.endpoint.clone()),
         ..AwsOptions::default()
     };
-    let local = SourceSpec::Local(bucket.clone());
     let s3 = SourceSpec::S3 {
         bucket: "trail-bucket".into(),
         prefix: "AWSLogs/".into(),
     };
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let mut group = c.benchmark_group("source");
-    group.throughput(Throughput::Elements(config.events as u64));
-    group.sample_size(10);
-    for (name, spec) in [("local", &local), ("s3", &s3)] {
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                runtime.block_on(async {
-                    let session =
-                        trailmap::open(std::slice::from_ref(spec), ScanFilter::default(), &aws)
-                            .await
-                            .expect("open");
-                    session
-                        .sql(SERVED_REGIONS)
-                        .await
-                        .expect("plan")
-                        .collect()
-                        .await
-                        .expect("run")
-                })
-            })
-        });
-    }
+    bench_query(group, name, runtime, &s3, &aws);
     let no_filter = ScanFilter::default();
     let list = || trailmap::source::list(std::slice::from_ref(&s3), &no_filter, None, &aws);
-    group.bench_function("s3-list-only", |b| {
+    group.bench_function(format!("{name}/list-only"), |b| {
         b.iter(|| runtime.block_on(list()).expect("list").objects.len())
     });
-    group.bench_function("s3-download-only", |b| {
+    group.bench_function(format!("{name}/download-only"), |b| {
         b.iter(|| {
             runtime.block_on(async {
                 let listing = list().await.expect("list");
@@ -85,6 +99,36 @@ fn benches(c: &mut Criterion) {
             })
         })
     });
+}
+
+fn benches(c: &mut Criterion) {
+    let root = tempfile::tempdir().expect("temp dir");
+    let bucket = root.path().join("trail-bucket");
+    let config = GeneratorConfig {
+        events: 60_000,
+        events_per_file: 120,
+        ..GeneratorConfig::default()
+    };
+    generate(&bucket, &config).expect("generate");
+    for (key, value) in S3Server::credentials_env() {
+        // SAFETY: set once, before any thread of this process reads the environment.
+        unsafe { std::env::set_var(key, value) };
+    }
+    let runtime = Runtime::new().expect("runtime");
+    let mut group = c.benchmark_group("source");
+    group.throughput(Throughput::Elements(config.events as u64));
+    group.sample_size(10);
+    let local = SourceSpec::Local(bucket.clone());
+    bench_query(
+        &mut group,
+        "local",
+        &runtime,
+        &local,
+        &AwsOptions::default(),
+    );
+    bench_server(&mut group, "s3", &runtime, root.path(), None);
+    let latency = Some(Duration::from_millis(20));
+    bench_server(&mut group, "s3-20ms", &runtime, root.path(), latency);
     group.finish();
 }
 

@@ -121,6 +121,7 @@ fn faults_are_retried_and_a_broken_object_is_a_load_error() {
         flaky_get_every: Some(3),
         flaky_list_every: Some(2),
         broken_key: Some(broken_name.clone()),
+        ..Faults::default()
     };
     let server = S3Server::start(root.path(), faults);
     let source = format!("s3://{BUCKET}/AWSLogs/");
@@ -333,4 +334,44 @@ fn sql_filters_on_key_columns_prune_the_listing_too() {
             Call::Other(_) => {}
         }
     }
+}
+
+#[test]
+fn many_gets_are_in_flight_at_once_when_the_server_is_slow() {
+    // About 60 files; each answer waits 200 ms, like a slow S3 first byte. Read one at a time
+    // this would take 12 s; the scan keeps up to 32 GETs in flight per partition instead.
+    let (root, local) = bucket_with_archive(&config());
+    let slow = Faults {
+        latency: Some(std::time::Duration::from_millis(200)),
+        ..Faults::default()
+    };
+    let server = S3Server::start(root.path(), slow);
+    let s3_out = stdout_ok(&run(
+        &server,
+        &[
+            "query",
+            "-s",
+            "s3://trail-bucket/AWSLogs/",
+            "--format",
+            "csv",
+            "served-regions",
+        ],
+    ));
+    assert_eq!(s3_out, local_csv(&local, "served-regions"));
+    let gets = server
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, Call::Get(_)))
+        .count();
+    let log_files = walkdir::WalkDir::new(&local)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && !e.path().to_string_lossy().contains("Digest"))
+        .count();
+    assert_eq!(gets, log_files, "every log file fetched once");
+    let peak = server.peak_gets_in_flight();
+    assert!(
+        peak >= 24,
+        "at most {peak} GETs were in flight at once; expected downloads to overlap"
+    );
 }

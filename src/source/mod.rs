@@ -116,6 +116,11 @@ impl LogObject {
         &self.context.key
     }
 
+    /// Whether reading it goes over the network.
+    pub fn is_remote(&self) -> bool {
+        matches!(self.location, Location::S3 { .. })
+    }
+
     /// Whether the file is expected to be gzip (by name).
     pub fn named_gzip(&self) -> bool {
         self.context.log_file.ends_with(".gz")

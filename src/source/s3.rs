@@ -18,8 +18,9 @@ use crate::source::key::PrefixScope;
 use crate::source::{Listing, Location, LogObject};
 use crate::table::pruning::{KeyPredicate, KeySpan};
 
-/// Folders listed at once.
-pub const LIST_CONCURRENCY: usize = 16;
+/// Folders listed at once. Each LIST waits tens of milliseconds on S3, and a day's folders
+/// are many (accounts × Regions × days), so many go at once.
+pub const LIST_CONCURRENCY: usize = 64;
 
 /// The client to use for `bucket`: in the bucket's own Region, found with HeadBucket (or the
 /// `x-amz-bucket-region` header of its redirect), unless a custom endpoint is set.

@@ -39,6 +39,8 @@ pub struct Faults {
     pub flaky_list_every: Option<usize>,
     /// GETs of keys containing this always fail with 500.
     pub broken_key: Option<String>,
+    /// Every answer waits this long first, like S3's time to first byte (~10-50 ms).
+    pub latency: Option<std::time::Duration>,
 }
 
 #[derive(Default)]
@@ -46,6 +48,26 @@ struct State {
     calls: Vec<Call>,
     attempts: HashMap<String, usize>,
     distinct: HashMap<String, usize>,
+    gets_in_flight: usize,
+    peak_gets_in_flight: usize,
+}
+
+/// Counts a GET as in flight from when its request arrives until its answer is produced.
+struct GetInFlight(Arc<Mutex<State>>);
+
+impl GetInFlight {
+    fn start(state: &Arc<Mutex<State>>) -> GetInFlight {
+        let mut guard = state.lock().unwrap();
+        guard.gets_in_flight += 1;
+        guard.peak_gets_in_flight = guard.peak_gets_in_flight.max(guard.gets_in_flight);
+        GetInFlight(Arc::clone(state))
+    }
+}
+
+impl Drop for GetInFlight {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().gets_in_flight -= 1;
+    }
 }
 
 pub struct S3Server {
@@ -174,12 +196,19 @@ impl S3Server {
                         let service = service.clone();
                         let cloudtrail = cloudtrail_answer(&req);
                         let call = classify(&req);
+                        let latency = faults.latency;
                         let fault = {
                             let mut state = state.lock().unwrap();
                             state.calls.push(call.clone());
                             decide(&mut state, &faults, &call)
                         };
+                        let in_flight =
+                            matches!(call, Call::Get(_)).then(|| GetInFlight::start(&state));
                         async move {
+                            let _in_flight = in_flight;
+                            if let Some(latency) = latency {
+                                tokio::time::sleep(latency).await;
+                            }
                             if let Some(answer) = cloudtrail {
                                 return Ok(answer);
                             }
@@ -213,13 +242,25 @@ impl S3Server {
         self.state.lock().unwrap().calls.clone()
     }
 
+    /// The most GETs that were being answered at the same moment.
+    pub fn peak_gets_in_flight(&self) -> usize {
+        self.state.lock().unwrap().peak_gets_in_flight
+    }
+
     /// Environment for the trailmap binary to reach this server.
     pub fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = Self::credentials_env();
+        env.push(("AWS_ENDPOINT_URL", self.endpoint.clone()));
+        env
+    }
+
+    /// The credentials and Region every server accepts, with no AWS configuration files or
+    /// instance metadata consulted.
+    pub fn credentials_env() -> Vec<(&'static str, String)> {
         vec![
             ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
             ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
             ("AWS_REGION", "us-east-1".to_owned()),
-            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
             ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
             ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
