@@ -29,10 +29,25 @@ use crate::table::archive::Archive;
 /// Local files read and decoded ahead of the consumer, per partition.
 pub const PREFETCH_PER_PARTITION: usize = 8;
 
-/// S3 objects fetched and decoded ahead of the consumer, per partition. A GET spends most of its
-/// time waiting for the first byte (tens of milliseconds on S3), so many are kept in flight: at
-/// 20 ms each, 32 per partition still deliver some 1,600 objects a second per partition.
+/// S3 objects fetched and decoded ahead of the consumer, per partition, at most. A GET spends
+/// most of its time waiting for the first byte (tens of milliseconds on S3), so many are kept in
+/// flight: at 20 ms each, 32 per partition still deliver some 1,600 objects a second.
 pub const S3_PREFETCH_PER_PARTITION: usize = 32;
+
+/// Compressed bytes of S3 objects a partition keeps in flight, on average: archives of large
+/// files get fewer GETs ahead (never fewer than for local files), so memory stays bounded.
+pub const S3_READ_AHEAD_BYTES: u64 = 8 << 20;
+
+/// How many of `files` to keep in flight ahead of the consumer.
+fn read_ahead(files: &[Arc<LogObject>]) -> usize {
+    if !files.iter().any(|f| f.is_remote()) {
+        return PREFETCH_PER_PARTITION;
+    }
+    let total: u64 = files.iter().map(|f| f.size).sum();
+    let mean = (total / files.len().max(1) as u64).max(1);
+    let fit = usize::try_from(S3_READ_AHEAD_BYTES / mean).unwrap_or(usize::MAX);
+    fit.clamp(PREFETCH_PER_PARTITION, S3_PREFETCH_PER_PARTITION)
+}
 
 /// Scans a set of log files into `events` batches.
 #[derive(Debug)]
@@ -145,10 +160,7 @@ impl ExecutionPlan for EventsScanExec {
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let files = self.partitions.get(partition).cloned().unwrap_or_default();
-        let read_ahead = match files.iter().any(|f| f.is_remote()) {
-            true => S3_PREFETCH_PER_PARTITION,
-            false => PREFETCH_PER_PARTITION,
-        };
+        let read_ahead = read_ahead(&files);
         let archive = Arc::clone(&self.archive);
         let plan = Arc::clone(&self.plan);
         // Each read is a task of its own, so downloads and decoding go on while the consumer
@@ -170,5 +182,50 @@ impl ExecutionPlan for EventsScanExec {
             Arc::clone(self.plan.schema()),
             batches,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Location;
+
+    fn object(remote: bool, size: u64) -> Arc<LogObject> {
+        let location = match remote {
+            true => Location::S3 {
+                bucket: "b".into(),
+                key: "k.json.gz".into(),
+            },
+            false => Location::Local("k.json.gz".into()),
+        };
+        Arc::new(LogObject::new(location, "k.json.gz".into(), size))
+    }
+
+    #[test]
+    fn s3_reads_further_ahead_unless_files_are_large() {
+        let local = vec![object(false, 20_000); 100];
+        assert_eq!(read_ahead(&local), PREFETCH_PER_PARTITION);
+        let small = vec![object(true, 20_000); 100];
+        assert_eq!(read_ahead(&small), S3_PREFETCH_PER_PARTITION);
+        let medium = vec![object(true, 512 << 10); 100];
+        assert_eq!(read_ahead(&medium), 16);
+        let large = vec![object(true, 50 << 20); 100];
+        assert_eq!(read_ahead(&large), PREFETCH_PER_PARTITION);
+        assert_eq!(read_ahead(&[]), PREFETCH_PER_PARTITION);
+    }
+
+    #[test]
+    fn spread_balances_bytes_over_partitions() {
+        let files: Vec<_> = [90, 10, 40, 50, 30, 20]
+            .into_iter()
+            .map(|size| object(false, size))
+            .collect();
+        let partitions = spread(files, 2);
+        let loads: Vec<u64> = partitions
+            .iter()
+            .map(|p| p.iter().map(|f| f.size).sum())
+            .collect();
+        assert_eq!(loads, vec![120, 120]);
+        assert_eq!(spread(Vec::new(), 4).len(), 1);
     }
 }
