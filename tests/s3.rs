@@ -31,6 +31,21 @@ fn local_csv(local: &std::path::Path, sql: &str) -> String {
     ]))
 }
 
+/// The CSV answer of `sql` over the whole bucket, read through `server`.
+fn s3_csv(server: &S3Server, sql: &str) -> String {
+    stdout_ok(&run(
+        server,
+        &[
+            "query",
+            "-s",
+            "s3://trail-bucket/AWSLogs/",
+            "--format",
+            "csv",
+            sql,
+        ],
+    ))
+}
+
 fn run(server: &S3Server, args: &[&str]) -> std::process::Output {
     let env = server.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -292,17 +307,7 @@ fn sql_filters_on_key_columns_prune_the_listing_too() {
     });
     let server = S3Server::start(root.path(), Faults::default());
     let sql = "SELECT count(*) AS n FROM invocations WHERE log_date = DATE '2025-03-10' AND log_account = '444455556666' AND log_region IN ('eu-west-1', 'eu-central-1')";
-    let s3_count = stdout_ok(&run(
-        &server,
-        &[
-            "query",
-            "-s",
-            "s3://trail-bucket/AWSLogs/",
-            "--format",
-            "csv",
-            sql,
-        ],
-    ));
+    let s3_count = s3_csv(&server, sql);
     assert_eq!(s3_count, local_csv(&local, sql));
     assert_ne!(s3_count, "n\n0\n");
     for call in server.calls() {
@@ -346,17 +351,7 @@ fn many_gets_are_in_flight_at_once_when_the_server_is_slow() {
         ..Faults::default()
     };
     let server = S3Server::start(root.path(), slow);
-    let s3_out = stdout_ok(&run(
-        &server,
-        &[
-            "query",
-            "-s",
-            "s3://trail-bucket/AWSLogs/",
-            "--format",
-            "csv",
-            "served-regions",
-        ],
-    ));
+    let s3_out = s3_csv(&server, "served-regions");
     assert_eq!(s3_out, local_csv(&local, "served-regions"));
     let gets = server
         .calls()
