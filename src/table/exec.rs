@@ -2,9 +2,9 @@
 //!
 //! Each partition is a stream that keeps a few files ahead of the consumer in flight
 //! ([`PREFETCH_PER_PARTITION`], more for S3: [`S3_PREFETCH_PER_PARTITION`]), each fetched and
-//! then decoded on the rayon pool by a task of its own. No more is started until DataFusion
-//! pulls, so memory stays bounded by partitions × read-ahead × file size whatever the archive
-//! size.
+//! then decoded on the rayon pool by a task of its own, as long as the files in flight add up
+//! to at most [`READ_AHEAD_KIB`] compressed. No more is started until DataFusion pulls, so
+//! memory stays bounded by partitions × that budget whatever the archive or file sizes.
 
 use std::fmt;
 use std::sync::Arc;
@@ -21,6 +21,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
 use futures::StreamExt;
+use tokio::sync::Semaphore;
 
 use crate::decode::DecodePlan;
 use crate::source::LogObject;
@@ -34,19 +35,26 @@ pub const PREFETCH_PER_PARTITION: usize = 8;
 /// flight: at 20 ms each, 32 per partition still deliver some 1,600 objects a second.
 pub const S3_PREFETCH_PER_PARTITION: usize = 32;
 
-/// Compressed bytes of S3 objects a partition keeps in flight, on average: archives of large
-/// files get fewer GETs ahead (never fewer than for local files), so memory stays bounded.
-pub const S3_READ_AHEAD_BYTES: u64 = 8 << 20;
+/// Compressed bytes (in KiB) a partition may have in flight, whatever the count allows: large
+/// files are read fewer at a time, so memory stays bounded whatever the file sizes. A file larger
+/// than this is read alone.
+pub const READ_AHEAD_KIB: u32 = 8 << 10;
 
-/// How many of `files` to keep in flight ahead of the consumer.
+/// How many of `files` to keep in flight ahead of the consumer, at most.
 fn read_ahead(files: &[Arc<LogObject>]) -> usize {
-    if !files.iter().any(|f| f.is_remote()) {
-        return PREFETCH_PER_PARTITION;
+    match files.iter().any(|f| f.is_remote()) {
+        true => S3_PREFETCH_PER_PARTITION,
+        false => PREFETCH_PER_PARTITION,
     }
-    let total: u64 = files.iter().map(|f| f.size).sum();
-    let mean = (total / files.len().max(1) as u64).max(1);
-    let fit = usize::try_from(S3_READ_AHEAD_BYTES / mean).unwrap_or(usize::MAX);
-    fit.clamp(PREFETCH_PER_PARTITION, S3_PREFETCH_PER_PARTITION)
+}
+
+/// The share of [`READ_AHEAD_KIB`] reading `file` takes: its size in KiB, at least 1 and at most
+/// the whole budget.
+fn read_ahead_cost(file: &LogObject) -> u32 {
+    let kib = file.size.div_ceil(1024);
+    u32::try_from(kib)
+        .unwrap_or(READ_AHEAD_KIB)
+        .clamp(1, READ_AHEAD_KIB)
 }
 
 /// Scans a set of log files into `events` batches.
@@ -161,20 +169,31 @@ impl ExecutionPlan for EventsScanExec {
     ) -> Result<SendableRecordBatchStream> {
         let files = self.partitions.get(partition).cloned().unwrap_or_default();
         let read_ahead = read_ahead(&files);
+        let budget = Arc::new(Semaphore::new(READ_AHEAD_KIB as usize));
         let archive = Arc::clone(&self.archive);
         let plan = Arc::clone(&self.plan);
-        // Each read is a task of its own, so downloads and decoding go on while the consumer
-        // is busy with the previous batch; dropping the stream (a cancelled query) aborts them.
+        // Files start in order as the byte budget allows; each read is then a task of its own,
+        // so downloads and decoding go on while the consumer is busy with the previous batch.
+        // A file's share of the budget comes back when its batch is handed on. Dropping the
+        // stream (a cancelled query) aborts the tasks.
         let batches = futures::stream::iter(files)
-            .map(move |file| {
+            .then(move |file| {
+                let budget = Arc::clone(&budget);
+                async move {
+                    // Never closed, so acquiring only waits.
+                    let share = budget.acquire_many_owned(read_ahead_cost(&file)).await.ok();
+                    (file, share)
+                }
+            })
+            .map(move |(file, share)| {
                 let archive = Arc::clone(&archive);
                 let plan = Arc::clone(&plan);
-                SpawnedTask::spawn(async move { archive.read(file, plan).await }).join()
+                SpawnedTask::spawn(async move { (archive.read(file, plan).await, share) }).join()
             })
             .buffered(read_ahead)
             .filter_map(|read| async move {
                 match read {
-                    Ok(batch) => batch.filter(|b| b.num_rows() > 0).map(Ok),
+                    Ok((batch, _share)) => batch.filter(|b| b.num_rows() > 0).map(Ok),
                     Err(e) => Some(Err(DataFusionError::External(Box::new(e)))),
                 }
             });
@@ -202,16 +221,19 @@ mod tests {
     }
 
     #[test]
-    fn s3_reads_further_ahead_unless_files_are_large() {
-        let local = vec![object(false, 20_000); 100];
-        assert_eq!(read_ahead(&local), PREFETCH_PER_PARTITION);
-        let small = vec![object(true, 20_000); 100];
-        assert_eq!(read_ahead(&small), S3_PREFETCH_PER_PARTITION);
-        let medium = vec![object(true, 512 << 10); 100];
-        assert_eq!(read_ahead(&medium), 16);
-        let large = vec![object(true, 50 << 20); 100];
-        assert_eq!(read_ahead(&large), PREFETCH_PER_PARTITION);
+    fn s3_reads_further_ahead_and_large_files_take_more_of_the_budget() {
+        assert_eq!(read_ahead(&[object(false, 20_000)]), PREFETCH_PER_PARTITION);
+        assert_eq!(
+            read_ahead(&[object(false, 1), object(true, 1)]),
+            S3_PREFETCH_PER_PARTITION
+        );
         assert_eq!(read_ahead(&[]), PREFETCH_PER_PARTITION);
+        assert_eq!(read_ahead_cost(&object(true, 0)), 1);
+        assert_eq!(read_ahead_cost(&object(true, 20_000)), 20);
+        assert_eq!(read_ahead_cost(&object(true, 1 << 20)), 1024);
+        // A file larger than the whole budget takes all of it and is read alone.
+        assert_eq!(read_ahead_cost(&object(true, 50 << 20)), READ_AHEAD_KIB);
+        assert_eq!(read_ahead_cost(&object(true, u64::MAX)), READ_AHEAD_KIB);
     }
 
     #[test]
