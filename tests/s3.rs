@@ -65,6 +65,17 @@ fn config() -> GeneratorConfig {
     }
 }
 
+/// An archive over 20 days, for the pruning tests: one day of one account is a small part.
+fn twenty_days() -> GeneratorConfig {
+    GeneratorConfig {
+        events: 6_000,
+        events_per_file: 40,
+        seed: 9,
+        days: 20,
+        ..GeneratorConfig::default()
+    }
+}
+
 #[test]
 fn s3_results_equal_local_results_event_for_event() {
     let (root, local) = bucket_with_archive(&config());
@@ -202,13 +213,7 @@ fn faults_are_retried_and_a_broken_object_is_a_load_error() {
 
 #[test]
 fn a_one_day_one_account_query_lists_and_fetches_only_that_prefix() {
-    let (root, local) = bucket_with_archive(&GeneratorConfig {
-        events: 6_000,
-        events_per_file: 40,
-        seed: 9,
-        days: 20,
-        ..GeneratorConfig::default()
-    });
+    let (root, local) = bucket_with_archive(&twenty_days());
     let server = S3Server::start(root.path(), Faults::default());
     let filters = [
         "--from",
@@ -298,13 +303,7 @@ fn a_one_day_one_account_query_lists_and_fetches_only_that_prefix() {
 
 #[test]
 fn sql_filters_on_key_columns_prune_the_listing_too() {
-    let (root, local) = bucket_with_archive(&GeneratorConfig {
-        events: 6_000,
-        events_per_file: 40,
-        seed: 9,
-        days: 20,
-        ..GeneratorConfig::default()
-    });
+    let (root, local) = bucket_with_archive(&twenty_days());
     let server = S3Server::start(root.path(), Faults::default());
     let sql = "SELECT count(*) AS n FROM invocations WHERE log_date = DATE '2025-03-10' AND log_account = '444455556666' AND log_region IN ('eu-west-1', 'eu-central-1')";
     let s3_count = s3_csv(&server, sql);

@@ -137,15 +137,10 @@ pub async fn list(
                     .iter()
                     .map(|f| PrefixScope::parse(f))
                     .collect();
-                let allowed_by_sql = match folders {
-                    Some(predicate) => {
-                        let spans: Vec<KeySpan> = scopes.iter().map(KeySpan::of_folder).collect();
-                        predicate
-                            .keep(&spans)
-                            .unwrap_or_else(|_| vec![true; spans.len()])
-                    }
-                    None => vec![true; scopes.len()],
-                };
+                let spans: Vec<KeySpan> = scopes.iter().map(KeySpan::of_folder).collect();
+                let allowed_by_sql = folders
+                    .and_then(|predicate| predicate.keep(&spans).ok())
+                    .unwrap_or_else(|| vec![true; spans.len()]);
                 for ((sub, scope), sql_allows) in
                     folder.folders.into_iter().zip(&scopes).zip(allowed_by_sql)
                 {

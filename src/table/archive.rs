@@ -135,12 +135,9 @@ impl Archive {
             Ok(fetched) => decode_on_rayon(fetched, object, plan).await,
             Err(message) => Err(DecodeError::new(LoadStage::Fetch, message)),
         };
-        match &result {
-            Ok((decoded, size)) => self.progress.add(*size, decoded.records, false),
-            Err(_) => self.progress.add(0, 0, true),
-        }
         match result {
-            Ok((decoded, _)) => {
+            Ok((decoded, size)) => {
+                self.progress.add(size, decoded.records, false);
                 self.outcomes().insert(
                     log_file,
                     Outcome::Read {
@@ -151,6 +148,7 @@ impl Archive {
                 Some(decoded.batch)
             }
             Err(DecodeError { stage, message }) => {
+                self.progress.add(0, 0, true);
                 let error = LoadError {
                     log_file: log_file.clone(),
                     stage,

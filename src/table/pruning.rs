@@ -186,32 +186,30 @@ struct KeyStatistics<'a> {
     spans: &'a [KeySpan],
 }
 
+/// The lower or the upper end of a span.
+fn bound<T>((low, high): (T, T), minimum: bool) -> T {
+    if minimum { low } else { high }
+}
+
 impl KeyStatistics<'_> {
+    fn text(&self, value: impl Fn(&KeySpan) -> Option<&str>) -> ArrayRef {
+        Arc::new(self.spans.iter().map(value).collect::<StringArray>())
+    }
+
     fn stat(&self, column: &ColumnRef, minimum: bool) -> Option<ArrayRef> {
-        let pick = |pair: (Option<i64>, Option<i64>)| if minimum { pair.0 } else { pair.1 };
         Some(match column.name.as_str() {
-            "log_account" => Arc::new(
-                self.spans
-                    .iter()
-                    .map(|s| s.account.as_deref())
-                    .collect::<StringArray>(),
-            ),
-            "log_region" => Arc::new(
-                self.spans
-                    .iter()
-                    .map(|s| s.region.as_deref())
-                    .collect::<StringArray>(),
-            ),
+            "log_account" => self.text(|s| s.account.as_deref()),
+            "log_region" => self.text(|s| s.region.as_deref()),
             "log_date" => Arc::new(
                 self.spans
                     .iter()
-                    .map(|s| s.dates.map(|(a, b)| if minimum { a } else { b }))
+                    .map(|s| s.dates.map(|dates| bound(dates, minimum)))
                     .collect::<Date32Array>(),
             ),
             "event_time" => Arc::new(
                 self.spans
                     .iter()
-                    .map(|s| pick(s.times))
+                    .map(|s| bound(s.times, minimum))
                     .collect::<TimestampMicrosecondArray>()
                     .with_timezone(UTC),
             ),
