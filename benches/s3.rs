@@ -18,6 +18,7 @@ use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterio
 use futures::StreamExt;
 use s3_server::{Faults, S3Server};
 use tokio::runtime::Runtime;
+use trailmap::ReadOptions;
 use trailmap::filter::ScanFilter;
 use trailmap::generate::{GeneratorConfig, generate};
 use trailmap::source::{SourceSpec, aws::AwsOptions};
@@ -40,7 +41,7 @@ fn bench_query(
         b.iter(|| {
             runtime.block_on(async {
                 let session =
-                    trailmap::open(std::slice::from_ref(spec), ScanFilter::default(), aws)
+                    trailmap::open(std::slice::from_ref(spec), &ReadOptions::default(), aws)
                         .await
                         .expect("open");
                 session

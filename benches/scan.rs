@@ -154,7 +154,7 @@ fn benches(c: &mut Criterion) {
         ("decode/all-columns", Column::ALL.to_vec()),
     ];
     for (name, columns) in projections {
-        let plan = DecodePlan::new(columns, ScanFilter::default());
+        let plan = DecodePlan::new(columns, ScanFilter::default(), Default::default());
         group.bench_function(name, |b| {
             b.iter(|| {
                 archive
@@ -187,7 +187,7 @@ fn benches(c: &mut Criterion) {
             runtime.block_on(async {
                 let session = trailmap::open(
                     std::slice::from_ref(&spec),
-                    ScanFilter::default(),
+                    &trailmap::ReadOptions::default(),
                     &AwsOptions::default(),
                 )
                 .await

@@ -9,8 +9,13 @@
 //! - an application-inference-profile ARN: `arn:aws:bedrock:...:application-inference-profile/ab12`
 //!
 //! [`parse_model_id`] turns any of them into the foundation model and the profile scope.
+//!
+//! Inference is logged by two endpoints: `bedrock-runtime` (event source
+//! `bedrock.amazonaws.com`, model in `requestParameters.modelId`) and the OpenAI-compatible
+//! `bedrock-mantle` (event source `bedrock-mantle.amazonaws.com`, data event `CreateInference`,
+//! model in `requestParameters.model`).
 
-/// Event names of Bedrock runtime calls that run a model.
+/// Event names of `bedrock-runtime` calls that run a model.
 pub const INVOCATION_EVENT_NAMES: &[&str] = &[
     "InvokeModel",
     "InvokeModelWithResponseStream",
@@ -20,13 +25,61 @@ pub const INVOCATION_EVENT_NAMES: &[&str] = &[
     "StartAsyncInvoke",
 ];
 
+/// Event names of `bedrock-mantle` calls that run a model.
+pub const MANTLE_INVOCATION_EVENT_NAMES: &[&str] = &["CreateInference"];
+
 /// The `eventSource` of Bedrock (runtime and control plane share it).
 pub const BEDROCK_EVENT_SOURCE: &str = "bedrock.amazonaws.com";
 
-/// Whether an event is a Bedrock runtime invocation.
+/// The `eventSource` of the OpenAI-compatible `bedrock-mantle` endpoint.
+pub const MANTLE_EVENT_SOURCE: &str = "bedrock-mantle.amazonaws.com";
+
+/// Bedrock event names that name a model but run none (control plane, token counting): not
+/// invocations, and not "unknown" either.
+const MODEL_NAMING_NON_INFERENCE: &[&str] = &[
+    "CountTokens",
+    "GetFoundationModel",
+    "GetFoundationModelAvailability",
+    "CreateFoundationModelAgreement",
+    "DeleteFoundationModelAgreement",
+    "ListFoundationModelAgreementOffers",
+    "PutUseCaseForModelAccess",
+    "GetModel",
+    "CreateInferenceProfile",
+    "GetInferenceProfile",
+    "CreateModelCustomizationJob",
+    "CreateFineTuningJob",
+];
+
+/// Whether an event is a Bedrock inference call (runtime or mantle).
 pub fn is_invocation(event_source: Option<&str>, event_name: Option<&str>) -> bool {
-    event_source == Some(BEDROCK_EVENT_SOURCE)
-        && event_name.is_some_and(|name| INVOCATION_EVENT_NAMES.contains(&name))
+    let Some(name) = event_name else {
+        return false;
+    };
+    match event_source {
+        Some(BEDROCK_EVENT_SOURCE) => INVOCATION_EVENT_NAMES.contains(&name),
+        Some(MANTLE_EVENT_SOURCE) => MANTLE_INVOCATION_EVENT_NAMES.contains(&name),
+        _ => false,
+    }
+}
+
+/// Whether `event_source` is a Bedrock endpoint (runtime, control plane or mantle).
+pub fn is_bedrock_source(event_source: &str) -> bool {
+    event_source == BEDROCK_EVENT_SOURCE || event_source == MANTLE_EVENT_SOURCE
+}
+
+/// Whether a Bedrock event that names a model (`has_model`) has an event name trailmap does
+/// not know: possibly a new inference API, which the audit and the report count by name so it
+/// cannot vanish unseen.
+pub fn is_unknown_model_call(
+    event_source: Option<&str>,
+    event_name: Option<&str>,
+    has_model: bool,
+) -> bool {
+    has_model
+        && event_source.is_some_and(is_bedrock_source)
+        && !is_invocation(event_source, event_name)
+        && event_name.is_none_or(|name| !MODEL_NAMING_NON_INFERENCE.contains(&name))
 }
 
 /// Prefixes of system-defined cross-Region inference profiles.
@@ -63,7 +116,19 @@ pub struct ModelRef<'a> {
     pub model: Option<&'a str>,
     /// Profile scope, `None` for a plain foundation model.
     pub scope: Option<&'a str>,
+    /// The call runs in the Region it was sent to: a foundation model, or a provisioned, custom
+    /// or imported model (no profile of any kind).
+    pub in_region: bool,
 }
+
+/// ARN resource types of models that run only in their own Region.
+const IN_REGION_RESOURCES: &[&str] = &[
+    "foundation-model",
+    "provisioned-model",
+    "custom-model",
+    "custom-model-deployment",
+    "imported-model",
+];
 
 /// Parses a `modelId` as sent in `requestParameters`.
 pub fn parse_model_id(model_id: &str) -> ModelRef<'_> {
@@ -75,17 +140,20 @@ pub fn parse_model_id(model_id: &str) -> ModelRef<'_> {
     let (kind, id) = resource.split_once('/').unwrap_or((resource, ""));
     match kind {
         "foundation-model" => ModelRef {
-            model: Some(id),
+            model: (!id.is_empty()).then_some(id),
             scope: None,
+            in_region: !id.is_empty(),
         },
         "inference-profile" => parse_plain_id(id),
         "application-inference-profile" => ModelRef {
             model: None,
             scope: Some(APPLICATION_SCOPE),
+            in_region: false,
         },
         _ => ModelRef {
             model: None,
             scope: None,
+            in_region: IN_REGION_RESOURCES.contains(&kind) && !id.is_empty(),
         },
     }
 }
@@ -98,11 +166,13 @@ fn parse_plain_id(id: &str) -> ModelRef<'_> {
         return ModelRef {
             model: Some(rest),
             scope: Some(prefix),
+            in_region: false,
         };
     }
     ModelRef {
         model: (!id.is_empty()).then_some(id),
         scope: None,
+        in_region: !id.is_empty(),
     }
 }
 
@@ -208,5 +278,48 @@ mod tests {
             Some("InvokeModel")
         ));
         assert!(!is_invocation(None, None));
+        assert!(is_invocation(
+            Some("bedrock-mantle.amazonaws.com"),
+            Some("CreateInference")
+        ));
+        assert!(!is_invocation(
+            Some("bedrock-mantle.amazonaws.com"),
+            Some("ListModels")
+        ));
+    }
+
+    #[test]
+    fn unknown_model_calls() {
+        let bedrock = Some("bedrock.amazonaws.com");
+        assert!(is_unknown_model_call(
+            bedrock,
+            Some("CreateChatCompletion"),
+            true
+        ));
+        assert!(!is_unknown_model_call(
+            bedrock,
+            Some("CreateChatCompletion"),
+            false
+        ));
+        assert!(!is_unknown_model_call(bedrock, Some("Converse"), true));
+        assert!(!is_unknown_model_call(bedrock, Some("CountTokens"), true));
+        assert!(!is_unknown_model_call(
+            Some("s3.amazonaws.com"),
+            Some("X"),
+            true
+        ));
+    }
+
+    #[test]
+    fn in_region_models() {
+        assert!(parse_model_id("amazon.nova-pro-v1:0").in_region);
+        assert!(parse_model_id("arn:aws:bedrock:us-east-1:1:provisioned-model/x").in_region);
+        assert!(!parse_model_id("eu.amazon.nova-pro-v1:0").in_region);
+        assert!(
+            !parse_model_id("arn:aws:bedrock:us-east-1:1:application-inference-profile/x")
+                .in_region
+        );
+        assert!(!parse_model_id("arn:broken").in_region);
+        assert!(!parse_model_id("").in_region);
     }
 }

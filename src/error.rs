@@ -70,6 +70,12 @@ pub enum Error {
     /// A usage problem the user must fix (e.g. binary output to a terminal).
     #[error("{0}")]
     Usage(String),
+    /// Nothing was read, so nothing can be concluded (an audit over no evidence).
+    #[error("no evidence: {0}")]
+    NoEvidence(String),
+    /// A broken invariant of trailmap itself (a bug), with what broke.
+    #[error("internal error (please report): {0}")]
+    Internal(String),
 }
 
 impl From<DataFusionError> for Error {

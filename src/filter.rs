@@ -1,21 +1,25 @@
 //! The command-line restrictions `--from`, `--to`, `--account` and `--source-region`.
 //!
 //! A [`ScanFilter`] is applied twice: to keys, to skip files before they are fetched (with a
-//! margin, since a key carries the file's delivery time, a few minutes after its events), and to
-//! records, to make the exact cut on `event_time`, `account_id` and `aws_region`.
+//! margin, since a key carries the file's delivery time, after its events), and to records, to
+//! make the exact cut on `event_time`, `account_id` and `aws_region`.
+//!
+//! The margin is the [`ScanFilter::delivery_margin`]: CloudTrail delivers a file about five
+//! minutes after its events *on average*, with no upper bound, so pruning by key keeps a day by
+//! default (`--delivery-margin`), and the coverage of a command reports the largest lag seen.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::error::{Error, Result};
 use crate::source::key::{LogKey, PrefixScope};
 
-/// How long before its delivery time a file may still hold events.
-pub const DELIVERY_LAG: Duration = Duration::hours(1);
+/// Default of `--delivery-margin`: how long before its delivery time a file may hold events.
+pub const DEFAULT_DELIVERY_MARGIN: Duration = Duration::hours(24);
 /// How far after its delivery time a file may hold events (clock skew between services).
 pub const CLOCK_SKEW: Duration = Duration::minutes(15);
 
 /// Restrictions on which events to read. Empty lists mean "all".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanFilter {
     /// Earliest event time kept (inclusive).
     pub from: Option<DateTime<Utc>>,
@@ -25,6 +29,65 @@ pub struct ScanFilter {
     pub accounts: Vec<String>,
     /// Source Regions kept (`awsRegion`; keys by their Region folder).
     pub source_regions: Vec<String>,
+    /// How long after its events a file may be delivered; pruning by key keeps this margin.
+    pub delivery_margin: Duration,
+}
+
+impl Default for ScanFilter {
+    fn default() -> Self {
+        ScanFilter {
+            from: None,
+            to: None,
+            accounts: Vec::new(),
+            source_regions: Vec::new(),
+            delivery_margin: DEFAULT_DELIVERY_MARGIN,
+        }
+    }
+}
+
+/// Parses a duration such as `90m`, `2h`, `3d` or `1w` (`--delivery-margin`).
+pub fn parse_duration(value: &str) -> Result<Duration> {
+    let invalid = || {
+        Error::InvalidFilter(format!(
+            "invalid duration {value:?}: expected a number and a unit, e.g. 90m, 2h, 3d or 1w"
+        ))
+    };
+    let value_trimmed = value.trim();
+    let split = value_trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(invalid)?;
+    let (number, unit) = value_trimmed.split_at(split);
+    let number: i64 = number.parse().map_err(|_| invalid())?;
+    let minutes = match unit {
+        "m" | "min" => Some(number),
+        "h" => number.checked_mul(60),
+        "d" => number.checked_mul(24 * 60),
+        "w" => number.checked_mul(7 * 24 * 60),
+        _ => None,
+    }
+    .filter(|m| *m <= 366 * 24 * 60)
+    .ok_or_else(invalid)?;
+    Ok(Duration::minutes(minutes))
+}
+
+/// Whether `value` is an AWS account id: 12 digits.
+pub fn is_account_id(value: &str) -> bool {
+    value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `value` looks like a Region code: lowercase letters and digits in at least three
+/// dash-separated parts, ending in a number (`eu-west-1`, `us-gov-west-1`, `eusc-de-east-1`).
+pub fn is_region_code(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Which end of a range a date stands for.
@@ -53,13 +116,31 @@ pub fn parse_time(value: &str, bound: Bound) -> Result<DateTime<Utc>> {
 }
 
 impl ScanFilter {
-    /// Whether the filter restricts anything at all.
+    /// Whether the filter restricts records at all.
     pub fn is_empty(&self) -> bool {
-        self == &ScanFilter::default()
+        self.from.is_none()
+            && self.to.is_none()
+            && self.accounts.is_empty()
+            && self.source_regions.is_empty()
     }
 
-    /// Checks the filter for contradictions the user should fix.
+    /// Checks the filter for values and contradictions the user should fix.
     pub fn validate(&self) -> Result<()> {
+        if let Some(bad) = self.accounts.iter().find(|a| !is_account_id(a)) {
+            return Err(Error::InvalidFilter(format!(
+                "--account {bad:?} is not an AWS account id (12 digits, e.g. 111122223333)"
+            )));
+        }
+        if let Some(bad) = self.source_regions.iter().find(|r| !is_region_code(r)) {
+            return Err(Error::InvalidFilter(format!(
+                "--source-region {bad:?} is not a Region code (e.g. eu-west-1); `trailmap query \"SELECT region FROM regions\"` lists the known ones"
+            )));
+        }
+        if self.delivery_margin < Duration::zero() {
+            return Err(Error::InvalidFilter(
+                "--delivery-margin must not be negative".into(),
+            ));
+        }
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from > to
         {
@@ -72,7 +153,7 @@ impl ScanFilter {
 
     /// Whether a file with this key may hold events the filter keeps. Unknown parts keep it.
     pub fn may_match_key(&self, key: &LogKey) -> bool {
-        let (earliest, latest) = key_time_span(key);
+        let (earliest, latest) = key_time_span(key, self.delivery_margin);
         self.may_match(
             key.account.as_deref(),
             key.region.as_deref(),
@@ -87,7 +168,7 @@ impl ScanFilter {
         if prefix.folder.as_deref().is_some_and(|f| f != "CloudTrail") {
             return false;
         }
-        let (earliest, latest) = prefix_time_span(prefix);
+        let (earliest, latest) = prefix_time_span(prefix, self.delivery_margin);
         self.may_match(
             prefix.account.as_deref(),
             prefix.region.as_deref(),
@@ -151,27 +232,26 @@ impl ScanFilter {
 /// Earliest and latest event time of a span.
 pub type TimeSpan = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
-/// The span of event times a file with this key may hold, from its delivery time (or date).
-pub fn key_time_span(key: &LogKey) -> TimeSpan {
+/// The span of event times a file with this key may hold, from its delivery time (or date):
+/// up to `margin` before it.
+pub fn key_time_span(key: &LogKey, margin: Duration) -> TimeSpan {
     if let Some(delivered) = key.delivered {
-        return (Some(delivered - DELIVERY_LAG), Some(delivered + CLOCK_SKEW));
+        return (Some(delivered - margin), Some(delivered + CLOCK_SKEW));
     }
     key.date
-        .map_or((None, None), |date| delivery_dates_span(date, date))
+        .map_or((None, None), |date| delivery_dates_span(date, date, margin))
 }
 
 /// The span of event times the files under a folder may hold, from its dates.
-pub fn prefix_time_span(prefix: &PrefixScope) -> TimeSpan {
+pub fn prefix_time_span(prefix: &PrefixScope, margin: Duration) -> TimeSpan {
     prefix.dates.map_or((None, None), |(first, last)| {
-        delivery_dates_span(first, last)
+        delivery_dates_span(first, last, margin)
     })
 }
 
 /// Event times of files delivered from the start of `first` to the end of `last`.
-fn delivery_dates_span(first: NaiveDate, last: NaiveDate) -> TimeSpan {
-    let start = first
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc() - DELIVERY_LAG);
+fn delivery_dates_span(first: NaiveDate, last: NaiveDate, margin: Duration) -> TimeSpan {
+    let start = first.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - margin);
     let end = last
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc() + Duration::days(1) + CLOCK_SKEW);
@@ -214,11 +294,46 @@ mod tests {
     }
 
     #[test]
+    fn durations_accounts_and_regions() {
+        assert_eq!(parse_duration("2h").unwrap(), Duration::hours(2));
+        assert_eq!(parse_duration("3d").unwrap(), Duration::days(3));
+        assert_eq!(parse_duration("90m").unwrap(), Duration::minutes(90));
+        for bad in ["", "h", "2", "2 hours", "-1h", "999999w"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(is_account_id("111122223333"));
+        assert!(!is_account_id("11112222333"));
+        assert!(!is_account_id("11112222333x"));
+        for good in [
+            "eu-west-1",
+            "us-gov-west-1",
+            "ap-southeast-5",
+            "eusc-de-east-1",
+        ] {
+            assert!(is_region_code(good), "{good}");
+        }
+        for bad in ["eu-west", "EU-WEST-1", "euwest1", "eu--1", "eu-west-1a"] {
+            assert!(!is_region_code(bad), "{bad}");
+        }
+        let typo = ScanFilter {
+            accounts: vec!["99999999999".into()],
+            ..ScanFilter::default()
+        };
+        assert!(
+            typo.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("12 digits")
+        );
+    }
+
+    #[test]
     fn key_pruning_keeps_a_margin() {
         let filter = ScanFilter {
             from: Some(Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap()),
             to: Some(Utc.with_ymd_and_hms(2025, 3, 1, 23, 59, 59).unwrap()),
             accounts: vec!["111122223333".into()],
+            delivery_margin: Duration::hours(1),
             ..ScanFilter::default()
         };
         let at = |d, h, m| Utc.with_ymd_and_hms(2025, 3, d, h, m, 0).unwrap();
@@ -234,6 +349,13 @@ mod tests {
         )));
         assert!(!filter.may_match_key(&key("444455556666", "eu-west-1", at(1, 12, 0))));
         assert!(filter.may_match_key(&LogKey::default()));
+        // The default margin keeps a file delivered a day late.
+        let default_margin = ScanFilter {
+            delivery_margin: DEFAULT_DELIVERY_MARGIN,
+            ..filter.clone()
+        };
+        assert!(default_margin.may_match_key(&key("111122223333", "eu-west-1", at(2, 20, 0))));
+        assert!(!default_margin.may_match_key(&key("111122223333", "eu-west-1", at(3, 1, 0))));
     }
 
     #[test]
@@ -242,6 +364,7 @@ mod tests {
             from: Some(Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap()),
             to: Some(Utc.with_ymd_and_hms(2025, 3, 1, 23, 59, 59).unwrap()),
             accounts: vec!["111122223333".into()],
+            delivery_margin: Duration::hours(1),
             ..ScanFilter::default()
         };
         let may = |p: &str| filter.may_match_prefix(&PrefixScope::parse(p));

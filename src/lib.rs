@@ -6,8 +6,8 @@
 //!
 //! ```no_run
 //! # async fn run() -> trailmap::error::Result<()> {
-//! use trailmap::{filter::ScanFilter, source::SourceSpec};
-//! let session = trailmap::open(&[SourceSpec::parse("sample-data")?], ScanFilter::default(), &Default::default()).await?;
+//! use trailmap::{ReadOptions, source::SourceSpec};
+//! let session = trailmap::open(&[SourceSpec::parse("sample-data")?], &ReadOptions::default(), &Default::default()).await?;
 //! let batches = session
 //!     .sql("SELECT served_region, count(*) FROM invocations GROUP BY 1")
 //!     .await?
@@ -22,6 +22,7 @@ pub mod decode;
 pub mod error;
 pub mod filter;
 pub mod generate;
+pub mod profiles;
 pub mod queries;
 pub mod regions;
 pub mod report;
@@ -37,6 +38,7 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use error::{Error, LoadError, Result};
 use filter::ScanFilter;
+use profiles::ProfileMap;
 use source::aws::AwsOptions;
 use source::{Listing, SourceSpec};
 use table::archive::{Archive, Coverage, ProgressSnapshot};
@@ -48,16 +50,26 @@ pub struct TrailSession {
     archive: Arc<Archive>,
 }
 
-/// Lists `sources` (pruned by `filter`) and registers the tables over them. `aws` configures
-/// the AWS API calls of S3 and trail sources.
+/// How to read an archive: which events, and what is known beyond the logs.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// `--from/--to/--account/--source-region` and the delivery margin.
+    pub filter: ScanFilter,
+    /// Application inference profiles known from `--profiles` (the archive's own
+    /// `CreateInferenceProfile` events are added when a call needs them).
+    pub profiles: ProfileMap,
+}
+
+/// Lists `sources` (pruned by the options' filter) and registers the tables over them. `aws`
+/// configures the AWS API calls of S3 and trail sources.
 pub async fn open(
     sources: &[SourceSpec],
-    filter: ScanFilter,
+    options: &ReadOptions,
     aws: &AwsOptions,
 ) -> Result<TrailSession> {
-    filter.validate()?;
-    let listing = source::list(sources, &filter, None, aws).await?;
-    session_over(listing, filter).await
+    options.filter.validate()?;
+    let listing = source::list(sources, &options.filter, None, aws).await?;
+    session_over(listing, options.clone()).await
 }
 
 /// Like [`open`], for one statement: the statement is planned first (so bad SQL fails before
@@ -65,21 +77,21 @@ pub async fn open(
 /// or `event_time` rule out are not listed at all.
 pub async fn open_for_query(
     sources: &[SourceSpec],
-    filter: ScanFilter,
+    options: &ReadOptions,
     aws: &AwsOptions,
     sql: &str,
 ) -> Result<TrailSession> {
-    filter.validate()?;
-    let probe = session_over(Listing::default(), filter.clone()).await?;
+    options.filter.validate()?;
+    let probe = session_over(Listing::default(), options.clone()).await?;
     let state = probe.ctx.state();
     let plan = probe.checked_plan(sql).await?;
     let folders = KeyPredicate::from_plan(&state.optimize(&plan)?, &state)?;
-    let listing = source::list(sources, &filter, folders.as_ref(), aws).await?;
-    session_over(listing, filter).await
+    let listing = source::list(sources, &options.filter, folders.as_ref(), aws).await?;
+    session_over(listing, options.clone()).await
 }
 
 /// A session over already listed files.
-async fn session_over(listing: Listing, filter: ScanFilter) -> Result<TrailSession> {
+async fn session_over(listing: Listing, options: ReadOptions) -> Result<TrailSession> {
     tracing::info!(
         files = listing.objects.len(),
         skipped_by_name = listing.skipped.by_name,
@@ -87,7 +99,7 @@ async fn session_over(listing: Listing, filter: ScanFilter) -> Result<TrailSessi
         folders_not_listed = listing.skipped.folders,
         "listed sources"
     );
-    let archive = Arc::new(Archive::new(listing, filter));
+    let archive = Arc::new(Archive::new(listing, options));
     let config = SessionConfig::new().with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     table::register(&ctx, Arc::clone(&archive)).await?;
@@ -134,6 +146,11 @@ impl TrailSession {
     /// What has been read so far.
     pub fn coverage(&self) -> Coverage {
         self.archive.coverage()
+    }
+
+    /// The filter the session reads with.
+    pub fn filter(&self) -> &ScanFilter {
+        self.archive.filter()
     }
 }
 

@@ -83,13 +83,14 @@ columns! {
     ManagementEvent => "management_event", Bool, "managementEvent: management (true) or data (false) event";
     AwsRegion => "aws_region", Text, "awsRegion: the source Region, where the caller sent the request";
     InferenceRegion => "inference_region", Text, "additionalEventData.inferenceRegion: the Region that ran the inference, null when absent";
-    ServedRegion => "served_region", Text, "coalesce(inference_region, aws_region): where the request ran";
+    ServedRegion => "served_region", Text, "where the request ran, as the log proves it: inference_region when logged; aws_region for an in-Region model call (no profile, or an application profile copying a foundation model); otherwise NULL = unknown, never a guess";
     SourceGeography => "source_geography", Text, "geography(aws_region): US, EU, APAC, ... (see the regions table)";
     ServedGeography => "served_geography", Text, "geography(served_region)";
-    ModelId => "model_id", Text, "requestParameters.modelId exactly as sent (model id, profile id or ARN)";
-    Model => "model", Text, "the foundation model inside model_id, e.g. anthropic.claude-sonnet-4-5-20250929-v1:0; null for application profiles";
+    ModelId => "model_id", Text, "requestParameters.modelId (bedrock-runtime) or requestParameters.model (bedrock-mantle) exactly as sent: model id, profile id or ARN";
+    Model => "model", Text, "the foundation model inside model_id, e.g. anthropic.claude-sonnet-4-5-20250929-v1:0; for an application profile the model of what it copies (null when the profile is not known: see application_profiles)";
     ProfileScope => "profile_scope", Text, "global, us, eu, apac, jp, au, ca, us-gov (the profile prefix), application (application inference profile), null for a plain foundation model";
-    IsInvocation => "is_invocation", Bool, "a Bedrock runtime invocation: InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream, InvokeModelWithBidirectionalStream, StartAsyncInvoke";
+    RoutingScope => "routing_scope", Text, "where the call may be routed: profile_scope, except for application profiles, which get the scope of the profile they copy (null when they copy a foundation model, or when the profile is not known)";
+    IsInvocation => "is_invocation", Bool, "a Bedrock inference call: bedrock-runtime InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream, InvokeModelWithBidirectionalStream, StartAsyncInvoke; bedrock-mantle CreateInference";
     AccountId => "account_id", Text, "recipientAccountId: the account the record belongs to";
     UserType => "user_type", Text, "userIdentity.type: IAMUser, AssumedRole, AWSService, Root, ...";
     PrincipalArn => "principal_arn", Text, "userIdentity.arn";
@@ -179,6 +180,38 @@ pub const LOAD_ERRORS_COLUMNS: &[SmallColumn] = &[
     SmallColumn {
         name: "message",
         meaning: "what was wrong",
+    },
+];
+
+/// Columns of the `application_profiles` table.
+pub const APPLICATION_PROFILES_COLUMNS: &[SmallColumn] = &[
+    SmallColumn {
+        name: "arn",
+        meaning: "the application inference profile ARN, as calls send it in modelId",
+    },
+    SmallColumn {
+        name: "account_id",
+        meaning: "the account that owns it",
+    },
+    SmallColumn {
+        name: "copied_from",
+        meaning: "what it copies: a foundation-model ARN or a system inference profile",
+    },
+    SmallColumn {
+        name: "model",
+        meaning: "the foundation model inside copied_from",
+    },
+    SmallColumn {
+        name: "routing_scope",
+        meaning: "scope of what it copies (global, eu, ...); null when it copies a foundation model (in-Region)",
+    },
+    SmallColumn {
+        name: "created_at",
+        meaning: "when it was created (Timestamp), if known",
+    },
+    SmallColumn {
+        name: "source",
+        meaning: "the log file of its CreateInferenceProfile event, or profiles-file (--profiles)",
     },
 ];
 

@@ -4,31 +4,44 @@
 //! scope flag and breach flags per rule, and [`run`] folds the stream into findings, per-rule
 //! summaries and the coverage of what was read. Failed calls (`error_code` set) ran nowhere: they
 //! are counted as "attempted", and judged only by rules with `include_failed = true`.
+//!
+//! Every judged call ends in one of three outcomes: compliant, a violation, or `unverifiable`
+//! (the log does not establish what the rule needs: the served Region, the model, the routing
+//! scope, a value `violation_when` reads). Unverifiable calls are findings like violations.
 
 pub mod policy;
 pub mod sql;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
+    Array, AsArray, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimestampMicrosecondType};
 use futures::StreamExt;
 use serde::Serialize;
 
 use crate::TrailSession;
+use crate::bedrock;
 use crate::error::{Error, LoadError, Result};
 use crate::schema::timestamp_type;
-use policy::{Policy, PolicyError};
+use crate::table::archive::human_duration;
+use policy::{Policy, PolicyError, Rule};
 
-/// One invocation that breaks a rule.
+/// `requirement` of a finding the log cannot settle.
+pub const UNVERIFIABLE: &str = "unverifiable";
+
+/// One invocation that breaks a rule, or that the log cannot show to keep it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
     /// The rule's name.
     pub rule: String,
-    /// Which requirements it breaks (comma-separated keys, e.g. `allowed_geographies`).
+    /// Which requirements it breaks (comma-separated keys, e.g. `allowed_geographies`), or
+    /// [`UNVERIFIABLE`] when the log does not establish whether it keeps the rule.
     pub requirement: String,
+    /// Why, in words: where it ran, or what the log is missing.
+    pub reason: String,
     /// CloudTrail eventID.
     pub event_id: Option<String>,
     /// eventTime, RFC 3339.
@@ -40,12 +53,19 @@ pub struct Violation {
     pub principal_arn: Option<String>,
     /// The source Region.
     pub aws_region: Option<String>,
-    /// Where it ran.
+    /// Where it ran (null: the log does not say).
     pub served_region: Option<String>,
     /// As sent.
     pub model_id: Option<String>,
     /// The evidence: the log file holding the record.
     pub log_file: Option<String>,
+}
+
+impl Violation {
+    /// Whether this finding is an unverifiable call rather than a proven violation.
+    pub fn is_unverifiable(&self) -> bool {
+        self.requirement == UNVERIFIABLE
+    }
 }
 
 /// What one rule found.
@@ -55,18 +75,64 @@ pub struct RuleSummary {
     pub rule: String,
     /// Its description.
     pub description: Option<String>,
+    /// `violations`, `unverifiable`, `compliant`, or `nothing in scope` (no invocation of the
+    /// archive falls under the rule: it was not tested).
+    pub status: String,
     /// Successful invocations in scope.
     pub invocations_in_scope: u64,
     /// Failed invocations in scope ("attempted"; judged only with `include_failed`).
     pub attempted: u64,
     /// Invocations breaking the rule.
     pub violations: u64,
-    /// Earliest violation.
+    /// Invocations the log cannot show to keep the rule (or to be out of its scope).
+    pub unverifiable: u64,
+    /// Earliest finding.
     #[serde(serialize_with = "serialize_time")]
     pub first_seen: Option<i64>,
-    /// Latest violation.
+    /// Latest finding.
     #[serde(serialize_with = "serialize_time")]
     pub last_seen: Option<i64>,
+}
+
+impl RuleSummary {
+    fn new(rule: &Rule) -> Self {
+        RuleSummary {
+            rule: rule.name.clone(),
+            description: rule.description.clone(),
+            status: String::new(),
+            invocations_in_scope: 0,
+            attempted: 0,
+            violations: 0,
+            unverifiable: 0,
+            first_seen: None,
+            last_seen: None,
+        }
+    }
+
+    fn settle_status(&mut self) {
+        self.status = if self.violations > 0 {
+            "violations"
+        } else if self.unverifiable > 0 {
+            UNVERIFIABLE
+        } else if self.invocations_in_scope == 0 && self.attempted == 0 {
+            "nothing in scope"
+        } else {
+            "compliant"
+        }
+        .to_owned();
+    }
+}
+
+/// Bedrock events that name a model under an event name trailmap does not know: maybe a new
+/// inference API, not judged, counted so it cannot go unseen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnknownBedrockEvent {
+    /// eventSource.
+    pub event_source: String,
+    /// eventName.
+    pub event_name: String,
+    /// How many.
+    pub events: u64,
 }
 
 /// What the audit read, so a reader knows what "compliant" covers.
@@ -88,6 +154,16 @@ pub struct AuditCoverage {
     /// Latest event time read.
     #[serde(serialize_with = "serialize_time")]
     pub last_event: Option<i64>,
+    /// Records whose `eventTime` is missing or does not parse.
+    pub bad_event_times: usize,
+    /// `--delivery-margin`, e.g. `1d 0h`.
+    pub delivery_margin: String,
+    /// The largest delivery lag seen (a file's delivery minus its oldest event).
+    pub max_delivery_lag: Option<String>,
+    /// The largest lag is more than half the margin: files delivered later may be missing.
+    pub delivery_lag_warning: bool,
+    /// Bedrock events with a model and an event name trailmap does not know.
+    pub unknown_bedrock_events: Vec<UnknownBedrockEvent>,
     /// The files that could not be read.
     pub load_errors: Vec<LoadErrorRow>,
 }
@@ -116,16 +192,35 @@ impl From<LoadError> for LoadErrorRow {
 /// The audit's result. JSON output is this structure serialized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditReport {
-    /// No violations and complete input.
+    /// No findings (violations or unverifiable calls) and complete input.
     pub compliant: bool,
-    /// Every listed file was read.
+    /// Every listed file was read, and no record was left out for a time that does not parse.
     pub complete: bool,
-    /// Every violation, by rule (policy order), then time.
+    /// Every finding, by rule (policy order), then time: violations, and unverifiable calls
+    /// (`requirement = "unverifiable"`).
     pub violations: Vec<Violation>,
     /// One summary per rule, in policy order.
     pub rules: Vec<RuleSummary>,
     /// What was read.
     pub coverage: AuditCoverage,
+}
+
+impl AuditReport {
+    /// Proven violations.
+    pub fn violation_count(&self) -> usize {
+        self.violations
+            .iter()
+            .filter(|v| !v.is_unverifiable())
+            .count()
+    }
+
+    /// Unverifiable calls.
+    pub fn unverifiable_count(&self) -> usize {
+        self.violations
+            .iter()
+            .filter(|v| v.is_unverifiable())
+            .count()
+    }
 }
 
 fn serialize_time<S: serde::Serializer>(
@@ -145,17 +240,20 @@ pub fn format_time(micros: i64) -> String {
         .unwrap_or_else(|| micros.to_string())
 }
 
-/// The per-event columns the audit reads, besides the flags.
+/// The per-event columns the audit reads, besides the flags, in [`Evidence`] order.
 const EVIDENCE: &[&str] = &[
-    "event_time",
-    "is_invocation",
     "event_id",
     "account_id",
     "principal_arn",
     "aws_region",
     "served_region",
+    "served_geography",
     "model_id",
+    "model",
+    "routing_scope",
     "log_file",
+    "event_source",
+    "event_name",
 ];
 
 /// Checks every `violation_when` against the real table (planning only, no data read).
@@ -188,13 +286,18 @@ async fn check_rule_sql(session: &TrailSession, policy: &Policy) -> Result<()> {
     Ok(())
 }
 
-/// The single-pass SQL: evidence columns, `failed`, and per rule `scope_i` plus `breach_i_j`.
+/// The single-pass SQL: evidence columns, `failed`, and per rule `scope_i` plus `breach_i_j`,
+/// each true, false or NULL (unknown).
 fn audit_sql(policy: &Policy) -> String {
-    let mut columns: Vec<String> = EVIDENCE.iter().map(|c| (*c).to_owned()).collect();
+    let mut columns: Vec<String> = ["event_time", "is_invocation"]
+        .iter()
+        .chain(EVIDENCE)
+        .map(|c| (*c).to_owned())
+        .collect();
     columns.push("error_code IS NOT NULL AS failed".into());
     for (i, rule) in policy.rules.iter().enumerate() {
         columns.push(format!(
-            "coalesce(is_invocation AND ({}), false) AS scope_{i}",
+            "(is_invocation AND ({})) AS scope_{i}",
             sql::scope(rule)
         ));
         for (j, (_, breach)) in sql::breaches(rule).iter().enumerate() {
@@ -204,9 +307,39 @@ fn audit_sql(policy: &Policy) -> String {
     format!("SELECT {} FROM events", columns.join(",\n  "))
 }
 
-/// Runs the audit of `policy` over the session's archive.
+/// What the filters were, for a message about finding nothing.
+fn filter_description(session: &TrailSession) -> String {
+    let f = session.filter();
+    let mut parts = Vec::new();
+    if let Some(from) = f.from {
+        parts.push(format!("--from {}", from.to_rfc3339()));
+    }
+    if let Some(to) = f.to {
+        parts.push(format!("--to {}", to.to_rfc3339()));
+    }
+    for a in &f.accounts {
+        parts.push(format!("--account {a}"));
+    }
+    for r in &f.source_regions {
+        parts.push(format!("--source-region {r}"));
+    }
+    if parts.is_empty() {
+        "no filters".to_owned()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// Runs the audit of `policy` over the session's archive. No file to read, or no event read,
+/// is an error ([`Error::NoEvidence`]): nothing can be called compliant on no evidence.
 pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport> {
     check_rule_sql(session, policy).await?;
+    if session.coverage().files_listed == 0 && session.load_errors().is_empty() {
+        return Err(Error::NoEvidence(format!(
+            "no CloudTrail log file found in the sources with {}; check the source path or prefix and the filters",
+            filter_description(session)
+        )));
+    }
     let frame = session.sql(&audit_sql(policy)).await?;
     let mut stream = frame.execute_stream().await?;
     let mut fold = Fold::new(policy);
@@ -215,6 +348,13 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
     }
     let load_errors = session.load_errors();
     let files = session.coverage();
+    if fold.events == 0 && load_errors.is_empty() {
+        return Err(Error::NoEvidence(format!(
+            "no event in the {} file(s) read matches {}; check the filters (--account, --source-region, --from/--to)",
+            files.files_read,
+            filter_description(session)
+        )));
+    }
     let coverage = AuditCoverage {
         files_listed: files.files_listed,
         files_read: files.files_read,
@@ -223,6 +363,19 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
         invocations: fold.invocations,
         first_event: fold.first_event,
         last_event: fold.last_event,
+        bad_event_times: files.bad_event_times,
+        delivery_margin: human_duration(files.delivery_margin_seconds),
+        max_delivery_lag: files.max_delivery_lag_seconds.map(human_duration),
+        delivery_lag_warning: files.lag_exceeds_half_margin(),
+        unknown_bedrock_events: fold
+            .unknown_events
+            .into_iter()
+            .map(|((event_source, event_name), events)| UnknownBedrockEvent {
+                event_source,
+                event_name,
+                events,
+            })
+            .collect(),
         load_errors: load_errors.into_iter().map(LoadErrorRow::from).collect(),
     };
     let mut violations = fold.violations;
@@ -230,14 +383,36 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
     violations.sort_by(|a, b| {
         (order(a), a.event_time, &a.event_id).cmp(&(order(b), b.event_time, &b.event_id))
     });
-    let complete = coverage.load_errors.is_empty();
+    let mut rules = fold.rules;
+    rules.iter_mut().for_each(RuleSummary::settle_status);
+    // A record left out by --from/--to because its time does not parse may be in range.
+    let time_filtered = session.filter().from.is_some() || session.filter().to.is_some();
+    let complete =
+        coverage.load_errors.is_empty() && !(time_filtered && coverage.bad_event_times > 0);
     Ok(AuditReport {
         compliant: complete && violations.is_empty(),
         complete,
         violations,
-        rules: fold.rules,
+        rules,
         coverage,
     })
+}
+
+/// One row's evidence columns.
+struct Evidence {
+    columns: Vec<StringArray>,
+}
+
+impl Evidence {
+    fn get(&self, name: &str, row: usize) -> Option<&str> {
+        let index = EVIDENCE.iter().position(|c| *c == name)?;
+        let array = &self.columns[index];
+        array.is_valid(row).then(|| array.value(row))
+    }
+
+    fn owned(&self, name: &str, row: usize) -> Option<String> {
+        self.get(name, row).map(str::to_owned)
+    }
 }
 
 /// Running totals while the stream goes by.
@@ -246,14 +421,96 @@ struct Fold<'p> {
     requirement_names: Vec<Vec<&'static str>>,
     rules: Vec<RuleSummary>,
     violations: Vec<Violation>,
+    unknown_events: BTreeMap<(String, String), u64>,
     events: u64,
     invocations: u64,
     first_event: Option<i64>,
     last_event: Option<i64>,
 }
 
-fn text(array: &StringArray, row: usize) -> Option<String> {
-    array.is_valid(row).then(|| array.value(row).to_owned())
+/// A three-valued flag: `None` is SQL NULL (unknown).
+fn flag(array: &BooleanArray, row: usize) -> Option<bool> {
+    array.is_valid(row).then(|| array.value(row))
+}
+
+/// Why the log cannot settle `requirement` for this call.
+fn unknown_reason(requirement: &str, e: &Evidence, row: usize) -> String {
+    let model_id = e.get("model_id", row);
+    match requirement {
+        "allowed_regions" | "allowed_geographies" => match e.get("served_region", row) {
+            None => format!(
+                "{requirement}: served Region not in the log (no additionalEventData.inferenceRegion) for {}",
+                model_id.map_or("a call without a model id".to_owned(), |m| format!(
+                    "model id {m}"
+                ))
+            ),
+            Some(region) => format!("{requirement}: no geography known for Region {region}"),
+        },
+        "denied_profile_scopes" => match model_id {
+            None => format!("{requirement}: no model id in the record"),
+            Some(m) => format!(
+                "{requirement}: application profile {m} is not known (no CreateInferenceProfile event in the archive; pass --profiles)"
+            ),
+        },
+        _ => {
+            format!("{requirement}: evaluates to NULL for this call (a value it reads is missing)")
+        }
+    }
+}
+
+/// Why a call breaks `requirement`.
+fn breach_reason(requirement: &str, rule: &Rule, e: &Evidence, row: usize) -> String {
+    let served = e.get("served_region", row).unwrap_or("?");
+    match requirement {
+        "allowed_regions" => format!(
+            "served in {served}, not in allowed_regions {:?}",
+            rule.allowed_regions
+        ),
+        "allowed_geographies" => format!(
+            "served in {served} ({}), not in allowed_geographies {:?}",
+            e.get("served_geography", row).unwrap_or("?"),
+            rule.allowed_geographies
+        ),
+        "denied_profile_scopes" => format!(
+            "routed by a denied profile scope: {}",
+            e.get("routing_scope", row)
+                .or(e.get("model_id", row))
+                .unwrap_or("?")
+        ),
+        _ => "violation_when is true".to_owned(),
+    }
+}
+
+/// Why the log cannot tell whether `rule` applies to this call.
+fn scope_reason(rule: &Rule, e: &Evidence, row: usize) -> String {
+    let keyed = [
+        (!rule.accounts.is_empty(), "accounts", "account_id"),
+        (
+            !rule.source_regions.is_empty(),
+            "source_regions",
+            "aws_region",
+        ),
+        (!rule.principals.is_empty(), "principals", "principal_arn"),
+        (!rule.models.is_empty(), "models", "model"),
+        (
+            !rule.profile_scopes.is_empty(),
+            "profile_scopes",
+            "routing_scope",
+        ),
+    ];
+    let missing: Vec<String> = keyed
+        .iter()
+        .filter(|(used, _, column)| *used && e.get(column, row).is_none())
+        .map(|(_, key, column)| format!("{key} ({column} unknown)"))
+        .collect();
+    format!(
+        "cannot tell whether the rule applies: {}",
+        if missing.is_empty() {
+            "a scoped value is unknown".to_owned()
+        } else {
+            missing.join(", ")
+        }
+    )
 }
 
 impl<'p> Fold<'p> {
@@ -265,20 +522,9 @@ impl<'p> Fold<'p> {
                 .iter()
                 .map(|r| sql::breaches(r).iter().map(|(k, _)| *k).collect())
                 .collect(),
-            rules: policy
-                .rules
-                .iter()
-                .map(|r| RuleSummary {
-                    rule: r.name.clone(),
-                    description: r.description.clone(),
-                    invocations_in_scope: 0,
-                    attempted: 0,
-                    violations: 0,
-                    first_seen: None,
-                    last_seen: None,
-                })
-                .collect(),
+            rules: policy.rules.iter().map(RuleSummary::new).collect(),
             violations: Vec::new(),
+            unknown_events: BTreeMap::new(),
             events: 0,
             invocations: 0,
             first_event: None,
@@ -290,32 +536,31 @@ impl<'p> Fold<'p> {
         let column = |name: &str| {
             batch
                 .column_by_name(name)
-                .ok_or_else(|| Error::Usage(format!("internal: audit query lost column {name}")))
+                .ok_or_else(|| Error::Internal(format!("audit query lost column {name}")))
         };
-        let strings = |name: &str| -> Result<StringArray> {
+        let booleans = |name: &str| -> Result<BooleanArray> {
             column(name)?
-                .as_string_opt::<i32>()
+                .as_boolean_opt()
                 .cloned()
-                .ok_or_else(|| Error::Usage(format!("internal: audit column {name} is not text")))
-        };
-        let booleans = |name: &str| -> Result<Vec<bool>> {
-            let array = column(name)?.as_boolean_opt().cloned().ok_or_else(|| {
-                Error::Usage(format!("internal: audit column {name} is not boolean"))
-            })?;
-            Ok((0..array.len())
-                .map(|i| array.is_valid(i) && array.value(i))
-                .collect())
+                .ok_or_else(|| Error::Internal(format!("audit column {name} is not boolean")))
         };
         let times: TimestampMicrosecondArray = column("event_time")?
             .as_primitive_opt::<TimestampMicrosecondType>()
             .cloned()
-            .ok_or_else(|| Error::Usage("internal: event_time is not a timestamp".into()))?;
+            .ok_or_else(|| Error::Internal("event_time is not a timestamp".into()))?;
         let is_invocation = booleans("is_invocation")?;
         let failed = booleans("failed")?;
-        let evidence: Vec<StringArray> = EVIDENCE[2..]
-            .iter()
-            .map(|c| strings(c))
-            .collect::<Result<_>>()?;
+        let evidence = Evidence {
+            columns: EVIDENCE
+                .iter()
+                .map(|c| {
+                    column(c)?
+                        .as_string_opt::<i32>()
+                        .cloned()
+                        .ok_or_else(|| Error::Internal(format!("audit column {c} is not text")))
+                })
+                .collect::<Result<_>>()?,
+        };
         let mut scopes = Vec::new();
         let mut breaches = Vec::new();
         for (i, names) in self.requirement_names.iter().enumerate() {
@@ -333,52 +578,120 @@ impl<'p> Fold<'p> {
                 self.first_event = Some(self.first_event.map_or(t, |f| f.min(t)));
                 self.last_event = Some(self.last_event.map_or(t, |l| l.max(t)));
             }
-            if !is_invocation[row] {
+            if flag(&is_invocation, row) != Some(true) {
+                self.count_unknown_event(&evidence, row);
                 continue;
             }
             self.invocations += 1;
-            for (i, rule) in self.policy.rules.iter().enumerate() {
-                if !scopes[i][row] {
-                    continue;
-                }
-                let summary = &mut self.rules[i];
-                if failed[row] {
-                    summary.attempted += 1;
-                    if !rule.include_failed {
-                        continue;
-                    }
-                } else {
-                    summary.invocations_in_scope += 1;
-                }
-                let broken: Vec<&str> = self.requirement_names[i]
-                    .iter()
-                    .zip(&breaches[i])
-                    .filter(|(_, flags)| flags[row])
-                    .map(|(name, _)| *name)
-                    .collect();
-                if broken.is_empty() {
-                    continue;
-                }
-                summary.violations += 1;
-                if let Some(t) = time {
-                    summary.first_seen = Some(summary.first_seen.map_or(t, |f| f.min(t)));
-                    summary.last_seen = Some(summary.last_seen.map_or(t, |l| l.max(t)));
-                }
-                self.violations.push(Violation {
-                    rule: rule.name.clone(),
-                    requirement: broken.join(","),
-                    event_id: text(&evidence[0], row),
-                    event_time: time,
-                    account_id: text(&evidence[1], row),
-                    principal_arn: text(&evidence[2], row),
-                    aws_region: text(&evidence[3], row),
-                    served_region: text(&evidence[4], row),
-                    model_id: text(&evidence[5], row),
-                    log_file: text(&evidence[6], row),
-                });
+            let failed = flag(&failed, row) == Some(true);
+            for i in 0..self.policy.rules.len() {
+                let outcomes: Vec<Option<bool>> =
+                    breaches[i].iter().map(|b| flag(b, row)).collect();
+                self.judge(
+                    i,
+                    flag(&scopes[i], row),
+                    failed,
+                    &outcomes,
+                    &evidence,
+                    row,
+                    time,
+                );
             }
         }
         Ok(())
+    }
+
+    /// Counts a non-invocation Bedrock event that names a model under an unknown event name.
+    fn count_unknown_event(&mut self, e: &Evidence, row: usize) {
+        let (source, name) = (e.get("event_source", row), e.get("event_name", row));
+        if bedrock::is_unknown_model_call(source, name, e.get("model_id", row).is_some()) {
+            *self
+                .unknown_events
+                .entry((
+                    source.unwrap_or_default().to_owned(),
+                    name.unwrap_or_default().to_owned(),
+                ))
+                .or_default() += 1;
+        }
+    }
+
+    /// Judges one invocation against rule `i`: `scope` and `outcomes` (one per requirement) are
+    /// true, false or unknown.
+    #[allow(clippy::too_many_arguments)]
+    fn judge(
+        &mut self,
+        i: usize,
+        scope: Option<bool>,
+        failed: bool,
+        outcomes: &[Option<bool>],
+        e: &Evidence,
+        row: usize,
+        time: Option<i64>,
+    ) {
+        let rule = &self.policy.rules[i];
+        let summary = &mut self.rules[i];
+        if scope == Some(false) {
+            return;
+        }
+        if scope == Some(true) {
+            if failed {
+                summary.attempted += 1;
+            } else {
+                summary.invocations_in_scope += 1;
+            }
+        }
+        if failed && !rule.include_failed {
+            return;
+        }
+        let names = &self.requirement_names[i];
+        let broken: Vec<&str> = names
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, o)| **o == Some(true))
+            .map(|(n, _)| *n)
+            .collect();
+        let unknown: Vec<&str> = names
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, o)| o.is_none())
+            .map(|(n, _)| *n)
+            .collect();
+        let (requirement, reason) = if scope.is_none() {
+            (UNVERIFIABLE.to_owned(), scope_reason(rule, e, row))
+        } else if !broken.is_empty() {
+            let reasons: Vec<String> = broken
+                .iter()
+                .map(|r| breach_reason(r, rule, e, row))
+                .collect();
+            (broken.join(","), reasons.join("; "))
+        } else if !unknown.is_empty() {
+            let reasons: Vec<String> = unknown.iter().map(|r| unknown_reason(r, e, row)).collect();
+            (UNVERIFIABLE.to_owned(), reasons.join("; "))
+        } else {
+            return;
+        };
+        if requirement == UNVERIFIABLE {
+            summary.unverifiable += 1;
+        } else {
+            summary.violations += 1;
+        }
+        if let Some(t) = time {
+            summary.first_seen = Some(summary.first_seen.map_or(t, |f| f.min(t)));
+            summary.last_seen = Some(summary.last_seen.map_or(t, |l| l.max(t)));
+        }
+        self.violations.push(Violation {
+            rule: rule.name.clone(),
+            requirement,
+            reason,
+            event_id: e.owned("event_id", row),
+            event_time: time,
+            account_id: e.owned("account_id", row),
+            principal_arn: e.owned("principal_arn", row),
+            aws_region: e.owned("aws_region", row),
+            served_region: e.owned("served_region", row),
+            model_id: e.owned("model_id", row),
+            log_file: e.owned("log_file", row),
+        });
     }
 }
 
@@ -392,6 +705,7 @@ impl AuditReport {
         let mut fields = vec![
             Field::new("rule", DataType::Utf8, false),
             Field::new("requirement", DataType::Utf8, false),
+            Field::new("reason", DataType::Utf8, false),
         ];
         fields.push(Field::new("event_id", DataType::Utf8, true));
         fields.push(Field::new("event_time", timestamp_type(), true));
@@ -411,6 +725,7 @@ impl AuditReport {
             vec![
                 strings(|x| Some(&x.rule)),
                 strings(|x| Some(&x.requirement)),
+                strings(|x| Some(&x.reason)),
                 strings(|x| x.event_id.as_deref()),
                 Arc::new(times.with_timezone(crate::schema::UTC)),
                 strings(|x| x.account_id.as_deref()),
@@ -440,9 +755,11 @@ impl AuditReport {
         };
         let schema = Schema::new(vec![
             Field::new("rule", DataType::Utf8, false),
+            Field::new("status", DataType::Utf8, false),
             Field::new("invocations_in_scope", DataType::UInt64, false),
             Field::new("attempted", DataType::UInt64, false),
             Field::new("violations", DataType::UInt64, false),
+            Field::new("unverifiable", DataType::UInt64, false),
             Field::new("first_seen", timestamp_type(), true),
             Field::new("last_seen", timestamp_type(), true),
             Field::new("description", DataType::Utf8, true),
@@ -455,9 +772,15 @@ impl AuditReport {
                         .map(|x| Some(x.rule.as_str()))
                         .collect::<StringArray>(),
                 ),
+                Arc::new(
+                    r.iter()
+                        .map(|x| Some(x.status.as_str()))
+                        .collect::<StringArray>(),
+                ),
                 counts(|x| x.invocations_in_scope),
                 counts(|x| x.attempted),
                 counts(|x| x.violations),
+                counts(|x| x.unverifiable),
                 times(|x| x.first_seen),
                 times(|x| x.last_seen),
                 Arc::new(

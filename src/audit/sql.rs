@@ -2,8 +2,13 @@
 //!
 //! Each rule gives a scope expression and one breach expression per requirement. All of them go
 //! into one projection over `events`, so every rule is judged in a single pass over the data.
+//!
+//! Every expression keeps SQL's three values: NULL means the log does not establish the answer
+//! (a missing model id, an unknown served Region, an unknown application profile), and the audit
+//! reports such calls as `unverifiable` instead of letting them pass.
 
 use crate::audit::policy::{IN_REGION_SCOPE, Rule, glob_regex};
+use crate::bedrock::APPLICATION_SCOPE;
 
 /// A SQL string literal.
 pub fn literal(text: &str) -> String {
@@ -37,12 +42,24 @@ fn regex_escape(text: &str) -> String {
         .collect()
 }
 
-/// The profile scope with plain foundation models named `in-region`.
-fn scope_column() -> String {
-    format!("coalesce(profile_scope, {})", literal(IN_REGION_SCOPE))
+/// Whether the call's profile scope or routing scope matches one of `globs`, plain models being
+/// `in-region`. NULL when the log does not say: no model id, or an application profile that is
+/// not known (it still matches `application`).
+fn scope_matches(globs: &[String]) -> String {
+    let in_region = literal(IN_REGION_SCOPE);
+    format!(
+        "CASE WHEN model_id IS NULL THEN NULL \
+         WHEN profile_scope = {app} AND model IS NULL THEN (CASE WHEN {app_matches} THEN true END) \
+         ELSE ({by_profile} OR {by_routing}) END",
+        app = literal(APPLICATION_SCOPE),
+        app_matches = matches_any(&literal(APPLICATION_SCOPE), globs),
+        by_profile = matches_any(&format!("coalesce(profile_scope, {in_region})"), globs),
+        by_routing = matches_any(&format!("coalesce(routing_scope, {in_region})"), globs),
+    )
 }
 
-/// The SQL boolean for "this invocation is in the rule's scope" (true when no scope key is set).
+/// The SQL boolean for "this invocation is in the rule's scope" (true when no scope key is set;
+/// NULL when a value the scope needs is missing).
 pub fn scope(rule: &Rule) -> String {
     let mut parts = Vec::new();
     if !rule.accounts.is_empty() {
@@ -62,7 +79,7 @@ pub fn scope(rule: &Rule) -> String {
         ));
     }
     if !rule.profile_scopes.is_empty() {
-        parts.push(matches_any(&scope_column(), &rule.profile_scopes));
+        parts.push(format!("({})", scope_matches(&rule.profile_scopes)));
     }
     if parts.is_empty() {
         "true".to_owned()
@@ -72,15 +89,15 @@ pub fn scope(rule: &Rule) -> String {
 }
 
 /// `(requirement key, SQL boolean that is true when the invocation breaks it)` for each
-/// requirement of the rule. Unknown values (a null served Region) break allow-lists: the audit
-/// fails closed.
+/// requirement of the rule: NULL when the log cannot tell (a null served Region, an unknown
+/// routing scope, a `violation_when` that is NULL).
 pub fn breaches(rule: &Rule) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     if !rule.allowed_regions.is_empty() {
         out.push((
             "allowed_regions",
             format!(
-                "NOT coalesce({}, false)",
+                "NOT {}",
                 matches_any("served_region", &rule.allowed_regions)
             ),
         ));
@@ -93,23 +110,17 @@ pub fn breaches(rule: &Rule) -> Vec<(&'static str, String)> {
             .collect();
         out.push((
             "allowed_geographies",
-            format!(
-                "NOT coalesce(served_geography IN ({}), false)",
-                list.join(", ")
-            ),
+            format!("NOT (served_geography IN ({}))", list.join(", ")),
         ));
     }
     if !rule.denied_profile_scopes.is_empty() {
         out.push((
             "denied_profile_scopes",
-            format!(
-                "coalesce({}, false)",
-                matches_any(&scope_column(), &rule.denied_profile_scopes)
-            ),
+            format!("({})", scope_matches(&rule.denied_profile_scopes)),
         ));
     }
     if let Some(sql) = &rule.violation_when {
-        out.push(("violation_when", format!("coalesce(({sql}), false)")));
+        out.push(("violation_when", format!("({sql})")));
     }
     out
 }
@@ -134,6 +145,6 @@ mod tests {
         assert_eq!(scope(&rule), "true");
         let b = breaches(&rule);
         assert_eq!(b.len(), 1);
-        assert_eq!(b[0].1, "NOT coalesce(served_geography IN ('EU'), false)");
+        assert_eq!(b[0].1, "NOT (served_geography IN ('EU'))");
     }
 }

@@ -2,10 +2,13 @@
 
 use clap::Args;
 
-use trailmap::TrailSession;
-use trailmap::filter::{Bound, ScanFilter, parse_time};
+use std::path::PathBuf;
+
+use trailmap::filter::{Bound, ScanFilter, parse_duration, parse_time};
+use trailmap::profiles::ProfileMap;
 use trailmap::source::SourceSpec;
 use trailmap::source::aws::AwsOptions;
+use trailmap::{ReadOptions, TrailSession};
 
 /// Where to read and which events.
 #[derive(Debug, Args)]
@@ -28,12 +31,22 @@ pub struct SourceArgs {
     /// Only events at or before this time: YYYY-MM-DD (the whole day, UTC) or RFC 3339.
     #[arg(long, value_name = "DATE")]
     pub to: Option<String>,
-    /// Only events of this account (recipientAccountId). Repeatable.
+    /// Only events of this account (recipientAccountId, 12 digits). Repeatable.
     #[arg(long = "account", value_name = "ID")]
     pub accounts: Vec<String>,
-    /// Only events logged in this source Region (awsRegion). Repeatable.
+    /// Only events logged in this source Region (awsRegion, e.g. eu-west-1). Repeatable.
     #[arg(long = "source-region", value_name = "REGION")]
     pub source_regions: Vec<String>,
+    /// How late a log file may be delivered after its events (e.g. 90m, 6h, 3d): pruning by
+    /// --from/--to or SQL time filters keeps this margin. CloudTrail delivers in about 5
+    /// minutes on average, with no upper bound; the coverage reports the largest lag seen.
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub delivery_margin: String,
+    /// Application inference profiles created before the archive starts: the JSON output of
+    /// `aws bedrock list-inference-profiles --type-equals APPLICATION`. Profiles created inside
+    /// the archive are read from its CreateInferenceProfile events.
+    #[arg(long, value_name = "FILE.json")]
+    pub profiles: Option<PathBuf>,
     /// Exit with code 2 if any file could not be read (default: warn and go on).
     #[arg(long)]
     pub strict: bool,
@@ -54,8 +67,8 @@ pub struct SourceArgs {
 }
 
 impl SourceArgs {
-    /// Validates the options (cheap, before anything is read).
-    pub fn parse(&self) -> trailmap::error::Result<(Vec<SourceSpec>, ScanFilter)> {
+    /// Validates the options (cheap, before anything is listed).
+    pub fn parse(&self) -> anyhow::Result<(Vec<SourceSpec>, ReadOptions)> {
         let specs = self
             .sources
             .iter()
@@ -74,9 +87,14 @@ impl SourceArgs {
                 .transpose()?,
             accounts: self.accounts.clone(),
             source_regions: self.source_regions.clone(),
+            delivery_margin: parse_duration(&self.delivery_margin)?,
         };
         filter.validate()?;
-        Ok((specs, filter))
+        let profiles = match &self.profiles {
+            Some(path) => ProfileMap::from_profiles_file(path)?,
+            None => ProfileMap::default(),
+        };
+        Ok((specs, ReadOptions { filter, profiles }))
     }
 
     fn aws(&self) -> AwsOptions {
@@ -88,15 +106,15 @@ impl SourceArgs {
     }
 
     /// Lists the sources and opens a session over them.
-    pub async fn open(&self) -> trailmap::error::Result<TrailSession> {
-        let (specs, filter) = self.parse()?;
-        trailmap::open(&specs, filter, &self.aws()).await
+    pub async fn open(&self) -> anyhow::Result<TrailSession> {
+        let (specs, options) = self.parse()?;
+        Ok(trailmap::open(&specs, &options, &self.aws()).await?)
     }
 
     /// Opens a session for one statement: S3 folders its SQL rules out are not listed.
-    pub async fn open_for_query(&self, sql: &str) -> trailmap::error::Result<TrailSession> {
-        let (specs, filter) = self.parse()?;
-        trailmap::open_for_query(&specs, filter, &self.aws(), sql).await
+    pub async fn open_for_query(&self, sql: &str) -> anyhow::Result<TrailSession> {
+        let (specs, options) = self.parse()?;
+        Ok(trailmap::open_for_query(&specs, &options, &self.aws(), sql).await?)
     }
 }
 

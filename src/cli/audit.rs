@@ -43,23 +43,42 @@ pub struct AuditArgs {
 /// One line saying what the audit concluded.
 fn verdict(report: &AuditReport) -> String {
     let c = &report.coverage;
-    if !report.complete {
+    let findings = || {
+        let rules = report
+            .rules
+            .iter()
+            .filter(|r| r.violations + r.unverifiable > 0)
+            .count();
         format!(
-            "INCOMPLETE: {} file(s) could not be read; the audit covers only the {} file(s) read and cannot say the archive is compliant",
-            c.load_errors.len(),
-            c.files_read
+            "{} violation(s) and {} unverifiable call(s) under {rules} rule(s)",
+            report.violation_count(),
+            report.unverifiable_count()
+        )
+    };
+    if !report.complete {
+        let mut missing = Vec::new();
+        if !c.load_errors.is_empty() {
+            missing.push(format!("{} file(s) could not be read", c.load_errors.len()));
+        }
+        if c.bad_event_times > 0 {
+            missing.push(format!(
+                "{} record(s) have an eventTime that does not parse, so --from/--to cannot place them",
+                c.bad_event_times
+            ));
+        }
+        format!(
+            "INCOMPLETE: {}; the audit covers only the {} file(s) read and cannot say the archive is compliant ({})",
+            missing.join(" and "),
+            c.files_read,
+            findings()
         )
     } else if report.violations.is_empty() {
         format!(
-            "COMPLIANT: no violations in {} invocations ({} files read)",
+            "COMPLIANT: no violations and no unverifiable calls in {} invocations ({} files read)",
             c.invocations, c.files_read
         )
     } else {
-        let rules = report.rules.iter().filter(|r| r.violations > 0).count();
-        format!(
-            "NOT COMPLIANT: {} violation(s) of {rules} rule(s)",
-            report.violations.len()
-        )
+        format!("NOT COMPLIANT: {}", findings())
     }
 }
 
@@ -73,6 +92,38 @@ fn coverage_text(report: &AuditReport) -> String {
         "Coverage: {} of {} listed file(s) read, {} failed; {} events, {} invocations; {span}\n",
         c.files_read, c.files_listed, c.files_failed, c.events, c.invocations
     );
+    text.push_str(&format!(
+        "  delivery margin {}; largest delivery lag seen {}\n",
+        c.delivery_margin,
+        c.max_delivery_lag.as_deref().unwrap_or("none")
+    ));
+    if c.delivery_lag_warning {
+        text.push_str(
+            "  WARNING: the largest lag is more than half the margin; files delivered later may have been pruned by time: widen --delivery-margin\n",
+        );
+    }
+    if c.bad_event_times > 0 {
+        text.push_str(&format!(
+            "  {} record(s) with an eventTime that does not parse\n",
+            c.bad_event_times
+        ));
+    }
+    for u in &c.unknown_bedrock_events {
+        text.push_str(&format!(
+            "  not judged: {} {} event(s) {} on {} name a model but are not known inference calls\n",
+            u.events, u.event_name, "(unknown event name)", u.event_source
+        ));
+    }
+    for r in report
+        .rules
+        .iter()
+        .filter(|r| r.status == "nothing in scope")
+    {
+        text.push_str(&format!(
+            "  rule {}: nothing in scope, so it was not tested\n",
+            r.rule
+        ));
+    }
     for e in &c.load_errors {
         text.push_str(&format!(
             "  not read: {} ({}): {}\n",
@@ -85,9 +136,13 @@ fn coverage_text(report: &AuditReport) -> String {
 fn table_text(report: &AuditReport) -> anyhow::Result<String> {
     let mut text = String::new();
     if report.violations.is_empty() {
-        text.push_str("Violations: none\n\n");
+        text.push_str("Findings: none\n\n");
     } else {
-        text.push_str(&format!("Violations: {}\n", report.violations.len()));
+        text.push_str(&format!(
+            "Findings: {} violation(s), {} unverifiable\n",
+            report.violation_count(),
+            report.unverifiable_count()
+        ));
         text.push_str(&format!(
             "{}\n\n",
             pretty_format_batches(&[report.violations_batch()?])?

@@ -4,7 +4,9 @@ use std::io::Write;
 
 use super::Outcome;
 use trailmap::queries;
-use trailmap::schema::{Column, LOAD_ERRORS_COLUMNS, REGIONS_COLUMNS, SmallColumn};
+use trailmap::schema::{
+    APPLICATION_PROFILES_COLUMNS, Column, LOAD_ERRORS_COLUMNS, REGIONS_COLUMNS, SmallColumn,
+};
 
 /// Prints every named query with its description.
 pub fn list_queries() -> anyhow::Result<Outcome> {
@@ -49,6 +51,11 @@ pub fn print_schema() -> anyhow::Result<Outcome> {
         "\nload_errors: one row per file that could not be read"
     )?;
     print_small(&mut out, LOAD_ERRORS_COLUMNS)?;
+    writeln!(
+        out,
+        "\napplication_profiles: application inference profiles, from CreateInferenceProfile events and --profiles"
+    )?;
+    print_small(&mut out, APPLICATION_PROFILES_COLUMNS)?;
     writeln!(out, "\nfunctions:")?;
     writeln!(
         out,

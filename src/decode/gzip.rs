@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use flate2::bufread::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
 use crate::error::{DecodeError, LoadStage};
 
@@ -13,7 +13,9 @@ const MAX_SIZE_HINT: usize = 256 << 20;
 /// Returns the JSON text of a file: `raw` itself when it is not gzip, else `raw` inflated into
 /// `buffer` (cleared first; reusing one buffer saves allocating and faulting in megabytes per
 /// file). `named_gzip` says whether the name ends in `.gz`, so that a `.json.gz` that is not
-/// gzip is reported as such rather than as bad JSON.
+/// gzip is reported as such rather than as bad JSON. A CloudTrail log file is exactly one gzip
+/// member: bytes after its end (a second member appended, or anything else) are an error, as
+/// in `aws cloudtrail validate-logs`, and none of the file is used.
 pub fn inflate_into<'a>(
     raw: &'a [u8],
     named_gzip: bool,
@@ -41,9 +43,19 @@ pub fn inflate_into<'a>(
     }
     buffer.clear();
     buffer.reserve(size_hint(raw));
-    MultiGzDecoder::new(raw)
+    let mut decoder = GzDecoder::new(raw);
+    decoder
         .read_to_end(buffer)
         .map_err(|e| DecodeError::new(LoadStage::Gunzip, format!("corrupt gzip stream: {e}")))?;
+    let trailing = decoder.into_inner().len();
+    if trailing > 0 {
+        return Err(DecodeError::new(
+            LoadStage::Gunzip,
+            format!(
+                "{trailing} byte(s) after the end of the first gzip member; a CloudTrail log file is a single gzip member, so the file is not used"
+            ),
+        ));
+    }
     Ok(buffer)
 }
 
@@ -80,10 +92,20 @@ mod tests {
             b"{\"Records\":[]}"
         );
         assert_eq!(&*inflate(b"{}", false).unwrap(), b"{}");
-        // Concatenated members are one stream.
+        // Data after the first member is refused, whatever it is.
         let mut two = gzip(b"ab");
         two.extend(gzip(b"cd"));
-        assert_eq!(&*inflate(&two, true).unwrap(), b"abcd");
+        let err = inflate(&two, true).unwrap_err();
+        assert_eq!(err.stage, LoadStage::Gunzip);
+        assert!(
+            err.message
+                .contains("after the end of the first gzip member"),
+            "{}",
+            err.message
+        );
+        let mut padded = gzip(b"ab");
+        padded.push(0);
+        assert_eq!(inflate(&padded, true).unwrap_err().stage, LoadStage::Gunzip);
     }
 
     #[test]

@@ -20,32 +20,54 @@ use datafusion::arrow::datatypes::{Schema, SchemaRef};
 
 use crate::error::{DecodeError, LoadStage};
 use crate::filter::ScanFilter;
+use crate::profiles::ProfileMap;
 use crate::schema::{Column, Kind, UTC};
 use row::{FileContext, Needs, Row, Value};
 
-/// What to build from each file: the projected columns and the record filter.
+/// What to build from each file: the projected columns, the record filter and the application
+/// profiles known so far.
 #[derive(Debug, Clone)]
 pub struct DecodePlan {
     columns: Vec<Column>,
     schema: SchemaRef,
     filter: ScanFilter,
     needs: Needs,
+    profiles: Arc<ProfileMap>,
+    profiles_complete: bool,
 }
 
 impl DecodePlan {
-    /// A plan that builds `columns` (in this order) of the records `filter` keeps.
-    pub fn new(columns: Vec<Column>, filter: ScanFilter) -> Self {
+    /// A plan that builds `columns` (in this order) of the records `filter` keeps, resolving
+    /// application profiles with `profiles` (those of `--profiles`; the archive's own are added
+    /// by [`DecodePlan::with_all_profiles`] when a file needs them).
+    pub fn new(columns: Vec<Column>, filter: ScanFilter, profiles: Arc<ProfileMap>) -> Self {
         let schema = Arc::new(Schema::new(
             columns.iter().map(|c| c.field()).collect::<Vec<_>>(),
         ));
-        let mut needs = Needs::of(&columns);
-        needs.time |= filter.from.is_some() || filter.to.is_some();
+        let needs = Needs::of(&columns);
         DecodePlan {
             columns,
             schema,
             filter,
             needs,
+            profiles,
+            profiles_complete: false,
         }
+    }
+
+    /// The same plan with every application profile there is to know (the archive's
+    /// `CreateInferenceProfile` events and `--profiles`).
+    pub fn with_all_profiles(&self, profiles: Arc<ProfileMap>) -> Self {
+        DecodePlan {
+            profiles,
+            profiles_complete: true,
+            ..self.clone()
+        }
+    }
+
+    /// Whether the plan already knows every application profile.
+    pub fn has_all_profiles(&self) -> bool {
+        self.profiles_complete
     }
 
     /// The schema of the batches this plan builds.
@@ -68,6 +90,13 @@ pub struct Decoded {
     pub records: usize,
     /// Bytes of JSON text decoded.
     pub json_bytes: usize,
+    /// The earliest `eventTime` in the file (microseconds), all records counted.
+    pub oldest_event: Option<i64>,
+    /// Records whose `eventTime` is missing or does not parse.
+    pub bad_times: usize,
+    /// Some projected value depends on an application profile the plan does not know: decode
+    /// again with [`DecodePlan::with_all_profiles`].
+    pub needs_profiles: bool,
 }
 
 /// A buffer this large is freed after use rather than kept for the next file.
@@ -95,6 +124,23 @@ pub fn decode_file(
     })
 }
 
+/// The application profiles created by the `CreateInferenceProfile` events of one file. Files
+/// without that event name in their text are not parsed.
+pub fn created_profiles(
+    raw: &[u8],
+    named_gzip: bool,
+    log_file: &str,
+) -> Result<ProfileMap, DecodeError> {
+    JSON_BUFFER.with_borrow_mut(|buffer| {
+        let json = gzip::inflate_into(raw, named_gzip, buffer)?;
+        let mut profiles = ProfileMap::default();
+        if memchr::memmem::find(json, b"CreateInferenceProfile").is_some() {
+            profiles.collect_created(&record::parse_records(json)?, log_file);
+        }
+        Ok(profiles)
+    })
+}
+
 /// Decodes a file's JSON text.
 fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Decoded, DecodeError> {
     let records = record::parse_records(json)?;
@@ -104,8 +150,16 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
         .map(|c| Builder::new(c.kind(), records.len()))
         .collect();
     let mut kept = 0;
+    let mut oldest_event: Option<i64> = None;
+    let mut bad_times = 0;
+    let mut needs_profiles = false;
+    let profiles = Some(plan.profiles.as_ref());
     for record in &records {
         let row = Row::new(record, file, plan.needs);
+        match row.time() {
+            Some(t) => oldest_event = Some(oldest_event.map_or(t, |o| o.min(t))),
+            None => bad_times += 1,
+        }
         if !plan.filter.is_empty()
             && !plan.filter.keeps_record(
                 row.time(),
@@ -115,8 +169,11 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
         {
             continue;
         }
+        if plan.needs.model && !plan.profiles_complete && !needs_profiles {
+            needs_profiles = row.has_unresolved_profile(profiles);
+        }
         for (column, builder) in plan.columns.iter().zip(&mut builders) {
-            builder.append(row.value(*column));
+            builder.append(row.value(*column, profiles));
         }
         kept += 1;
     }
@@ -128,6 +185,9 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
         batch,
         records: records.len(),
         json_bytes: json.len(),
+        oldest_event,
+        bad_times,
+        needs_profiles,
     })
 }
 
@@ -208,7 +268,11 @@ mod tests {
 
     #[test]
     fn every_column_has_its_declared_type() {
-        let plan = DecodePlan::new(Column::ALL.to_vec(), ScanFilter::default());
+        let plan = DecodePlan::new(
+            Column::ALL.to_vec(),
+            ScanFilter::default(),
+            Default::default(),
+        );
         let decoded = decode_file(INVOKE.as_bytes(), false, &file(), &plan).unwrap();
         assert_eq!(decoded.records, 2);
         assert_eq!(decoded.batch.num_rows(), 2);
@@ -222,12 +286,10 @@ mod tests {
         };
         assert_eq!(
             col("served_region"),
-            [Some("us-east-2".into()), Some("eu-west-1".into())]
+            [Some("us-east-2".into()), None],
+            "served_region is only known for model calls"
         );
-        assert_eq!(
-            col("served_geography"),
-            [Some("US".into()), Some("EU".into())]
-        );
+        assert_eq!(col("served_geography"), [Some("US".into()), None]);
         assert_eq!(col("profile_scope"), [Some("global".into()), None]);
         assert_eq!(
             col("model"),
@@ -261,11 +323,11 @@ mod tests {
             ),
             ..ScanFilter::default()
         };
-        let plan = DecodePlan::new(vec![Column::EventName], filter);
+        let plan = DecodePlan::new(vec![Column::EventName], filter, Default::default());
         let decoded = decode_file(INVOKE.as_bytes(), false, &file(), &plan).unwrap();
         assert_eq!(decoded.batch.num_columns(), 1);
         assert_eq!(decoded.batch.num_rows(), 1);
-        let empty = DecodePlan::new(vec![], ScanFilter::default());
+        let empty = DecodePlan::new(vec![], ScanFilter::default(), Default::default());
         assert_eq!(
             decode_file(INVOKE.as_bytes(), false, &file(), &empty)
                 .unwrap()

@@ -183,12 +183,46 @@ pub struct SessionIssuer<'a> {
     pub arn: Text<'a>,
 }
 
-/// `requestParameters`, the part trailmap flattens.
+/// `requestParameters`, the part trailmap flattens: `modelId` (bedrock-runtime) or `model`
+/// (bedrock-mantle).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct RequestParameters<'a> {
     #[serde(borrow)]
     pub model_id: Text<'a>,
+    #[serde(borrow)]
+    pub model: Text<'a>,
+}
+
+impl<'a> RequestParameters<'a> {
+    /// The model the call names, `modelId` first.
+    pub fn into_model(self) -> Option<Cow<'a, str>> {
+        self.model_id.0.or(self.model.0)
+    }
+}
+
+/// `requestParameters` of `CreateInferenceProfile`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CreateProfileRequest<'a> {
+    #[serde(borrow)]
+    pub model_source: Option<&'a RawValue>,
+}
+
+/// `requestParameters.modelSource` of `CreateInferenceProfile`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ModelSource<'a> {
+    #[serde(borrow)]
+    pub copy_from: Text<'a>,
+}
+
+/// `responseElements` of `CreateInferenceProfile`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CreateProfileResponse<'a> {
+    #[serde(borrow)]
+    pub inference_profile_arn: Text<'a>,
 }
 
 /// `additionalEventData`, the part trailmap flattens.

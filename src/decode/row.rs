@@ -5,11 +5,12 @@
 
 use std::borrow::Cow;
 
-use crate::bedrock::{self, ModelRef};
+use crate::bedrock;
 use crate::decode::record::{
     AdditionalEventData, Identity, Record, RequestParameters, SessionContext, SessionIssuer, nested,
 };
 use crate::decode::time::parse_event_time;
+use crate::profiles::ProfileMap;
 use crate::regions;
 use crate::schema::Column;
 use crate::source::key::LogKey;
@@ -65,32 +66,76 @@ pub struct Needs {
     pub identity: bool,
     /// `sessionContext.sessionIssuer.arn`.
     pub session_issuer: bool,
-    /// `requestParameters.modelId` and what it names.
+    /// `requestParameters.modelId` (or `model`) and what it names.
     pub model: bool,
     /// `additionalEventData.inferenceRegion`.
     pub inference_region: bool,
 }
 
 impl Needs {
-    /// The needs of a set of columns.
+    /// The needs of a set of columns. `eventTime` is always parsed: every file's oldest event
+    /// and its unparsable times are counted, whatever the columns.
     pub fn of(columns: &[Column]) -> Needs {
-        let mut needs = Needs::default();
+        let mut needs = Needs {
+            time: true,
+            ..Needs::default()
+        };
         for column in columns {
             use Column::*;
             match column {
-                EventTime => needs.time = true,
                 UserType | PrincipalArn | PrincipalId | PrincipalAccountId | AccessKeyId
                 | UserName | InvokedBy => needs.identity = true,
                 SessionIssuerArn => {
                     needs.identity = true;
                     needs.session_issuer = true;
                 }
-                ModelId | Model | ProfileScope => needs.model = true,
-                InferenceRegion | ServedRegion | ServedGeography => needs.inference_region = true,
+                ModelId | Model | ProfileScope | RoutingScope => needs.model = true,
+                InferenceRegion => needs.inference_region = true,
+                // Whether aws_region is where a call ran depends on the model it names.
+                ServedRegion | ServedGeography => {
+                    needs.inference_region = true;
+                    needs.model = true;
+                }
                 _ => {}
             }
         }
         needs
+    }
+}
+
+/// What the model id of a call says, with application profiles resolved where known.
+#[derive(Debug, Clone, Copy, Default)]
+struct Routing<'r> {
+    model: Option<&'r str>,
+    profile_scope: Option<&'r str>,
+    routing_scope: Option<&'r str>,
+    in_region: bool,
+    /// An application profile the profile map does not know.
+    unresolved_profile: bool,
+}
+
+impl<'r> Routing<'r> {
+    fn of(model_id: &'r str, profiles: Option<&'r ProfileMap>) -> Self {
+        let parsed = bedrock::parse_model_id(model_id);
+        let mut routing = Routing {
+            model: parsed.model,
+            profile_scope: parsed.scope,
+            routing_scope: parsed.scope,
+            in_region: parsed.in_region,
+            unresolved_profile: false,
+        };
+        if parsed.scope == Some(bedrock::APPLICATION_SCOPE) {
+            routing.routing_scope = None;
+            match profiles.and_then(|p| p.get(model_id)) {
+                Some(profile) => {
+                    routing.model = profile.model.as_deref();
+                    routing.routing_scope = profile.routing_scope.as_deref();
+                    routing.in_region = profile.in_region;
+                }
+                None => routing.unresolved_profile = true,
+            }
+        }
+        routing
     }
 }
 
@@ -126,9 +171,7 @@ impl<'r> Row<'r> {
             None
         };
         let model_id = if needs.model {
-            nested::<RequestParameters>(record.request_parameters)
-                .model_id
-                .0
+            nested::<RequestParameters>(record.request_parameters).into_model()
         } else {
             None
         };
@@ -160,20 +203,45 @@ impl<'r> Row<'r> {
         self.record
     }
 
-    fn served_region(&self) -> Option<&str> {
-        self.inference_region
+    /// Whether the record is a call through an application profile that `profiles` does not
+    /// know (its model, routing scope and, without `inferenceRegion`, served Region are unknown).
+    pub fn has_unresolved_profile(&self, profiles: Option<&ProfileMap>) -> bool {
+        self.model_id
             .as_deref()
-            .or(self.record.aws_region.get())
+            .is_some_and(|id| Routing::of(id, profiles).unresolved_profile)
     }
 
-    fn model_ref(&self) -> Option<ModelRef<'_>> {
-        self.model_id.as_deref().map(bedrock::parse_model_id)
+    fn routing<'a>(&'a self, profiles: Option<&'a ProfileMap>) -> Routing<'a> {
+        self.model_id
+            .as_deref()
+            .map(|id| Routing::of(id, profiles))
+            .unwrap_or_default()
     }
 
-    /// The value of `column` for this record.
-    pub fn value(&self, column: Column) -> Value<'_> {
+    /// Where the call ran, as far as the log proves it: the logged `inferenceRegion`, or the
+    /// source Region for a Bedrock inference that cannot leave it; otherwise unknown.
+    fn served_region<'a>(&'a self, routing: &Routing<'a>) -> Option<&'a str> {
+        self.inference_region.as_deref().or_else(|| {
+            let is_invocation = bedrock::is_invocation(
+                self.record.event_source.get(),
+                self.record.event_name.get(),
+            );
+            (is_invocation && routing.in_region)
+                .then(|| self.record.aws_region.get())
+                .flatten()
+        })
+    }
+
+    /// The value of `column` for this record; `profiles` resolves application profiles.
+    pub fn value<'a>(&'a self, column: Column, profiles: Option<&'a ProfileMap>) -> Value<'a> {
         use Column::*;
         let r = self.record;
+        let routing = match column {
+            Model | ProfileScope | RoutingScope | ServedRegion | ServedGeography => {
+                self.routing(profiles)
+            }
+            _ => Routing::default(),
+        };
         match column {
             EventTime => Value::Time(self.time),
             EventVersion => Value::Text(r.event_version.get()),
@@ -188,12 +256,15 @@ impl<'r> Row<'r> {
             ManagementEvent => Value::Bool(r.management_event.0),
             AwsRegion => Value::Text(r.aws_region.get()),
             InferenceRegion => Value::Text(self.inference_region.as_deref()),
-            ServedRegion => Value::Text(self.served_region()),
+            ServedRegion => Value::Text(self.served_region(&routing)),
             SourceGeography => Value::Text(r.aws_region.get().and_then(regions::geography)),
-            ServedGeography => Value::Text(self.served_region().and_then(regions::geography)),
+            ServedGeography => {
+                Value::Text(self.served_region(&routing).and_then(regions::geography))
+            }
             ModelId => Value::Text(self.model_id.as_deref()),
-            Model => Value::Text(self.model_ref().and_then(|m| m.model)),
-            ProfileScope => Value::Text(self.model_ref().and_then(|m| m.scope)),
+            Model => Value::Text(routing.model),
+            ProfileScope => Value::Text(routing.profile_scope),
+            RoutingScope => Value::Text(routing.routing_scope),
             IsInvocation => Value::Bool(Some(bedrock::is_invocation(
                 r.event_source.get(),
                 r.event_name.get(),

@@ -137,7 +137,10 @@ pub async fn list(
                     .iter()
                     .map(|f| PrefixScope::parse(f))
                     .collect();
-                let spans: Vec<KeySpan> = scopes.iter().map(KeySpan::of_folder).collect();
+                let spans: Vec<KeySpan> = scopes
+                    .iter()
+                    .map(|s| KeySpan::of_folder(s, filter.delivery_margin))
+                    .collect();
                 let allowed_by_sql = folders
                     .and_then(|predicate| predicate.keep(&spans).ok())
                     .unwrap_or_else(|| vec![true; spans.len()]);

@@ -10,10 +10,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use datafusion::arrow::array::RecordBatch;
 use futures::StreamExt;
+use tokio::sync::OnceCell;
 
-use crate::decode::{DecodePlan, Decoded, decode_file};
+use crate::ReadOptions;
+use crate::decode::{DecodePlan, Decoded, created_profiles, decode_file};
 use crate::error::{DecodeError, LoadError, LoadStage};
 use crate::filter::ScanFilter;
+use crate::profiles::ProfileMap;
 use crate::source::{Fetched, Fetcher, Listing, LogObject, Skipped};
 
 /// Files checked at once when `load_errors` is asked for files no query has read yet.
@@ -22,8 +25,18 @@ const CHECK_CONCURRENCY: usize = 8;
 /// What reading a file gave.
 #[derive(Debug, Clone)]
 enum Outcome {
-    Read { records: usize, json_bytes: usize },
+    Read(FileFacts),
     Failed(LoadError),
+}
+
+/// What a file read in full showed.
+#[derive(Debug, Clone, Copy)]
+struct FileFacts {
+    records: usize,
+    json_bytes: usize,
+    bad_times: usize,
+    /// Delivery time (from the key) minus the oldest event, in seconds.
+    lag_seconds: Option<i64>,
 }
 
 /// Totals over the files read so far.
@@ -39,8 +52,58 @@ pub struct Coverage {
     pub records: usize,
     /// Bytes of JSON decoded.
     pub json_bytes: usize,
+    /// Records whose `eventTime` is missing or does not parse (kept without a time, or left
+    /// out by `--from/--to`, which they cannot be placed in).
+    pub bad_event_times: usize,
+    /// The largest delivery lag seen: a file's delivery time (from its key) minus its oldest
+    /// event, in seconds.
+    pub max_delivery_lag_seconds: Option<i64>,
+    /// The delivery margin pruning kept, in seconds.
+    pub delivery_margin_seconds: i64,
     /// Objects skipped while listing.
     pub skipped: Skipped,
+}
+
+impl Coverage {
+    /// Whether the largest lag seen is more than half the margin: later files may have been
+    /// pruned, so the margin should be widened.
+    pub fn lag_exceeds_half_margin(&self) -> bool {
+        self.max_delivery_lag_seconds
+            .is_some_and(|lag| lag * 2 > self.delivery_margin_seconds)
+    }
+
+    /// One line on delivery lag, with a warning when it comes close to the margin.
+    pub fn delivery_note(&self) -> String {
+        let margin = human_duration(self.delivery_margin_seconds);
+        let mut note = match self.max_delivery_lag_seconds {
+            Some(lag) => format!(
+                "delivery margin {margin}; largest delivery lag seen {}",
+                human_duration(lag)
+            ),
+            None => format!("delivery margin {margin}; no delivery lag measured"),
+        };
+        if self.lag_exceeds_half_margin() {
+            note.push_str(
+                " (WARNING: more than half the margin; files delivered later than the margin may have been pruned by time: widen --delivery-margin)",
+            );
+        }
+        note
+    }
+}
+
+/// Seconds as `3d 4h`, `5h 2m` or `12m 5s`.
+pub fn human_duration(seconds: i64) -> String {
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+        seconds % 60,
+    );
+    match (d, h, m) {
+        (0, 0, m) => format!("{m}m {s}s"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
 }
 
 /// Live counters of reading, for progress display.
@@ -89,6 +152,10 @@ impl Progress {
 pub struct Archive {
     objects: Vec<Arc<LogObject>>,
     filter: ScanFilter,
+    /// Application profiles from `--profiles`.
+    given_profiles: Arc<ProfileMap>,
+    /// Those plus the archive's own `CreateInferenceProfile` events, found on first need.
+    all_profiles: OnceCell<Arc<ProfileMap>>,
     skipped: Skipped,
     listing_errors: Vec<LoadError>,
     fetcher: Fetcher,
@@ -97,11 +164,14 @@ pub struct Archive {
 }
 
 impl Archive {
-    /// An archive of the listed files; `filter` is the exact record cut of the command line.
-    pub fn new(listing: Listing, filter: ScanFilter) -> Self {
+    /// An archive of the listed files; the options' filter is the exact record cut of the
+    /// command line.
+    pub fn new(listing: Listing, options: ReadOptions) -> Self {
         Archive {
             objects: listing.objects,
-            filter,
+            filter: options.filter,
+            given_profiles: Arc::new(options.profiles),
+            all_profiles: OnceCell::new(),
             skipped: listing.skipped,
             listing_errors: listing.errors,
             fetcher: listing.fetcher,
@@ -120,6 +190,54 @@ impl Archive {
         &self.filter
     }
 
+    /// A decode plan for `columns`, with the profiles known without reading the archive.
+    pub fn decode_plan(&self, columns: Vec<crate::schema::Column>) -> DecodePlan {
+        DecodePlan::new(
+            columns,
+            self.filter.clone(),
+            Arc::clone(&self.given_profiles),
+        )
+    }
+
+    /// Every application profile: `--profiles` and the `CreateInferenceProfile` events of
+    /// every listed file (read once, on first need; files that cannot be read are left to the
+    /// scans, which report them).
+    pub async fn application_profiles(&self) -> Arc<ProfileMap> {
+        let profiles = self
+            .all_profiles
+            .get_or_init(|| async {
+                let found = futures::stream::iter(self.objects.iter().cloned())
+                    .map(|object| self.profiles_in(object))
+                    .buffer_unordered(CHECK_CONCURRENCY)
+                    .fold(ProfileMap::default(), |mut all, found| async move {
+                        all.extend(found);
+                        all
+                    })
+                    .await;
+                let mut all = (*self.given_profiles).clone();
+                all.extend(found);
+                tracing::info!(profiles = all.len(), "application profiles resolved");
+                Arc::new(all)
+            })
+            .await;
+        Arc::clone(profiles)
+    }
+
+    /// The profiles created in one file (none when it cannot be read).
+    async fn profiles_in(&self, object: Arc<LogObject>) -> ProfileMap {
+        let Ok(fetched) = self.fetcher.fetch(&object).await else {
+            return ProfileMap::default();
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        rayon::spawn(move || {
+            let found = fetched.into_bytes().ok().and_then(|bytes| {
+                created_profiles(&bytes, object.named_gzip(), &object.context.log_file).ok()
+            });
+            let _ = tx.send(found.unwrap_or_default());
+        });
+        rx.await.unwrap_or_default()
+    }
+
     fn outcomes(&self) -> MutexGuard<'_, BTreeMap<String, Outcome>> {
         // A poisoned lock only means another reader panicked; the map itself stays valid.
         self.outcomes
@@ -131,19 +249,25 @@ impl Archive {
     /// recorded and reported once).
     pub async fn read(&self, object: Arc<LogObject>, plan: Arc<DecodePlan>) -> Option<RecordBatch> {
         let log_file = object.context.log_file.clone();
+        let delivered = object.key().delivered;
         let result = match self.fetcher.fetch(&object).await {
-            Ok(fetched) => decode_on_rayon(fetched, object, plan).await,
+            Ok(fetched) => self.decode(fetched, object, plan).await,
             Err(message) => Err(DecodeError::new(LoadStage::Fetch, message)),
         };
         match result {
             Ok((decoded, size)) => {
                 self.progress.add(size, decoded.records, false);
+                let lag_seconds = delivered
+                    .zip(decoded.oldest_event)
+                    .map(|(d, oldest)| (d.timestamp_micros() - oldest) / 1_000_000);
                 self.outcomes().insert(
                     log_file,
-                    Outcome::Read {
+                    Outcome::Read(FileFacts {
                         records: decoded.records,
                         json_bytes: decoded.json_bytes,
-                    },
+                        bad_times: decoded.bad_times,
+                        lag_seconds,
+                    }),
                 );
                 Some(decoded.batch)
             }
@@ -176,7 +300,7 @@ impl Archive {
                 .cloned()
                 .collect()
         };
-        let plan = Arc::new(DecodePlan::new(Vec::new(), self.filter.clone()));
+        let plan = Arc::new(self.decode_plan(Vec::new()));
         futures::stream::iter(unread)
             .map(|object| self.read(object, Arc::clone(&plan)))
             .buffer_unordered(CHECK_CONCURRENCY)
@@ -189,7 +313,7 @@ impl Archive {
         let mut errors = self.listing_errors.clone();
         errors.extend(self.outcomes().values().filter_map(|o| match o {
             Outcome::Failed(e) => Some(e.clone()),
-            Outcome::Read { .. } => None,
+            Outcome::Read(_) => None,
         }));
         errors.sort();
         errors
@@ -205,18 +329,19 @@ impl Archive {
         let mut coverage = Coverage {
             files_listed: self.objects.len(),
             files_failed: self.listing_errors.len(),
+            delivery_margin_seconds: self.filter.delivery_margin.num_seconds(),
             skipped: self.skipped,
             ..Coverage::default()
         };
         for outcome in self.outcomes().values() {
             match outcome {
-                Outcome::Read {
-                    records,
-                    json_bytes,
-                } => {
+                Outcome::Read(facts) => {
                     coverage.files_read += 1;
-                    coverage.records += records;
-                    coverage.json_bytes += json_bytes;
+                    coverage.records += facts.records;
+                    coverage.json_bytes += facts.json_bytes;
+                    coverage.bad_event_times += facts.bad_times;
+                    coverage.max_delivery_lag_seconds =
+                        coverage.max_delivery_lag_seconds.max(facts.lag_seconds);
                 }
                 Outcome::Failed(_) => coverage.files_failed += 1,
             }
@@ -225,21 +350,50 @@ impl Archive {
     }
 }
 
-/// Reads (if local) and decodes on the rayon pool, and hands the result and the file's size
-/// back to the async caller.
+impl Archive {
+    /// Decodes a fetched file; when it calls an application profile the plan does not know,
+    /// decodes it again with every profile of the archive.
+    async fn decode(
+        &self,
+        fetched: Fetched,
+        object: Arc<LogObject>,
+        plan: Arc<DecodePlan>,
+    ) -> Result<(Decoded, usize), DecodeError> {
+        let (first, size, kept) =
+            decode_on_rayon(fetched, Arc::clone(&object), Arc::clone(&plan)).await?;
+        match kept {
+            Some(bytes) if !plan.has_all_profiles() => {
+                let complete = Arc::new(plan.with_all_profiles(self.application_profiles().await));
+                let (second, _, _) =
+                    decode_on_rayon(Fetched::Bytes(bytes), object, complete).await?;
+                Ok((second, size))
+            }
+            _ => Ok((first, size)),
+        }
+    }
+}
+
+/// A decoded file, its size, and its bytes when it must be decoded again.
+type DecodedFile = (Decoded, usize, Option<Vec<u8>>);
+
+/// Reads (if local) and decodes on the rayon pool, and hands the result back to the async
+/// caller; the bytes come back too when the file needs every application profile.
 async fn decode_on_rayon(
     fetched: Fetched,
     object: Arc<LogObject>,
     plan: Arc<DecodePlan>,
-) -> Result<(Decoded, usize), DecodeError> {
+) -> Result<DecodedFile, DecodeError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
         let result = fetched
             .into_bytes()
             .map_err(|message| DecodeError::new(LoadStage::Fetch, message))
             .and_then(|bytes| {
-                decode_file(&bytes, object.named_gzip(), &object.context, &plan)
-                    .map(|d| (d, bytes.len()))
+                decode_file(&bytes, object.named_gzip(), &object.context, &plan).map(|decoded| {
+                    let size = bytes.len();
+                    let kept = decoded.needs_profiles.then_some(bytes);
+                    (decoded, size, kept)
+                })
             });
         // The receiver is gone only when the query was cancelled; nothing to do then.
         let _ = tx.send(result);

@@ -10,7 +10,6 @@ use datafusion::datasource::TableType;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
-use crate::decode::DecodePlan;
 use crate::schema::{Column, events_schema};
 use crate::table::archive::Archive;
 use crate::table::exec::EventsScanExec;
@@ -63,8 +62,9 @@ impl TableProvider for EventsTable {
                 .collect(),
             None => Column::ALL.to_vec(),
         };
-        let files = pruning::prune(self.archive.objects(), filters, state)?;
-        let plan = DecodePlan::new(columns, self.archive.filter().clone());
+        let margin = self.archive.filter().delivery_margin;
+        let files = pruning::prune(self.archive.objects(), filters, margin, state)?;
+        let plan = self.archive.decode_plan(columns);
         let partitions = state.config().target_partitions();
         Ok(Arc::new(EventsScanExec::new(
             Arc::clone(&self.archive),

@@ -1,10 +1,12 @@
-//! DataFusion tables over an archive: `events`, `invocations`, `regions`, `load_errors`, plus
+//! DataFusion tables over an archive: `events`, `invocations`, `regions`, `load_errors`,
+//! `application_profiles`, plus
 //! the `geography` function and the JSON functions of `datafusion-functions-json`.
 
 pub mod archive;
 pub mod events;
 pub mod exec;
 pub mod load_errors;
+pub mod profiles;
 pub mod pruning;
 pub mod regions;
 
@@ -27,7 +29,11 @@ pub async fn register(ctx: &SessionContext, archive: Arc<Archive>) -> Result<()>
     )?;
     ctx.register_table(
         "load_errors",
-        Arc::new(load_errors::LoadErrorsTable::new(archive)),
+        Arc::new(load_errors::LoadErrorsTable::new(Arc::clone(&archive))),
+    )?;
+    ctx.register_table(
+        "application_profiles",
+        Arc::new(profiles::ApplicationProfilesTable::new(archive)),
     )?;
     ctx.register_table("regions", Arc::new(regions::regions_table()?))?;
     ctx.register_udf(regions::geography_udf());

@@ -1,14 +1,15 @@
 //! SQL filters → which files to read (and which S3 folders to list), from what keys say.
 //!
 //! A "container" is a file or a folder of files; its statistics come from its key: account,
-//! Region and dates are exact, `event_time` is the delivery time (or dates) widened by
-//! [`crate::filter::DELIVERY_LAG`] / [`crate::filter::CLOCK_SKEW`]. DataFusion's
+//! Region and dates are exact, `event_time` is the delivery time (or dates) widened by the
+//! delivery margin (`--delivery-margin`) and [`crate::filter::CLOCK_SKEW`]. DataFusion's
 //! `PruningPredicate` does the reasoning (AND, OR, IN, ranges); containers it proves empty are
 //! not listed or fetched. The filters stay `Inexact`, so DataFusion still checks every row.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use chrono::Duration;
 use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Date32Array, StringArray, TimestampMicrosecondArray,
 };
@@ -76,25 +77,25 @@ fn micros(span: TimeSpan) -> (Option<i64>, Option<i64>) {
 }
 
 impl KeySpan {
-    /// The span of one file's key.
-    pub fn of_key(key: &LogKey) -> KeySpan {
+    /// The span of one file's key; its events may be up to `margin` older than its delivery.
+    pub fn of_key(key: &LogKey, margin: Duration) -> KeySpan {
         KeySpan {
             account: key.account.clone(),
             region: key.region.clone(),
             dates: key.date.map(|d| (days_since_epoch(d), days_since_epoch(d))),
-            times: micros(key_time_span(key)),
+            times: micros(key_time_span(key, margin)),
         }
     }
 
-    /// The span of every key under a folder.
-    pub fn of_folder(folder: &PrefixScope) -> KeySpan {
+    /// The span of every key under a folder, with the delivery `margin`.
+    pub fn of_folder(folder: &PrefixScope, margin: Duration) -> KeySpan {
         KeySpan {
             account: folder.account.clone(),
             region: folder.region.clone(),
             dates: folder
                 .dates
                 .map(|(a, b)| (days_since_epoch(a), days_since_epoch(b))),
-            times: micros(prefix_time_span(folder)),
+            times: micros(prefix_time_span(folder, margin)),
         }
     }
 }
@@ -156,16 +157,21 @@ impl KeyPredicate {
     }
 }
 
-/// The files that may hold rows matching `filters`.
+/// The files that may hold rows matching `filters`, a file's events being up to `margin` older
+/// than its delivery.
 pub fn prune(
     objects: &[Arc<LogObject>],
     filters: &[Expr],
+    margin: Duration,
     session: &dyn Session,
 ) -> Result<Vec<Arc<LogObject>>> {
     let Some(predicate) = KeyPredicate::from_filters(filters, session)? else {
         return Ok(objects.to_vec());
     };
-    let spans: Vec<KeySpan> = objects.iter().map(|o| KeySpan::of_key(o.key())).collect();
+    let spans: Vec<KeySpan> = objects
+        .iter()
+        .map(|o| KeySpan::of_key(o.key(), margin))
+        .collect();
     let keep = predicate.keep(&spans)?;
     let kept: Vec<_> = objects
         .iter()
