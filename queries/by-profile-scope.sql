@@ -3,7 +3,8 @@ SELECT
     coalesce(profile_scope, 'in-region') AS profile_scope,
     count(*) AS invocations,
     count(*) FILTER (WHERE served_region <> aws_region) AS served_outside_source_region,
-    count(*) FILTER (WHERE served_geography IS DISTINCT FROM source_geography) AS served_outside_geography,
+    count(*) FILTER (WHERE served_geography <> source_geography) AS served_outside_geography,
+    count(*) FILTER (WHERE served_region IS NULL) AS served_region_unknown,
     count(DISTINCT served_region) AS served_regions
 FROM invocations
 WHERE error_code IS NULL

@@ -1,4 +1,4 @@
--- Successful invocations served outside the caller's geography, by account, principal, route and model
+-- Successful invocations proven (by inferenceRegion) to be served outside the caller's geography, by account, principal, route and model
 SELECT
     account_id,
     principal_arn,
@@ -12,6 +12,6 @@ SELECT
     max(event_time) AS last_seen
 FROM invocations
 WHERE error_code IS NULL
-  AND served_geography IS DISTINCT FROM source_geography
+  AND served_geography <> source_geography
 GROUP BY account_id, principal_arn, aws_region, source_geography, served_region, served_geography, model_id
 ORDER BY invocations DESC, account_id, principal_arn, source_region, served_region, model_id

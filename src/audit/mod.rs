@@ -156,6 +156,9 @@ pub struct AuditCoverage {
     pub last_event: Option<i64>,
     /// Records whose `eventTime` is missing or does not parse.
     pub bad_event_times: usize,
+    /// Of those, records `--from/--to` left out (they cannot be placed in time, so they may
+    /// be in range): the audit is then incomplete.
+    pub events_left_out_for_bad_time: usize,
     /// `--delivery-margin`, e.g. `1d 0h`.
     pub delivery_margin: String,
     /// The largest delivery lag seen (a file's delivery minus its oldest event).
@@ -355,6 +358,8 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
             filter_description(session)
         )));
     }
+    // A record left out by --from/--to because its time does not parse may be in range.
+    let time_filtered = session.filter().from.is_some() || session.filter().to.is_some();
     let coverage = AuditCoverage {
         files_listed: files.files_listed,
         files_read: files.files_read,
@@ -364,6 +369,11 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
         first_event: fold.first_event,
         last_event: fold.last_event,
         bad_event_times: files.bad_event_times,
+        events_left_out_for_bad_time: if time_filtered {
+            files.bad_event_times
+        } else {
+            0
+        },
         delivery_margin: human_duration(files.delivery_margin_seconds),
         max_delivery_lag: files.max_delivery_lag_seconds.map(human_duration),
         delivery_lag_warning: files.lag_exceeds_half_margin(),
@@ -385,10 +395,7 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
     });
     let mut rules = fold.rules;
     rules.iter_mut().for_each(RuleSummary::settle_status);
-    // A record left out by --from/--to because its time does not parse may be in range.
-    let time_filtered = session.filter().from.is_some() || session.filter().to.is_some();
-    let complete =
-        coverage.load_errors.is_empty() && !(time_filtered && coverage.bad_event_times > 0);
+    let complete = coverage.load_errors.is_empty() && coverage.events_left_out_for_bad_time == 0;
     Ok(AuditReport {
         compliant: complete && violations.is_empty(),
         complete,

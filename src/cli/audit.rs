@@ -60,10 +60,10 @@ fn verdict(report: &AuditReport) -> String {
         if !c.load_errors.is_empty() {
             missing.push(format!("{} file(s) could not be read", c.load_errors.len()));
         }
-        if c.bad_event_times > 0 {
+        if c.events_left_out_for_bad_time > 0 {
             missing.push(format!(
                 "{} record(s) have an eventTime that does not parse, so --from/--to cannot place them",
-                c.bad_event_times
+                c.events_left_out_for_bad_time
             ));
         }
         format!(
@@ -104,14 +104,14 @@ fn coverage_text(report: &AuditReport) -> String {
     }
     if c.bad_event_times > 0 {
         text.push_str(&format!(
-            "  {} record(s) with an eventTime that does not parse\n",
-            c.bad_event_times
+            "  {} record(s) with an eventTime that does not parse ({} left out by --from/--to)\n",
+            c.bad_event_times, c.events_left_out_for_bad_time
         ));
     }
     for u in &c.unknown_bedrock_events {
         text.push_str(&format!(
-            "  not judged: {} {} event(s) {} on {} name a model but are not known inference calls\n",
-            u.events, u.event_name, "(unknown event name)", u.event_source
+            "  not judged: {} {} event(s) on {} name a model, but trailmap does not know that event name as inference\n",
+            u.events, u.event_name, u.event_source
         ));
     }
     for r in report

@@ -32,6 +32,10 @@ pub struct GenerateArgs {
     /// Number of days covered.
     #[arg(long, default_value_t = GeneratorConfig::default().days)]
     pub days: u32,
+    /// Also write a file CloudTrail never writes: a log file with a second gzip member
+    /// appended (trailmap must report it as a load error).
+    #[arg(long)]
+    pub bad: bool,
 }
 
 /// Runs `trailmap generate`.
@@ -42,14 +46,16 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
         seed: args.seed,
         start: args.start,
         days: args.days,
+        bad: args.bad,
         ..GeneratorConfig::default()
     };
     let written = generate(&args.output, &config)?;
     eprintln!(
-        "trailmap: wrote {} log files ({} records) and {} digest files under {}",
+        "trailmap: wrote {} log files ({} records), {} digest files and {} bad file(s) under {}",
         written.log_files,
         written.events,
         written.digest_files,
+        written.bad_files,
         args.output.display()
     );
     Ok(Outcome::Success)

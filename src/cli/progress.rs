@@ -81,5 +81,17 @@ impl Progress {
             self.started.elapsed().as_secs_f64(),
             c.files_failed
         );
+        let delivery = c.delivery_note();
+        if c.lag_exceeds_half_margin() {
+            eprintln!("trailmap: {delivery}");
+        } else {
+            tracing::info!("{delivery}");
+        }
+        if c.bad_event_times > 0 {
+            eprintln!(
+                "trailmap: {} record(s) have an eventTime that does not parse: event_time is null for them, and --from/--to leave them out",
+                c.bad_event_times
+            );
+        }
     }
 }

@@ -1,5 +1,10 @@
-//! Realistic CloudTrail records: Bedrock invocations in every model id form, and the noise
+//! Realistic CloudTrail records: Bedrock invocations in every model id form (bedrock-runtime and
+//! bedrock-mantle), application profiles created with `CreateInferenceProfile`, and the noise
 //! around them (STS, console sign-in, S3 data events, KMS, Bedrock control plane).
+//!
+//! Planted on purpose, so that tests and sample-data show them: profile calls whose record has no
+//! `inferenceRegion` (the served Region is unknown), calls through an application profile that
+//! no event in the archive creates, and records with an `eventTime` that does not parse.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -73,6 +78,71 @@ fn geographic_profile(region: &str, rng: &mut Rng) -> (&'static str, &'static [&
     }
 }
 
+/// The id of the application profile the generated archive creates for an account and Region.
+pub fn application_profile_id(account: &str, region: &str) -> String {
+    format!("tm{}{}", &account[..4], region.replace('-', ""))
+}
+
+/// The application profile ARN of `id` in the origin's account and Region.
+fn application_profile_arn(origin: &Origin, id: &str) -> String {
+    format!(
+        "arn:aws:bedrock:{}:{}:application-inference-profile/{id}",
+        origin.region, origin.account
+    )
+}
+
+/// What the archive's application profile of a Region copies: a geographic profile in Europe, a
+/// global profile in Asia-Pacific, an in-Region foundation model elsewhere.
+fn application_profile_source(region: &str) -> String {
+    let model = MODELS[0];
+    if region.starts_with("eu-") {
+        format!("arn:aws:bedrock:{region}::inference-profile/eu.{model}")
+    } else if region.starts_with("ap-") {
+        format!("arn:aws:bedrock:{region}::inference-profile/global.{model}")
+    } else {
+        format!("arn:aws:bedrock:{region}::foundation-model/{model}")
+    }
+}
+
+/// Where a call through the archive's application profile of the origin's Region may run.
+fn application_profile_destinations(region: &str) -> &'static [&'static str] {
+    if region.starts_with("eu-") {
+        &["eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1"]
+    } else if region.starts_with("ap-") {
+        GLOBAL_DESTINATIONS
+    } else {
+        &[]
+    }
+}
+
+/// The `CreateInferenceProfile` event that creates the archive's application profile of the
+/// origin's account and Region.
+pub fn create_application_profile(origin: &Origin, rng: &mut Rng) -> Value {
+    let mut record = base(
+        origin,
+        rng,
+        "bedrock.amazonaws.com",
+        "CreateInferenceProfile",
+    );
+    let id = application_profile_id(origin.account, origin.region);
+    set(&mut record, "userIdentity", identity(origin, rng));
+    set(
+        &mut record,
+        "requestParameters",
+        json!({
+            "inferenceProfileName": format!("team-{id}"),
+            "modelSource": {"copyFrom": application_profile_source(origin.region)},
+            "tags": [{"key": "team", "value": "platform"}]
+        }),
+    );
+    set(
+        &mut record,
+        "responseElements",
+        json!({"inferenceProfileArn": application_profile_arn(origin, &id), "status": "ACTIVE"}),
+    );
+    record
+}
+
 /// How a request named its model, and where it ran (`None`: not recorded).
 fn choose_model(origin: &Origin, rng: &mut Rng) -> (String, Option<String>) {
     let model = *rng.pick(MODELS);
@@ -100,14 +170,57 @@ fn choose_model(origin: &Origin, rng: &mut Rng) -> (String, Option<String>) {
             format!("arn:aws:bedrock:{region}:{account}:inference-profile/{geo}.{model}"),
             Some(near(rng, geo_destinations)),
         ),
+        88..97 => {
+            // The application profile the archive creates for this account and Region.
+            let id = application_profile_id(account, region);
+            let destinations = application_profile_destinations(region);
+            let served = if destinations.is_empty() {
+                rng.percent(50).then(|| region.to_owned())
+            } else {
+                Some(near(rng, destinations))
+            };
+            (application_profile_arn(origin, &id), served)
+        }
         _ => {
+            // A profile created before the archive starts: nothing in it says what it copies.
             let id = rng.string(b"abcdefghijklmnopqrstuvwxyz0123456789", 12);
             (
-                format!("arn:aws:bedrock:{region}:{account}:application-inference-profile/{id}"),
+                application_profile_arn(origin, &id),
                 Some(near(rng, geo_destinations)),
             )
         }
     }
+}
+
+/// Open-weight models served by the OpenAI-compatible bedrock-mantle endpoint.
+const MANTLE_MODELS: &[&str] = &["openai.gpt-oss-120b-1:0", "openai.gpt-oss-20b-1:0"];
+
+/// An inference on the OpenAI-compatible `bedrock-mantle` endpoint: a data event named
+/// `CreateInference`, the model in `requestParameters.model`, no `inferenceRegion`.
+fn mantle_inference(origin: &Origin, rng: &mut Rng) -> Value {
+    let mut record = base(
+        origin,
+        rng,
+        "bedrock-mantle.amazonaws.com",
+        "CreateInference",
+    );
+    set(&mut record, "userIdentity", identity(origin, rng));
+    set(&mut record, "eventCategory", json!("Data"));
+    set(&mut record, "managementEvent", json!(false));
+    set(&mut record, "readOnly", json!(false));
+    set(
+        &mut record,
+        "requestParameters",
+        json!({"model": *rng.pick(MANTLE_MODELS), "callWithBearerToken": false}),
+    );
+    set(&mut record, "responseElements", Value::Null);
+    set(
+        &mut record,
+        "tlsDetails",
+        json!({"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
+               "clientProvidedHostHeader": format!("bedrock-mantle.{}.api.aws", origin.region)}),
+    );
+    record
 }
 
 fn identity(origin: &Origin, rng: &mut Rng) -> Value {
@@ -192,8 +305,12 @@ fn set(record: &mut Value, key: &str, value: Value) {
     }
 }
 
-/// A Bedrock runtime invocation, sometimes failed (throttled, denied, invalid).
+/// A Bedrock invocation, sometimes failed (throttled, denied, invalid); one in twenty on the
+/// bedrock-mantle endpoint.
 pub fn invocation(origin: &Origin, rng: &mut Rng) -> Value {
+    if rng.percent(5) {
+        return mantle_inference(origin, rng);
+    }
     let name = *rng.weighted(INVOKE_NAMES);
     let mut record = base(origin, rng, "bedrock.amazonaws.com", name);
     let user_identity = identity(origin, rng);
@@ -232,6 +349,8 @@ pub fn invocation(origin: &Origin, rng: &mut Rng) -> Value {
                 json!("The provided model identifier is invalid."),
             );
         }
+        // A successful profile call whose record lacks inferenceRegion: served Region unknown.
+        7..10 if !is_plain_model(&model_id) => {}
         _ => {
             if let Some(served) = inference_region {
                 set(
@@ -244,6 +363,25 @@ pub fn invocation(origin: &Origin, rng: &mut Rng) -> Value {
     }
     set(&mut record, "userIdentity", user_identity);
     record
+}
+
+/// Whether a model id names a foundation model directly (no profile of any kind).
+fn is_plain_model(model_id: &str) -> bool {
+    !model_id.contains("profile/") && MODELS.iter().any(|m| model_id.ends_with(m)) && {
+        let first = model_id.split('.').next().unwrap_or_default();
+        !["global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"].contains(&first)
+    }
+}
+
+/// Spoils the `eventTime` of a record, as a broken producer might: missing, or not RFC 3339.
+pub fn spoil_event_time(record: &mut Value, missing: bool) {
+    if let Value::Object(map) = record {
+        if missing {
+            map.remove("eventTime");
+        } else if let Some(Value::String(time)) = map.get_mut("eventTime") {
+            *time = time.replace('T', " ").trim_end_matches('Z').to_owned();
+        }
+    }
 }
 
 /// A record that is not a Bedrock invocation.

@@ -5,6 +5,12 @@
 //! (two accounts under `AWSLogs/o-.../`) and an account trail (`AWSLogs/ACCOUNT/`), several
 //! source Regions, every Bedrock model id form, failed calls, non-Bedrock noise, some
 //! pretty-printed files, one file with an empty `Records` array, and digest files.
+//!
+//! It also plants what an audit must not pass in silence: profile calls without
+//! `inferenceRegion`, bedrock-mantle `CreateInference` calls, application profiles created in
+//! the archive (and calls through one that is not), files delivered up to 20 hours after their
+//! events, records whose `eventTime` does not parse and, with [`GeneratorConfig::bad`], a log
+//! file with a second gzip member appended.
 
 mod events;
 mod rng;
@@ -53,6 +59,8 @@ pub struct GeneratorConfig {
     pub days: u32,
     /// Percentage of records that are Bedrock invocations.
     pub invocation_percent: u64,
+    /// Also write files CloudTrail never writes (a second gzip member appended to a log file).
+    pub bad: bool,
 }
 
 impl Default for GeneratorConfig {
@@ -64,6 +72,7 @@ impl Default for GeneratorConfig {
             start: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap_or_default(),
             days: 7,
             invocation_percent: 60,
+            bad: false,
         }
     }
 }
@@ -77,6 +86,8 @@ pub struct Generated {
     pub events: usize,
     /// Digest files written.
     pub digest_files: usize,
+    /// Files that are not valid CloudTrail log files (with [`GeneratorConfig::bad`]).
+    pub bad_files: usize,
 }
 
 /// One log file to write.
@@ -85,7 +96,10 @@ struct FilePlan {
     account: &'static str,
     org: bool,
     region: &'static str,
+    /// When CloudTrail would normally deliver the events (a few minutes after them).
     delivered: DateTime<Utc>,
+    /// How much later than that the file was actually delivered (its key's time).
+    late: Duration,
     events: usize,
 }
 
@@ -98,7 +112,7 @@ impl FilePlan {
     }
 
     fn path(&self, rng: &mut Rng) -> PathBuf {
-        let d = self.delivered;
+        let d = self.delivered + self.late;
         let id = rng.string(
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
             16,
@@ -133,19 +147,53 @@ fn plan_files(config: &GeneratorConfig) -> Vec<FilePlan> {
             let (account, org, region) = routes[index % routes.len()];
             let offset = span_minutes * index as i64 / files as i64;
             let events = per_file.min(config.events.saturating_sub(index * per_file));
+            // One file in thirteen arrives 1 to 20 hours late (20 hours for the first).
+            let late = if index % 13 == 6 {
+                Duration::hours(20 - (index as i64 / 13 * 7) % 20)
+            } else {
+                Duration::zero()
+            };
             FilePlan {
                 index,
                 account,
                 org,
                 region,
                 delivered: start + Duration::minutes(offset + 15),
+                late,
                 events,
             }
         })
         .collect()
 }
 
+/// The records of a file. The first file of each account and Region opens with the
+/// `CreateInferenceProfile` event of its application profile; one file in seventeen holds a
+/// record whose `eventTime` is missing or does not parse.
 fn records(plan: &FilePlan, config: &GeneratorConfig, rng: &mut Rng) -> Vec<Value> {
+    let mut records = timed_records(plan, config, rng);
+    if plan.index < route_count()
+        && let Some(first) = records.first_mut()
+    {
+        let origin = Origin {
+            account: plan.account,
+            region: plan.region,
+            time: plan.delivered - Duration::minutes(14),
+        };
+        *first = events::create_application_profile(&origin, rng);
+    }
+    if plan.index % 17 == 3
+        && let Some(record) = records.get_mut(plan.events / 2)
+    {
+        events::spoil_event_time(record, plan.index % 2 == 0);
+    }
+    records
+}
+
+fn route_count() -> usize {
+    ACCOUNTS.iter().map(|(_, _, regions)| regions.len()).sum()
+}
+
+fn timed_records(plan: &FilePlan, config: &GeneratorConfig, rng: &mut Rng) -> Vec<Value> {
     let mut times: Vec<i64> = (0..plan.events)
         .map(|_| rng.below(13 * 60) as i64)
         .collect();
@@ -239,6 +287,43 @@ fn write_digest(dir: &Path, plan: &FilePlan) -> std::io::Result<()> {
     )
 }
 
+/// Writes a copy of the first log file with a second gzip member appended (one more record):
+/// CloudTrail never writes one, and `aws cloudtrail validate-logs` rejects it.
+fn write_appended_member(
+    dir: &Path,
+    first: &FilePlan,
+    config: &GeneratorConfig,
+) -> std::io::Result<usize> {
+    let plan = FilePlan {
+        index: usize::MAX / 2,
+        delivered: first.delivered + Duration::minutes(1),
+        ..*first
+    };
+    let mut rng = Rng::new(config.seed, plan.index as u64);
+    let path = dir.join(plan.path(&mut rng));
+    let records = records(&plan, config, &mut rng);
+    let extra = records.first().cloned().unwrap_or(Value::Null);
+    let mut bytes = gzip_bytes(&serde_json::to_vec(&canonical(
+        json!({ "Records": records }),
+    ))?)?;
+    bytes.extend(gzip_bytes(&serde_json::to_vec(&canonical(
+        json!({ "Records": [extra] }),
+    ))?)?);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, bytes)?;
+    Ok(1)
+}
+
+fn gzip_bytes(json: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut gz = GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), Compression::default());
+    gz.write_all(json)?;
+    gz.finish()
+}
+
 /// Writes an archive under `dir` (created if needed).
 pub fn generate(dir: &Path, config: &GeneratorConfig) -> std::io::Result<Generated> {
     let plans = plan_files(config);
@@ -259,14 +344,20 @@ pub fn generate(dir: &Path, config: &GeneratorConfig) -> std::io::Result<Generat
             index: plans.len(),
             events: 0,
             delivered: last.delivered + Duration::minutes(5),
+            late: Duration::zero(),
             ..*last
         };
         let mut rng = Rng::new(config.seed, empty.index as u64);
         write_gzip(&dir.join(empty.path(&mut rng)), br#"{"Records":[]}"#)?;
     }
+    let bad_files = match (config.bad, plans.first()) {
+        (true, Some(first)) => write_appended_member(dir, first, config)?,
+        _ => 0,
+    };
     Ok(Generated {
         log_files: plans.len() + 1,
         events,
         digest_files: digests,
+        bad_files,
     })
 }

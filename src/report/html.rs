@@ -104,6 +104,14 @@ fn headline(out: &mut String, h: &Headline) {
     );
     stat(
         out,
+        "served_unknown",
+        "Served Region not in the logs",
+        &h.served_unknown.to_string(),
+        &thousands(h.served_unknown),
+        h.served_unknown > 0,
+    );
+    stat(
+        out,
         "load_errors",
         "Files not read",
         &h.load_errors.to_string(),
@@ -274,14 +282,23 @@ fn coverage(out: &mut String, report: &ReportData) {
         escape(&h.first_event),
         escape(&h.last_event)
     );
+    let _ = write!(out, "<p>{}.</p>", escape(&report.delivery_note));
     if !report.load_errors.is_empty() {
         out.push_str("<p><strong>Files not read</strong>: their events are missing from every number above.</p>");
         table(out, "load-errors", &report.load_errors_table());
     }
+    if !report.unknown_bedrock_events.rows.is_empty() {
+        out.push_str("<p><strong>Bedrock events not counted</strong>: they name a model, but their event name is not a known inference call (a new inference API?).</p>");
+        table(
+            out,
+            "unknown-bedrock-events",
+            &report.unknown_bedrock_events,
+        );
+    }
     out.push_str(
-        "<ul><li><b>served Region</b>: <code>additionalEventData.inferenceRegion</code> when CloudTrail records it, otherwise the source Region (<code>awsRegion</code>).</li>\
+        "<ul><li><b>served Region</b>: <code>additionalEventData.inferenceRegion</code> when CloudTrail records it; the source Region (<code>awsRegion</code>) for a call that cannot leave it (a plain model id, or an application profile copying one); otherwise <b>unknown</b>, shown as its own row, never guessed.</li>\
          <li><b>geography</b>: the broad residency area of a Region (US, EU, APAC, ...), as Bedrock's geographic inference profiles use it.</li>\
-         <li><b>invocations</b>: InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream and newer invoke APIs on bedrock.amazonaws.com. Failed calls (an <code>errorCode</code>) ran nowhere: charts count successful invocations; the errors table shows the failures.</li>\
+         <li><b>invocations</b>: InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream and newer invoke APIs on bedrock.amazonaws.com, and CreateInference on bedrock-mantle.amazonaws.com. Failed calls (an <code>errorCode</code>) ran nowhere: charts count successful invocations; the errors table shows the failures.</li>\
          <li><b>profile scope</b>: the prefix of a system inference profile (<code>global.</code>, <code>eu.</code>, ...), <code>application</code> for application inference profiles, <code>in-region</code> for a plain model id.</li></ul>\
          <p class=\"note\">Every section is a named query; re-run one with <code>trailmap query -s SOURCE NAME</code>.</p></section>\n",
     );

@@ -60,6 +60,10 @@ pub fn render(report: &ReportData) -> String {
                 "Served outside the caller's geography (%)",
                 h.share(h.outside_geography),
             ),
+            (
+                "Served Region not in the logs",
+                h.served_unknown.to_string(),
+            ),
             ("Files not read", h.load_errors.to_string()),
         ]
         .into_iter()
@@ -86,11 +90,18 @@ pub fn render(report: &ReportData) -> String {
     let _ = writeln!(out, "## Coverage\n");
     let _ = writeln!(
         out,
-        "{} of {} listed log files read; {} could not be read.\n",
-        h.files_read, h.files_listed, h.load_errors
+        "{} of {} listed log files read; {} could not be read; {}.\n",
+        h.files_read,
+        h.files_listed,
+        h.load_errors,
+        cell(&report.delivery_note)
     );
     if !report.load_errors.is_empty() {
         table(&mut out, &report.load_errors_table());
+    }
+    if !report.unknown_bedrock_events.rows.is_empty() {
+        out.push_str("Bedrock events not counted (they name a model, but their event name is not a known inference call):\n\n");
+        table(&mut out, &report.unknown_bedrock_events);
     }
     out
 }
