@@ -115,9 +115,14 @@ impl ProfileMap {
     /// Collects the successful `CreateInferenceProfile` events among `records` of `log_file`.
     pub fn collect_created(&mut self, records: &[Record<'_>], log_file: &str) {
         for record in records {
-            if let Some(profile) = created_profile(record, log_file) {
-                self.insert(profile);
-            }
+            self.collect_record(record, log_file);
+        }
+    }
+
+    /// Collects `record` if it is a successful `CreateInferenceProfile` event.
+    pub fn collect_record(&mut self, record: &Record<'_>, log_file: &str) {
+        if let Some(profile) = created_profile(record, log_file) {
+            self.insert(profile);
         }
     }
 

@@ -44,8 +44,58 @@ fn audit_json(source: &Path, policy: &str, extra: &[&str]) -> (Option<i32>, Valu
     (output.status.code(), report)
 }
 
+/// The geography of the generator's Regions, by a second, deliberately simple reading.
 fn geography(region: Option<&str>) -> Option<&'static str> {
-    region.and_then(trailmap::regions::geography)
+    let region = region?;
+    Some(match region.split('-').next()? {
+        "us" => "US",
+        "eu" => "EU",
+        "ap" => "APAC",
+        "sa" => "SA",
+        "ca" => "CA",
+        _ => return None,
+    })
+}
+
+/// The routing scope of a call (`in-region` for a plain model), by a second reading: `None`
+/// when the log does not say (no model id, or an application profile the archive does not
+/// create).
+fn routing(r: &WalkedRecord) -> Option<String> {
+    let id = r.model_id()?;
+    let routed = if id.contains(":application-inference-profile/") {
+        r.profile_copies.as_deref()?
+    } else {
+        id
+    };
+    let last = routed.rsplit('/').next()?;
+    let first = last.split('.').next()?;
+    Some(
+        ["global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"]
+            .iter()
+            .find(|s| **s == first)
+            .map_or("in-region".to_owned(), |s| (*s).to_owned()),
+    )
+}
+
+/// Event ids of the findings of one rule and requirement kind in a report.
+fn finding_ids(report: &Value, rule: &str, unverifiable: bool) -> Vec<String> {
+    let mut ids: Vec<String> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["rule"] == rule && (v["requirement"] == "unverifiable") == unverifiable)
+        .map(|v| v["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted_ids<'a>(records: impl Iterator<Item = &'a WalkedRecord>) -> Vec<String> {
+    let mut ids: Vec<String> = records
+        .filter_map(|r| r.str("/eventID").map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
 }
 
 fn rule<'a>(report: &'a Value, name: &str) -> &'a Value {
@@ -70,77 +120,98 @@ fn eu_residency_finds_exactly_the_planted_violations() {
     assert_eq!(report["compliant"], false);
     assert_eq!(report["complete"], true);
 
-    let eu_calls: Vec<_> = walked
+    let eu_calls: Vec<&WalkedRecord> = walked
         .iter()
         .filter(|r| r.is_invocation() && r.str("/awsRegion").is_some_and(|s| s.starts_with("eu-")))
         .collect();
-    let served_outside: Vec<&str> = eu_calls
-        .iter()
-        .filter(|r| r.succeeded() && geography(r.served_region()) != Some("EU"))
-        .filter_map(|r| r.str("/eventID"))
-        .collect();
-    let non_eu_profiles = eu_calls
-        .iter()
-        .filter(|r| r.succeeded())
-        .filter(|r| {
-            matches!(
-                r.profile_scope().as_deref(),
-                Some("global" | "us" | "apac" | "jp" | "au" | "ca" | "us-gov")
-            )
-        })
-        .count() as u64;
-    assert!(
-        !served_outside.is_empty(),
-        "the generator plants EU calls served elsewhere"
+    let ok = || eu_calls.iter().copied().filter(|r| r.succeeded());
+    // Rule 1: served in the EU. Unknown served Region: unverifiable, never compliant.
+    let served_outside = sorted_ids(ok().filter(|r| {
+        r.served_region()
+            .is_some_and(|s| geography(Some(s)) != Some("EU"))
+    }));
+    let served_unknown = sorted_ids(ok().filter(|r| r.served_region().is_none()));
+    assert!(!served_outside.is_empty() && !served_unknown.is_empty());
+    assert_eq!(
+        finding_ids(&report, "eu-requests-served-in-eu", false),
+        served_outside
     );
-
+    assert_eq!(
+        finding_ids(&report, "eu-requests-served-in-eu", true),
+        served_unknown
+    );
     let first = rule(&report, "eu-requests-served-in-eu");
     assert_eq!(
-        first["violations"].as_u64(),
-        Some(served_outside.len() as u64)
+        first["unverifiable"].as_u64(),
+        Some(served_unknown.len() as u64)
     );
+    assert_eq!(first["status"], "violations");
     assert_eq!(
         first["invocations_in_scope"].as_u64(),
-        Some(eu_calls.iter().filter(|r| r.succeeded()).count() as u64)
+        Some(ok().count() as u64)
     );
     assert_eq!(
         first["attempted"].as_u64(),
         Some(eu_calls.iter().filter(|r| !r.succeeded()).count() as u64)
     );
+
+    // Rule 2: no non-EU profile scope, application profiles judged by what they copy.
+    let denied = ["global", "us", "apac", "jp", "au", "ca", "us-gov"];
+    let non_eu_profiles = sorted_ids(ok().filter(|r| {
+        routing(r).is_some_and(|s| denied.contains(&s.as_str()))
+            || r.profile_scope()
+                .is_some_and(|s| denied.contains(&s.as_str()))
+    }));
+    let scope_unknown = sorted_ids(ok().filter(|r| {
+        routing(r).is_none()
+            && !r
+                .profile_scope()
+                .is_some_and(|s| denied.contains(&s.as_str()))
+    }));
+    assert!(
+        !scope_unknown.is_empty(),
+        "the generator plants unknown application profiles"
+    );
     assert_eq!(
-        rule(&report, "eu-workloads-use-eu-profiles")["violations"].as_u64(),
-        Some(non_eu_profiles)
+        finding_ids(&report, "eu-workloads-use-eu-profiles", false),
+        non_eu_profiles
+    );
+    assert_eq!(
+        finding_ids(&report, "eu-workloads-use-eu-profiles", true),
+        scope_unknown
     );
 
-    let mut found: Vec<&str> = report["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["rule"] == "eu-requests-served-in-eu")
-        .map(|v| v["event_id"].as_str().unwrap())
-        .collect();
-    found.sort();
-    let mut expected = served_outside.clone();
-    expected.sort();
-    assert_eq!(found, expected);
     for v in report["violations"].as_array().unwrap() {
-        for key in [
+        let mut keys = vec![
             "rule",
+            "requirement",
+            "reason",
             "event_id",
             "event_time",
             "account_id",
             "principal_arn",
             "aws_region",
-            "served_region",
             "model_id",
             "log_file",
-        ] {
+        ];
+        if v["rule"] == "eu-requests-served-in-eu" && v["requirement"] != "unverifiable" {
+            keys.push("served_region");
+        }
+        for key in keys {
             assert!(
                 v.get(key).is_some_and(|x| !x.is_null()),
-                "violation has {key}: {v}"
+                "finding has {key}: {v}"
             );
         }
     }
+    let reason = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["requirement"] == "unverifiable" && v["rule"] == "eu-requests-served-in-eu")
+        .map(|v| v["reason"].as_str().unwrap().to_owned())
+        .unwrap();
+    assert!(reason.contains("inferenceRegion"), "{reason}");
     let coverage = &report["coverage"];
     assert_eq!(coverage["events"].as_u64(), Some(6_000));
     assert_eq!(
@@ -149,33 +220,39 @@ fn eu_residency_finds_exactly_the_planted_violations() {
     );
     assert_eq!(coverage["files_read"], coverage["files_listed"]);
     assert!(coverage["first_event"].is_string() && coverage["last_event"].is_string());
+    assert_eq!(coverage["delivery_margin"], "1d 0h");
 }
 
 #[test]
 fn failed_calls_are_attempts_unless_a_rule_asks() {
     let dir = archive();
     let walked = walk(dir.path());
-    let all_global = walked
-        .iter()
-        .filter(|r| r.is_invocation() && r.profile_scope().as_deref() == Some("global"));
-    let (ok, failed): (Vec<_>, Vec<_>) = all_global.partition(|r| r.succeeded());
     let text = "[[rule]]\nname = \"g\"\ndenied_profile_scopes = [\"global\"]\n\n[[rule]]\nname = \"g-all\"\ndenied_profile_scopes = [\"global\"]\ninclude_failed = true\n";
     let policy = policy_file(dir.path(), text);
     let (code, report) = audit_json(dir.path(), &policy, &[]);
     assert_eq!(code, Some(1));
+    let calls: Vec<&WalkedRecord> = walked.iter().filter(|r| r.is_invocation()).collect();
+    let global = |r: &&&WalkedRecord| routing(r).as_deref() == Some("global");
+    let unknown = |r: &&&WalkedRecord| routing(r).is_none();
+    let ok = || calls.iter().filter(|r| r.succeeded());
     assert_eq!(
-        rule(&report, "g")["violations"].as_u64(),
-        Some(ok.len() as u64)
+        finding_ids(&report, "g", false),
+        sorted_ids(ok().filter(global).copied())
+    );
+    assert_eq!(
+        finding_ids(&report, "g", true),
+        sorted_ids(ok().filter(unknown).copied())
     );
     // Every failed call is in scope (the rule has no scope keys): all are attempts.
-    let all_failed = walked
-        .iter()
-        .filter(|r| r.is_invocation() && !r.succeeded())
-        .count() as u64;
+    let all_failed = calls.iter().filter(|r| !r.succeeded()).count() as u64;
     assert_eq!(rule(&report, "g")["attempted"].as_u64(), Some(all_failed));
     assert_eq!(
-        rule(&report, "g-all")["violations"].as_u64(),
-        Some((ok.len() + failed.len()) as u64)
+        finding_ids(&report, "g-all", false),
+        sorted_ids(calls.iter().filter(global).copied())
+    );
+    assert_eq!(
+        finding_ids(&report, "g-all", true),
+        sorted_ids(calls.iter().filter(unknown).copied())
     );
 }
 
@@ -210,20 +287,24 @@ violation_when = "served_region = 'us-east-2'"
         })
         .filter(|r| r.served_region() == Some("us-east-2"))
         .count() as u64;
+    assert!(expected > 0, "the archive has calls the rule must find");
     assert_eq!(report["rules"][0]["violations"].as_u64(), Some(expected));
 }
 
 #[test]
 fn compliant_input_exits_0_and_csv_lists_violations() {
     let dir = archive();
+    // A rule every call provably keeps, and one with nothing in scope.
     let policy = policy_file(
         dir.path(),
-        "[[rule]]\nname = \"anything-goes\"\nallowed_regions = [\"*\"]\n",
+        "[[rule]]\nname = \"anything-goes\"\nviolation_when = \"aws_region = 'xx-none-1'\"\n\n[[rule]]\nname = \"nobody\"\naccounts = [\"000000000000\"]\nallowed_regions = [\"eu-*\"]\n",
     );
     let (code, report) = audit_json(dir.path(), &policy, &[]);
     assert_eq!(code, Some(0));
     assert_eq!(report["compliant"], true);
     assert_eq!(report["violations"].as_array().map(Vec::len), Some(0));
+    assert_eq!(rule(&report, "anything-goes")["status"], "compliant");
+    assert_eq!(rule(&report, "nobody")["status"], "nothing in scope");
 
     let eu = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -241,7 +322,7 @@ fn compliant_input_exits_0_and_csv_lists_violations() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     let csv = String::from_utf8(output.stdout).unwrap();
-    assert!(csv.starts_with("rule,requirement,event_id,event_time,account_id,principal_arn,aws_region,served_region,model_id,log_file\n"));
+    assert!(csv.starts_with("rule,requirement,reason,event_id,event_time,account_id,principal_arn,aws_region,served_region,model_id,log_file\n"));
     assert_eq!(
         csv.lines().count() - 1,
         report["violations"].as_array().unwrap().len()

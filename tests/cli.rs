@@ -11,8 +11,7 @@ fn sample() -> &'static str {
     concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data")
 }
 
-const SQL: &str =
-    "SELECT served_region, count(*) AS n FROM invocations GROUP BY 1 ORDER BY 2 DESC, 1";
+const SQL: &str = "SELECT coalesce(served_region, 'unknown') AS served_region, count(*) AS n FROM invocations GROUP BY 1 ORDER BY 2 DESC, 1";
 
 #[test]
 fn table_output_is_readable() {

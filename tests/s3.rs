@@ -137,10 +137,17 @@ fn a_trail_name_resolves_to_its_bucket() {
 #[test]
 fn faults_are_retried_and_a_broken_object_is_a_load_error() {
     let (root, local) = bucket_with_archive(&config());
-    let broken = walk(&local)
+    let walked = walk(&local);
+    // A file that creates no application profile: losing one would change other files' rows.
+    let creates_profile = |path: &std::path::Path| {
+        walked
+            .iter()
+            .any(|r| r.path == path && r.str("/eventName") == Some("CreateInferenceProfile"))
+    };
+    let broken = walked
         .iter()
         .map(|r| r.path.clone())
-        .find(|p| p.to_string_lossy().contains("444455556666"))
+        .find(|p| p.to_string_lossy().contains("444455556666") && !creates_profile(p))
         .unwrap();
     let broken_name = broken.file_name().unwrap().to_str().unwrap().to_owned();
     let faults = Faults {
@@ -350,8 +357,12 @@ fn many_gets_are_in_flight_at_once_when_the_server_is_slow() {
         ..Faults::default()
     };
     let server = S3Server::start(root.path(), slow);
-    let s3_out = s3_csv(&server, "served-regions");
-    assert_eq!(s3_out, local_csv(&local, "served-regions"));
+    // Columns that need no application profile: every file is read exactly once (a query on
+    // model or served_region reads again the files calling profiles the archive defines later).
+    let sql =
+        "SELECT aws_region, event_name, count(*) AS n FROM events GROUP BY 1, 2 ORDER BY 1, 2";
+    let s3_out = s3_csv(&server, sql);
+    assert_eq!(s3_out, local_csv(&local, sql));
     let gets = server
         .calls()
         .iter()

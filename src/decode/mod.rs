@@ -97,6 +97,8 @@ pub struct Decoded {
     /// Some projected value depends on an application profile the plan does not know: decode
     /// again with [`DecodePlan::with_all_profiles`].
     pub needs_profiles: bool,
+    /// The application profiles the file's `CreateInferenceProfile` events create.
+    pub created_profiles: ProfileMap,
 }
 
 /// A buffer this large is freed after use rather than kept for the next file.
@@ -153,8 +155,12 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
     let mut oldest_event: Option<i64> = None;
     let mut bad_times = 0;
     let mut needs_profiles = false;
+    let mut created_profiles = ProfileMap::default();
     let profiles = Some(plan.profiles.as_ref());
     for record in &records {
+        if record.event_name.get() == Some("CreateInferenceProfile") {
+            created_profiles.collect_record(record, &file.log_file);
+        }
         let row = Row::new(record, file, plan.needs);
         match row.time() {
             Some(t) => oldest_event = Some(oldest_event.map_or(t, |o| o.min(t))),
@@ -170,7 +176,7 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
             continue;
         }
         if plan.needs.model && !plan.profiles_complete && !needs_profiles {
-            needs_profiles = row.has_unresolved_profile(profiles);
+            needs_profiles = row.depends_on_unknown_profile(&plan.columns, profiles);
         }
         for (column, builder) in plan.columns.iter().zip(&mut builders) {
             builder.append(row.value(*column, profiles));
@@ -188,6 +194,7 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
         oldest_event,
         bad_times,
         needs_profiles,
+        created_profiles,
     })
 }
 

@@ -203,12 +203,24 @@ impl<'r> Row<'r> {
         self.record
     }
 
-    /// Whether the record is a call through an application profile that `profiles` does not
-    /// know (its model, routing scope and, without `inferenceRegion`, served Region are unknown).
-    pub fn has_unresolved_profile(&self, profiles: Option<&ProfileMap>) -> bool {
-        self.model_id
+    /// Whether a value of `columns` depends on an application profile that `profiles` does
+    /// not know: the model and routing scope of a call through it, and its served Region when
+    /// the record has no `inferenceRegion`.
+    pub fn depends_on_unknown_profile(
+        &self,
+        columns: &[Column],
+        profiles: Option<&ProfileMap>,
+    ) -> bool {
+        let unresolved = self
+            .model_id
             .as_deref()
-            .is_some_and(|id| Routing::of(id, profiles).unresolved_profile)
+            .is_some_and(|id| Routing::of(id, profiles).unresolved_profile);
+        unresolved
+            && columns.iter().any(|c| match c {
+                Column::Model | Column::RoutingScope => true,
+                Column::ServedRegion | Column::ServedGeography => self.inference_region.is_none(),
+                _ => false,
+            })
     }
 
     fn routing<'a>(&'a self, profiles: Option<&'a ProfileMap>) -> Routing<'a> {

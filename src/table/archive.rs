@@ -4,7 +4,7 @@
 //! rayon pool (keeping tokio's threads free for I/O) and records the outcome: rows for the
 //! coverage counters, or a [`LoadError`] for `load_errors`, stderr and `--strict`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -27,6 +27,23 @@ const CHECK_CONCURRENCY: usize = 8;
 enum Outcome {
     Read(FileFacts),
     Failed(LoadError),
+}
+
+/// Application profiles found by the scans so far.
+#[derive(Debug, Default)]
+struct Harvest {
+    files: BTreeSet<String>,
+    profiles: ProfileMap,
+}
+
+/// What reading a file for a scan gave.
+#[derive(Debug)]
+pub enum Read {
+    /// Its rows (`None`: the file could not be read; the failure is recorded).
+    Done(Option<RecordBatch>),
+    /// It calls application profiles the plan does not know yet: read it again, after the
+    /// other files, with [`Archive::complete_plan`].
+    Deferred(Arc<LogObject>),
 }
 
 /// What a file read in full showed.
@@ -156,6 +173,9 @@ pub struct Archive {
     given_profiles: Arc<ProfileMap>,
     /// Those plus the archive's own `CreateInferenceProfile` events, found on first need.
     all_profiles: OnceCell<Arc<ProfileMap>>,
+    /// The files decoded so far and the profiles they create: a later search for profiles
+    /// need not read them again.
+    harvest: Mutex<Harvest>,
     skipped: Skipped,
     listing_errors: Vec<LoadError>,
     fetcher: Fetcher,
@@ -172,6 +192,7 @@ impl Archive {
             filter: options.filter,
             given_profiles: Arc::new(options.profiles),
             all_profiles: OnceCell::new(),
+            harvest: Mutex::new(Harvest::default()),
             skipped: listing.skipped,
             listing_errors: listing.errors,
             fetcher: listing.fetcher,
@@ -199,14 +220,34 @@ impl Archive {
         )
     }
 
+    /// `plan` with every application profile of the archive.
+    pub async fn complete_plan(&self, plan: &DecodePlan) -> Arc<DecodePlan> {
+        Arc::new(plan.with_all_profiles(self.application_profiles().await))
+    }
+
     /// Every application profile: `--profiles` and the `CreateInferenceProfile` events of
-    /// every listed file (read once, on first need; files that cannot be read are left to the
-    /// scans, which report them).
+    /// every listed file (found on first need: the files the scans decoded so far tell theirs,
+    /// the others are searched; files that cannot be read are left to the scans, which report
+    /// them).
     pub async fn application_profiles(&self) -> Arc<ProfileMap> {
         let profiles = self
             .all_profiles
             .get_or_init(|| async {
-                let found = futures::stream::iter(self.objects.iter().cloned())
+                let (harvested, unsearched) = {
+                    let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+                    let unsearched: Vec<Arc<LogObject>> = self
+                        .objects
+                        .iter()
+                        .filter(|o| !harvest.files.contains(&o.context.log_file))
+                        .cloned()
+                        .collect();
+                    (harvest.profiles.clone(), unsearched)
+                };
+                tracing::debug!(
+                    files = unsearched.len(),
+                    "searching files for CreateInferenceProfile events"
+                );
+                let found = futures::stream::iter(unsearched)
                     .map(|object| self.profiles_in(object))
                     .buffer_unordered(CHECK_CONCURRENCY)
                     .fold(ProfileMap::default(), |mut all, found| async move {
@@ -215,6 +256,7 @@ impl Archive {
                     })
                     .await;
                 let mut all = (*self.given_profiles).clone();
+                all.extend(harvested);
                 all.extend(found);
                 tracing::info!(profiles = all.len(), "application profiles resolved");
                 Arc::new(all)
@@ -245,17 +287,27 @@ impl Archive {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Reads one file with `plan`. Returns its batch, or `None` if it failed (the failure is
-    /// recorded and reported once).
-    pub async fn read(&self, object: Arc<LogObject>, plan: Arc<DecodePlan>) -> Option<RecordBatch> {
+    /// Reads one file with `plan` for a scan. A file that calls application profiles the plan
+    /// does not know is [`Read::Deferred`] when `may_defer`, else decoded again at once with
+    /// every profile of the archive.
+    pub async fn read(
+        &self,
+        object: Arc<LogObject>,
+        plan: Arc<DecodePlan>,
+        may_defer: bool,
+    ) -> Read {
         let log_file = object.context.log_file.clone();
         let delivered = object.key().delivered;
         let result = match self.fetcher.fetch(&object).await {
-            Ok(fetched) => self.decode(fetched, object, plan).await,
+            Ok(fetched) => {
+                self.decode(fetched, Arc::clone(&object), plan, may_defer)
+                    .await
+            }
             Err(message) => Err(DecodeError::new(LoadStage::Fetch, message)),
         };
-        match result {
-            Ok((decoded, size)) => {
+        Read::Done(match result {
+            Ok(None) => return Read::Deferred(object),
+            Ok(Some((decoded, size))) => {
                 self.progress.add(size, decoded.records, false);
                 let lag_seconds = delivered
                     .zip(decoded.oldest_event)
@@ -272,6 +324,12 @@ impl Archive {
                 Some(decoded.batch)
             }
             Err(DecodeError { stage, message }) => {
+                // A file that cannot be read creates no profile either.
+                self.harvest
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .files
+                    .insert(log_file.clone());
                 self.progress.add(0, 0, true);
                 let error = LoadError {
                     log_file: log_file.clone(),
@@ -286,7 +344,7 @@ impl Archive {
                 self.outcomes().insert(log_file, Outcome::Failed(error));
                 None
             }
-        }
+        })
     }
 
     /// Reads every file no scan has read yet (validating only, no columns), so that
@@ -302,7 +360,7 @@ impl Archive {
         };
         let plan = Arc::new(self.decode_plan(Vec::new()));
         futures::stream::iter(unread)
-            .map(|object| self.read(object, Arc::clone(&plan)))
+            .map(|object| self.read(object, Arc::clone(&plan), false))
             .buffer_unordered(CHECK_CONCURRENCY)
             .for_each(|_| async {})
             .await;
@@ -351,24 +409,33 @@ impl Archive {
 }
 
 impl Archive {
-    /// Decodes a fetched file; when it calls an application profile the plan does not know,
-    /// decodes it again with every profile of the archive.
+    /// Decodes a fetched file. When it calls an application profile the plan does not know, it
+    /// is deferred (`Ok(None)`) if `may_defer`, else decoded again with every profile.
     async fn decode(
         &self,
         fetched: Fetched,
         object: Arc<LogObject>,
         plan: Arc<DecodePlan>,
-    ) -> Result<(Decoded, usize), DecodeError> {
-        let (first, size, kept) =
+        may_defer: bool,
+    ) -> Result<Option<(Decoded, usize)>, DecodeError> {
+        let (mut first, size, kept) =
             decode_on_rayon(fetched, Arc::clone(&object), Arc::clone(&plan)).await?;
+        {
+            let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+            harvest.files.insert(object.context.log_file.clone());
+            harvest
+                .profiles
+                .extend(std::mem::take(&mut first.created_profiles));
+        }
         match kept {
+            Some(_) if may_defer => Ok(None),
             Some(bytes) if !plan.has_all_profiles() => {
-                let complete = Arc::new(plan.with_all_profiles(self.application_profiles().await));
+                let complete = self.complete_plan(&plan).await;
                 let (second, _, _) =
                     decode_on_rayon(Fetched::Bytes(bytes), object, complete).await?;
-                Ok((second, size))
+                Ok(Some((second, size)))
             }
-            _ => Ok((first, size)),
+            _ => Ok(Some((first, size))),
         }
     }
 }

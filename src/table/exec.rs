@@ -7,8 +7,9 @@
 //! memory stays bounded by partitions × that budget whatever the archive or file sizes.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -25,7 +26,7 @@ use tokio::sync::Semaphore;
 
 use crate::decode::DecodePlan;
 use crate::source::LogObject;
-use crate::table::archive::Archive;
+use crate::table::archive::{Archive, Read};
 
 /// Local files read and decoded ahead of the consumer, per partition.
 pub const PREFETCH_PER_PARTITION: usize = 8;
@@ -172,6 +173,9 @@ impl ExecutionPlan for EventsScanExec {
         let budget = Arc::new(Semaphore::new(READ_AHEAD_KIB as usize));
         let archive = Arc::clone(&self.archive);
         let plan = Arc::clone(&self.plan);
+        let (first_archive, first_plan) = (Arc::clone(&archive), Arc::clone(&plan));
+        let deferred: Arc<Mutex<Vec<Arc<LogObject>>>> = Arc::default();
+        let deferring = Arc::clone(&deferred);
         // Files start in order as the byte budget allows; each read is then a task of its own,
         // so downloads and decoding go on while the consumer is busy with the previous batch.
         // A file's share of the budget comes back when its batch is handed on. Dropping the
@@ -186,22 +190,60 @@ impl ExecutionPlan for EventsScanExec {
                 }
             })
             .map(move |(file, share)| {
-                let archive = Arc::clone(&archive);
-                let plan = Arc::clone(&plan);
-                SpawnedTask::spawn(async move { (archive.read(file, plan).await, share) }).join()
+                let archive = Arc::clone(&first_archive);
+                let plan = Arc::clone(&first_plan);
+                SpawnedTask::spawn(async move { (archive.read(file, plan, true).await, share) })
+                    .join()
             })
             .buffered(read_ahead)
-            .filter_map(|read| async move {
-                match read {
-                    Ok((batch, _share)) => batch.filter(|b| b.num_rows() > 0).map(Ok),
-                    Err(e) => Some(Err(DataFusionError::External(Box::new(e)))),
+            .filter_map(move |read| {
+                let deferred = Arc::clone(&deferring);
+                async move {
+                    match read {
+                        Ok((Read::Done(batch), _share)) => non_empty(batch),
+                        Ok((Read::Deferred(file), _share)) => {
+                            deferred
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(file);
+                            None
+                        }
+                        Err(e) => Some(Err(DataFusionError::External(Box::new(e)))),
+                    }
                 }
             });
+        // Files calling application profiles the plan did not know come last, when the other
+        // files have told which profiles they create, and are decoded with all of them.
+        let later = futures::stream::once(async move {
+            let files = std::mem::take(&mut *deferred.lock().unwrap_or_else(|p| p.into_inner()));
+            let plan = match files.is_empty() {
+                true => Arc::clone(&plan),
+                false => archive.complete_plan(&plan).await,
+            };
+            futures::stream::iter(files).then(move |file| {
+                let archive = Arc::clone(&archive);
+                let plan = Arc::clone(&plan);
+                async move {
+                    match archive.read(file, plan, false).await {
+                        Read::Done(batch) => non_empty(batch),
+                        Read::Deferred(_) => None,
+                    }
+                }
+            })
+        })
+        .flatten()
+        .filter_map(|batch| async move { batch });
+        let batches = batches.chain(later);
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(self.plan.schema()),
             batches,
         )))
     }
+}
+
+/// A batch worth passing on: rows, as a stream item.
+fn non_empty(batch: Option<RecordBatch>) -> Option<Result<RecordBatch>> {
+    batch.filter(|b| b.num_rows() > 0).map(Ok)
 }
 
 #[cfg(test)]

@@ -86,26 +86,69 @@ pub fn generated(config: GeneratorConfig) -> tempfile::TempDir {
 pub struct WalkedRecord {
     pub path: PathBuf,
     pub record: Value,
+    /// For a call through an application profile created in the walked archive: what the
+    /// profile copies (`requestParameters.modelSource.copyFrom` of its CreateInferenceProfile).
+    pub profile_copies: Option<String>,
 }
+
+const SCOPES: &[&str] = &["global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"];
 
 impl WalkedRecord {
     pub fn str(&self, pointer: &str) -> Option<&str> {
         self.record.pointer(pointer).and_then(Value::as_str)
     }
 
+    /// Bedrock inference: the runtime API names on bedrock.amazonaws.com, CreateInference on
+    /// bedrock-mantle.amazonaws.com.
     pub fn is_invocation(&self) -> bool {
-        self.str("/eventSource") == Some("bedrock.amazonaws.com")
-            && matches!(
-                self.str("/eventName"),
-                Some(
-                    "InvokeModel" | "InvokeModelWithResponseStream" | "Converse" | "ConverseStream"
-                )
-            )
+        match (self.str("/eventSource"), self.str("/eventName")) {
+            (Some("bedrock.amazonaws.com"), Some(name)) => [
+                "InvokeModel",
+                "InvokeModelWithResponseStream",
+                "Converse",
+                "ConverseStream",
+                "InvokeModelWithBidirectionalStream",
+                "StartAsyncInvoke",
+            ]
+            .contains(&name),
+            (Some("bedrock-mantle.amazonaws.com"), Some("CreateInference")) => true,
+            _ => false,
+        }
     }
 
+    /// `requestParameters.modelId`, or `requestParameters.model` (bedrock-mantle).
+    pub fn model_id(&self) -> Option<&str> {
+        self.str("/requestParameters/modelId")
+            .or(self.str("/requestParameters/model"))
+    }
+
+    /// Whether the call cannot leave its source Region: a model id without any profile, or an
+    /// application profile known to copy a foundation model.
+    pub fn stays_in_region(&self) -> bool {
+        let Some(id) = self.model_id() else {
+            return false;
+        };
+        if id.contains(":application-inference-profile/") {
+            return self
+                .profile_copies
+                .as_deref()
+                .is_some_and(|c| c.contains(":foundation-model/"));
+        }
+        if id.starts_with("arn:") {
+            return id.contains(":foundation-model/");
+        }
+        !SCOPES.contains(&id.split('.').next().unwrap_or_default())
+    }
+
+    /// Where the call ran, as the log proves it: inferenceRegion, or awsRegion for an
+    /// invocation that cannot leave it; otherwise unknown.
     pub fn served_region(&self) -> Option<&str> {
         self.str("/additionalEventData/inferenceRegion")
-            .or(self.str("/awsRegion"))
+            .or_else(|| {
+                (self.is_invocation() && self.stays_in_region())
+                    .then(|| self.str("/awsRegion"))
+                    .flatten()
+            })
     }
 
     pub fn succeeded(&self) -> bool {
@@ -114,20 +157,40 @@ impl WalkedRecord {
 
     /// Profile scope by a deliberately simple second reading of the model id.
     pub fn profile_scope(&self) -> Option<String> {
-        let id = self.str("/requestParameters/modelId")?;
+        let id = self.model_id()?;
         if id.contains(":application-inference-profile/") {
             return Some("application".into());
         }
         let id = id.rsplit('/').next()?;
         let first = id.split('.').next()?;
-        ["global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"]
-            .contains(&first)
-            .then(|| first.to_owned())
+        SCOPES.contains(&first).then(|| first.to_owned())
     }
 }
 
-/// Every record of every log file under `dir`, skipping digest files and unreadable files.
+/// Every record of every log file under `dir`, skipping digest files and unreadable files, with
+/// application profiles resolved from the CreateInferenceProfile events among them.
 pub fn walk(dir: &Path) -> Vec<WalkedRecord> {
+    let mut records = walk_files(dir);
+    let copies: BTreeMap<String, String> = records
+        .iter()
+        .filter(|r| {
+            r.str("/eventName") == Some("CreateInferenceProfile")
+                && r.record.get("errorCode").is_none_or(Value::is_null)
+        })
+        .filter_map(|r| {
+            Some((
+                r.str("/responseElements/inferenceProfileArn")?.to_owned(),
+                r.str("/requestParameters/modelSource/copyFrom")?.to_owned(),
+            ))
+        })
+        .collect();
+    for r in &mut records {
+        r.profile_copies = r.model_id().and_then(|id| copies.get(id)).cloned();
+    }
+    records
+}
+
+fn walk_files(dir: &Path) -> Vec<WalkedRecord> {
     let mut out = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.expect("walk");
@@ -142,10 +205,9 @@ pub fn walk(dir: &Path) -> Vec<WalkedRecord> {
         let raw = std::fs::read(path).expect("read");
         let mut json = Vec::new();
         if name.ends_with(".gz") {
-            if flate2::read::MultiGzDecoder::new(&raw[..])
-                .read_to_end(&mut json)
-                .is_err()
-            {
+            // One gzip member and nothing after it, as CloudTrail writes them.
+            let mut member = flate2::bufread::GzDecoder::new(&raw[..]);
+            if member.read_to_end(&mut json).is_err() || !member.into_inner().is_empty() {
                 continue;
             }
         } else {
@@ -160,6 +222,7 @@ pub fn walk(dir: &Path) -> Vec<WalkedRecord> {
         out.extend(records.iter().map(|r| WalkedRecord {
             path: path.to_owned(),
             record: r.clone(),
+            profile_copies: None,
         }));
     }
     out
