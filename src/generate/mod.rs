@@ -184,7 +184,7 @@ fn records(plan: &FilePlan, config: &GeneratorConfig, rng: &mut Rng) -> Vec<Valu
     if plan.index % 17 == 3
         && let Some(record) = records.get_mut(plan.events / 2)
     {
-        events::spoil_event_time(record, plan.index % 2 == 0);
+        events::spoil_event_time(record, plan.index.is_multiple_of(2));
     }
     records
 }
