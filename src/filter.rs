@@ -5,7 +5,7 @@
 //! make the exact cut on `event_time`, `account_id` and `aws_region`.
 //!
 //! The margin is the [`ScanFilter::delivery_margin`]: CloudTrail delivers a file about five
-//! minutes after its events *on average*, with no upper bound, so pruning by key keeps a day by
+//! minutes after its events *on average*, with no upper bound, so pruning by key keeps two days by
 //! default (`--delivery-margin`), and the coverage of a command reports the largest lag seen.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::source::key::{LogKey, PrefixScope};
 
 /// Default of `--delivery-margin`: how long before its delivery time a file may hold events.
-pub const DEFAULT_DELIVERY_MARGIN: Duration = Duration::hours(24);
+pub const DEFAULT_DELIVERY_MARGIN: Duration = Duration::hours(48);
 /// How far after its delivery time a file may hold events (clock skew between services).
 pub const CLOCK_SKEW: Duration = Duration::minutes(15);
 
@@ -349,13 +349,13 @@ mod tests {
         )));
         assert!(!filter.may_match_key(&key("444455556666", "eu-west-1", at(1, 12, 0))));
         assert!(filter.may_match_key(&LogKey::default()));
-        // The default margin keeps a file delivered a day late.
+        // The default margin keeps a file delivered up to two days late.
         let default_margin = ScanFilter {
             delivery_margin: DEFAULT_DELIVERY_MARGIN,
             ..filter.clone()
         };
-        assert!(default_margin.may_match_key(&key("111122223333", "eu-west-1", at(2, 20, 0))));
-        assert!(!default_margin.may_match_key(&key("111122223333", "eu-west-1", at(3, 1, 0))));
+        assert!(default_margin.may_match_key(&key("111122223333", "eu-west-1", at(3, 20, 0))));
+        assert!(!default_margin.may_match_key(&key("111122223333", "eu-west-1", at(4, 1, 0))));
     }
 
     #[test]

@@ -220,7 +220,7 @@ fn eu_residency_finds_exactly_the_planted_violations() {
     );
     assert_eq!(coverage["files_read"], coverage["files_listed"]);
     assert!(coverage["first_event"].is_string() && coverage["last_event"].is_string());
-    assert_eq!(coverage["delivery_margin"], "1d 0h");
+    assert_eq!(coverage["delivery_margin"], "2d 0h");
 }
 
 #[test]

@@ -273,7 +273,7 @@ fn late_files_are_kept_by_the_delivery_margin_and_the_lag_is_reported() {
     );
     assert_eq!(by_flags, expected);
     assert!(
-        stderr.contains("delivery margin 1d 0h; largest delivery lag seen 20h"),
+        stderr.contains("delivery margin 2d 0h; largest delivery lag seen 20h"),
         "{stderr}"
     );
     let by_sql = count(

@@ -40,7 +40,7 @@ pub struct SourceArgs {
     /// How late a log file may be delivered after its events (e.g. 90m, 6h, 3d): pruning by
     /// --from/--to or SQL time filters keeps this margin. CloudTrail delivers in about 5
     /// minutes on average, with no upper bound; the coverage reports the largest lag seen.
-    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    #[arg(long, value_name = "DURATION", default_value = "48h")]
     pub delivery_margin: String,
     /// Application inference profiles created before the archive starts: the JSON output of
     /// `aws bedrock list-inference-profiles --type-equals APPLICATION`. Profiles created inside
