@@ -422,6 +422,17 @@ impl Evidence {
     }
 }
 
+/// One invocation as one rule sees it: its scope flag and one outcome per requirement, each
+/// true, false or unknown (`None`).
+struct Judged<'e> {
+    scope: Option<bool>,
+    failed: bool,
+    outcomes: Vec<Option<bool>>,
+    evidence: &'e Evidence,
+    row: usize,
+    time: Option<i64>,
+}
+
 /// Running totals while the stream goes by.
 struct Fold<'p> {
     policy: &'p Policy,
@@ -592,17 +603,15 @@ impl<'p> Fold<'p> {
             self.invocations += 1;
             let failed = flag(&failed, row) == Some(true);
             for i in 0..self.policy.rules.len() {
-                let outcomes: Vec<Option<bool>> =
-                    breaches[i].iter().map(|b| flag(b, row)).collect();
-                self.judge(
-                    i,
-                    flag(&scopes[i], row),
+                let call = Judged {
+                    scope: flag(&scopes[i], row),
                     failed,
-                    &outcomes,
-                    &evidence,
+                    outcomes: breaches[i].iter().map(|b| flag(b, row)).collect(),
+                    evidence: &evidence,
                     row,
                     time,
-                );
+                };
+                self.judge(i, &call);
             }
         }
         Ok(())
@@ -622,19 +631,16 @@ impl<'p> Fold<'p> {
         }
     }
 
-    /// Judges one invocation against rule `i`: `scope` and `outcomes` (one per requirement) are
-    /// true, false or unknown.
-    #[allow(clippy::too_many_arguments)]
-    fn judge(
-        &mut self,
-        i: usize,
-        scope: Option<bool>,
-        failed: bool,
-        outcomes: &[Option<bool>],
-        e: &Evidence,
-        row: usize,
-        time: Option<i64>,
-    ) {
+    /// Judges one invocation against rule `i`.
+    fn judge(&mut self, i: usize, call: &Judged<'_>) {
+        let Judged {
+            scope,
+            failed,
+            ref outcomes,
+            evidence: e,
+            row,
+            time,
+        } = *call;
         let rule = &self.policy.rules[i];
         let summary = &mut self.rules[i];
         if scope == Some(false) {

@@ -175,7 +175,7 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
         {
             continue;
         }
-        if plan.needs.model && !plan.profiles_complete && !needs_profiles {
+        if (plan.needs.model || plan.needs.served) && !plan.profiles_complete && !needs_profiles {
             needs_profiles = row.depends_on_unknown_profile(&plan.columns, profiles);
         }
         for (column, builder) in plan.columns.iter().zip(&mut builders) {

@@ -66,10 +66,12 @@ pub struct Needs {
     pub identity: bool,
     /// `sessionContext.sessionIssuer.arn`.
     pub session_issuer: bool,
-    /// `requestParameters.modelId` (or `model`) and what it names.
+    /// `requestParameters.modelId` (or `model`) and what it names, for every record.
     pub model: bool,
     /// `additionalEventData.inferenceRegion`.
     pub inference_region: bool,
+    /// The served Region: the model id of invocations that log no `inferenceRegion`.
+    pub served: bool,
 }
 
 impl Needs {
@@ -94,7 +96,7 @@ impl Needs {
                 // Whether aws_region is where a call ran depends on the model it names.
                 ServedRegion | ServedGeography => {
                     needs.inference_region = true;
-                    needs.model = true;
+                    needs.served = true;
                 }
                 _ => {}
             }
@@ -170,15 +172,20 @@ impl<'r> Row<'r> {
         } else {
             None
         };
-        let model_id = if needs.model {
-            nested::<RequestParameters>(record.request_parameters).into_model()
-        } else {
-            None
-        };
         let inference_region = if needs.inference_region {
             nested::<AdditionalEventData>(record.additional_event_data)
                 .inference_region
                 .0
+        } else {
+            None
+        };
+        // For the served Region alone, only invocations without inferenceRegion need the model.
+        let model_needed = needs.model
+            || (needs.served
+                && inference_region.is_none()
+                && bedrock::is_invocation(record.event_source.get(), record.event_name.get()));
+        let model_id = if model_needed {
+            nested::<RequestParameters>(record.request_parameters).into_model()
         } else {
             None
         };
