@@ -41,7 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// Run SQL (or a named query) over the archive.
     ///
-    /// Tables: events (every record), invocations (Bedrock invocations), regions, load_errors.
+    /// Tables: events (every record), invocations (Bedrock invocations), regions, load_errors,
+    /// application_profiles.
     /// `trailmap schema` lists the columns and `trailmap queries` the named queries.
     ///
     /// Examples:
@@ -59,8 +60,12 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Check every invocation against a data-residency policy.
     ///
-    /// Exit codes: 0 no violations and every file read; 1 violations found; 2 policy or source
-    /// error, or any file that could not be read (the audit fails closed).
+    /// Each call a rule covers is compliant, a violation, or unverifiable (the logs do not show
+    /// what the rule needs, e.g. a cross-Region profile call without inferenceRegion).
+    ///
+    /// Exit codes: 0 no findings and every file read; 1 violations or unverifiable calls; 2
+    /// policy or source error, any file that could not be read, or nothing read at all (the
+    /// audit fails closed).
     ///
     /// Examples:
     ///   trailmap audit -s sample-data --policy queries/policies/eu-residency.toml
