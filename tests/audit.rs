@@ -17,31 +17,10 @@ fn archive() -> tempfile::TempDir {
     })
 }
 
-fn policy_file(dir: &Path, text: &str) -> String {
-    let path = dir.join(format!("policy-{}.toml", text.len()));
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_owned()
-}
-
 fn audit_json(source: &Path, policy: &str, extra: &[&str]) -> (Option<i32>, Value) {
-    let mut args = vec![
-        "audit",
-        "-s",
-        source.to_str().unwrap(),
-        "--policy",
-        policy,
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    let output = trailmap(&args);
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "JSON report ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code(), report)
+    let (code, report, stderr) = audit_run(source, policy, extra);
+    assert!(!report.is_null(), "no JSON report: {stderr}");
+    (code, report)
 }
 
 /// The geography of the generator's Regions, by a second, deliberately simple reading.

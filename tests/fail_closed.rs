@@ -49,29 +49,6 @@ fn call(id: &str, name: &str, model_id: Option<&str>, inference_region: Option<&
     record
 }
 
-fn policy(dir: &Path, text: &str) -> String {
-    let path = dir.join("policy.toml");
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_owned()
-}
-
-fn audit(source: &Path, policy: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
-    let mut args = vec![
-        "audit",
-        "-s",
-        source.to_str().unwrap(),
-        "--policy",
-        policy,
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    let output = trailmap(&args);
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
-    (output.status.code(), report, stderr)
-}
-
 fn findings(report: &Value) -> Vec<(String, String, String)> {
     report["violations"]
         .as_array()
@@ -133,11 +110,11 @@ fn a_profile_call_without_inference_region_is_unverifiable_not_compliant() {
             ("plain".to_owned(), json!("eu-west-1")),
         ]
     );
-    let p = policy(
+    let p = policy_file(
         dir.path(),
         "[[rule]]\nname = \"eu\"\nallowed_geographies = [\"EU\"]\n\n[[rule]]\nname = \"no-global\"\ndenied_profile_scopes = [\"global\"]\n\n[[rule]]\nname = \"when\"\nviolation_when = \"inference_region = 'us-east-2'\"\n",
     );
-    let (code, report, stderr) = audit(dir.path(), &p, &[]);
+    let (code, report, stderr) = audit_run(dir.path(), &p, &[]);
     assert_eq!(code, Some(1), "{stderr}");
     let expected = [
         ("eu", "in-us", "allowed_geographies"),
@@ -327,17 +304,17 @@ fn unparsable_event_times_are_counted_and_make_a_time_bounded_audit_incomplete()
         "{stderr}"
     );
 
-    let p = policy(
+    let p = policy_file(
         dir.path(),
         "[[rule]]\nname = \"x\"\nviolation_when = \"aws_region = 'xx-none-1'\"\n",
     );
-    let (code, report, _) = audit(dir.path(), &p, &[]);
+    let (code, report, _) = audit_run(dir.path(), &p, &[]);
     assert_eq!(code, Some(0), "without --from/--to every record is judged");
     assert_eq!(
         report["coverage"]["bad_event_times"].as_u64(),
         Some(bad as u64)
     );
-    let (code, report, stderr) = audit(
+    let (code, report, stderr) = audit_run(
         dir.path(),
         &p,
         &["--from", "2025-03-01", "--to", "2025-03-10"],
@@ -384,11 +361,11 @@ fn mantle_inference_counts_and_unknown_bedrock_event_names_are_reported() {
             u
         }],
     );
-    let p = policy(
+    let p = policy_file(
         dir.path(),
         "[[rule]]\nname = \"x\"\nviolation_when = \"aws_region = 'xx-none-1'\"\n",
     );
-    let (_, report, stderr) = audit(dir.path(), &p, &[]);
+    let (_, report, stderr) = audit_run(dir.path(), &p, &[]);
     assert_eq!(
         report["coverage"]["unknown_bedrock_events"],
         json!([{"event_source": "bedrock.amazonaws.com", "event_name": "CreateChatCompletion", "events": 2}])
@@ -519,13 +496,13 @@ fn application_profiles_resolve_from_the_archive_and_from_a_profiles_file() {
     assert_eq!(rows[0]["model"], json!(SONNET));
     assert_eq!(rows[0]["routing_scope"], json!("global"));
     // The audit's model scope sees the resolved model.
-    let p = policy(
+    let p = policy_file(
         dir.path(),
         &format!(
             "[[rule]]\nname = \"m\"\nmodels = [\"anthropic.*\"]\nviolation_when = \"model_id = '{unknown_arn}'\"\n"
         ),
     );
-    let (_, report, _) = audit(dir.path(), &p, &["--profiles", profiles.to_str().unwrap()]);
+    let (_, report, _) = audit_run(dir.path(), &p, &["--profiles", profiles.to_str().unwrap()]);
     let expected = walked
         .iter()
         .filter(|r| {
@@ -579,7 +556,7 @@ fn an_appended_gzip_member_is_a_load_error_and_its_events_are_not_used() {
         env!("CARGO_MANIFEST_DIR"),
         "/queries/policies/eu-residency.toml"
     );
-    let (code, report, _) = audit(dir.path(), eu, &[]);
+    let (code, report, _) = audit_run(dir.path(), eu, &[]);
     assert_eq!(code, Some(2));
     assert_eq!(report["complete"], false);
 }

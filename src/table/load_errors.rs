@@ -8,40 +8,28 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
-use datafusion::datasource::TableType;
-use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
 
 use crate::error::LoadError;
 use crate::schema::LOAD_ERRORS_COLUMNS;
 use crate::table::archive::Archive;
+use crate::table::small::{SmallTable, SmallTableRows};
 
-/// `load_errors`: log_file, stage, message.
+/// The rows of `load_errors`: log_file, stage, message.
 #[derive(Debug)]
-pub struct LoadErrorsTable {
-    archive: Arc<Archive>,
-    schema: SchemaRef,
-}
+pub struct LoadErrorRows;
 
-impl LoadErrorsTable {
-    /// The table over `archive`.
-    pub fn new(archive: Arc<Archive>) -> Self {
-        let fields: Vec<Field> = LOAD_ERRORS_COLUMNS
-            .iter()
-            .map(|c| Field::new(c.name, DataType::Utf8, false))
-            .collect();
-        LoadErrorsTable {
-            archive,
-            schema: Arc::new(Schema::new(fields)),
-        }
-    }
+/// The `load_errors` table over `archive`.
+pub fn load_errors_table(archive: Arc<Archive>) -> SmallTable<LoadErrorRows> {
+    let fields: Vec<Field> = LOAD_ERRORS_COLUMNS
+        .iter()
+        .map(|c| Field::new(c.name, DataType::Utf8, false))
+        .collect();
+    SmallTable::new(archive, Arc::new(Schema::new(fields)), LoadErrorRows)
 }
 
 /// The rows of `load_errors` as one batch.
-pub fn load_errors_batch(schema: SchemaRef, errors: &[LoadError]) -> Result<RecordBatch> {
+fn load_errors_batch(schema: SchemaRef, errors: &[LoadError]) -> Result<RecordBatch> {
     let column = |f: fn(&LoadError) -> &str| {
         Arc::new(errors.iter().map(f).map(Some).collect::<StringArray>())
     };
@@ -56,29 +44,9 @@ pub fn load_errors_batch(schema: SchemaRef, errors: &[LoadError]) -> Result<Reco
 }
 
 #[async_trait]
-impl TableProvider for LoadErrorsTable {
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        self.archive.check_all().await;
-        let batch = load_errors_batch(Arc::clone(&self.schema), &self.archive.load_errors())?;
-        let exec = MemorySourceConfig::try_new_exec(
-            &[vec![batch]],
-            Arc::clone(&self.schema),
-            projection.cloned(),
-        )?;
-        Ok(exec)
+impl SmallTableRows for LoadErrorRows {
+    async fn rows(&self, archive: &Archive, schema: SchemaRef) -> Result<RecordBatch> {
+        archive.check_all().await;
+        load_errors_batch(schema, &archive.load_errors())
     }
 }

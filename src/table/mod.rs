@@ -9,6 +9,7 @@ pub mod load_errors;
 pub mod profiles;
 pub mod pruning;
 pub mod regions;
+pub mod small;
 
 use std::sync::Arc;
 
@@ -29,11 +30,11 @@ pub async fn register(ctx: &SessionContext, archive: Arc<Archive>) -> Result<()>
     )?;
     ctx.register_table(
         "load_errors",
-        Arc::new(load_errors::LoadErrorsTable::new(Arc::clone(&archive))),
+        Arc::new(load_errors::load_errors_table(Arc::clone(&archive))),
     )?;
     ctx.register_table(
         "application_profiles",
-        Arc::new(profiles::ApplicationProfilesTable::new(archive)),
+        Arc::new(profiles::application_profiles_table(archive)),
     )?;
     ctx.register_table("regions", Arc::new(regions::regions_table()?))?;
     ctx.register_udf(regions::geography_udf());

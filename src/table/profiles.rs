@@ -6,41 +6,33 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::array::{RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
-use datafusion::datasource::TableType;
-use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
 
 use crate::profiles::{ApplicationProfile, ProfileMap};
 use crate::schema::{APPLICATION_PROFILES_COLUMNS, UTC, timestamp_type};
 use crate::table::archive::Archive;
+use crate::table::small::{SmallTable, SmallTableRows};
 
-/// `application_profiles`: arn, account_id, copied_from, model, routing_scope, created_at,
-/// source.
+/// The rows of `application_profiles`: arn, account_id, copied_from, model, routing_scope,
+/// created_at, source.
 #[derive(Debug)]
-pub struct ApplicationProfilesTable {
-    archive: Arc<Archive>,
-    schema: SchemaRef,
-}
+pub struct ApplicationProfileRows;
 
-impl ApplicationProfilesTable {
-    /// The table over `archive`.
-    pub fn new(archive: Arc<Archive>) -> Self {
-        let fields: Vec<Field> = APPLICATION_PROFILES_COLUMNS
-            .iter()
-            .map(|c| match c.name {
-                "created_at" => Field::new(c.name, timestamp_type(), true),
-                "arn" | "source" => Field::new(c.name, DataType::Utf8, false),
-                _ => Field::new(c.name, DataType::Utf8, true),
-            })
-            .collect();
-        ApplicationProfilesTable {
-            archive,
-            schema: Arc::new(Schema::new(fields)),
-        }
-    }
+/// The `application_profiles` table over `archive`.
+pub fn application_profiles_table(archive: Arc<Archive>) -> SmallTable<ApplicationProfileRows> {
+    let fields: Vec<Field> = APPLICATION_PROFILES_COLUMNS
+        .iter()
+        .map(|c| match c.name {
+            "created_at" => Field::new(c.name, timestamp_type(), true),
+            "arn" | "source" => Field::new(c.name, DataType::Utf8, false),
+            _ => Field::new(c.name, DataType::Utf8, true),
+        })
+        .collect();
+    SmallTable::new(
+        archive,
+        Arc::new(Schema::new(fields)),
+        ApplicationProfileRows,
+    )
 }
 
 /// The rows of `application_profiles` as one batch.
@@ -65,29 +57,8 @@ fn profiles_batch(schema: SchemaRef, profiles: &ProfileMap) -> Result<RecordBatc
 }
 
 #[async_trait]
-impl TableProvider for ApplicationProfilesTable {
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let profiles = self.archive.application_profiles().await;
-        let batch = profiles_batch(Arc::clone(&self.schema), &profiles)?;
-        MemorySourceConfig::try_new_exec(
-            &[vec![batch]],
-            Arc::clone(&self.schema),
-            projection.cloned(),
-        )
-        .map(|exec| exec as Arc<dyn ExecutionPlan>)
+impl SmallTableRows for ApplicationProfileRows {
+    async fn rows(&self, archive: &Archive, schema: SchemaRef) -> Result<RecordBatch> {
+        profiles_batch(schema, &*archive.application_profiles().await)
     }
 }

@@ -56,6 +56,27 @@ pub fn query_json(source: &Path, extra: &[&str], sql: &str) -> Vec<serde_json::M
         .collect()
 }
 
+/// Writes a residency policy into `dir` and returns its path.
+pub fn policy_file(dir: &Path, text: &str) -> String {
+    let path = dir.join(format!("policy-{}.toml", text.len()));
+    std::fs::write(&path, text).expect("write policy");
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
+/// Runs `trailmap audit --format json` and returns the exit code, the report (null when the
+/// audit printed none) and stderr.
+pub fn audit_run(source: &Path, policy: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let source = source.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "audit", "-s", source, "--policy", policy, "--format", "json",
+    ];
+    args.extend_from_slice(extra);
+    let output = trailmap(&args);
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), report, stderr)
+}
+
 /// `key column → count column` of query rows, as strings → integers.
 pub fn counts(
     rows: &[serde_json::Map<String, Value>],
