@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # trailmap side by side with ClickHouse (chdb), DuckDB and `gzip -dc`, on the same archive and
-# the same question: the served-Region distribution of Bedrock invocations. Every engine's
-# answer is checked against trailmap's; then a table of wall times, ratios and peak RSS.
+# the same question: the distribution of the logged `additionalEventData.inferenceRegion` of
+# Bedrock runtime invocations ('none' when not logged). Every engine's answer is checked against
+# trailmap's; then a table of wall times, ratios and peak RSS. (trailmap's own `served_region`
+# also resolves application profiles from CreateInferenceProfile events, which the other
+# engines would need a join for; `cargo bench --bench scan` times that query.)
 #
 #   bash benches/compare.sh [EVENTS] [THREADS]      (defaults: 500000 events, 2 threads)
 #
@@ -33,8 +36,8 @@ cat "$WORK/files.txt" | xargs gzip -dc | wc -c > "$WORK/json_bytes"
 JSON_MB=$(( $(cat "$WORK/json_bytes") / 1000000 ))
 
 INVOKE="'InvokeModel','InvokeModelWithResponseStream','Converse','ConverseStream','InvokeModelWithBidirectionalStream','StartAsyncInvoke'"
-TRAILMAP_SQL="SELECT served_region, count(*) AS n FROM invocations GROUP BY served_region ORDER BY served_region"
-CH_SQL="SELECT if(JSONExtractString(r, 'additionalEventData', 'inferenceRegion') = '', JSONExtractString(r, 'awsRegion'), JSONExtractString(r, 'additionalEventData', 'inferenceRegion')) AS served_region, count() AS n FROM file('$ARCHIVE/AWSLogs/**/*.json.gz', 'RawBLOB') ARRAY JOIN JSONExtractArrayRaw(raw_blob, 'Records') AS r WHERE JSONExtractString(r, 'eventSource') = 'bedrock.amazonaws.com' AND JSONExtractString(r, 'eventName') IN ($INVOKE) GROUP BY served_region ORDER BY served_region SETTINGS max_threads = $THREADS"
+TRAILMAP_SQL="SELECT coalesce(inference_region, 'none') AS served_region, count(*) AS n FROM events WHERE event_source = 'bedrock.amazonaws.com' AND event_name IN ($INVOKE) GROUP BY 1 ORDER BY 1"
+CH_SQL="SELECT if(JSONExtractString(r, 'additionalEventData', 'inferenceRegion') = '', 'none', JSONExtractString(r, 'additionalEventData', 'inferenceRegion')) AS served_region, count() AS n FROM file('$ARCHIVE/AWSLogs/**/*.json.gz', 'RawBLOB') ARRAY JOIN JSONExtractArrayRaw(raw_blob, 'Records') AS r WHERE JSONExtractString(r, 'eventSource') = 'bedrock.amazonaws.com' AND JSONExtractString(r, 'eventName') IN ($INVOKE) GROUP BY served_region ORDER BY served_region SETTINGS max_threads = $THREADS"
 
 cat > "$WORK/duck.py" <<PY
 import duckdb, sys
@@ -42,7 +45,7 @@ files = [l.strip() for l in open("$WORK/files.txt")]
 con = duckdb.connect()
 con.execute("SET threads = $THREADS")
 rows = con.execute("""
-  SELECT coalesce(json_extract_string(r.additionalEventData, '$.inferenceRegion'), r.awsRegion) AS served_region, count(*) AS n
+  SELECT coalesce(json_extract_string(r.additionalEventData, '$.inferenceRegion'), 'none') AS served_region, count(*) AS n
   FROM (SELECT unnest(Records) AS r FROM read_json(?, format = 'auto', maximum_object_size = 268435456,
         columns = {'Records': 'STRUCT(eventSource VARCHAR, eventName VARCHAR, awsRegion VARCHAR, additionalEventData JSON)[]'}))
   WHERE r.eventSource = 'bedrock.amazonaws.com' AND r.eventName IN ($INVOKE)

@@ -22,7 +22,6 @@ pub mod decode;
 pub mod error;
 pub mod filter;
 pub mod generate;
-pub mod profiles;
 pub mod queries;
 pub mod regions;
 pub mod report;
@@ -36,9 +35,9 @@ use datafusion::common::tree_node::TreeNode;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
+use decode::profiles::ProfileMap;
 use error::{Error, LoadError, Result};
 use filter::ScanFilter;
-use profiles::ProfileMap;
 use source::aws::AwsOptions;
 use source::{Listing, SourceSpec};
 use table::archive::{Archive, Coverage, ProgressSnapshot};

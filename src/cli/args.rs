@@ -4,8 +4,8 @@ use clap::Args;
 
 use std::path::PathBuf;
 
+use trailmap::decode::profiles::ProfileMap;
 use trailmap::filter::{Bound, ScanFilter, parse_duration, parse_time};
-use trailmap::profiles::ProfileMap;
 use trailmap::source::SourceSpec;
 use trailmap::source::aws::AwsOptions;
 use trailmap::{ReadOptions, TrailSession};

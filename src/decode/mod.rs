@@ -6,6 +6,7 @@
 //! only for the columns that need it.
 
 pub mod gzip;
+pub mod profiles;
 pub mod record;
 pub mod row;
 pub mod time;
@@ -20,8 +21,8 @@ use datafusion::arrow::datatypes::{Schema, SchemaRef};
 
 use crate::error::{DecodeError, LoadStage};
 use crate::filter::ScanFilter;
-use crate::profiles::ProfileMap;
 use crate::schema::{Column, Kind, UTC};
+use profiles::ProfileMap;
 use row::{FileContext, Needs, Row, Value};
 
 /// What to build from each file: the projected columns, the record filter and the application

@@ -6,11 +6,11 @@
 use std::borrow::Cow;
 
 use crate::bedrock;
+use crate::decode::profiles::ProfileMap;
 use crate::decode::record::{
     AdditionalEventData, Identity, Record, RequestParameters, SessionContext, SessionIssuer, nested,
 };
 use crate::decode::time::parse_event_time;
-use crate::profiles::ProfileMap;
 use crate::regions;
 use crate::schema::Column;
 use crate::source::key::LogKey;

@@ -13,10 +13,10 @@ use futures::StreamExt;
 use tokio::sync::OnceCell;
 
 use crate::ReadOptions;
+use crate::decode::profiles::ProfileMap;
 use crate::decode::{DecodePlan, Decoded, created_profiles, decode_file};
 use crate::error::{DecodeError, LoadError, LoadStage};
 use crate::filter::ScanFilter;
-use crate::profiles::ProfileMap;
 use crate::source::{Fetched, Fetcher, Listing, LogObject, Skipped};
 
 /// Files checked at once when `load_errors` is asked for files no query has read yet.

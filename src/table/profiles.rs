@@ -8,7 +8,7 @@ use datafusion::arrow::array::{RecordBatch, StringArray, TimestampMicrosecondArr
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::Result;
 
-use crate::profiles::{ApplicationProfile, ProfileMap};
+use crate::decode::profiles::{ApplicationProfile, ProfileMap};
 use crate::schema::{APPLICATION_PROFILES_COLUMNS, UTC, timestamp_type};
 use crate::table::archive::Archive;
 use crate::table::small::{SmallTable, SmallTableRows};

@@ -14,11 +14,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::record::{CreateProfileRequest, CreateProfileResponse, ModelSource, Record, nested};
+use super::time::parse_event_time;
 use crate::bedrock::parse_model_id;
-use crate::decode::record::{
-    CreateProfileRequest, CreateProfileResponse, ModelSource, Record, nested,
-};
-use crate::decode::time::parse_event_time;
 use crate::regions;
 
 /// `source` of profiles read from a `--profiles` file.
