@@ -14,13 +14,14 @@ pub mod time;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Date32Builder, RecordBatch, RecordBatchOptions, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayRef, AsArray, BooleanBuilder, Date32Builder, RecordBatch, RecordBatchOptions, StringArray,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 
 use crate::error::{DecodeError, LoadStage};
 use crate::filter::ScanFilter;
+use crate::regions;
 use crate::schema::{Column, Kind, UTC};
 use profiles::ProfileMap;
 use row::{FileContext, Needs, Row, Value};
@@ -95,11 +96,71 @@ pub struct Decoded {
     pub oldest_event: Option<i64>,
     /// Records whose `eventTime` is missing or does not parse.
     pub bad_times: usize,
-    /// Some projected value depends on an application profile the plan does not know: decode
-    /// again with [`DecodePlan::with_all_profiles`].
-    pub needs_profiles: bool,
+    /// Rows whose projected values depend on an application profile the plan does not know:
+    /// [`resolve_pending`] fills them in once every profile is known.
+    pub pending: Vec<Pending>,
     /// The application profiles the file's `CreateInferenceProfile` events create.
     pub created_profiles: ProfileMap,
+}
+
+/// A row of a decoded batch that calls an application profile the plan did not know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The row in the batch.
+    pub row: usize,
+    /// The profile's ARN (`model_id`).
+    pub arn: String,
+    /// The record's source Region (`aws_region`).
+    pub aws_region: Option<String>,
+    /// The record logs no `inferenceRegion`: its served Region depends on the profile too.
+    pub served: bool,
+}
+
+/// `batch` with the values of its `pending` rows filled in from `profiles`: `model` and
+/// `routing_scope` from what the profile copies, `served_region` / `served_geography` the
+/// source Region when it copies a foundation model. Rows whose profile `profiles` does not know
+/// either stay null.
+pub fn resolve_pending(
+    batch: &RecordBatch,
+    columns: &[Column],
+    pending: &[Pending],
+    profiles: &ProfileMap,
+) -> Result<RecordBatch, DecodeError> {
+    let mut arrays = batch.columns().to_vec();
+    for (index, column) in columns.iter().enumerate() {
+        let value = |p: &Pending| -> Option<Option<String>> {
+            let profile = profiles.get(&p.arn)?;
+            let served = || profile.in_region.then(|| p.aws_region.clone()).flatten();
+            Some(match column {
+                Column::Model => profile.model.clone(),
+                Column::RoutingScope => profile.routing_scope.clone(),
+                Column::ServedRegion if p.served => served(),
+                Column::ServedGeography if p.served => {
+                    served().and_then(|r| regions::geography(&r).map(str::to_owned))
+                }
+                _ => return None,
+            })
+        };
+        let replacements: Vec<(usize, Option<String>)> = pending
+            .iter()
+            .filter_map(|p| value(p).map(|v| (p.row, v)))
+            .collect();
+        if replacements.is_empty() {
+            continue;
+        }
+        let Some(old) = arrays[index].as_string_opt::<i32>() else {
+            continue;
+        };
+        let mut values: Vec<Option<String>> = old.iter().map(|v| v.map(str::to_owned)).collect();
+        for (row, value) in replacements {
+            if let Some(slot) = values.get_mut(row) {
+                *slot = value;
+            }
+        }
+        arrays[index] = Arc::new(values.into_iter().collect::<StringArray>());
+    }
+    RecordBatch::try_new(batch.schema(), arrays)
+        .map_err(|e| DecodeError::new(LoadStage::Schema, format!("resolving profiles: {e}")))
 }
 
 /// A buffer this large is freed after use rather than kept for the next file.
@@ -155,7 +216,7 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
     let mut kept = 0;
     let mut oldest_event: Option<i64> = None;
     let mut bad_times = 0;
-    let mut needs_profiles = false;
+    let mut pending = Vec::new();
     let mut created_profiles = ProfileMap::default();
     let profiles = Some(plan.profiles.as_ref());
     for record in &records {
@@ -176,8 +237,16 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
         {
             continue;
         }
-        if (plan.needs.model || plan.needs.served) && !plan.profiles_complete && !needs_profiles {
-            needs_profiles = row.depends_on_unknown_profile(&plan.columns, profiles);
+        if (plan.needs.model || plan.needs.served)
+            && !plan.profiles_complete
+            && let Some((arn, served)) = row.unknown_profile(&plan.columns, profiles)
+        {
+            pending.push(Pending {
+                row: kept,
+                arn: arn.to_owned(),
+                aws_region: record.aws_region.get().map(str::to_owned),
+                served,
+            });
         }
         for (column, builder) in plan.columns.iter().zip(&mut builders) {
             builder.append(row.value(*column, profiles));
@@ -194,7 +263,7 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
         json_bytes: json.len(),
         oldest_event,
         bad_times,
-        needs_profiles,
+        pending,
         created_profiles,
     })
 }

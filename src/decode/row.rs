@@ -210,24 +210,26 @@ impl<'r> Row<'r> {
         self.record
     }
 
-    /// Whether a value of `columns` depends on an application profile that `profiles` does
-    /// not know: the model and routing scope of a call through it, and its served Region when
-    /// the record has no `inferenceRegion`.
-    pub fn depends_on_unknown_profile(
+    /// The application profile ARN a value of `columns` depends on, when `profiles` does not
+    /// know it: the model and routing scope of a call through it always, its served Region when
+    /// the record has no `inferenceRegion` (then `served` is true).
+    pub fn unknown_profile(
         &self,
         columns: &[Column],
         profiles: Option<&ProfileMap>,
-    ) -> bool {
-        let unresolved = self
-            .model_id
-            .as_deref()
-            .is_some_and(|id| Routing::of(id, profiles).unresolved_profile);
-        unresolved
-            && columns.iter().any(|c| match c {
-                Column::Model | Column::RoutingScope => true,
-                Column::ServedRegion | Column::ServedGeography => self.inference_region.is_none(),
-                _ => false,
-            })
+    ) -> Option<(&str, bool)> {
+        let arn = self.model_id.as_deref()?;
+        if !Routing::of(arn, profiles).unresolved_profile {
+            return None;
+        }
+        let served = self.inference_region.is_none()
+            && columns
+                .iter()
+                .any(|c| matches!(c, Column::ServedRegion | Column::ServedGeography));
+        let routed = columns
+            .iter()
+            .any(|c| matches!(c, Column::Model | Column::RoutingScope));
+        (served || routed).then_some((arn, served))
     }
 
     fn routing<'a>(&'a self, profiles: Option<&'a ProfileMap>) -> Routing<'a> {

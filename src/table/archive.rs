@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 
 use crate::ReadOptions;
 use crate::decode::profiles::ProfileMap;
-use crate::decode::{DecodePlan, Decoded, created_profiles, decode_file};
+use crate::decode::{DecodePlan, Decoded, Pending, created_profiles, decode_file, resolve_pending};
 use crate::error::{DecodeError, LoadError, LoadStage};
 use crate::filter::ScanFilter;
 use crate::source::{Fetched, Fetcher, Listing, LogObject, Skipped};
@@ -41,9 +41,24 @@ struct Harvest {
 pub enum Read {
     /// Its rows (`None`: the file could not be read; the failure is recorded).
     Done(Option<RecordBatch>),
-    /// It calls application profiles the plan does not know yet: read it again, after the
-    /// other files, with [`Archive::complete_plan`].
-    Deferred(Arc<LogObject>),
+    /// Its rows, some of which call application profiles the plan does not know yet:
+    /// [`Archive::resolve`] them once the other files have said which profiles they create.
+    Pending(PendingBatch),
+}
+
+/// A batch with rows waiting for application profiles.
+#[derive(Debug)]
+pub struct PendingBatch {
+    batch: RecordBatch,
+    pending: Vec<Pending>,
+    plan: Arc<DecodePlan>,
+}
+
+impl PendingBatch {
+    /// Memory the batch holds.
+    pub fn size(&self) -> usize {
+        self.batch.get_array_memory_size()
+    }
 }
 
 /// What a file read in full showed.
@@ -220,9 +235,16 @@ impl Archive {
         )
     }
 
-    /// `plan` with every application profile of the archive.
-    pub async fn complete_plan(&self, plan: &DecodePlan) -> Arc<DecodePlan> {
-        Arc::new(plan.with_all_profiles(self.application_profiles().await))
+    /// A pending batch with its rows' application profiles resolved from every profile of the
+    /// archive.
+    pub async fn resolve(&self, pending: PendingBatch) -> Result<RecordBatch, DecodeError> {
+        let profiles = self.application_profiles().await;
+        resolve_pending(
+            &pending.batch,
+            pending.plan.columns(),
+            &pending.pending,
+            &profiles,
+        )
     }
 
     /// Every application profile: `--profiles` and the `CreateInferenceProfile` events of
@@ -287,9 +309,9 @@ impl Archive {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Reads one file with `plan` for a scan. A file that calls application profiles the plan
-    /// does not know is [`Read::Deferred`] when `may_defer`, else decoded again at once with
-    /// every profile of the archive.
+    /// Reads one file with `plan` for a scan. Rows calling application profiles the plan does
+    /// not know make it [`Read::Pending`] when `may_defer`; otherwise they are resolved at once
+    /// with every profile of the archive.
     pub async fn read(
         &self,
         object: Arc<LogObject>,
@@ -299,28 +321,30 @@ impl Archive {
         let log_file = object.context.log_file.clone();
         let delivered = object.key().delivered;
         let result = match self.fetcher.fetch(&object).await {
-            Ok(fetched) => {
-                self.decode(fetched, Arc::clone(&object), plan, may_defer)
-                    .await
-            }
+            Ok(fetched) => self.decode(fetched, Arc::clone(&object), plan).await,
             Err(message) => Err(DecodeError::new(LoadStage::Fetch, message)),
         };
+        let result = match result {
+            Ok((decoded, plan, size)) if !decoded.pending.is_empty() => {
+                self.record_read(log_file.clone(), delivered, &decoded, size);
+                let pending = PendingBatch {
+                    batch: decoded.batch,
+                    pending: decoded.pending,
+                    plan,
+                };
+                if may_defer {
+                    return Read::Pending(pending);
+                }
+                match self.resolve(pending).await {
+                    Ok(batch) => return Read::Done(Some(batch)),
+                    Err(e) => Err(e),
+                }
+            }
+            other => other.map(|(decoded, _, size)| (decoded, size)),
+        };
         Read::Done(match result {
-            Ok(None) => return Read::Deferred(object),
-            Ok(Some((decoded, size))) => {
-                self.progress.add(size, decoded.records, false);
-                let lag_seconds = delivered
-                    .zip(decoded.oldest_event)
-                    .map(|(d, oldest)| (d.timestamp_micros() - oldest) / 1_000_000);
-                self.outcomes().insert(
-                    log_file,
-                    Outcome::Read(FileFacts {
-                        records: decoded.records,
-                        json_bytes: decoded.json_bytes,
-                        bad_times: decoded.bad_times,
-                        lag_seconds,
-                    }),
-                );
+            Ok((decoded, size)) => {
+                self.record_read(log_file, delivered, &decoded, size);
                 Some(decoded.batch)
             }
             Err(DecodeError { stage, message }) => {
@@ -345,6 +369,29 @@ impl Archive {
                 None
             }
         })
+    }
+
+    /// Records a file read in full.
+    fn record_read(
+        &self,
+        log_file: String,
+        delivered: Option<chrono::DateTime<chrono::Utc>>,
+        decoded: &Decoded,
+        size: usize,
+    ) {
+        self.progress.add(size, decoded.records, false);
+        let lag_seconds = delivered
+            .zip(decoded.oldest_event)
+            .map(|(d, oldest)| (d.timestamp_micros() - oldest) / 1_000_000);
+        self.outcomes().insert(
+            log_file,
+            Outcome::Read(FileFacts {
+                records: decoded.records,
+                json_bytes: decoded.json_bytes,
+                bad_times: decoded.bad_times,
+                lag_seconds,
+            }),
+        );
     }
 
     /// Reads every file no scan has read yet (validating only, no columns), so that
@@ -409,58 +456,46 @@ impl Archive {
 }
 
 impl Archive {
-    /// Decodes a fetched file. When it calls an application profile the plan does not know, it
-    /// is deferred (`Ok(None)`) if `may_defer`, else decoded again with every profile.
+    /// Decodes a fetched file (with every application profile once they are known) and
+    /// harvests the profiles it creates. Returns the plan it used.
     async fn decode(
         &self,
         fetched: Fetched,
         object: Arc<LogObject>,
         plan: Arc<DecodePlan>,
-        may_defer: bool,
-    ) -> Result<Option<(Decoded, usize)>, DecodeError> {
-        let (mut first, size, kept) =
-            decode_on_rayon(fetched, Arc::clone(&object), Arc::clone(&plan)).await?;
-        {
-            let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
-            harvest.files.insert(object.context.log_file.clone());
-            harvest
-                .profiles
-                .extend(std::mem::take(&mut first.created_profiles));
-        }
-        match kept {
-            Some(_) if may_defer => Ok(None),
-            Some(bytes) if !plan.has_all_profiles() => {
-                let complete = self.complete_plan(&plan).await;
-                let (second, _, _) =
-                    decode_on_rayon(Fetched::Bytes(bytes), object, complete).await?;
-                Ok(Some((second, size)))
+    ) -> Result<(Decoded, Arc<DecodePlan>, usize), DecodeError> {
+        let plan = match self.all_profiles.get() {
+            Some(all) if !plan.has_all_profiles() => {
+                Arc::new(plan.with_all_profiles(Arc::clone(all)))
             }
-            _ => Ok(Some((first, size))),
-        }
+            _ => plan,
+        };
+        let (mut decoded, size) =
+            decode_on_rayon(fetched, Arc::clone(&object), Arc::clone(&plan)).await?;
+        let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+        harvest.files.insert(object.context.log_file.clone());
+        harvest
+            .profiles
+            .extend(std::mem::take(&mut decoded.created_profiles));
+        Ok((decoded, plan, size))
     }
 }
 
-/// A decoded file, its size, and its bytes when it must be decoded again.
-type DecodedFile = (Decoded, usize, Option<Vec<u8>>);
-
-/// Reads (if local) and decodes on the rayon pool, and hands the result back to the async
-/// caller; the bytes come back too when the file needs every application profile.
+/// Reads (if local) and decodes on the rayon pool, and hands the result and the file's size back
+/// to the async caller.
 async fn decode_on_rayon(
     fetched: Fetched,
     object: Arc<LogObject>,
     plan: Arc<DecodePlan>,
-) -> Result<DecodedFile, DecodeError> {
+) -> Result<(Decoded, usize), DecodeError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     rayon::spawn(move || {
         let result = fetched
             .into_bytes()
             .map_err(|message| DecodeError::new(LoadStage::Fetch, message))
             .and_then(|bytes| {
-                decode_file(&bytes, object.named_gzip(), &object.context, &plan).map(|decoded| {
-                    let size = bytes.len();
-                    let kept = decoded.needs_profiles.then_some(bytes);
-                    (decoded, size, kept)
-                })
+                decode_file(&bytes, object.named_gzip(), &object.context, &plan)
+                    .map(|decoded| (decoded, bytes.len()))
             });
         // The receiver is gone only when the query was cancelled; nothing to do then.
         let _ = tx.send(result);

@@ -26,7 +26,7 @@ use tokio::sync::Semaphore;
 
 use crate::decode::DecodePlan;
 use crate::source::LogObject;
-use crate::table::archive::{Archive, Read};
+use crate::table::archive::{Archive, PendingBatch, Read};
 
 /// Local files read and decoded ahead of the consumer, per partition.
 pub const PREFETCH_PER_PARTITION: usize = 8;
@@ -172,10 +172,10 @@ impl ExecutionPlan for EventsScanExec {
         let read_ahead = read_ahead(&files);
         let budget = Arc::new(Semaphore::new(READ_AHEAD_KIB as usize));
         let archive = Arc::clone(&self.archive);
+        let (reader, resolver) = (Arc::clone(&archive), Arc::clone(&archive));
         let plan = Arc::clone(&self.plan);
-        let (first_archive, first_plan) = (Arc::clone(&archive), Arc::clone(&plan));
-        let deferred: Arc<Mutex<Vec<Arc<LogObject>>>> = Arc::default();
-        let deferring = Arc::clone(&deferred);
+        let holding = Arc::new(Mutex::new(Held::default()));
+        let held = Arc::clone(&holding);
         // Files start in order as the byte budget allows; each read is then a task of its own,
         // so downloads and decoding go on while the consumer is busy with the previous batch.
         // A file's share of the budget comes back when its batch is handed on. Dropping the
@@ -190,45 +190,38 @@ impl ExecutionPlan for EventsScanExec {
                 }
             })
             .map(move |(file, share)| {
-                let archive = Arc::clone(&first_archive);
-                let plan = Arc::clone(&first_plan);
+                let archive = Arc::clone(&reader);
+                let plan = Arc::clone(&plan);
                 SpawnedTask::spawn(async move { (archive.read(file, plan, true).await, share) })
                     .join()
             })
             .buffered(read_ahead)
             .filter_map(move |read| {
-                let deferred = Arc::clone(&deferring);
+                let holding = Arc::clone(&holding);
+                let archive = Arc::clone(&resolver);
                 async move {
                     match read {
                         Ok((Read::Done(batch), _share)) => non_empty(batch),
-                        Ok((Read::Deferred(file), _share)) => {
-                            deferred
+                        Ok((Read::Pending(pending), _share)) => {
+                            // Held until the end, or over the budget: resolved now.
+                            let over_budget = holding
                                 .lock()
                                 .unwrap_or_else(|p| p.into_inner())
-                                .push(file);
-                            None
+                                .hold(pending)?;
+                            resolved(&archive, over_budget).await
                         }
                         Err(e) => Some(Err(DataFusionError::External(Box::new(e)))),
                     }
                 }
             });
-        // Files calling application profiles the plan did not know come last, when the other
-        // files have told which profiles they create, and are decoded with all of them.
+        // Batches with rows calling application profiles the plan did not know come last,
+        // when every other file has said which profiles it creates.
         let later = futures::stream::once(async move {
-            let files = std::mem::take(&mut *deferred.lock().unwrap_or_else(|p| p.into_inner()));
-            let plan = match files.is_empty() {
-                true => Arc::clone(&plan),
-                false => archive.complete_plan(&plan).await,
-            };
-            futures::stream::iter(files).then(move |file| {
+            let pending =
+                std::mem::take(&mut held.lock().unwrap_or_else(|p| p.into_inner()).batches);
+            futures::stream::iter(pending).then(move |pending| {
                 let archive = Arc::clone(&archive);
-                let plan = Arc::clone(&plan);
-                async move {
-                    match archive.read(file, plan, false).await {
-                        Read::Done(batch) => non_empty(batch),
-                        Read::Deferred(_) => None,
-                    }
-                }
+                async move { resolved(&archive, pending).await }
             })
         })
         .flatten()
@@ -238,6 +231,38 @@ impl ExecutionPlan for EventsScanExec {
             Arc::clone(self.plan.schema()),
             batches,
         )))
+    }
+}
+
+/// Memory a partition may spend holding batches whose rows wait for application profiles;
+/// past it, a batch is resolved at once (which may read the rest of the archive early).
+const HOLD_BYTES: usize = 64 << 20;
+
+/// Batches a partition holds until its other files are read.
+#[derive(Debug, Default)]
+struct Held {
+    batches: Vec<PendingBatch>,
+    bytes: usize,
+}
+
+impl Held {
+    /// Holds `pending` within the budget; gives it back when the budget is spent.
+    fn hold(&mut self, pending: PendingBatch) -> Option<PendingBatch> {
+        let size = pending.size();
+        if self.bytes + size > HOLD_BYTES {
+            return Some(pending);
+        }
+        self.bytes += size;
+        self.batches.push(pending);
+        None
+    }
+}
+
+/// A pending batch resolved, as a stream item; a failure to resolve (a bug) fails the query.
+async fn resolved(archive: &Archive, pending: PendingBatch) -> Option<Result<RecordBatch>> {
+    match archive.resolve(pending).await {
+        Ok(batch) => non_empty(Some(batch)),
+        Err(e) => Some(Err(DataFusionError::External(Box::new(e)))),
     }
 }
 
