@@ -392,6 +392,75 @@ mod tests {
     }
 
     #[test]
+    fn pending_rows_are_resolved_in_place() {
+        let arn = "arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/p1";
+        let json = format!(
+            r#"{{"Records":[
+            {{"eventSource":"bedrock.amazonaws.com","eventName":"Converse","awsRegion":"eu-west-1","eventTime":"2025-03-01T12:00:00Z","requestParameters":{{"modelId":"{arn}"}}}},
+            {{"eventSource":"bedrock.amazonaws.com","eventName":"Converse","awsRegion":"eu-west-1","eventTime":"2025-03-01T12:00:00Z","requestParameters":{{"modelId":"{arn}"}},"additionalEventData":{{"inferenceRegion":"eu-central-1"}}}},
+            {{"eventSource":"bedrock.amazonaws.com","eventName":"Converse","awsRegion":"eu-west-1","eventTime":"2025-03-01T12:00:00Z","requestParameters":{{"modelId":"amazon.nova-pro-v1:0"}}}}]}}"#
+        );
+        let columns = vec![
+            Column::Model,
+            Column::RoutingScope,
+            Column::ServedRegion,
+            Column::ServedGeography,
+        ];
+        let plan = DecodePlan::new(columns.clone(), ScanFilter::default(), Default::default());
+        let decoded = decode_file(json.as_bytes(), false, &file(), &plan).unwrap();
+        assert_eq!(
+            decoded
+                .pending
+                .iter()
+                .map(|p| (p.row, p.served))
+                .collect::<Vec<_>>(),
+            [(0, true), (1, false)]
+        );
+        let create = format!(
+            r#"{{"Records":[{{"eventSource":"bedrock.amazonaws.com","eventName":"CreateInferenceProfile",
+            "requestParameters":{{"modelSource":{{"copyFrom":"arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-pro-v1:0"}}}},
+            "responseElements":{{"inferenceProfileArn":"{arn}"}}}}]}}"#
+        );
+        let mut profiles = ProfileMap::default();
+        profiles.collect_created(&record::parse_records(create.as_bytes()).unwrap(), "f");
+        let batch = resolve_pending(&decoded.batch, &columns, &decoded.pending, &profiles).unwrap();
+        let col = |i: usize| {
+            let strings = batch.column(i).as_string::<i32>();
+            (0..3)
+                .map(|r| strings.is_valid(r).then(|| strings.value(r).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let nova = Some("amazon.nova-pro-v1:0".to_owned());
+        assert_eq!(col(0), [nova.clone(), nova.clone(), nova]);
+        assert_eq!(
+            col(1),
+            [None, None, None],
+            "an in-Region copy has no routing scope"
+        );
+        assert_eq!(
+            col(2),
+            [
+                Some("eu-west-1".into()),
+                Some("eu-central-1".into()),
+                Some("eu-west-1".into())
+            ]
+        );
+        assert_eq!(
+            col(3),
+            [Some("EU".into()), Some("EU".into()), Some("EU".into())]
+        );
+        // Unknown profiles stay null.
+        let unknown = resolve_pending(
+            &decoded.batch,
+            &columns,
+            &decoded.pending,
+            &ProfileMap::default(),
+        )
+        .unwrap();
+        assert!(unknown.column(0).is_null(0) && unknown.column(2).is_null(0));
+    }
+
+    #[test]
     fn projection_and_filter() {
         let filter = ScanFilter {
             to: Some(
