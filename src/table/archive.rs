@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::concat_batches;
 use futures::StreamExt;
 use tokio::sync::OnceCell;
 
@@ -328,7 +329,7 @@ impl Archive {
             Ok((decoded, plan, size)) if !decoded.pending.is_empty() => {
                 self.record_read(log_file.clone(), delivered, &decoded, size);
                 let pending = PendingBatch {
-                    batch: decoded.batch,
+                    batch: compact(decoded.batch),
                     pending: decoded.pending,
                     plan,
                 };
@@ -479,6 +480,12 @@ impl Archive {
             .extend(std::mem::take(&mut decoded.created_profiles));
         Ok((decoded, plan, size))
     }
+}
+
+/// A copy of `batch` in buffers of exactly its size: a batch that is held for a while should not
+/// keep the builders' spare capacity.
+fn compact(batch: RecordBatch) -> RecordBatch {
+    concat_batches(&batch.schema(), [&batch]).unwrap_or(batch)
 }
 
 /// Reads (if local) and decodes on the rayon pool, and hands the result and the file's size back

@@ -217,8 +217,14 @@ impl ExecutionPlan for EventsScanExec {
         // Batches with rows calling application profiles the plan did not know come last,
         // when every other file has said which profiles it creates.
         let later = futures::stream::once(async move {
-            let pending =
-                std::mem::take(&mut held.lock().unwrap_or_else(|p| p.into_inner()).batches);
+            let Held { batches, bytes } =
+                std::mem::take(&mut *held.lock().unwrap_or_else(|p| p.into_inner()));
+            tracing::debug!(
+                batches = batches.len(),
+                bytes,
+                "resolving batches held for application profiles"
+            );
+            let pending = batches;
             futures::stream::iter(pending).then(move |pending| {
                 let archive = Arc::clone(&archive);
                 async move { resolved(&archive, pending).await }
