@@ -19,7 +19,6 @@ use futures::StreamExt;
 use s3_server::{Faults, S3Server};
 use tokio::runtime::Runtime;
 use trailmap::ReadOptions;
-use trailmap::filter::ScanFilter;
 use trailmap::generate::{GeneratorConfig, generate};
 use trailmap::source::{SourceSpec, aws::AwsOptions};
 
@@ -81,8 +80,7 @@ fn bench_server(
         prefix: "AWSLogs/".into(),
     };
     bench_query(group, name, runtime, &s3, &aws);
-    let no_filter = ScanFilter::default();
-    let list = || trailmap::source::list(std::slice::from_ref(&s3), &no_filter, None, &aws);
+    let list = || trailmap::source::list(std::slice::from_ref(&s3), None, &aws);
     group.bench_function(format!("{name}/list-only"), |b| {
         b.iter(|| runtime.block_on(list()).expect("list").objects.len())
     });

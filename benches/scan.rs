@@ -13,12 +13,11 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 use serde::Deserialize;
 use trailmap::decode::gzip::inflate_into;
-use trailmap::decode::row::FileContext;
 use trailmap::decode::{DecodePlan, decode_file};
 use trailmap::filter::ScanFilter;
 use trailmap::generate::{GeneratorConfig, generate};
+use trailmap::layout::key::FileContext;
 use trailmap::schema::Column;
-use trailmap::source::key::LogKey;
 use trailmap::source::{SourceSpec, aws::AwsOptions};
 
 const SERVED_REGIONS: &str = "SELECT served_region, count(*) AS n FROM invocations GROUP BY served_region ORDER BY served_region";
@@ -57,7 +56,7 @@ fn archive() -> Archive {
             json_bytes += inflate_into(&raw, true, &mut Vec::new())
                 .expect("gzip")
                 .len() as u64;
-            files.push((FileContext::new(name.clone(), LogKey::parse(&name)), raw));
+            files.push((FileContext::new(name.clone()), raw));
         }
     }
     Archive {

@@ -63,7 +63,7 @@ pub enum Error {
     },
     /// A residency policy that cannot be used.
     #[error(transparent)]
-    Policy(#[from] crate::audit::policy::PolicyError),
+    Policy(#[from] PolicyError),
     /// Arrow failed building a result.
     #[error("{0}")]
     Arrow(#[from] datafusion::arrow::error::ArrowError),
@@ -109,6 +109,38 @@ fn describe_datafusion(err: &DataFusionError) -> String {
     }
 }
 
+/// A policy that could not be used, with the rule and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read policy {path}: {reason}")]
+    Read {
+        /// The policy path.
+        path: String,
+        /// The I/O error.
+        reason: String,
+    },
+    /// TOML syntax or an unknown / mistyped key.
+    #[error("invalid policy {path}: {reason}")]
+    Syntax {
+        /// The policy path.
+        path: String,
+        /// What the TOML parser said (with line and column).
+        reason: String,
+    },
+    /// A rule that parses but makes no sense.
+    #[error("policy rule {rule:?}: {reason}")]
+    Rule {
+        /// The rule's name (or its position when it has none).
+        rule: String,
+        /// What to fix.
+        reason: String,
+    },
+}
+
+/// A boxed error from a library trailmap calls (the AWS SDK, serde_json, flate2, ...).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// How far reading a file got before it failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LoadStage {
@@ -140,22 +172,77 @@ impl fmt::Display for LoadStage {
     }
 }
 
-/// Why one file's contents could not be decoded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{stage}: {message}")]
+/// Why one file's contents could not be decoded, as the decoder sees it (without the file).
+#[derive(Debug, thiserror::Error)]
+#[error("{stage}{}: {source}", at_record(*.record_index))]
 pub struct DecodeError {
     /// Where it failed.
     pub stage: LoadStage,
+    /// Index (from 0) of the first record of `Records` that could not be decoded, when the
+    /// failure is in one record.
+    pub record_index: Option<u64>,
     /// What was wrong.
-    pub message: String,
+    pub source: BoxError,
+}
+
+fn at_record(index: Option<u64>) -> String {
+    index.map_or_else(String::new, |i| format!(" at record {i}"))
 }
 
 impl DecodeError {
-    /// A decode error at `stage`.
-    pub fn new(stage: LoadStage, message: impl Into<String>) -> Self {
+    /// A decode error at `stage`, not tied to one record.
+    pub fn new(stage: LoadStage, source: impl Into<BoxError>) -> Self {
         DecodeError {
             stage,
-            message: message.into(),
+            record_index: None,
+            source: source.into(),
+        }
+    }
+}
+
+/// Why one file could not be read, with the file it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// An S3 GET failed (after the SDK's retries), or its body was cut off every time.
+    #[error("cannot get s3://{bucket}/{key}: {source}")]
+    Fetch {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// The SDK's error, with its context.
+        source: BoxError,
+    },
+    /// A local file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadLocal {
+        /// The path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The bytes are not a readable CloudTrail log file.
+    #[error("{file} ({stage}{}): {source}", at_record(*.record_index))]
+    Decode {
+        /// The file (local path or `s3://bucket/key`).
+        file: String,
+        /// Index of the first record that could not be decoded, when known.
+        record_index: Option<u64>,
+        /// How far decoding got.
+        stage: LoadStage,
+        /// What was wrong.
+        source: BoxError,
+    },
+}
+
+impl FileError {
+    /// The decode error `error` of `file`.
+    pub fn decode(file: &str, error: DecodeError) -> Self {
+        FileError::Decode {
+            file: file.to_owned(),
+            record_index: error.record_index,
+            stage: error.stage,
+            source: error.source,
         }
     }
 }
@@ -169,10 +256,54 @@ pub struct LoadError {
     pub stage: LoadStage,
     /// What was wrong.
     pub message: String,
+    /// Index of the first record that could not be decoded, when known.
+    pub record_index: Option<u64>,
+}
+
+impl LoadError {
+    /// A load error of `log_file` at `stage`, not tied to one record.
+    pub fn new(log_file: String, stage: LoadStage, message: impl Into<String>) -> Self {
+        LoadError {
+            log_file,
+            stage,
+            message: message.into(),
+            record_index: None,
+        }
+    }
+
+    /// The row of `load_errors` for a file that failed with `error`, named `log_file`.
+    pub fn of_file(log_file: String, error: &FileError) -> Self {
+        match error {
+            FileError::Fetch { source, .. } => {
+                LoadError::new(log_file, LoadStage::Fetch, source.to_string())
+            }
+            FileError::ReadLocal { source, .. } => {
+                LoadError::new(log_file, LoadStage::Fetch, source.to_string())
+            }
+            FileError::Decode {
+                record_index,
+                stage,
+                source,
+                ..
+            } => LoadError {
+                log_file,
+                stage: *stage,
+                message: source.to_string(),
+                record_index: *record_index,
+            },
+        }
+    }
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.log_file, self.stage, self.message)
+        write!(
+            f,
+            "{} ({}{}): {}",
+            self.log_file,
+            self.stage,
+            at_record(self.record_index),
+            self.message
+        )
     }
 }

@@ -1,22 +1,25 @@
 //! The command-line restrictions `--from`, `--to`, `--account` and `--source-region`.
 //!
-//! A [`ScanFilter`] is applied twice: to keys, to skip files before they are fetched (with a
-//! margin, since a key carries the file's delivery time, after its events), and to records, to
-//! make the exact cut on `event_time`, `account_id` and `aws_region`.
+//! A [`ScanFilter`] is applied twice: to keys, as the `Expr` of [`ScanFilter::key_expr`] that
+//! [`crate::layout::pruning::KeyPredicate`] turns into skipped folders and files (with a margin,
+//! since a key carries the file's delivery time, after its events), and to records, to make the
+//! exact cut on `event_time`, `account_id` and `aws_region` ([`ScanFilter::keeps_record`]).
 //!
 //! The margin is the [`ScanFilter::delivery_margin`]: CloudTrail delivers a file about five
 //! minutes after its events *on average*, with no upper bound, so pruning by key keeps two days by
 //! default (`--delivery-margin`), and the coverage of a command reports the largest lag seen.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, col, lit};
 
 use crate::error::{Error, Result};
-use crate::source::key::{LogKey, PrefixScope};
+use crate::layout::key::{is_account_id, is_region_code};
+use crate::schema::{Column, UTC};
 
 /// Default of `--delivery-margin`: how long before its delivery time a file may hold events.
 pub const DEFAULT_DELIVERY_MARGIN: Duration = Duration::hours(48);
-/// How far after its delivery time a file may hold events (clock skew between services).
-pub const CLOCK_SKEW: Duration = Duration::minutes(15);
 
 /// Restrictions on which events to read. Empty lists mean "all".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,26 +71,6 @@ pub fn parse_duration(value: &str) -> Result<Duration> {
     .filter(|m| *m <= 366 * 24 * 60)
     .ok_or_else(invalid)?;
     Ok(Duration::minutes(minutes))
-}
-
-/// Whether `value` is an AWS account id: 12 digits.
-pub fn is_account_id(value: &str) -> bool {
-    value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Whether `value` looks like a Region code: lowercase letters and digits in at least three
-/// dash-separated parts, ending in a number (`eu-west-1`, `us-gov-west-1`, `eusc-de-east-1`).
-pub fn is_region_code(value: &str) -> bool {
-    let parts: Vec<&str> = value.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Which end of a range a date stands for.
@@ -151,60 +134,32 @@ impl ScanFilter {
         Ok(())
     }
 
-    /// Whether a file with this key may hold events the filter keeps. Unknown parts keep it.
-    pub fn may_match_key(&self, key: &LogKey) -> bool {
-        let (earliest, latest) = key_time_span(key, self.delivery_margin);
-        self.may_match(
-            key.account.as_deref(),
-            key.region.as_deref(),
-            earliest,
-            latest,
-        )
-    }
-
-    /// Whether any key under this prefix may hold events the filter keeps: only `CloudTrail`
-    /// folders are descended, and accounts, Regions and dates out of range are not listed.
-    pub fn may_match_prefix(&self, prefix: &PrefixScope) -> bool {
-        if prefix.folder.as_deref().is_some_and(|f| f != "CloudTrail") {
-            return false;
-        }
-        let (earliest, latest) = prefix_time_span(prefix, self.delivery_margin);
-        self.may_match(
-            prefix.account.as_deref(),
-            prefix.region.as_deref(),
-            earliest,
-            latest,
-        )
-    }
-
-    fn may_match(
-        &self,
-        account: Option<&str>,
-        region: Option<&str>,
-        earliest: Option<DateTime<Utc>>,
-        latest: Option<DateTime<Utc>>,
-    ) -> bool {
-        if let Some(account) = account
-            && !self.accounts.is_empty()
-            && !self.accounts.iter().any(|a| a == account)
-        {
-            return false;
-        }
-        if let Some(region) = region
-            && !self.source_regions.is_empty()
-            && !self.source_regions.iter().any(|r| r == region)
-        {
-            return false;
-        }
-        let after_from = match (self.from, latest) {
-            (Some(from), Some(latest)) => latest >= from,
-            _ => true,
+    /// The filter as an expression over the key columns of `events` (`event_time`,
+    /// `log_account`, `log_region`), for pruning keys and folders; `None` when it restricts
+    /// nothing. A key's account and Region folders are those of its records.
+    pub fn key_expr(&self) -> Option<Expr> {
+        let time = |t: DateTime<Utc>| {
+            lit(ScalarValue::TimestampMicrosecond(
+                Some(t.timestamp_micros()),
+                Some(UTC.into()),
+            ))
         };
-        let before_to = match (self.to, earliest) {
-            (Some(to), Some(earliest)) => earliest <= to,
-            _ => true,
+        let any_of = |column: Column, values: &[String]| {
+            (!values.is_empty()).then(|| {
+                col(column.name()).in_list(values.iter().map(|v| lit(v.as_str())).collect(), false)
+            })
         };
-        after_from && before_to
+        let event_time = || col(Column::EventTime.name());
+        conjunction(
+            [
+                self.from.map(|from| event_time().gt_eq(time(from))),
+                self.to.map(|to| event_time().lt_eq(time(to))),
+                any_of(Column::LogAccount, &self.accounts),
+                any_of(Column::LogRegion, &self.source_regions),
+            ]
+            .into_iter()
+            .flatten(),
+        )
     }
 
     /// Whether a record is kept. `time` is in microseconds since the epoch.
@@ -229,39 +184,23 @@ impl ScanFilter {
     }
 }
 
-/// Earliest and latest event time of a span.
-pub type TimeSpan = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
-/// The span of event times a file with this key may hold, from its delivery time (or date):
-/// up to `margin` before it.
-pub fn key_time_span(key: &LogKey, margin: Duration) -> TimeSpan {
-    if let Some(delivered) = key.delivered {
-        return (Some(delivered - margin), Some(delivered + CLOCK_SKEW));
-    }
-    key.date
-        .map_or((None, None), |date| delivery_dates_span(date, date, margin))
-}
-
-/// The span of event times the files under a folder may hold, from its dates.
-pub fn prefix_time_span(prefix: &PrefixScope, margin: Duration) -> TimeSpan {
-    prefix.dates.map_or((None, None), |(first, last)| {
-        delivery_dates_span(first, last, margin)
-    })
-}
-
-/// Event times of files delivered from the start of `first` to the end of `last`.
-fn delivery_dates_span(first: NaiveDate, last: NaiveDate, margin: Duration) -> TimeSpan {
-    let start = first.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - margin);
-    let end = last
-        .and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc() + Duration::days(1) + CLOCK_SKEW);
-    (start, end)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::layout::key::{LogKey, PrefixScope};
+    use crate::layout::pruning::KeyPredicate;
+    use crate::layout::span::CLOCK_SKEW;
     use chrono::TimeZone;
+    use datafusion::prelude::SessionContext;
+
+    /// The key predicate of `filter`, through the same path the listing takes.
+    fn predicate(filter: &ScanFilter) -> KeyPredicate {
+        let state = SessionContext::new().state();
+        let exprs: Vec<Expr> = filter.key_expr().into_iter().collect();
+        KeyPredicate::new(&exprs, filter.delivery_margin, &state)
+            .unwrap()
+            .expect("the filter restricts keys")
+    }
 
     fn key(account: &str, region: &str, delivered: DateTime<Utc>) -> LogKey {
         LogKey {
@@ -336,26 +275,49 @@ mod tests {
             delivery_margin: Duration::hours(1),
             ..ScanFilter::default()
         };
+        let keys = predicate(&filter);
+        let may_match_key = |key: &LogKey| keys.keep_keys([key])[0];
         let at = |d, h, m| Utc.with_ymd_and_hms(2025, 3, d, h, m, 0).unwrap();
-        assert!(filter.may_match_key(&key("111122223333", "eu-west-1", at(1, 12, 0))));
+        assert!(may_match_key(&key(
+            "111122223333",
+            "eu-west-1",
+            at(1, 12, 0)
+        )));
         // Delivered just after midnight: may hold events of the evening before.
-        assert!(filter.may_match_key(&key("111122223333", "eu-west-1", at(2, 0, 10))));
-        assert!(!filter.may_match_key(&key("111122223333", "eu-west-1", at(2, 3, 0))));
-        assert!(filter.may_match_key(&key("111122223333", "eu-west-1", at(1, 0, 0) - CLOCK_SKEW)));
-        assert!(!filter.may_match_key(&key(
+        assert!(may_match_key(&key(
+            "111122223333",
+            "eu-west-1",
+            at(2, 0, 10)
+        )));
+        assert!(!may_match_key(&key(
+            "111122223333",
+            "eu-west-1",
+            at(2, 3, 0)
+        )));
+        assert!(may_match_key(&key(
+            "111122223333",
+            "eu-west-1",
+            at(1, 0, 0) - CLOCK_SKEW
+        )));
+        assert!(!may_match_key(&key(
             "111122223333",
             "eu-west-1",
             at(1, 0, 0) - CLOCK_SKEW - Duration::minutes(1)
         )));
-        assert!(!filter.may_match_key(&key("444455556666", "eu-west-1", at(1, 12, 0))));
-        assert!(filter.may_match_key(&LogKey::default()));
+        assert!(!may_match_key(&key(
+            "444455556666",
+            "eu-west-1",
+            at(1, 12, 0)
+        )));
+        assert!(may_match_key(&LogKey::default()));
         // The default margin keeps a file delivered up to two days late.
-        let default_margin = ScanFilter {
+        let default_margin = predicate(&ScanFilter {
             delivery_margin: DEFAULT_DELIVERY_MARGIN,
             ..filter.clone()
-        };
-        assert!(default_margin.may_match_key(&key("111122223333", "eu-west-1", at(3, 20, 0))));
-        assert!(!default_margin.may_match_key(&key("111122223333", "eu-west-1", at(4, 1, 0))));
+        });
+        let late = |key: LogKey| default_margin.keep_keys([&key])[0];
+        assert!(late(key("111122223333", "eu-west-1", at(3, 20, 0))));
+        assert!(!late(key("111122223333", "eu-west-1", at(4, 1, 0))));
     }
 
     #[test]
@@ -367,7 +329,11 @@ mod tests {
             delivery_margin: Duration::hours(1),
             ..ScanFilter::default()
         };
-        let may = |p: &str| filter.may_match_prefix(&PrefixScope::parse(p));
+        let folders = predicate(&filter);
+        let may = |p: &str| {
+            let scope = PrefixScope::parse(p);
+            scope.may_hold_logs() && folders.keep_folders([&scope])[0]
+        };
         assert!(may("AWSLogs/"));
         assert!(may("AWSLogs/o-x/"));
         assert!(may("AWSLogs/o-x/111122223333/"));

@@ -181,6 +181,10 @@ pub const LOAD_ERRORS_COLUMNS: &[SmallColumn] = &[
         name: "message",
         meaning: "what was wrong",
     },
+    SmallColumn {
+        name: "record_index",
+        meaning: "index (from 0) of the first record of Records that could not be decoded, when the failure is in one record; null otherwise",
+    },
 ];
 
 /// Columns of the `application_profiles` table.

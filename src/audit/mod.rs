@@ -22,10 +22,10 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, TimestampMicrosecond
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::TrailSession;
 use crate::bedrock;
 use crate::error::{Error, LoadError, Result};
 use crate::schema::timestamp_type;
+use crate::session::TrailSession;
 use crate::table::archive::human_duration;
 use policy::{Policy, PolicyError, Rule};
 
@@ -180,6 +180,8 @@ pub struct LoadErrorRow {
     pub stage: String,
     /// What was wrong.
     pub message: String,
+    /// Index of the first record that could not be decoded, when known.
+    pub record_index: Option<u64>,
 }
 
 impl From<LoadError> for LoadErrorRow {
@@ -188,6 +190,7 @@ impl From<LoadError> for LoadErrorRow {
             log_file: e.log_file,
             stage: e.stage.as_str().to_owned(),
             message: e.message,
+            record_index: e.record_index,
         }
     }
 }

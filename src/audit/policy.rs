@@ -26,39 +26,11 @@ use globset::Glob;
 use serde::Deserialize;
 
 use crate::bedrock::{APPLICATION_SCOPE, PROFILE_SCOPES};
+pub use crate::error::PolicyError;
 use crate::regions::GEOGRAPHIES;
 
 /// `profile_scope` value of a plain foundation model (null in `events`).
 pub const IN_REGION_SCOPE: &str = "in-region";
-
-/// A policy that could not be used, with the rule and the reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PolicyError {
-    /// The file could not be read.
-    #[error("cannot read policy {path}: {reason}")]
-    Read {
-        /// The policy path.
-        path: String,
-        /// The I/O error.
-        reason: String,
-    },
-    /// TOML syntax or an unknown / mistyped key.
-    #[error("invalid policy {path}: {reason}")]
-    Syntax {
-        /// The policy path.
-        path: String,
-        /// What the TOML parser said (with line and column).
-        reason: String,
-    },
-    /// A rule that parses but makes no sense.
-    #[error("policy rule {rule:?}: {reason}")]
-    Rule {
-        /// The rule's name (or its position when it has none).
-        rule: String,
-        /// What to fix.
-        reason: String,
-    },
-}
 
 /// A residency policy.
 #[derive(Debug, Clone, Deserialize)]

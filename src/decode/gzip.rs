@@ -98,10 +98,11 @@ mod tests {
         let err = inflate(&two, true).unwrap_err();
         assert_eq!(err.stage, LoadStage::Gunzip);
         assert!(
-            err.message
+            err.source
+                .to_string()
                 .contains("after the end of the first gzip member"),
             "{}",
-            err.message
+            err.source
         );
         let mut padded = gzip(b"ab");
         padded.push(0);
@@ -116,9 +117,9 @@ mod tests {
         let not_gzip = inflate(b"{\"Records\":[]}", true).unwrap_err();
         assert_eq!(not_gzip.stage, LoadStage::Gunzip);
         assert!(
-            not_gzip.message.contains("not a gzip file"),
+            not_gzip.source.to_string().contains("not a gzip file"),
             "{}",
-            not_gzip.message
+            not_gzip.source
         );
         assert_eq!(inflate(b"", true).unwrap_err().stage, LoadStage::Gunzip);
         assert_eq!(inflate(b"", false).unwrap_err().stage, LoadStage::Json);

@@ -21,10 +21,11 @@ use datafusion::arrow::datatypes::{Schema, SchemaRef};
 
 use crate::error::{DecodeError, LoadStage};
 use crate::filter::ScanFilter;
+use crate::layout::key::FileContext;
 use crate::regions;
 use crate::schema::{Column, Kind, UTC};
 use profiles::ProfileMap;
-use row::{FileContext, Needs, Row, Value};
+use row::{Needs, Row, Value};
 
 /// What to build from each file: the projected columns, the record filter and the application
 /// profiles known so far.
@@ -325,12 +326,11 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::key::LogKey;
     use datafusion::arrow::array::{Array, AsArray};
 
     fn file() -> FileContext {
         let key = "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/01/111122223333_CloudTrail_eu-west-1_20250301T1205Z_x.json.gz";
-        FileContext::new(key.into(), LogKey::parse(key))
+        FileContext::new(key.into())
     }
 
     const INVOKE: &str = r#"{"Records":[{

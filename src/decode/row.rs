@@ -11,9 +11,9 @@ use crate::decode::record::{
     AdditionalEventData, Identity, Record, RequestParameters, SessionContext, SessionIssuer, nested,
 };
 use crate::decode::time::parse_event_time;
+use crate::layout::key::FileContext;
 use crate::regions;
 use crate::schema::Column;
-use crate::source::key::LogKey;
 
 /// A column value, typed by the column's [`crate::schema::Kind`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -26,35 +26,6 @@ pub enum Value<'a> {
     Time(Option<i64>),
     /// Days since the epoch, or null.
     Date(Option<i32>),
-}
-
-/// Facts about the file the records come from.
-#[derive(Debug, Clone)]
-pub struct FileContext {
-    /// `log_file`: the path or `s3://` URL.
-    pub log_file: String,
-    /// The key's parts.
-    pub key: LogKey,
-    /// `log_date` as days since the epoch.
-    pub log_date: Option<i32>,
-}
-
-impl FileContext {
-    /// The context of the file at `log_file`, with its key parsed.
-    pub fn new(log_file: String, key: LogKey) -> Self {
-        let log_date = key.date.map(days_since_epoch);
-        FileContext {
-            log_file,
-            key,
-            log_date,
-        }
-    }
-}
-
-/// Days since 1970-01-01 (Arrow Date32).
-pub fn days_since_epoch(date: chrono::NaiveDate) -> i32 {
-    // The date range of chrono fits i32 days comfortably.
-    (date - chrono::NaiveDate::default()).num_days() as i32
 }
 
 /// Which nested parts of a record the projected columns (and filters) need.

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
-use crate::TrailSession;
 use crate::bedrock;
 use crate::error::{LoadError, Result};
 use crate::queries;
+use crate::session::TrailSession;
 use table::TableData;
 
 /// Columns of `invocations` the report's queries use.
@@ -112,7 +112,14 @@ impl ReportData {
             rows: self
                 .load_errors
                 .iter()
-                .map(|e| vec![e.log_file.clone(), e.stage.to_string(), e.message.clone()])
+                .map(|e| {
+                    vec![
+                        e.log_file.clone(),
+                        e.stage.to_string(),
+                        e.message.clone(),
+                        e.record_index.map_or_else(String::new, |i| i.to_string()),
+                    ]
+                })
                 .collect(),
         }
     }

@@ -1,10 +1,10 @@
 //! Where log files come from: parsing `-s` values, listing objects, fetching bytes.
 //!
 //! Listing classifies every key (digest, insight and non-JSON objects are skipped by name) and
-//! drops files whose key the [`ScanFilter`] rules out, before anything is fetched.
+//! drops folders and files whose key the [`KeyPredicate`] (command-line filters and the query's
+//! SQL filters) rules out, before anything is fetched.
 
 pub mod aws;
-pub mod key;
 pub mod local;
 pub mod s3;
 pub mod trail;
@@ -13,11 +13,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::decode::row::FileContext;
-use crate::error::{Error, LoadError, Result};
-use crate::filter::ScanFilter;
-use crate::table::pruning::KeyPredicate;
-use key::{KeyKind, LogKey};
+use crate::error::{Error, FileError, LoadError, Result};
+use crate::layout::key::{self, FileContext, KeyKind, LogKey};
+use crate::layout::pruning::KeyPredicate;
 
 /// One `-s` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,11 +101,10 @@ pub struct LogObject {
 impl LogObject {
     /// A log object at `location`, named `log_file` in results.
     pub fn new(location: Location, log_file: String, size: u64) -> Self {
-        let key = LogKey::parse(&log_file);
         LogObject {
             location,
             size,
-            context: FileContext::new(log_file, key),
+            context: FileContext::new(log_file),
         }
     }
 
@@ -155,23 +152,32 @@ pub enum Fetched {
 }
 
 impl Fetched {
-    /// The bytes (reads a local file now); the error is the reason, for `load_errors`.
-    pub fn into_bytes(self) -> std::result::Result<Vec<u8>, String> {
+    /// The bytes (reads a local file now).
+    pub fn into_bytes(self) -> std::result::Result<Vec<u8>, FileError> {
         match self {
             Fetched::Bytes(bytes) => Ok(bytes),
-            Fetched::LocalFile(path) => std::fs::read(path).map_err(|e| e.to_string()),
+            Fetched::LocalFile(path) => {
+                std::fs::read(&path).map_err(|source| FileError::ReadLocal {
+                    path: path.display().to_string(),
+                    source,
+                })
+            }
         }
     }
 }
 
 impl Fetcher {
     /// Downloads a remote object; local files are left for [`Fetched::into_bytes`].
-    pub async fn fetch(&self, object: &LogObject) -> std::result::Result<Fetched, String> {
+    pub async fn fetch(&self, object: &LogObject) -> std::result::Result<Fetched, FileError> {
         match &object.location {
             Location::Local(path) => Ok(Fetched::LocalFile(path.clone())),
             Location::S3 { bucket, key } => match self.s3.get(bucket) {
                 Some(client) => s3::get(client, bucket, key).await.map(Fetched::Bytes),
-                None => Err(format!("no S3 client for bucket {bucket}")),
+                None => Err(FileError::Fetch {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    source: "no S3 client for this bucket (a bug: the listing makes one)".into(),
+                }),
             },
         }
     }
@@ -188,12 +194,14 @@ pub struct Listing {
     pub errors: Vec<LoadError>,
     /// How to read the listed objects.
     pub fetcher: Fetcher,
+    /// Local files listed so far, by identity on disk (a file reached by two paths is read once).
+    local_files: std::collections::HashSet<local::FileIdentity>,
 }
 
 impl Listing {
-    /// Adds a listed object, classifying and filtering it by key. `explicit` objects were named
-    /// directly by the user and are read whatever their name, unless they are digests or insights.
-    pub fn offer(&mut self, object: LogObject, filter: &ScanFilter, explicit: bool) {
+    /// Adds a listed object, classifying it by key. `explicit` objects were named directly by
+    /// the user and are read whatever their name, unless they are digests or insights.
+    pub fn offer(&mut self, object: LogObject, explicit: bool) {
         match key::classify(&object.context.log_file) {
             KeyKind::Log => {}
             KeyKind::Other if explicit => {}
@@ -203,21 +211,36 @@ impl Listing {
                 return;
             }
         }
-        if !filter.may_match_key(object.key()) {
-            tracing::debug!(file = %object.context.log_file, "skipped by key filter");
-            self.skipped.by_filter += 1;
-            return;
-        }
         self.objects.push(Arc::new(object));
+    }
+
+    /// Drops files listed twice, keeps those `keys` allows, in a stable order.
+    fn settle(&mut self, keys: Option<&KeyPredicate>) {
+        let mut seen = std::collections::HashSet::new();
+        self.objects.retain(|o| seen.insert(o.location.clone()));
+        if let Some(keys) = keys {
+            let keep = keys.keep_keys(self.objects.iter().map(|o| o.key()));
+            let listed = self.objects.len();
+            let mut keep = keep.into_iter();
+            self.objects.retain(|o| {
+                let kept = keep.next().unwrap_or(true);
+                if !kept {
+                    tracing::debug!(file = %o.context.log_file, "skipped by key filter");
+                }
+                kept
+            });
+            self.skipped.by_filter += listed - self.objects.len();
+        }
+        self.objects
+            .sort_by(|a, b| a.context.log_file.cmp(&b.context.log_file));
     }
 }
 
-/// Lists every source, dropping files listed twice. `folders` restricts which S3 folders are
-/// listed (from the query's SQL). AWS configuration is loaded only when a source needs it.
+/// Lists every source, dropping files listed twice and files (and S3 folders) that `keys` rules
+/// out. AWS configuration is loaded only when a source needs it.
 pub async fn list(
     specs: &[SourceSpec],
-    filter: &ScanFilter,
-    folders: Option<&KeyPredicate>,
+    keys: Option<&KeyPredicate>,
     aws_options: &aws::AwsOptions,
 ) -> Result<Listing> {
     let mut listing = Listing::default();
@@ -229,7 +252,7 @@ pub async fn list(
     for spec in specs {
         let (bucket, prefix) = match (spec, &config) {
             (SourceSpec::Local(path), _) => {
-                local::list(path, filter, &mut listing).await?;
+                local::list(path, &mut listing).await?;
                 continue;
             }
             (SourceSpec::S3 { bucket, prefix }, Some(_)) => (bucket.clone(), prefix.clone()),
@@ -252,14 +275,10 @@ pub async fn list(
             listing.fetcher.s3.insert(bucket.clone(), client);
         }
         if let Some(client) = listing.fetcher.s3.get(&bucket).cloned() {
-            s3::list(&client, &bucket, &prefix, filter, folders, &mut listing).await;
+            s3::list(&client, &bucket, &prefix, keys, &mut listing).await;
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    listing.objects.retain(|o| seen.insert(o.location.clone()));
-    listing
-        .objects
-        .sort_by(|a, b| a.context.log_file.cmp(&b.context.log_file));
+    listing.settle(keys);
     Ok(listing)
 }
 

@@ -12,11 +12,10 @@ use aws_sdk_s3::error::DisplayErrorContext;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
-use crate::error::{LoadError, LoadStage};
-use crate::filter::ScanFilter;
-use crate::source::key::PrefixScope;
+use crate::error::{BoxError, FileError, LoadError, LoadStage};
+use crate::layout::key::PrefixScope;
+use crate::layout::pruning::KeyPredicate;
 use crate::source::{Listing, Location, LogObject};
-use crate::table::pruning::{KeyPredicate, KeySpan};
 
 /// Folders listed at once. Each LIST waits tens of milliseconds on S3, and a day's folders
 /// are many (accounts × Regions × days), so many go at once.
@@ -87,15 +86,14 @@ async fn list_folder(
     Ok(folder)
 }
 
-/// Lists `s3://bucket/prefix` into `listing`, descending only into folders that `filter` and
-/// `folders` (the key restrictions of the query's SQL, if known) allow. A folder that cannot be
-/// listed (after the SDK's retries) becomes a load error naming it; the rest is still listed.
+/// Lists `s3://bucket/prefix` into `listing`, descending only into `CloudTrail` folders that
+/// `keys` (the command-line and SQL filters) allows. A folder that cannot be listed (after the
+/// SDK's retries) becomes a load error naming it; the rest is still listed.
 pub async fn list(
     client: &Client,
     bucket: &str,
     prefix: &str,
-    filter: &ScanFilter,
-    folders: Option<&KeyPredicate>,
+    keys: Option<&KeyPredicate>,
     listing: &mut Listing,
 ) {
     let mut waiting = VecDeque::from([prefix.to_owned()]);
@@ -128,7 +126,6 @@ pub async fn list(
                             log_file,
                             size,
                         ),
-                        filter,
                         false,
                     );
                 }
@@ -137,17 +134,13 @@ pub async fn list(
                     .iter()
                     .map(|f| PrefixScope::parse(f))
                     .collect();
-                let spans: Vec<KeySpan> = scopes
-                    .iter()
-                    .map(|s| KeySpan::of_folder(s, filter.delivery_margin))
-                    .collect();
-                let allowed_by_sql = folders
-                    .and_then(|predicate| predicate.keep(&spans).ok())
-                    .unwrap_or_else(|| vec![true; spans.len()]);
-                for ((sub, scope), sql_allows) in
-                    folder.folders.into_iter().zip(&scopes).zip(allowed_by_sql)
+                let allowed = keys.map_or_else(
+                    || vec![true; scopes.len()],
+                    |keys| keys.keep_folders(&scopes),
+                );
+                for ((sub, scope), allowed) in folder.folders.into_iter().zip(&scopes).zip(allowed)
                 {
-                    if sql_allows && filter.may_match_prefix(scope) {
+                    if allowed && scope.may_hold_logs() {
                         waiting.push_back(sub);
                     } else {
                         tracing::debug!(prefix = sub, "folder skipped by filters");
@@ -155,19 +148,24 @@ pub async fn list(
                     }
                 }
             }
-            Err((prefix, message)) => listing.errors.push(LoadError {
-                log_file: format!("s3://{bucket}/{prefix}"),
-                stage: LoadStage::Fetch,
-                message: format!("cannot list: {message}"),
-            }),
+            Err((prefix, message)) => listing.errors.push(LoadError::new(
+                format!("s3://{bucket}/{prefix}"),
+                LoadStage::Fetch,
+                format!("cannot list: {message}"),
+            )),
         }
     }
 }
 
 /// Downloads one object whole. The SDK retries the request; a body cut off mid-way is fetched
 /// again, up to [`super::aws::MAX_ATTEMPTS`] times.
-pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
-    let mut last_error = String::new();
+pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, FileError> {
+    let failed = |source: BoxError| FileError::Fetch {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        source,
+    };
+    let mut last_error = None;
     for _ in 0..super::aws::MAX_ATTEMPTS {
         let output = client
             .get_object()
@@ -175,11 +173,15 @@ pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, St
             .key(key)
             .send()
             .await
-            .map_err(|e| DisplayErrorContext(&e).to_string())?;
+            // The SDK error's Display is its kind only; the context names the cause.
+            .map_err(|e| failed(DisplayErrorContext(&e).to_string().into()))?;
         match output.body.collect().await {
             Ok(data) => return Ok(data.into_bytes().to_vec()),
-            Err(e) => last_error = format!("download interrupted: {e}"),
+            Err(e) => last_error = Some(e),
         }
     }
-    Err(last_error)
+    Err(failed(match last_error {
+        Some(e) => format!("download interrupted: {e}").into(),
+        None => "no attempt made".into(),
+    }))
 }

@@ -13,10 +13,9 @@ use datafusion::arrow::compute::concat_batches;
 use futures::StreamExt;
 use tokio::sync::OnceCell;
 
-use crate::ReadOptions;
 use crate::decode::profiles::ProfileMap;
 use crate::decode::{DecodePlan, Decoded, Pending, created_profiles, decode_file, resolve_pending};
-use crate::error::{DecodeError, LoadError, LoadStage};
+use crate::error::{DecodeError, FileError, LoadError, LoadStage};
 use crate::filter::ScanFilter;
 use crate::source::{Fetched, Fetcher, Listing, LogObject, Skipped};
 
@@ -180,6 +179,16 @@ impl Progress {
     }
 }
 
+/// How to read an archive: which events, and what is known beyond the logs.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// `--from/--to/--account/--source-region` and the delivery margin.
+    pub filter: ScanFilter,
+    /// Application inference profiles known from `--profiles` (the archive's own
+    /// `CreateInferenceProfile` events are added when a call needs them).
+    pub profiles: ProfileMap,
+}
+
 /// The files of a session, shared by every table that reads them.
 #[derive(Debug)]
 pub struct Archive {
@@ -323,7 +332,7 @@ impl Archive {
         let delivered = object.key().delivered;
         let result = match self.fetcher.fetch(&object).await {
             Ok(fetched) => self.decode(fetched, Arc::clone(&object), plan).await,
-            Err(message) => Err(DecodeError::new(LoadStage::Fetch, message)),
+            Err(error) => Err(error),
         };
         let result = match result {
             Ok((decoded, plan, size)) if !decoded.pending.is_empty() => {
@@ -338,7 +347,7 @@ impl Archive {
                 }
                 match self.resolve(pending).await {
                     Ok(batch) => return Read::Done(Some(batch)),
-                    Err(e) => Err(e),
+                    Err(e) => Err(FileError::decode(&log_file, e)),
                 }
             }
             other => other.map(|(decoded, _, size)| (decoded, size)),
@@ -348,7 +357,7 @@ impl Archive {
                 self.record_read(log_file, delivered, &decoded, size);
                 Some(decoded.batch)
             }
-            Err(DecodeError { stage, message }) => {
+            Err(file_error) => {
                 // A file that cannot be read creates no profile either.
                 self.harvest
                     .lock()
@@ -356,11 +365,7 @@ impl Archive {
                     .files
                     .insert(log_file.clone());
                 self.progress.add(0, 0, true);
-                let error = LoadError {
-                    log_file: log_file.clone(),
-                    stage,
-                    message,
-                };
+                let error = LoadError::of_file(log_file.clone(), &file_error);
                 let first_time =
                     !matches!(self.outcomes().get(&log_file), Some(Outcome::Failed(_)));
                 if first_time {
@@ -464,7 +469,7 @@ impl Archive {
         fetched: Fetched,
         object: Arc<LogObject>,
         plan: Arc<DecodePlan>,
-    ) -> Result<(Decoded, Arc<DecodePlan>, usize), DecodeError> {
+    ) -> Result<(Decoded, Arc<DecodePlan>, usize), FileError> {
         let plan = match self.all_profiles.get() {
             Some(all) if !plan.has_all_profiles() => {
                 Arc::new(plan.with_all_profiles(Arc::clone(all)))
@@ -494,19 +499,22 @@ async fn decode_on_rayon(
     fetched: Fetched,
     object: Arc<LogObject>,
     plan: Arc<DecodePlan>,
-) -> Result<(Decoded, usize), DecodeError> {
+) -> Result<(Decoded, usize), FileError> {
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let log_file = object.context.log_file.clone();
     rayon::spawn(move || {
-        let result = fetched
-            .into_bytes()
-            .map_err(|message| DecodeError::new(LoadStage::Fetch, message))
-            .and_then(|bytes| {
-                decode_file(&bytes, object.named_gzip(), &object.context, &plan)
-                    .map(|decoded| (decoded, bytes.len()))
-            });
+        let result = fetched.into_bytes().and_then(|bytes| {
+            decode_file(&bytes, object.named_gzip(), &object.context, &plan)
+                .map(|decoded| (decoded, bytes.len()))
+                .map_err(|e| FileError::decode(&object.context.log_file, e))
+        });
         // The receiver is gone only when the query was cancelled; nothing to do then.
         let _ = tx.send(result);
     });
-    rx.await
-        .unwrap_or_else(|_| Err(DecodeError::new(LoadStage::Json, "decoder thread stopped")))
+    rx.await.unwrap_or_else(|_| {
+        Err(FileError::decode(
+            &log_file,
+            DecodeError::new(LoadStage::Json, "the decoding thread stopped"),
+        ))
+    })
 }

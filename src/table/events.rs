@@ -10,6 +10,7 @@ use datafusion::datasource::TableType;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
+use crate::layout::pruning::pushdown_support;
 use crate::schema::{Column, events_schema};
 use crate::table::archive::Archive;
 use crate::table::exec::EventsScanExec;
@@ -42,10 +43,7 @@ impl TableProvider for EventsTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|f| pruning::pushdown_support(f))
-            .collect())
+        Ok(filters.iter().map(|f| pushdown_support(f)).collect())
     }
 
     async fn scan(

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::array::{RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::Result;
 
@@ -15,7 +15,7 @@ use crate::schema::LOAD_ERRORS_COLUMNS;
 use crate::table::archive::Archive;
 use crate::table::small::{SmallTable, SmallTableRows};
 
-/// The rows of `load_errors`: log_file, stage, message.
+/// The rows of `load_errors`: log_file, stage, message, record_index.
 #[derive(Debug)]
 pub struct LoadErrorRows;
 
@@ -23,7 +23,10 @@ pub struct LoadErrorRows;
 pub fn load_errors_table(archive: Arc<Archive>) -> SmallTable<LoadErrorRows> {
     let fields: Vec<Field> = LOAD_ERRORS_COLUMNS
         .iter()
-        .map(|c| Field::new(c.name, DataType::Utf8, false))
+        .map(|c| match c.name {
+            "record_index" => Field::new(c.name, DataType::UInt64, true),
+            _ => Field::new(c.name, DataType::Utf8, false),
+        })
         .collect();
     SmallTable::new(archive, Arc::new(Schema::new(fields)), LoadErrorRows)
 }
@@ -39,6 +42,12 @@ fn load_errors_batch(schema: SchemaRef, errors: &[LoadError]) -> Result<RecordBa
             column(|e| &e.log_file),
             column(|e| e.stage.as_str()),
             column(|e| &e.message),
+            Arc::new(
+                errors
+                    .iter()
+                    .map(|e| e.record_index)
+                    .collect::<UInt64Array>(),
+            ),
         ],
     )?)
 }

@@ -50,35 +50,86 @@ pub fn classify(key: &str) -> KeyKind {
     }
 }
 
+/// The folders of a path in the CloudTrail layout, as written: one reading shared by
+/// [`LogKey::parse`] (a whole key) and [`PrefixScope::parse`] (a folder).
+#[derive(Debug, Default)]
+struct Segments<'a> {
+    organization: Option<&'a str>,
+    account: Option<&'a str>,
+    folder: Option<&'a str>,
+    region: Option<&'a str>,
+    year: Option<&'a str>,
+    month: Option<&'a str>,
+    day: Option<&'a str>,
+    file_name: Option<&'a str>,
+}
+
+impl<'a> Segments<'a> {
+    /// Reads the layout after the last `AWSLogs/` of `path`. With `folders_only`, the text after
+    /// the last `/` (an incomplete folder name of a prefix) is ignored.
+    fn read(path: &'a str, folders_only: bool) -> Segments<'a> {
+        let Some(start) = path.rfind("AWSLogs/") else {
+            return Segments::default();
+        };
+        let rest = &path[start + "AWSLogs/".len()..];
+        let rest = match folders_only {
+            true => rest.rsplit_once('/').map_or("", |(folders, _)| folders),
+            false => rest,
+        };
+        let mut parts = rest.split('/').filter(|p| !p.is_empty()).peekable();
+        let organization = parts.next_if(|p| p.starts_with("o-"));
+        let mut next = || parts.next();
+        Segments {
+            organization,
+            account: next(),
+            folder: next(),
+            region: next(),
+            year: next(),
+            month: next(),
+            day: next(),
+            file_name: next(),
+        }
+    }
+
+    /// The account folder, if it is an account id.
+    fn account(&self) -> Option<String> {
+        self.account.filter(|a| is_account_id(a)).map(str::to_owned)
+    }
+
+    /// The Region folder of a `CloudTrail` folder, if it is a Region code.
+    fn region(&self) -> Option<String> {
+        self.region.filter(|r| is_region_code(r)).map(str::to_owned)
+    }
+
+    /// The year, month and day folders as numbers, as far as they go and parse.
+    fn date_parts(&self) -> (Option<i32>, Option<u32>, Option<u32>) {
+        (
+            self.year.and_then(|y| y.parse().ok()),
+            self.month.and_then(|m| m.parse().ok()),
+            self.day.and_then(|d| d.parse().ok()),
+        )
+    }
+}
+
 impl LogKey {
     /// Parses the CloudTrail layout anywhere in `key` (a local path or an S3 key).
     pub fn parse(key: &str) -> LogKey {
-        let Some(start) = key.rfind("AWSLogs/") else {
-            return LogKey::default();
+        let segments = Segments::read(key, false);
+        let mut log_key = LogKey {
+            organization: segments.organization.map(str::to_owned),
+            account: segments.account(),
+            ..LogKey::default()
         };
-        let mut parts = key[start + "AWSLogs/".len()..].split('/').peekable();
-        let organization = parts.next_if(|p| p.starts_with("o-")).map(str::to_owned);
-        let account = parts.next().filter(|a| is_account_id(a));
-        if parts.next() != Some("CloudTrail") {
-            return LogKey {
-                organization,
-                account: account.map(str::to_owned),
-                ..LogKey::default()
-            };
+        if segments.folder != Some("CloudTrail") {
+            return log_key;
         }
-        let region = parts.next().filter(|r| is_region_code(r));
-        let date = match (parts.next(), parts.next(), parts.next()) {
-            (Some(y), Some(m), Some(d)) => parse_date_folders(y, m, d),
+        log_key.region = segments.region();
+        log_key.date = match segments.date_parts() {
+            (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y, m, d),
             _ => None,
         };
-        let delivered = parts.next().and_then(parse_delivery_time);
-        LogKey {
-            organization,
-            account: account.map(str::to_owned),
-            region: region.map(str::to_owned),
-            date,
-            delivered,
-        }
+        log_key.delivered = segments.file_name.and_then(parse_delivery_time);
+        log_key
     }
 }
 
@@ -98,23 +149,8 @@ pub struct PrefixScope {
 impl PrefixScope {
     /// Reads the complete folders of `prefix` in the CloudTrail layout.
     pub fn parse(prefix: &str) -> PrefixScope {
-        let Some(start) = prefix.rfind("AWSLogs/") else {
-            return PrefixScope::default();
-        };
-        let rest = &prefix[start + "AWSLogs/".len()..];
-        let complete = rest.rsplit_once('/').map_or("", |(folders, _)| folders);
-        let mut parts = complete.split('/').filter(|p| !p.is_empty()).peekable();
-        parts.next_if(|p| p.starts_with("o-"));
-        let mut scope = PrefixScope {
-            account: parts.next().map(str::to_owned),
-            folder: parts.next().map(str::to_owned),
-            region: parts.next().map(str::to_owned),
-            dates: None,
-        };
-        let year = parts.next().and_then(|y| y.parse::<i32>().ok());
-        let month = parts.next().and_then(|m| m.parse::<u32>().ok());
-        let day = parts.next().and_then(|d| d.parse::<u32>().ok());
-        scope.dates = match (year, month, day) {
+        let segments = Segments::read(prefix, true);
+        let dates = match segments.date_parts() {
             (Some(y), Some(m), Some(d)) => {
                 NaiveDate::from_ymd_opt(y, m, d).map(|date| (date, date))
             }
@@ -131,23 +167,69 @@ impl PrefixScope {
             }
             _ => None,
         };
-        scope
+        PrefixScope {
+            folder: segments.folder.map(str::to_owned),
+            account: segments.account(),
+            region: segments.region(),
+            dates,
+        }
+    }
+
+    /// Whether log files may be under this folder: not a digest, insight or other service
+    /// folder next to `CloudTrail`.
+    pub fn may_hold_logs(&self) -> bool {
+        self.folder.as_deref().is_none_or(|f| f == "CloudTrail")
     }
 }
 
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+/// Whether `value` is an AWS account id: 12 digits.
+pub fn is_account_id(value: &str) -> bool {
+    value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_region_code(s: &str) -> bool {
-    !s.is_empty()
-        && s.contains('-')
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+/// Whether `value` looks like a Region code: lowercase letters and digits in at least three
+/// dash-separated parts, ending in a number (`eu-west-1`, `us-gov-west-1`, `eusc-de-east-1`).
+pub fn is_region_code(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn parse_date_folders(year: &str, month: &str, day: &str) -> Option<NaiveDate> {
-    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
+/// Facts about the file records come from, shared by every row: its name and its key's parts.
+#[derive(Debug, Clone)]
+pub struct FileContext {
+    /// `log_file`: the path or `s3://` URL.
+    pub log_file: String,
+    /// The key's parts.
+    pub key: LogKey,
+    /// `log_date` as days since the epoch.
+    pub log_date: Option<i32>,
+}
+
+impl FileContext {
+    /// The context of the file named `log_file`, its key parsed from the name.
+    pub fn new(log_file: String) -> Self {
+        let key = LogKey::parse(&log_file);
+        let log_date = key.date.map(days_since_epoch);
+        FileContext {
+            log_file,
+            key,
+            log_date,
+        }
+    }
+}
+
+/// Days since 1970-01-01 (Arrow Date32).
+pub fn days_since_epoch(date: NaiveDate) -> i32 {
+    // The date range of chrono fits i32 days comfortably.
+    (date - NaiveDate::default()).num_days() as i32
 }
 
 /// `ACCOUNT_CloudTrail_REGION_20250301T1205Z_ID.json.gz` → 2025-03-01 12:05 UTC.

@@ -1,0 +1,148 @@
+//! An open archive: its files listed, its tables registered on a DataFusion session, and the
+//! read-only SQL that runs over them.
+
+use std::sync::Arc;
+
+use datafusion::catalog::Session;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
+
+use crate::error::{Error, LoadError, Result};
+use crate::filter::ScanFilter;
+use crate::layout::pruning::{KeyPredicate, plan_key_filter};
+use crate::source::aws::AwsOptions;
+use crate::source::{self, Listing, SourceSpec};
+use crate::table::archive::ReadOptions;
+use crate::table::{self, archive::Archive, archive::Coverage, archive::ProgressSnapshot};
+
+/// An open archive with its tables registered on a DataFusion session.
+pub struct TrailSession {
+    ctx: SessionContext,
+    archive: Arc<Archive>,
+}
+
+/// Lists `sources` (pruned by the options' filter) and registers the tables over them. `aws`
+/// configures the AWS API calls of S3 and trail sources.
+pub async fn open(
+    sources: &[SourceSpec],
+    options: &ReadOptions,
+    aws: &AwsOptions,
+) -> Result<TrailSession> {
+    options.filter.validate()?;
+    let state = SessionContext::new().state();
+    let keys = key_predicate(&options.filter, None, &state)?;
+    let listing = source::list(sources, keys.as_ref(), aws).await?;
+    session_over(listing, options.clone()).await
+}
+
+/// Like [`open`], for one statement: the statement is planned first (so bad SQL fails before
+/// anything is listed), and S3 folders its filters on `log_date`, `log_account`, `log_region`
+/// or `event_time` rule out are not listed at all.
+pub async fn open_for_query(
+    sources: &[SourceSpec],
+    options: &ReadOptions,
+    aws: &AwsOptions,
+    sql: &str,
+) -> Result<TrailSession> {
+    options.filter.validate()?;
+    let probe = session_over(Listing::default(), options.clone()).await?;
+    let state = probe.ctx.state();
+    let plan = probe.checked_plan(sql).await?;
+    let keys = key_predicate(&options.filter, Some(&state.optimize(&plan)?), &state)?;
+    let listing = source::list(sources, keys.as_ref(), aws).await?;
+    session_over(listing, options.clone()).await
+}
+
+/// What listing may skip: the command-line filters, and the key filters of every `events` scan
+/// of `plan` (when listing for one statement), through one [`KeyPredicate`].
+fn key_predicate(
+    filter: &ScanFilter,
+    plan: Option<&LogicalPlan>,
+    state: &SessionState,
+) -> Result<Option<KeyPredicate>> {
+    let from_sql = plan.map(plan_key_filter).transpose()?.flatten();
+    let filters: Vec<Expr> = filter.key_expr().into_iter().chain(from_sql).collect();
+    Ok(KeyPredicate::new(
+        &filters,
+        filter.delivery_margin,
+        state as &dyn Session,
+    )?)
+}
+
+/// What SQL may do in trailmap: read. DDL, DML (`INSERT`, `COPY`) and statements (`SET`, ...)
+/// are refused anywhere in a plan, subqueries included.
+fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// A session over already listed files.
+async fn session_over(listing: Listing, options: ReadOptions) -> Result<TrailSession> {
+    tracing::info!(
+        files = listing.objects.len(),
+        skipped_by_name = listing.skipped.by_name,
+        skipped_by_filter = listing.skipped.by_filter,
+        folders_not_listed = listing.skipped.folders,
+        "listed sources"
+    );
+    let archive = Arc::new(Archive::new(listing, options));
+    let config = SessionConfig::new().with_information_schema(true);
+    let ctx = SessionContext::new_with_config(config);
+    table::register(&ctx, Arc::clone(&archive)).await?;
+    Ok(TrailSession { ctx, archive })
+}
+
+impl TrailSession {
+    /// The DataFusion session, for callers that want to go further.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Plans a read-only SQL statement. DDL, DML, `COPY` and `SET` are refused.
+    pub async fn sql(&self, sql: &str) -> Result<DataFrame> {
+        let plan = self.checked_plan(sql).await?;
+        Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+
+    /// The logical plan of a statement, refused if it writes or changes state.
+    async fn checked_plan(&self, sql: &str) -> Result<LogicalPlan> {
+        let plan = self.ctx.state().create_logical_plan(sql).await?;
+        read_only()
+            .verify_plan(&plan)
+            .map_err(|e| match e {
+                DataFusionError::Plan(message) => Error::NotReadOnly(message),
+                other => Error::from(other),
+            })?;
+        Ok(plan)
+    }
+
+    /// Files that could not be read so far.
+    pub fn load_errors(&self) -> Vec<LoadError> {
+        self.archive.load_errors()
+    }
+
+    /// Reads every file no query has read yet, so that [`TrailSession::load_errors`] and
+    /// [`TrailSession::coverage`] describe the whole archive.
+    pub async fn check_all(&self) {
+        self.archive.check_all().await;
+    }
+
+    /// Live reading counters (for progress bars).
+    pub fn progress(&self) -> ProgressSnapshot {
+        self.archive.progress().snapshot()
+    }
+
+    /// What has been read so far.
+    pub fn coverage(&self) -> Coverage {
+        self.archive.coverage()
+    }
+
+    /// The filter the session reads with.
+    pub fn filter(&self) -> &ScanFilter {
+        self.archive.filter()
+    }
+}
