@@ -392,6 +392,13 @@ fn malformed_policies_are_rejected_before_reading_data() {
             "violation_when is not a valid SQL expression",
         ),
         ("served_region", "must be a boolean expression"),
+        // One expression, never spliced into the audit's SQL: text that would close it and
+        // add a column of its own is refused, as are aggregates.
+        (
+            "true) AS breach, (false",
+            "violation_when is not a valid SQL expression",
+        ),
+        ("count(*) > 0", "aggregate and window functions are not allowed"),
     ] {
         let policy = policy_file(
             dir.path(),

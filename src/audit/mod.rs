@@ -19,6 +19,11 @@ use datafusion::arrow::array::{
     Array, AsArray, BooleanArray, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimestampMicrosecondType};
+use datafusion::common::tree_node::TreeNode;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::expr_rewriter::unnormalize_col;
+use datafusion::logical_expr::{Expr, col};
+use datafusion::prelude::DataFrame;
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -262,55 +267,87 @@ const EVIDENCE: &[&str] = &[
     "event_name",
 ];
 
-/// Checks every `violation_when` against the real table (planning only, no data read).
-async fn check_rule_sql(session: &TrailSession, policy: &Policy) -> Result<()> {
-    for rule in &policy.rules {
-        let Some(expr) = &rule.violation_when else {
-            continue;
-        };
-        let reject = |reason: String| {
-            Error::Policy(PolicyError::Rule {
-                rule: rule.name.clone(),
-                reason,
-            })
-        };
-        let frame = session
-            .sql(&format!("SELECT ({expr}) AS violation FROM invocations"))
-            .await
-            .map_err(|e| {
+/// Every rule's `violation_when`, by rule: parsed as exactly one expression over `invocations`
+/// columns (a `--` or a `)` cannot reach into the audit's own query), and checked to be a
+/// boolean (planning only, no data read).
+fn violation_exprs(invocations: &DataFrame, policy: &Policy) -> Result<Vec<Option<Expr>>> {
+    policy
+        .rules
+        .iter()
+        .map(|rule| {
+            let Some(text) = &rule.violation_when else {
+                return Ok(None);
+            };
+            let reject = |reason: String| {
+                Error::Policy(PolicyError::Rule {
+                    rule: rule.name.clone(),
+                    reason,
+                })
+            };
+            let invalid = |e: DataFusionError| {
                 reject(format!(
-                    "violation_when is not a valid SQL expression over invocations: {e}"
+                    "violation_when is not a valid SQL expression over invocations columns: {}",
+                    Error::from(e)
                 ))
-            })?;
-        let data_type = frame.schema().field(0).data_type().clone();
-        if data_type != DataType::Boolean {
-            return Err(reject(format!(
-                "violation_when must be a boolean expression, it gives {data_type}"
-            )));
-        }
-    }
-    Ok(())
+            };
+            let expr = invocations.parse_sql_expr(text).map_err(invalid)?;
+            if expr.exists(|e| {
+                Ok(matches!(
+                    e,
+                    Expr::AggregateFunction(_) | Expr::WindowFunction(_)
+                ))
+            })? {
+                return Err(reject(
+                    "violation_when must judge one call: aggregate and window functions are not allowed"
+                        .into(),
+                ));
+            }
+            let typed = invocations
+                .clone()
+                .select(vec![expr.clone().alias("violation")])
+                .map_err(invalid)?;
+            let data_type = typed.schema().field(0).data_type();
+            if data_type != &DataType::Boolean {
+                return Err(reject(format!(
+                    "violation_when must be a boolean expression, it gives {data_type}"
+                )));
+            }
+            // Checked over `invocations`, evaluated over `events`: drop the table qualifier.
+            Ok(Some(unnormalize_col(expr)))
+        })
+        .collect()
 }
 
-/// The single-pass SQL: evidence columns, `failed`, and per rule `scope_i` plus `breach_i_j`,
-/// each true, false or NULL (unknown).
-fn audit_sql(policy: &Policy) -> String {
-    let mut columns: Vec<String> = ["event_time", "is_invocation"]
+/// The single-pass projection over `events`: evidence columns, `failed`, and per rule `scope_i`
+/// plus `breach_i_j`, each true, false or NULL (unknown).
+fn audit_frame(
+    events: DataFrame,
+    policy: &Policy,
+    violations: Vec<Option<Expr>>,
+) -> Result<DataFrame> {
+    let compiled = |sql: String| -> Result<Expr> {
+        events
+            .parse_sql_expr(&sql)
+            .map_err(|e| Error::Internal(format!("audit expression {sql:?}: {e}")))
+    };
+    let mut columns: Vec<Expr> = ["event_time", "is_invocation"]
         .iter()
         .chain(EVIDENCE)
-        .map(|c| (*c).to_owned())
+        .map(|c| col(*c))
         .collect();
-    columns.push("error_code IS NOT NULL AS failed".into());
-    for (i, rule) in policy.rules.iter().enumerate() {
-        columns.push(format!(
-            "(is_invocation AND ({})) AS scope_{i}",
-            sql::scope(rule)
-        ));
-        for (j, (_, breach)) in sql::breaches(rule).iter().enumerate() {
-            columns.push(format!("{breach} AS breach_{i}_{j}"));
+    columns.push(col("error_code").is_not_null().alias("failed"));
+    for (i, (rule, violation)) in policy.rules.iter().zip(violations).enumerate() {
+        let scope = col("is_invocation").and(compiled(sql::scope(rule))?);
+        columns.push(scope.alias(format!("scope_{i}")));
+        let breaches = sql::breaches(rule)
+            .into_iter()
+            .map(|(_, breach)| compiled(breach))
+            .chain(violation.map(Ok));
+        for (j, breach) in breaches.enumerate() {
+            columns.push(breach?.alias(format!("breach_{i}_{j}")));
         }
     }
-    format!("SELECT {} FROM events", columns.join(",\n  "))
+    Ok(events.select(columns)?)
 }
 
 /// What the filters were, for a message about finding nothing.
@@ -339,14 +376,15 @@ fn filter_description(session: &TrailSession) -> String {
 /// Runs the audit of `policy` over the session's archive. No file to read, or no event read,
 /// is an error ([`Error::NoEvidence`]): nothing can be called compliant on no evidence.
 pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport> {
-    check_rule_sql(session, policy).await?;
+    let ctx = session.context();
+    let violations = violation_exprs(&ctx.table("invocations").await?, policy)?;
     if session.coverage().files_listed == 0 && session.load_errors().is_empty() {
         return Err(Error::NoEvidence(format!(
             "no CloudTrail log file found in the sources with {}; check the source path or prefix and the filters",
             filter_description(session)
         )));
     }
-    let frame = session.sql(&audit_sql(policy)).await?;
+    let frame = audit_frame(ctx.table("events").await?, policy, violations)?;
     let mut stream = frame.execute_stream().await?;
     let mut fold = Fold::new(policy);
     while let Some(batch) = stream.next().await {
@@ -541,7 +579,7 @@ impl<'p> Fold<'p> {
             requirement_names: policy
                 .rules
                 .iter()
-                .map(|r| sql::breaches(r).iter().map(|(k, _)| *k).collect())
+                .map(sql::requirement_names)
                 .collect(),
             rules: policy.rules.iter().map(RuleSummary::new).collect(),
             violations: Vec::new(),

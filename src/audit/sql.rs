@@ -1,7 +1,10 @@
 //! Policy rules → SQL expressions over `invocations` columns.
 //!
-//! Each rule gives a scope expression and one breach expression per requirement. All of them go
-//! into one projection over `events`, so every rule is judged in a single pass over the data.
+//! Each rule gives a scope expression and one breach expression per requirement, written here
+//! from validated policy values only (escaped literals and regexes): a rule's own
+//! `violation_when` is never part of this text; it is parsed on its own as one expression (see
+//! [`crate::audit`]). All of them go into one projection over `events`, so every rule is judged
+//! in a single pass over the data.
 //!
 //! Every expression keeps SQL's three values: NULL means the log does not establish the answer
 //! (a missing model id, an unknown served Region, an unknown application profile), and the audit
@@ -88,9 +91,19 @@ pub fn scope(rule: &Rule) -> String {
     }
 }
 
+/// The rule's requirement keys, in the order of its breach columns: those of [`breaches`], then
+/// `violation_when` if set.
+pub fn requirement_names(rule: &Rule) -> Vec<&'static str> {
+    breaches(rule)
+        .into_iter()
+        .map(|(name, _)| name)
+        .chain(rule.violation_when.as_ref().map(|_| "violation_when"))
+        .collect()
+}
+
 /// `(requirement key, SQL boolean that is true when the invocation breaks it)` for each
-/// requirement of the rule: NULL when the log cannot tell (a null served Region, an unknown
-/// routing scope, a `violation_when` that is NULL).
+/// requirement of the rule but `violation_when`: NULL when the log cannot tell (a null served
+/// Region, an unknown routing scope).
 pub fn breaches(rule: &Rule) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     if !rule.allowed_regions.is_empty() {
@@ -118,9 +131,6 @@ pub fn breaches(rule: &Rule) -> Vec<(&'static str, String)> {
             "denied_profile_scopes",
             format!("({})", scope_matches(&rule.denied_profile_scopes)),
         ));
-    }
-    if let Some(sql) = &rule.violation_when {
-        out.push(("violation_when", format!("({sql})")));
     }
     out
 }
