@@ -63,6 +63,11 @@ fn archive_with_bad_files() -> (tempfile::TempDir, Vec<(String, &'static str)>) 
             gzip(br#"{"Records":[{"eventID":"a",}]}"#),
         ),
         (log_name("norecords"), "schema", gzip(br#"{"logFiles":[]}"#)),
+        (
+            log_name("badrecord"),
+            "schema",
+            gzip(br#"{"Records":[{"eventID":"a"},{"eventID":"b"},"not a record"]}"#),
+        ),
         (log_name("empty"), "gunzip", Vec::new()),
         ("exports/empty.json".to_owned(), "json", Vec::new()),
     ];
@@ -98,7 +103,7 @@ fn each_bad_file_is_named_and_the_rest_is_read() {
         source,
         "--format",
         "json",
-        "SELECT log_file, stage, message FROM load_errors ORDER BY log_file",
+        "SELECT log_file, stage, message, record_index FROM load_errors ORDER BY log_file",
     ]);
     assert_eq!(output.status.code(), Some(0));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
@@ -121,14 +126,25 @@ fn each_bad_file_is_named_and_the_rest_is_read() {
     for row in &rows {
         assert!(!row["message"].as_str().unwrap().is_empty());
     }
+    // The first bad record is named by its index where the failure is in one record.
+    let record_index = |name: &str| {
+        rows.iter()
+            .find(|r| r["log_file"].as_str().unwrap().contains(name))
+            .map(|r| r["record_index"].as_u64())
+    };
+    assert_eq!(record_index("badrecord"), Some(Some(2)));
+    assert_eq!(record_index("invalidjson"), Some(Some(0)));
+    assert_eq!(record_index("norecords"), Some(None));
+    assert_eq!(record_index("truncated"), Some(None));
     let stderr = String::from_utf8_lossy(&output.stderr);
     for (file, stage) in &expected_errors {
-        assert!(
-            stderr.contains(file.as_str()) && stderr.contains(stage),
-            "stderr names {file}: {stderr}"
-        );
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(file.as_str()))
+            .unwrap_or_else(|| panic!("stderr names {file}: {stderr}"));
+        assert!(line.contains(&format!("({stage}")), "{line}");
     }
-    assert!(stderr.contains("7 file(s) could not be read"), "{stderr}");
+    assert!(stderr.contains("8 file(s) could not be read"), "{stderr}");
     assert!(
         !stderr.contains("Digest") && !stderr.contains("README"),
         "skipped files are not errors: {stderr}"

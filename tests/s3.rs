@@ -196,12 +196,29 @@ fn faults_are_retried_and_a_broken_object_is_a_load_error() {
     assert_eq!(got.len(), expected.len());
     assert!(got.iter().zip(&expected).all(|(a, b)| a == b));
 
-    let gets = server
+    // Every GET the server failed on purpose was retried, and the broken object was retried
+    // up to the limit before it became a load error.
+    let gets_of = |key: &str| {
+        server
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, Call::Get(k) if k == key))
+            .count()
+    };
+    let faulted = server.faulted_gets();
+    assert!(faulted.len() >= 10, "faults were injected: {faulted:?}");
+    for key in &faulted {
+        assert!(gets_of(key) >= 2, "{key} was retried");
+    }
+    let broken_key = server
         .calls()
         .iter()
-        .filter(|c| matches!(c, Call::Get(_)))
-        .count();
-    assert!(gets > 60, "retries happened: {gets} GETs");
+        .find_map(|c| match c {
+            Call::Get(k) if k.contains(&broken_name) => Some(k.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(gets_of(&broken_key) >= 2, "the broken object was retried");
     let errors = run(
         &server,
         &[

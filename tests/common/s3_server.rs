@@ -46,6 +46,8 @@ pub struct Faults {
 #[derive(Default)]
 struct State {
     calls: Vec<Call>,
+    /// Keys whose GET was answered with a fault.
+    faulted_gets: Vec<String>,
     attempts: HashMap<String, usize>,
     distinct: HashMap<String, usize>,
     gets_in_flight: usize,
@@ -102,6 +104,9 @@ fn decide(state: &mut State, faults: &Faults, call: &Call) -> Option<Fault> {
     *attempt += 1;
     if *attempt > 1 || !index.is_multiple_of(every) {
         return None;
+    }
+    if let Call::Get(key) = call {
+        state.faulted_gets.push(key.clone());
     }
     Some(match (call, (index / every) % 3) {
         (Call::List(_), _) | (_, 1) => Fault::Status(503, "SlowDown"),
@@ -243,6 +248,11 @@ impl S3Server {
     }
 
     /// The most GETs that were being answered at the same moment.
+    /// Keys whose first GET the server failed on purpose (not the broken key).
+    pub fn faulted_gets(&self) -> Vec<String> {
+        self.state.lock().unwrap().faulted_gets.clone()
+    }
+
     pub fn peak_gets_in_flight(&self) -> usize {
         self.state.lock().unwrap().peak_gets_in_flight
     }
