@@ -111,12 +111,10 @@ impl TrailSession {
     /// The logical plan of a statement, refused if it writes or changes state.
     async fn checked_plan(&self, sql: &str) -> Result<LogicalPlan> {
         let plan = self.ctx.state().create_logical_plan(sql).await?;
-        read_only()
-            .verify_plan(&plan)
-            .map_err(|e| match e {
-                DataFusionError::Plan(message) => Error::NotReadOnly(message),
-                other => Error::from(other),
-            })?;
+        read_only().verify_plan(&plan).map_err(|e| match e {
+            DataFusionError::Plan(message) => Error::NotReadOnly(message),
+            other => Error::from(other),
+        })?;
         Ok(plan)
     }
 

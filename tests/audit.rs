@@ -398,7 +398,10 @@ fn malformed_policies_are_rejected_before_reading_data() {
             "true) AS breach, (false",
             "violation_when is not a valid SQL expression",
         ),
-        ("count(*) > 0", "aggregate and window functions are not allowed"),
+        (
+            "count(*) > 0",
+            "aggregate and window functions are not allowed",
+        ),
     ] {
         let policy = policy_file(
             dir.path(),

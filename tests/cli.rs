@@ -270,7 +270,12 @@ fn regions_table_and_geography_function() {
     want.sort();
     let got: Vec<(&str, &str)> = rows
         .iter()
-        .map(|r| (r["region"].as_str().unwrap(), r["geography"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["region"].as_str().unwrap(),
+                r["geography"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(got, want);
     assert!(rows.iter().all(|r| r["by_function"] == r["geography"]));

@@ -249,7 +249,12 @@ fn sql_filters_on_key_columns_prune_and_stay_exact() {
     let files_in_plan = regex::Regex::new(r"files=(\d+) of (\d+) listed")
         .unwrap()
         .captures(&text)
-        .map(|c| (c[1].parse::<usize>().unwrap(), c[2].parse::<usize>().unwrap()));
+        .map(|c| {
+            (
+                c[1].parse::<usize>().unwrap(),
+                c[2].parse::<usize>().unwrap(),
+            )
+        });
     let expected_files = walked
         .iter()
         .filter(|r| {

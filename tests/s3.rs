@@ -399,3 +399,221 @@ fn many_gets_are_in_flight_at_once_when_the_server_is_slow() {
         "at most {peak} GETs were in flight at once; expected downloads to overlap"
     );
 }
+
+/// A gzipped one-record log file.
+fn tiny_log(event_id: &str) -> Vec<u8> {
+    use std::io::Write;
+    let json = format!(
+        r#"{{"Records":[{{"eventVersion":"1.11","eventID":"{event_id}","eventTime":"2025-03-02T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-1","recipientAccountId":"111122223333"}}]}}"#
+    );
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(json.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn listing_pages_past_1000_keys_and_denied_or_missing_buckets_are_named() {
+    let root = tempfile::tempdir().unwrap();
+    let day = root
+        .path()
+        .join(BUCKET)
+        .join("AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/02");
+    std::fs::create_dir_all(&day).unwrap();
+    let files = 1_100;
+    for i in 0..files {
+        let name = format!("111122223333_CloudTrail_eu-west-1_20250302T1005Z_{i:05}.json.gz");
+        std::fs::write(day.join(name), tiny_log(&format!("event-{i:05}"))).unwrap();
+    }
+    let server = S3Server::start(
+        root.path(),
+        Faults {
+            denied_key: Some("_00007.json.gz".into()),
+            ..Faults::default()
+        },
+    );
+    let output = run(
+        &server,
+        &[
+            "query",
+            "-s",
+            "s3://trail-bucket/AWSLogs/",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM events",
+        ],
+    );
+    // ListObjectsV2 answers at most 1,000 keys a page: the day folder takes two pages.
+    let day_prefix = "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/02/";
+    let pages = server
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, Call::List(p) if p == day_prefix))
+        .count();
+    assert_eq!(pages, 2, "{:?}", server.calls());
+    // Every file but the denied one is read; the denied one is a load error naming the cause.
+    let readable = files - 1;
+    assert_eq!(
+        stdout_ok(&output),
+        format!("n,ids\n{readable},{readable}\n")
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let denied = stderr
+        .lines()
+        .find(|l| l.contains("_00007.json.gz"))
+        .unwrap_or_else(|| panic!("the denied file is named: {stderr}"));
+    assert!(
+        denied.contains("(fetch") && denied.contains("AccessDenied"),
+        "{denied}"
+    );
+
+    // A bucket that does not exist: the listing error names the bucket and S3's reason.
+    let output = run(
+        &server,
+        &[
+            "audit",
+            "-s",
+            "s3://no-such-bucket/AWSLogs/",
+            "--policy",
+            &policy_file(
+                root.path(),
+                "[[rule]]\nname = \"eu\"\nallowed_geographies = [\"EU\"]\n",
+            ),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("s3://no-such-bucket/AWSLogs/") && stderr.contains("NoSuchBucket"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bodies_cut_off_mid_way_are_fetched_again() {
+    let (root, local) = bucket_with_archive(&config());
+    let server = S3Server::start(
+        root.path(),
+        Faults {
+            cut_body_every: Some(4),
+            ..Faults::default()
+        },
+    );
+    let output = run(
+        &server,
+        &[
+            "query",
+            "-s",
+            "s3://trail-bucket/AWSLogs/",
+            "--format",
+            "ndjson",
+            EVERY_EVENT,
+        ],
+    );
+    assert_eq!(
+        stdout_ok(&output),
+        stdout_ok(&trailmap(&[
+            "query",
+            "-s",
+            local.to_str().unwrap(),
+            "--format",
+            "ndjson",
+            EVERY_EVENT,
+        ]))
+    );
+    let cut = server.faulted_gets();
+    assert!(cut.len() >= 10, "bodies were cut: {cut:?}");
+    for key in &cut {
+        let gets = server
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, Call::Get(k) if k == key))
+            .count();
+        assert!(gets >= 2, "{key} was fetched again");
+    }
+}
+
+#[test]
+fn an_event_time_range_in_sql_prunes_the_s3_listing() {
+    let (root, local) = bucket_with_archive(&twenty_days());
+    let server = S3Server::start(root.path(), Faults::default());
+    let sql = "SELECT count(*) AS n FROM events WHERE event_time >= TIMESTAMP '2025-03-10T00:00:00Z' AND event_time < TIMESTAMP '2025-03-11T00:00:00Z'";
+    let s3_count = s3_csv(&server, sql);
+    assert_eq!(s3_count, local_csv(&local, sql));
+    let lo = "2025-03-10T00:00:00Z";
+    let hi = "2025-03-11T00:00:00Z";
+    let expected = walk(&local)
+        .iter()
+        .filter(|r| {
+            r.str("/eventTime")
+                .is_some_and(|t| t.len() == 20 && t >= lo && t < hi)
+        })
+        .count();
+    assert_eq!(s3_count, format!("n\n{expected}\n"));
+    // Day folders from the day before (clock skew) to two days after (delivery margin) only.
+    let allowed_days = ["2025/03/09/", "2025/03/10/", "2025/03/11/", "2025/03/12/"];
+    for call in server.calls() {
+        if let Call::List(prefix) | Call::Get(prefix) = &call {
+            let day = prefix.split("/CloudTrail/").nth(1).and_then(|rest| {
+                let parts: Vec<&str> = rest.splitn(5, '/').collect();
+                (parts.len() >= 5).then(|| format!("{}/{}/{}/", parts[1], parts[2], parts[3]))
+            });
+            if let Some(day) = day {
+                assert!(
+                    allowed_days.contains(&day.as_str()),
+                    "{call:?} outside the range"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn profile_region_and_endpoint_flags_reach_the_sdk() {
+    let (root, local) = bucket_with_archive(&config());
+    let server = S3Server::start(root.path(), Faults::default());
+    let sql = "SELECT count(*) AS n FROM events";
+    let expected = local_csv(&local, sql);
+    // Credentials from a named profile in a config file, the endpoint and Region from flags:
+    // no AWS_* variable names them.
+    let config_dir = tempfile::tempdir().unwrap();
+    let credentials = config_dir.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        format!(
+            "[audit]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            s3_server::ACCESS_KEY,
+            s3_server::SECRET_KEY
+        ),
+    )
+    .unwrap();
+    let env = [
+        ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let args = |profile: &'static str| {
+        vec![
+            "query",
+            "-s",
+            "s3://trail-bucket/AWSLogs/",
+            "--profile",
+            profile,
+            "--region",
+            "eu-west-1",
+            "--endpoint-url",
+            server.endpoint.as_str(),
+            "--format",
+            "csv",
+            sql,
+        ]
+    };
+    assert_eq!(
+        stdout_ok(&trailmap_with_env(&args("audit"), &env)),
+        expected
+    );
+    // Another profile has no credentials: nothing is read, and the error says why.
+    let output = trailmap_with_env(&args("nobody"), &env);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("(fetch"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("3000"));
+}

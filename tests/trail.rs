@@ -1,5 +1,6 @@
-//! `trail:NAME` resolution through the CloudTrail SDK, against hand-written responses replayed
-//! by the SDK's own test client (AWS's CloudTrail API cannot run here).
+//! `trail:NAME` resolution through the CloudTrail SDK, and the S3 bucket's Region discovery
+//! with HeadBucket, against hand-written responses replayed by the SDK's own test client (AWS's
+//! CloudTrail API and S3's Region redirects cannot run here).
 
 use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::config::{Credentials, Region};
@@ -114,4 +115,58 @@ async fn an_unknown_trail_is_a_clear_error() {
     assert!(error.contains("trail:nope"), "{error}");
     assert!(error.contains("cannot resolve the trail"), "{error}");
     assert!(error.contains("TrailNotFoundException"), "{error}");
+}
+
+/// An SDK configuration in us-east-1 whose requests `http` answers, without a custom endpoint
+/// (so the bucket's Region is looked up).
+fn s3_config(http: &StaticReplayClient) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+            Credentials::new("AKIDTEST", "secret", None, None, "test"),
+        ))
+        .http_client(http.clone())
+        .build()
+}
+
+fn head_bucket_answer(status: u16, region: &str) -> ReplayEvent {
+    ReplayEvent::new(
+        http::Request::builder()
+            .uri("https://trail-bucket.s3.us-east-1.amazonaws.com/")
+            .body(SdkBody::empty())
+            .unwrap(),
+        http::Response::builder()
+            .status(status)
+            .header("x-amz-bucket-region", region)
+            .body(SdkBody::empty())
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_bucket_region_is_found_with_head_bucket() {
+    use trailmap::source::s3::client_for_bucket;
+    // S3 answers HeadBucket from another Region with a 301 and the bucket's Region in a header.
+    for (status, region) in [
+        (301, "eu-west-1"),
+        (200, "ap-southeast-2"),
+        (200, "us-east-1"),
+    ] {
+        let http = StaticReplayClient::new(vec![head_bucket_answer(status, region)]);
+        let client = client_for_bucket(&s3_config(&http), "trail-bucket").await;
+        assert_eq!(
+            client.config().region().map(|r| r.as_ref()),
+            Some(region),
+            "HeadBucket {status}"
+        );
+        let requests: Vec<_> = http.actual_requests().collect();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].method(), "HEAD");
+        assert!(
+            requests[0].uri().contains("trail-bucket"),
+            "{}",
+            requests[0].uri()
+        );
+    }
 }

@@ -576,11 +576,7 @@ impl<'p> Fold<'p> {
     fn new(policy: &'p Policy) -> Self {
         Fold {
             policy,
-            requirement_names: policy
-                .rules
-                .iter()
-                .map(sql::requirement_names)
-                .collect(),
+            requirement_names: policy.rules.iter().map(sql::requirement_names).collect(),
             rules: policy.rules.iter().map(RuleSummary::new).collect(),
             violations: Vec::new(),
             unknown_events: BTreeMap::new(),

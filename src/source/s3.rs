@@ -148,11 +148,15 @@ pub async fn list(
                     }
                 }
             }
-            Err((prefix, message)) => listing.errors.push(LoadError::new(
-                format!("s3://{bucket}/{prefix}"),
-                LoadStage::Fetch,
-                format!("cannot list: {message}"),
-            )),
+            Err((prefix, message)) => {
+                let error = LoadError::new(
+                    format!("s3://{bucket}/{prefix}"),
+                    LoadStage::Fetch,
+                    format!("cannot list: {message}"),
+                );
+                tracing::warn!("could not read {error}");
+                listing.errors.push(error);
+            }
         }
     }
 }

@@ -39,6 +39,11 @@ pub struct Faults {
     pub flaky_list_every: Option<usize>,
     /// GETs of keys containing this always fail with 500.
     pub broken_key: Option<String>,
+    /// GETs of keys containing this are refused with 403 AccessDenied.
+    pub denied_key: Option<String>,
+    /// The first GET of every `n`-th distinct key sends its headers (with the full
+    /// Content-Length) and half of its body, then closes the connection.
+    pub cut_body_every: Option<usize>,
     /// Every answer waits this long first, like S3's time to first byte (~10-50 ms).
     pub latency: Option<std::time::Duration>,
 }
@@ -81,6 +86,7 @@ pub struct S3Server {
 enum Fault {
     Status(u16, &'static str),
     Drop,
+    CutBody,
 }
 
 fn decide(state: &mut State, faults: &Faults, call: &Call) -> Option<Fault> {
@@ -92,6 +98,24 @@ fn decide(state: &mut State, faults: &Faults, call: &Call) -> Option<Fault> {
                 .is_some_and(|b| key.contains(b))
             {
                 return Some(Fault::Status(500, "InternalError"));
+            }
+            if faults
+                .denied_key
+                .as_deref()
+                .is_some_and(|d| key.contains(d))
+            {
+                return Some(Fault::Status(403, "AccessDenied"));
+            }
+            if let Some(every) = faults.cut_body_every {
+                let next = state.distinct.len();
+                let index = *state.distinct.entry(format!("get:{key}")).or_insert(next);
+                let attempt = state.attempts.entry(format!("get:{key}")).or_insert(0);
+                *attempt += 1;
+                if *attempt == 1 && index.is_multiple_of(every) {
+                    state.faulted_gets.push(key.clone());
+                    return Some(Fault::CutBody);
+                }
+                return None;
             }
             (format!("get:{key}"), faults.flaky_get_every?)
         }
@@ -226,6 +250,12 @@ impl S3Server {
                                 Some(Fault::Drop) => {
                                     Err(std::io::Error::other("dropped on purpose"))
                                 }
+                                Some(Fault::CutBody) => {
+                                    Ok(match service.call(req.map(s3s::Body::from)).await {
+                                        Ok(response) => cut_body(response).await,
+                                        Err(_) => error_response(500, "InternalError"),
+                                    })
+                                }
                             }
                         }
                     });
@@ -297,6 +327,19 @@ fn cloudtrail_answer(req: &http::Request<Incoming>) -> Option<http::Response<s3s
         http::HeaderValue::from_static("application/x-amz-json-1.1"),
     );
     Some(response)
+}
+
+/// The response with its full Content-Length but only the first half of its body: the
+/// connection closes mid-body, as a network failure would.
+async fn cut_body(response: http::Response<s3s::Body>) -> http::Response<s3s::Body> {
+    let (mut parts, mut body) = response.into_parts();
+    let bytes = body.store_all_limited(usize::MAX).await.unwrap_or_default();
+    parts.headers.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(bytes.len()),
+    );
+    let half = bytes.slice(..bytes.len() / 2);
+    http::Response::from_parts(parts, s3s::Body::from(half))
 }
 
 fn error_response(code: u16, name: &str) -> http::Response<s3s::Body> {
