@@ -421,3 +421,131 @@ fn malformed_policies_are_rejected_before_reading_data() {
         String::from_utf8_lossy(&output.stderr).contains("cannot read policy /no/such/policy.toml")
     );
 }
+
+/// SQL's three-valued AND.
+fn and3(a: Option<bool>, b: Option<bool>) -> Option<bool> {
+    match (a, b) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
+    }
+}
+
+/// Whether the call's principal is one of the `app-*` roles (`None`: no principal in the log).
+fn app_role(r: &WalkedRecord) -> Option<bool> {
+    r.str("/userIdentity/arn")
+        .map(|a| a.starts_with("arn:aws:sts::") && a.contains(":assumed-role/app-"))
+}
+
+/// The base model a call names, by a second reading: the last ARN segment without a profile
+/// prefix; for an application profile, what it copies (`None` when the log does not say).
+fn base_model(r: &WalkedRecord) -> Option<String> {
+    let id = r.model_id()?;
+    let named = if id.contains(":application-inference-profile/") {
+        r.profile_copies.as_deref()?
+    } else {
+        id
+    };
+    let last = named.rsplit('/').next()?;
+    let (first, rest) = last.split_once('.')?;
+    let scoped = ["global", "us", "eu", "apac", "jp", "au", "ca", "us-gov"].contains(&first);
+    Some(if scoped { rest } else { last }.to_owned())
+}
+
+/// The ids a rule must report as violations and as unverifiable, from its scope and breach
+/// as three-valued answers per call (a call of unknown scope is unverifiable).
+fn expected_findings<'a>(
+    calls: impl Iterator<Item = &'a WalkedRecord>,
+    scope: impl Fn(&WalkedRecord) -> Option<bool>,
+    breach: impl Fn(&WalkedRecord) -> Option<bool>,
+) -> (Vec<String>, Vec<String>) {
+    let (mut violations, mut unverifiable) = (Vec::new(), Vec::new());
+    for r in calls {
+        let id = r.str("/eventID").unwrap_or_default().to_owned();
+        match (scope(r), breach(r)) {
+            (Some(false), _) | (Some(true), Some(false)) => {}
+            (Some(true), Some(true)) => violations.push(id),
+            _ => unverifiable.push(id),
+        }
+    }
+    violations.sort();
+    unverifiable.sort();
+    (violations, unverifiable)
+}
+
+#[test]
+fn principal_and_in_region_scopes_and_the_production_policy() {
+    let dir = archive();
+    let walked = walk(dir.path());
+    let successful = || walked.iter().filter(|r| r.is_invocation() && r.succeeded());
+    let in_region = |r: &WalkedRecord| routing(r).map(|s| s == "in-region");
+    let outside = |prefix: &'static str| {
+        move |r: &WalkedRecord| r.served_region().map(|s| !s.starts_with(prefix))
+    };
+
+    // principals + profile_scopes = ["in-region"].
+    let policy = policy_file(
+        dir.path(),
+        "[[rule]]\nname = \"app-roles-in-region\"\nprincipals = [\"arn:aws:sts::*:assumed-role/app-*\"]\nprofile_scopes = [\"in-region\"]\nallowed_regions = [\"eu-*\"]\n",
+    );
+    let (_, report) = audit_json(dir.path(), &policy, &[]);
+    let (violations, unverifiable) = expected_findings(
+        successful(),
+        |r| and3(app_role(r), in_region(r)),
+        outside("eu-"),
+    );
+    assert!(!violations.is_empty() && !unverifiable.is_empty());
+    assert_eq!(
+        finding_ids(&report, "app-roles-in-region", false),
+        violations
+    );
+    assert_eq!(
+        finding_ids(&report, "app-roles-in-region", true),
+        unverifiable
+    );
+
+    // The bundled production policy: accounts + principals, and models + violation_when with
+    // failed calls included.
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/queries/policies/production-accounts.toml"
+    );
+    let (_, report) = audit_json(dir.path(), policy, &[]);
+    let (violations, unverifiable) = expected_findings(
+        successful(),
+        |r| {
+            let account = r.str("/recipientAccountId").map(|a| a == "777788889999");
+            and3(account, app_role(r))
+        },
+        outside("us-"),
+    );
+    assert!(!violations.is_empty());
+    assert_eq!(finding_ids(&report, "prod-us-only", false), violations);
+    assert_eq!(finding_ids(&report, "prod-us-only", true), unverifiable);
+    let (violations, unverifiable) = expected_findings(
+        walked.iter().filter(|r| r.is_invocation()),
+        |r| {
+            let by_id = r.model_id().map(|m| m.starts_with("anthropic.claude-"));
+            let by_model = base_model(r).map(|m| m.starts_with("anthropic.claude-"));
+            match (by_id, by_model) {
+                (Some(true), _) | (_, Some(true)) => Some(true),
+                (Some(false), Some(false)) => Some(false),
+                _ => None,
+            }
+        },
+        |r| {
+            let apac = geography(r.served_region()).map(|g| g == "APAC");
+            let outside_ap = r.str("/awsRegion").map(|a| !a.starts_with("ap-"));
+            and3(apac, outside_ap)
+        },
+    );
+    assert!(!violations.is_empty());
+    assert_eq!(
+        finding_ids(&report, "no-apac-serving-for-claude", false),
+        violations
+    );
+    assert_eq!(
+        finding_ids(&report, "no-apac-serving-for-claude", true),
+        unverifiable
+    );
+}

@@ -300,8 +300,9 @@ fn regions_table_and_geography_function() {
 
 #[test]
 fn sample_data_is_what_the_generator_makes() {
+    // README's regeneration command itself, through the binary.
     let dir = tempfile::tempdir().unwrap();
-    generate(dir.path(), &GeneratorConfig::default()).unwrap();
+    stdout_ok(&trailmap(&["generate", "-o", dir.path().to_str().unwrap()]));
     let files = |root: &Path| -> Vec<(String, Vec<u8>)> {
         walkdir::WalkDir::new(root)
             .sort_by_file_name()
@@ -382,4 +383,168 @@ fn sample_data_has_every_shape_the_issue_asks_for() {
         "SELECT count(*) AS n FROM load_errors",
     );
     assert_eq!(rows[0]["n"], 0);
+}
+
+#[test]
+fn generate_writes_what_its_flags_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("archive");
+    stdout_ok(&trailmap(&[
+        "generate",
+        "-o",
+        out.to_str().unwrap(),
+        "--events",
+        "500",
+        "--events-per-file",
+        "50",
+        "--days",
+        "2",
+        "--start",
+        "2025-06-01",
+        "--seed",
+        "3",
+    ]));
+    let walked = walk(&out);
+    assert_eq!(walked.len(), 500);
+    let mut days: Vec<&str> = walked
+        .iter()
+        .filter_map(|r| r.str("/eventTime"))
+        .filter(|t| t.len() == 20)
+        .map(|t| &t[..10])
+        .collect();
+    days.sort();
+    days.dedup();
+    assert_eq!(days, ["2025-06-01", "2025-06-02"]);
+    let rows = query_json(&out, &[], "SELECT count(*) AS n FROM events");
+    assert_eq!(rows[0]["n"].as_u64(), Some(500));
+}
+
+#[test]
+fn read_statements_of_every_kind_run_and_writes_are_refused() {
+    let source = Path::new(sample());
+    for sql in [
+        "WITH calls AS (SELECT * FROM invocations) SELECT count(*) AS n FROM calls",
+        "SHOW TABLES",
+        "SHOW COLUMNS FROM events",
+        "DESCRIBE events",
+        "EXPLAIN SELECT count(*) FROM events",
+    ] {
+        assert!(!query_json(source, &[], sql).is_empty(), "{sql}");
+    }
+    let described = query_json(source, &[], "DESCRIBE invocations");
+    assert!(
+        described
+            .iter()
+            .any(|r| r["column_name"] == "served_region")
+    );
+    for sql in [
+        "CREATE TABLE t AS SELECT 1",
+        "INSERT INTO regions VALUES ('a', 'b', 'c', 'd', 'e')",
+        "COPY (SELECT 1) TO '/tmp/trailmap-copy.csv'",
+        "SET datafusion.execution.batch_size = 10",
+        "DROP VIEW invocations",
+    ] {
+        let output = trailmap(&["query", "-s", sample(), sql]);
+        assert_eq!(output.status.code(), Some(2), "{sql}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("only read statements"), "{sql}: {stderr}");
+    }
+    assert!(!Path::new("/tmp/trailmap-copy.csv").exists());
+}
+
+#[test]
+fn repeated_accounts_quiet_verbose_and_parquet_on_a_terminal() {
+    let walked = walk(Path::new(sample()));
+    let accounts = ["111122223333", "777788889999"];
+    let expected = walked
+        .iter()
+        .filter(|r| {
+            r.str("/recipientAccountId")
+                .is_some_and(|a| accounts.contains(&a))
+        })
+        .count() as u64;
+    let rows = query_json(
+        Path::new(sample()),
+        &["--account", accounts[0], "--account", accounts[1]],
+        "SELECT count(*) AS n FROM events",
+    );
+    assert_eq!(rows[0]["n"].as_u64(), Some(expected));
+    assert!(expected > 0 && expected < walked.len() as u64);
+
+    let sql = "SELECT count(*) FROM events";
+    let normal = trailmap(&["query", "-s", sample(), sql]);
+    assert!(String::from_utf8_lossy(&normal.stderr).contains("trailmap: read 51 of 51"));
+    let quiet = trailmap(&["query", "-q", "-s", sample(), sql]);
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    assert_eq!(quiet.stdout, normal.stdout);
+    let verbose = trailmap(&["query", "-v", "-s", sample(), sql]);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        stderr.contains("INFO") && stderr.contains("listed sources"),
+        "{stderr}"
+    );
+
+    // Parquet is binary: refused on a terminal (script(1) gives the command one), written
+    // when redirected.
+    let command = format!(
+        "{} query -s {} --format parquet 'SELECT 1 AS one'",
+        env!("CARGO_BIN_EXE_trailmap"),
+        sample()
+    );
+    let on_terminal = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .expect("script(1) runs");
+    assert_eq!(on_terminal.status.code(), Some(2));
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(
+        shown.contains("Parquet is binary: give -o FILE or redirect stdout"),
+        "{shown}"
+    );
+    let redirected = trailmap(&[
+        "query",
+        "-s",
+        sample(),
+        "--format",
+        "parquet",
+        "SELECT 1 AS one",
+    ]);
+    assert!(redirected.status.success());
+    assert_eq!(&redirected.stdout[..4], b"PAR1");
+}
+
+#[test]
+fn insight_and_digest_files_are_skipped_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("archive");
+    generate(
+        &copy,
+        &GeneratorConfig {
+            events: 200,
+            events_per_file: 50,
+            ..GeneratorConfig::default()
+        },
+    )
+    .unwrap();
+    // Insight files are gzipped JSON with Records too: reading them would add events.
+    let insight = copy.join(
+        "AWSLogs/111122223333/CloudTrail-Insight/eu-west-1/2025/03/01/111122223333_CloudTrail-Insight_eu-west-1_20250301T1200Z_abc.json.gz",
+    );
+    std::fs::create_dir_all(insight.parent().unwrap()).unwrap();
+    let any_log = walkdir::WalkDir::new(&copy)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .find(|e| e.path().to_string_lossy().ends_with(".json.gz"))
+        .unwrap();
+    std::fs::copy(any_log.path(), &insight).unwrap();
+    let rows = query_json(&copy, &[], "SELECT count(*) AS n FROM events");
+    assert_eq!(rows[0]["n"].as_u64(), Some(200));
+    let verbose = trailmap(&["query", "-vv", "-s", copy.to_str().unwrap(), "SELECT 1"]);
+    let stderr = String::from_utf8_lossy(&verbose.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("CloudTrail-Insight") && l.contains("skipped by name")),
+        "{stderr}"
+    );
 }

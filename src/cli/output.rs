@@ -40,13 +40,19 @@ pub fn output_error(
     }
 }
 
-/// Opens `path` (or stdout) for writing `format`.
-pub fn open_sink(format: Format, path: Option<&Path>) -> Result<Box<dyn Write + Send>> {
+/// Refuses to write a binary format to a terminal (checked before any work is done).
+pub fn refuse_binary_on_terminal(format: Format, path: Option<&Path>) -> Result<()> {
     if format == Format::Parquet && path.is_none() && std::io::stdout().is_terminal() {
         return Err(Error::Usage(
             "Parquet is binary: give -o FILE or redirect stdout".into(),
         ));
     }
+    Ok(())
+}
+
+/// Opens `path` (or stdout) for writing `format`.
+pub fn open_sink(format: Format, path: Option<&Path>) -> Result<Box<dyn Write + Send>> {
+    refuse_binary_on_terminal(format, path)?;
     Ok(match path {
         Some(path) => Box::new(std::io::BufWriter::new(
             File::create(path).map_err(|e| output_error(&target_name(Some(path)))(Box::new(e)))?,
@@ -60,10 +66,14 @@ pub fn target_name(path: Option<&Path>) -> String {
     path.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string())
 }
 
-/// Streams `frame` to `path` (or stdout) in `format`.
-pub async fn write_results(frame: DataFrame, format: Format, path: Option<&Path>) -> Result<()> {
+/// Streams `frame` in `format` to `sink`, opened for `path` (or stdout).
+pub async fn write_results(
+    frame: DataFrame,
+    format: Format,
+    sink: Box<dyn Write + Send>,
+    path: Option<&Path>,
+) -> Result<()> {
     let target = target_name(path);
-    let sink = open_sink(format, path)?;
     let schema = frame.schema().inner().clone();
     let mut stream = frame.execute_stream().await?;
     let mut writer = BatchWriter::new(format, sink, &schema).map_err(output_error(&target))?;

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::Outcome;
 use super::args::{SourceArgs, report_load_errors};
-use super::output::{Format, write_results};
+use super::output::{Format, open_sink, refuse_binary_on_terminal, write_results};
 use super::progress::Progress;
 use trailmap::error::Error;
 use trailmap::queries;
@@ -67,10 +67,12 @@ fn resolve_sql(args: &QueryArgs) -> anyhow::Result<String> {
 /// Runs `trailmap query`.
 pub async fn run(args: QueryArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let sql = resolve_sql(&args)?;
+    refuse_binary_on_terminal(args.format, args.output.as_deref())?;
     let session = Arc::new(args.source.open_for_query(&sql).await?);
     let frame = session.sql(&sql).await?;
+    let sink = open_sink(args.format, args.output.as_deref())?;
     let progress = Progress::start(&session, quiet);
-    write_results(frame, args.format, args.output.as_deref()).await?;
+    write_results(frame, args.format, sink, args.output.as_deref()).await?;
     progress.finish(&session);
     let incomplete = report_load_errors(&session);
     Ok(if incomplete && args.source.strict {
