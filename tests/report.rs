@@ -144,6 +144,39 @@ fn check_against_sql(source: &Path) {
         report.stat("invocations")
     );
 
+    // The same headline numbers by the independent walk of the files.
+    let walked = walk(source);
+    let invocations: Vec<&WalkedRecord> = walked.iter().filter(|r| r.is_invocation()).collect();
+    let successful_calls: Vec<&WalkedRecord> =
+        invocations.iter().copied().filter(|r| r.succeeded()).collect();
+    let distinct = |values: Vec<Option<&str>>| {
+        values
+            .into_iter()
+            .flatten()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    assert_eq!(report.stat("events"), walked.len().to_string());
+    assert_eq!(report.stat("invocations"), invocations.len().to_string());
+    assert_eq!(report.stat("successful"), successful_calls.len().to_string());
+    assert_eq!(
+        report.stat("accounts"),
+        distinct(walked.iter().map(|r| r.str("/recipientAccountId")).collect()).to_string()
+    );
+    assert_eq!(
+        report.stat("source_regions"),
+        distinct(invocations.iter().map(|r| r.str("/awsRegion")).collect()).to_string()
+    );
+    let by_walk = tally(successful_calls.iter().copied(), |r| {
+        Some(r.served_region().unwrap_or("unknown").to_owned())
+    });
+    let by_report: std::collections::BTreeMap<String, u64> = report
+        .table("served-regions")
+        .iter()
+        .map(|row| (row[0].clone(), row[2].parse().unwrap()))
+        .collect();
+    assert_eq!(by_report, by_walk);
+
     let served = query_json(source, &[], "served-regions");
     let html_rows = report.table("served-regions");
     assert_eq!(html_rows.len(), served.len());
