@@ -8,7 +8,9 @@
 #
 #   bash benches/compare.sh [EVENTS] [THREADS]      (defaults: 500000 events, 2 threads)
 #
-# Installs chdb and duckdb into benches/.venv (PyPI) if missing; builds trailmap --release.
+# Every engine runs RUNS times (default 3); the table shows the run of median wall time.
+# Installs the pinned chdb and duckdb into benches/.venv (PyPI) if missing or of another
+# version; builds trailmap --release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS="${1:-500000}"
@@ -16,18 +18,23 @@ THREADS="${2:-2}"
 WORK="${COMPARE_DIR:-/tmp/trailmap-compare}"
 ARCHIVE="$WORK/archive-$EVENTS"
 VENV="benches/.venv"
-export RAYON_NUM_THREADS="$THREADS" TOKIO_WORKER_THREADS="$THREADS"
+RUNS="${RUNS:-3}"
+CHDB_VERSION="4.4.0"
+DUCKDB_VERSION="2.0.1"
+export RAYON_NUM_THREADS="$THREADS" TOKIO_WORKER_THREADS="$THREADS" \
+  DATAFUSION_EXECUTION_TARGET_PARTITIONS="$THREADS"
 
 cargo build --release --quiet
 BIN="target/release/trailmap"
 if [ ! -d "$ARCHIVE" ]; then
   "$BIN" generate -o "$ARCHIVE" --events "$EVENTS" --events-per-file 120 --days 30 >/dev/null 2>&1
 fi
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check chdb duckdb
-fi
 PY="$VENV/bin/python"
+pinned() { "$PY" -c "import importlib.metadata as m; assert m.version('chdb') == '$CHDB_VERSION' and m.version('duckdb') == '$DUCKDB_VERSION'" 2>/dev/null; }
+if [ ! -x "$PY" ] || ! pinned; then
+  [ -x "$PY" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "chdb==$CHDB_VERSION" "duckdb==$DUCKDB_VERSION"
+fi
 mkdir -p "$WORK/out"
 find "$ARCHIVE" -name '*.json.gz' -path '*/CloudTrail/*' | sort > "$WORK/files.txt"
 FILES=$(wc -l < "$WORK/files.txt")
@@ -58,17 +65,23 @@ import chdb, sys
 print(chdb.query(sys.argv[1], "CSV").bytes().decode().replace('"', ''), end="")
 PY
 
-# name, command (stdout: "region,count" lines)
+# name, command (stdout: "region,count" lines): RUNS runs, the median one's "secs KB" kept in
+# $name.time, the answer of the first in $name.csv.
 run() {
   local name="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$WORK/out/$name.time" "$@" > "$WORK/out/$name.raw" 2> "$WORK/out/$name.err" || {
-    echo "$name failed:"; cat "$WORK/out/$name.err"; exit 1; }
-  grep -v '^served_region' "$WORK/out/$name.raw" | sort > "$WORK/out/$name.csv" || true
+  rm -f "$WORK/out/$name.time".*
+  for i in $(seq "$RUNS"); do
+    /usr/bin/time -f "%e %M" -o "$WORK/out/$name.time.$i" "$@" > "$WORK/out/$name.raw" 2> "$WORK/out/$name.err" || {
+      echo "$name failed:"; cat "$WORK/out/$name.err"; exit 1; }
+    [ "$i" = 1 ] && { grep -v '^served_region' "$WORK/out/$name.raw" | sort > "$WORK/out/$name.csv" || true; }
+  done
+  cat "$WORK/out/$name.time".* | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p" > "$WORK/out/$name.time"
+  echo "$name: $(cut -d' ' -f1 "$WORK/out/$name.time".* | sort -n | tr '\n' ' ')s; median kept" >&2
 }
 run trailmap "$BIN" query -q -s "$ARCHIVE" --format csv "$TRAILMAP_SQL"
 run clickhouse "$PY" "$WORK/ch.py" "$CH_SQL"
 run duckdb "$PY" "$WORK/duck.py"
-/usr/bin/time -f "%e %M" -o "$WORK/out/gzip.time" sh -c "xargs gzip -dc < '$WORK/files.txt' > /dev/null"
+run gzip sh -c "xargs gzip -dc < '$WORK/files.txt' > /dev/null"
 
 for engine in clickhouse duckdb; do
   if ! cmp -s "$WORK/out/trailmap.csv" "$WORK/out/$engine.csv"; then
@@ -76,7 +89,8 @@ for engine in clickhouse duckdb; do
   fi
 done
 echo "answers agree ($(wc -l < "$WORK/out/trailmap.csv") served Regions, $(awk -F, '{s+=$2} END {print s}' "$WORK/out/trailmap.csv") invocations)"
-echo "archive: $EVENTS events, $FILES files, $GZ_MB MB gzipped, $JSON_MB MB JSON; $THREADS threads; $(nproc) cores"
+echo "archive: $EVENTS events, $FILES files, $GZ_MB MB gzipped, $JSON_MB MB JSON; $THREADS threads; $(nproc) cores; median of $RUNS runs"
+echo "versions: $("$BIN" --version), chdb $CHDB_VERSION, duckdb $DUCKDB_VERSION"
 echo
 TM=$(cut -d' ' -f1 "$WORK/out/trailmap.time")
 printf "| %-26s | %8s | %12s | %12s |\n" "engine" "wall s" "vs trailmap" "peak RSS MB"

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use datafusion::arrow::util::pretty::pretty_format_batches;
 use futures::StreamExt;
 use s3_server::{Faults, S3Server};
 use tokio::runtime::Runtime;
@@ -28,31 +29,35 @@ const SERVED_REGIONS: &str = "SELECT served_region, count(*) AS n FROM invocatio
 /// partitions of this 2-core machine.
 const DOWNLOADS_IN_FLIGHT: usize = 2 * trailmap::table::exec::S3_PREFETCH_PER_PARTITION;
 
-/// Times the served-Region query over `spec`.
+/// The served-Region query over `spec`, as text.
+fn served_regions(runtime: &Runtime, spec: &SourceSpec, aws: &AwsOptions) -> String {
+    runtime.block_on(async {
+        let session = trailmap::open(std::slice::from_ref(spec), &ReadOptions::default(), aws)
+            .await
+            .expect("open");
+        let batches = session
+            .sql(SERVED_REGIONS)
+            .await
+            .expect("plan")
+            .collect()
+            .await
+            .expect("run");
+        pretty_format_batches(&batches).expect("format").to_string()
+    })
+}
+
+/// Times the served-Region query over `spec`, once checked against `expected` (the answer
+/// over the local copy).
 fn bench_query(
     group: &mut BenchmarkGroup<WallTime>,
     name: &str,
     runtime: &Runtime,
     spec: &SourceSpec,
     aws: &AwsOptions,
+    expected: &str,
 ) {
-    group.bench_function(name, |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                let session =
-                    trailmap::open(std::slice::from_ref(spec), &ReadOptions::default(), aws)
-                        .await
-                        .expect("open");
-                session
-                    .sql(SERVED_REGIONS)
-                    .await
-                    .expect("plan")
-                    .collect()
-                    .await
-                    .expect("run")
-            })
-        })
-    });
+    assert_eq!(served_regions(runtime, spec, aws), expected, "{name}");
+    group.bench_function(name, |b| b.iter(|| served_regions(runtime, spec, aws)));
 }
 
 /// Starts a server over `root` answering after `latency`, and times the query, the listing
@@ -63,6 +68,7 @@ fn bench_server(
     runtime: &Runtime,
     root: &Path,
     latency: Option<Duration>,
+    local: &Local,
 ) {
     let server = S3Server::start(
         root,
@@ -79,28 +85,48 @@ fn bench_server(
         bucket: "trail-bucket".into(),
         prefix: "AWSLogs/".into(),
     };
-    bench_query(group, name, runtime, &s3, &aws);
+    bench_query(group, name, runtime, &s3, &aws, &local.answer);
     let list = || trailmap::source::list(std::slice::from_ref(&s3), None, &aws);
-    group.bench_function(format!("{name}/list-only"), |b| {
-        b.iter(|| runtime.block_on(list()).expect("list").objects.len())
-    });
-    group.bench_function(format!("{name}/download-only"), |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                let listing = list().await.expect("list");
-                let fetcher = &listing.fetcher;
-                futures::stream::iter(&listing.objects)
-                    .map(|object| fetcher.fetch(object))
-                    .buffer_unordered(DOWNLOADS_IN_FLIGHT)
-                    .filter_map(|fetched| async move { fetched.ok()?.into_bytes().ok() })
-                    .fold(0, |total, bytes| async move { total + bytes.len() })
-                    .await
-            })
+    let list_only = || runtime.block_on(list()).expect("list").objects.len();
+    assert_eq!(list_only(), local.files, "{name}: every file is listed");
+    group.bench_function(format!("{name}/list-only"), |b| b.iter(list_only));
+    let download_only = || {
+        runtime.block_on(async {
+            let listing = list().await.expect("list");
+            let fetcher = &listing.fetcher;
+            futures::stream::iter(&listing.objects)
+                .map(|object| fetcher.fetch(object))
+                .buffer_unordered(DOWNLOADS_IN_FLIGHT)
+                .filter_map(|fetched| async move { fetched.ok()?.into_bytes().ok() })
+                .fold(0, |total, bytes| async move { total + bytes.len() as u64 })
+                .await
         })
-    });
+    };
+    assert_eq!(
+        download_only(),
+        local.bytes,
+        "{name}: every byte is downloaded"
+    );
+    group.bench_function(format!("{name}/download-only"), |b| b.iter(download_only));
 }
 
+/// What the local copy holds, for checking the S3 measurements.
+struct Local {
+    answer: String,
+    files: usize,
+    bytes: u64,
+}
+
+/// Every measurement is checked once against the local copy before it is timed.
 fn benches(c: &mut Criterion) {
+    let threads = std::env::var("TRAILMAP_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(2);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("rayon pool");
     let root = tempfile::tempdir().expect("temp dir");
     let bucket = root.path().join("trail-bucket");
     let config = GeneratorConfig {
@@ -109,25 +135,52 @@ fn benches(c: &mut Criterion) {
         ..GeneratorConfig::default()
     };
     generate(&bucket, &config).expect("generate");
-    for (key, value) in S3Server::credentials_env() {
-        // SAFETY: set once, before any thread of this process reads the environment.
+    for (key, value) in S3Server::credentials_env().into_iter().chain([(
+        "DATAFUSION_EXECUTION_TARGET_PARTITIONS",
+        threads.to_string(),
+    )]) {
+        // SAFETY: no other thread reads or writes the environment now (the rayon workers are idle).
         unsafe { std::env::set_var(key, value) };
     }
-    let runtime = Runtime::new().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let local_spec = SourceSpec::Local(bucket.clone());
+    let listing = runtime
+        .block_on(trailmap::source::list(
+            std::slice::from_ref(&local_spec),
+            None,
+            &AwsOptions::default(),
+        ))
+        .expect("list the local copy");
+    let local = Local {
+        answer: served_regions(&runtime, &local_spec, &AwsOptions::default()),
+        files: listing.objects.len(),
+        bytes: listing.objects.iter().map(|o| o.size).sum(),
+    };
     let mut group = c.benchmark_group("source");
     group.throughput(Throughput::Elements(config.events as u64));
     group.sample_size(10);
-    let local = SourceSpec::Local(bucket.clone());
     bench_query(
         &mut group,
         "local",
         &runtime,
-        &local,
+        &local_spec,
         &AwsOptions::default(),
+        &local.answer,
     );
-    bench_server(&mut group, "s3", &runtime, root.path(), None);
+    bench_server(&mut group, "s3", &runtime, root.path(), None, &local);
     let latency = Some(Duration::from_millis(20));
-    bench_server(&mut group, "s3-20ms", &runtime, root.path(), latency);
+    bench_server(
+        &mut group,
+        "s3-20ms",
+        &runtime,
+        root.path(),
+        latency,
+        &local,
+    );
     group.finish();
 }
 

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use std::collections::HashMap;
-use std::io::Read;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
@@ -67,8 +66,12 @@ fn archive() -> Archive {
     }
 }
 
-/// The baseline of NOTES.md: a bare loop that only inflates and deserializes the four fields
-/// the question needs into borrowed structs, on the rayon pool. No Arrow, no DataFusion.
+/// The baseline of NOTES.md: a bare loop that inflates (into the same reused per-thread
+/// buffer the engine uses) and deserializes only the fields the question needs into borrowed
+/// structs, on the rayon pool, and gives the same answer as the engine: the served Region is
+/// `inferenceRegion`, or `awsRegion` for a call that cannot leave it (application profiles
+/// resolved from the archive's `CreateInferenceProfile` events), else unknown. No Arrow, no
+/// DataFusion.
 #[derive(Deserialize)]
 struct BareFile<'a> {
     #[serde(borrow, rename = "Records")]
@@ -81,8 +84,13 @@ struct BareRecord<'a> {
     event_source: Option<&'a str>,
     event_name: Option<&'a str>,
     aws_region: Option<&'a str>,
+    error_code: Option<&'a str>,
     #[serde(borrow)]
     additional_event_data: Option<BareAdditional<'a>>,
+    #[serde(borrow)]
+    request_parameters: Option<BareParameters<'a>>,
+    #[serde(borrow)]
+    response_elements: Option<BareResponse<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -91,59 +99,187 @@ struct BareAdditional<'a> {
     inference_region: Option<&'a str>,
 }
 
-fn bare_loop(files: &[(FileContext, Vec<u8>)]) -> HashMap<String, u64> {
-    files
-        .par_iter()
-        .map(|(_, raw)| {
-            let mut json = Vec::new();
-            let mut counts = HashMap::new();
-            if flate2::read::MultiGzDecoder::new(&raw[..])
-                .read_to_end(&mut json)
-                .is_err()
-            {
-                return counts;
-            }
-            let Ok(file) = serde_json::from_slice::<BareFile>(&json) else {
-                return counts;
-            };
-            for r in file.records {
-                if trailmap::bedrock::is_invocation(r.event_source, r.event_name) {
-                    let served = r
-                        .additional_event_data
-                        .and_then(|a| a.inference_region)
-                        .or(r.aws_region);
-                    *counts.entry(served.unwrap_or("").to_owned()).or_insert(0) += 1;
-                }
-            }
-            counts
-        })
-        .reduce(HashMap::new, |mut a, b| {
-            for (k, v) in b {
-                *a.entry(k).or_insert(0) += v;
-            }
-            a
-        })
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BareParameters<'a> {
+    model_id: Option<&'a str>,
+    model: Option<&'a str>,
+    #[serde(borrow)]
+    model_source: Option<BareModelSource<'a>>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BareModelSource<'a> {
+    copy_from: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BareResponse<'a> {
+    inference_profile_arn: Option<&'a str>,
+}
+
+/// One file's (or the archive's) tally: counts by served Region, calls through application
+/// profiles by (profile, source Region), and the profiles created (ARN → copies a foundation
+/// model).
+#[derive(Default)]
+struct BareTally {
+    served: HashMap<Option<String>, u64>,
+    through_profiles: HashMap<(String, Option<String>), u64>,
+    created: HashMap<String, bool>,
+}
+
+impl BareTally {
+    fn merge(mut self, other: BareTally) -> BareTally {
+        for (k, v) in other.served {
+            *self.served.entry(k).or_insert(0) += v;
+        }
+        for (k, v) in other.through_profiles {
+            *self.through_profiles.entry(k).or_insert(0) += v;
+        }
+        self.created.extend(other.created);
+        self
+    }
+
+    /// Counts by served Region once every file has told its profiles.
+    fn resolve(mut self) -> HashMap<Option<String>, u64> {
+        for ((profile, region), n) in self.through_profiles {
+            let stays = self.created.get(&profile).copied().unwrap_or(false);
+            *self.served.entry(region.filter(|_| stays)).or_insert(0) += n;
+        }
+        self.served
+    }
+}
+
+thread_local! {
+    static BARE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn bare_file(raw: &[u8]) -> BareTally {
+    BARE_BUFFER.with_borrow_mut(|buffer| {
+        let mut tally = BareTally::default();
+        let Ok(json) = inflate_into(raw, true, buffer) else {
+            return tally;
+        };
+        let Ok(file) = serde_json::from_slice::<BareFile>(json) else {
+            return tally;
+        };
+        for r in file.records {
+            let parameters = r.request_parameters.as_ref();
+            if r.event_name == Some("CreateInferenceProfile") && r.error_code.is_none() {
+                let copies = parameters
+                    .and_then(|p| p.model_source.as_ref())
+                    .and_then(|s| s.copy_from);
+                let arn = r
+                    .response_elements
+                    .as_ref()
+                    .and_then(|e| e.inference_profile_arn);
+                if let (Some(arn), Some(copies)) = (arn, copies) {
+                    tally
+                        .created
+                        .insert(arn.to_owned(), copies.contains(":foundation-model/"));
+                }
+            }
+            if !trailmap::bedrock::is_invocation(r.event_source, r.event_name) {
+                continue;
+            }
+            let logged = r.additional_event_data.and_then(|a| a.inference_region);
+            let model_id = parameters.and_then(|p| p.model_id.or(p.model));
+            let served = match (logged, model_id) {
+                (Some(region), _) => Some(region),
+                (None, Some(id)) if id.contains(":application-inference-profile/") => {
+                    let key = (id.to_owned(), r.aws_region.map(str::to_owned));
+                    *tally.through_profiles.entry(key).or_insert(0) += 1;
+                    continue;
+                }
+                (None, Some(id)) if trailmap::bedrock::parse_model_id(id).in_region => r.aws_region,
+                _ => None,
+            };
+            *tally.served.entry(served.map(str::to_owned)).or_insert(0) += 1;
+        }
+        tally
+    })
+}
+
+fn bare_loop(files: &[(FileContext, Vec<u8>)]) -> HashMap<Option<String>, u64> {
+    files
+        .par_iter()
+        .map(|(_, raw)| bare_file(raw))
+        .reduce(BareTally::default, BareTally::merge)
+        .resolve()
+}
+
+/// Threads for every pool: `TRAILMAP_BENCH_THREADS`, 2 by default (this machine's cores).
+fn bench_threads() -> usize {
+    std::env::var("TRAILMAP_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2)
+}
+
+/// The served-regions answer of the engine, as counts by served Region.
+fn engine_answer(
+    batches: &[datafusion::arrow::array::RecordBatch],
+) -> HashMap<Option<String>, u64> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Int64Type;
+    let mut answer = HashMap::new();
+    for batch in batches {
+        let regions = batch.column(0).as_string::<i32>();
+        let counts = batch.column(1).as_primitive::<Int64Type>();
+        for row in 0..batch.num_rows() {
+            let region = regions.is_valid(row).then(|| regions.value(row).to_owned());
+            answer.insert(region, counts.value(row) as u64);
+        }
+    }
+    answer
+}
+
+/// Every benchmark's work, checked once before it is timed: a benchmark of a wrong answer
+/// measures nothing.
 fn benches(c: &mut Criterion) {
+    let threads = bench_threads();
+    // SAFETY: the process has one thread still; none reads the environment concurrently.
+    unsafe {
+        std::env::set_var(
+            "DATAFUSION_EXECUTION_TARGET_PARTITIONS",
+            threads.to_string(),
+        )
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("rayon pool");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let archive = archive();
+    let events = archive_events();
+
     let mut group = c.benchmark_group("per-core");
     group.throughput(Throughput::Bytes(archive.json_bytes));
     group.sample_size(10);
     let mut buffer = Vec::new();
-    group.bench_function("inflate", |b| {
-        b.iter(|| {
-            archive
-                .files
-                .iter()
-                .map(|(_, raw)| {
-                    inflate_into(raw, true, &mut buffer)
-                        .map(|j| j.len())
-                        .unwrap_or(0)
-                })
-                .sum::<usize>()
-        })
-    });
+    let mut inflate_all = || {
+        archive
+            .files
+            .iter()
+            .map(|(_, raw)| {
+                inflate_into(raw, true, &mut buffer)
+                    .map(|j| j.len() as u64)
+                    .unwrap_or(0)
+            })
+            .sum::<u64>()
+    };
+    assert_eq!(
+        inflate_all(),
+        archive.json_bytes,
+        "inflate reads every byte"
+    );
+    group.bench_function("inflate", |b| b.iter(&mut inflate_all));
     let projections: [(&str, Vec<Column>); 3] = [
         ("decode/count-only", vec![]),
         (
@@ -154,55 +290,83 @@ fn benches(c: &mut Criterion) {
     ];
     for (name, columns) in projections {
         let plan = DecodePlan::new(columns, ScanFilter::default(), Default::default());
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                archive
-                    .files
-                    .iter()
-                    .map(|(file, raw)| {
-                        decode_file(raw, true, file, &plan)
-                            .map(|d| d.batch.num_rows())
-                            .unwrap_or(0)
-                    })
-                    .sum::<usize>()
-            })
-        });
+        let decode_all = || {
+            archive
+                .files
+                .iter()
+                .map(|(file, raw)| {
+                    decode_file(raw, true, file, &plan)
+                        .map(|d| d.batch.num_rows())
+                        .unwrap_or(0)
+                })
+                .sum::<usize>()
+        };
+        assert_eq!(decode_all(), events, "{name} decodes every record");
+        group.bench_function(name, |b| b.iter(decode_all));
     }
     group.finish();
 
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let spec = SourceSpec::Local(archive.root.clone());
+    let served_regions = || {
+        runtime.block_on(async {
+            let session = trailmap::open(
+                std::slice::from_ref(&spec),
+                &trailmap::ReadOptions::default(),
+                &AwsOptions::default(),
+            )
+            .await
+            .expect("open");
+            let batches = session
+                .sql(SERVED_REGIONS)
+                .await
+                .expect("plan")
+                .collect()
+                .await
+                .expect("run");
+            Arc::new(batches)
+        })
+    };
+    let expected = bare_loop(&archive.files);
+    assert_eq!(
+        expected.values().sum::<u64>(),
+        trailmap_invocations(&archive),
+        "the bare loop counts every invocation"
+    );
+    assert_eq!(
+        engine_answer(&served_regions()),
+        expected,
+        "the engine and the bare loop agree"
+    );
+
     let mut group = c.benchmark_group("baseline");
     group.throughput(Throughput::Bytes(archive.json_bytes));
     group.sample_size(10);
     group.bench_function("bare-loop", |b| b.iter(|| bare_loop(&archive.files)));
     group.finish();
 
-    let spec = SourceSpec::Local(archive.root.clone());
     let mut group = c.benchmark_group("end-to-end");
     group.throughput(Throughput::Bytes(archive.json_bytes));
     group.sample_size(10);
-    group.bench_function("served-regions", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                let session = trailmap::open(
-                    std::slice::from_ref(&spec),
-                    &trailmap::ReadOptions::default(),
-                    &AwsOptions::default(),
-                )
-                .await
-                .expect("open");
-                let batches = session
-                    .sql(SERVED_REGIONS)
-                    .await
-                    .expect("plan")
-                    .collect()
-                    .await
-                    .expect("run");
-                Arc::new(batches)
-            })
-        })
-    });
+    group.bench_function("served-regions", |b| b.iter(served_regions));
     group.finish();
+}
+
+/// Invocations in the archive, by the decoder (for the bare loop's total).
+fn trailmap_invocations(archive: &Archive) -> u64 {
+    let plan = DecodePlan::new(
+        vec![Column::IsInvocation],
+        ScanFilter::default(),
+        Default::default(),
+    );
+    archive
+        .files
+        .iter()
+        .filter_map(|(file, raw)| decode_file(raw, true, file, &plan).ok())
+        .map(|d| {
+            use datafusion::arrow::array::AsArray;
+            d.batch.column(0).as_boolean().true_count() as u64
+        })
+        .sum()
 }
 
 criterion_group!(scan, benches);

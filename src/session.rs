@@ -90,7 +90,8 @@ async fn session_over(listing: Listing, options: ReadOptions) -> Result<TrailSes
         "listed sources"
     );
     let archive = Arc::new(Archive::new(listing, options));
-    let config = SessionConfig::new().with_information_schema(true);
+    // DATAFUSION_* variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS) tune the engine.
+    let config = SessionConfig::from_env()?.with_information_schema(true);
     let ctx = SessionContext::new_with_config(config);
     table::register(&ctx, Arc::clone(&archive)).await?;
     Ok(TrailSession { ctx, archive })

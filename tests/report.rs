@@ -147,8 +147,11 @@ fn check_against_sql(source: &Path) {
     // The same headline numbers by the independent walk of the files.
     let walked = walk(source);
     let invocations: Vec<&WalkedRecord> = walked.iter().filter(|r| r.is_invocation()).collect();
-    let successful_calls: Vec<&WalkedRecord> =
-        invocations.iter().copied().filter(|r| r.succeeded()).collect();
+    let successful_calls: Vec<&WalkedRecord> = invocations
+        .iter()
+        .copied()
+        .filter(|r| r.succeeded())
+        .collect();
     let distinct = |values: Vec<Option<&str>>| {
         values
             .into_iter()
@@ -158,10 +161,19 @@ fn check_against_sql(source: &Path) {
     };
     assert_eq!(report.stat("events"), walked.len().to_string());
     assert_eq!(report.stat("invocations"), invocations.len().to_string());
-    assert_eq!(report.stat("successful"), successful_calls.len().to_string());
+    assert_eq!(
+        report.stat("successful"),
+        successful_calls.len().to_string()
+    );
     assert_eq!(
         report.stat("accounts"),
-        distinct(walked.iter().map(|r| r.str("/recipientAccountId")).collect()).to_string()
+        distinct(
+            walked
+                .iter()
+                .map(|r| r.str("/recipientAccountId"))
+                .collect()
+        )
+        .to_string()
     );
     assert_eq!(
         report.stat("source_regions"),
