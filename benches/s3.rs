@@ -7,43 +7,31 @@
 //! of that order), where only many requests in flight keep the decoder fed.
 //! `cargo bench --bench s3`.
 
+mod common;
 #[path = "../tests/common/s3_server.rs"]
 mod s3_server;
 
 use std::path::Path;
 use std::time::Duration;
 
+use common::{fixed_threads, served_regions};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use futures::StreamExt;
 use s3_server::{Faults, S3Server};
 use tokio::runtime::Runtime;
-use trailmap::ReadOptions;
 use trailmap::generate::{GeneratorConfig, generate};
 use trailmap::source::{SourceSpec, aws::AwsOptions};
-
-const SERVED_REGIONS: &str = "SELECT served_region, count(*) AS n FROM invocations GROUP BY served_region ORDER BY served_region";
 
 /// Downloads in flight for the download-only measurement: as many as a scan keeps over the two
 /// partitions of this 2-core machine.
 const DOWNLOADS_IN_FLIGHT: usize = 2 * trailmap::table::exec::S3_PREFETCH_PER_PARTITION;
 
 /// The served-Region query over `spec`, as text.
-fn served_regions(runtime: &Runtime, spec: &SourceSpec, aws: &AwsOptions) -> String {
-    runtime.block_on(async {
-        let session = trailmap::open(std::slice::from_ref(spec), &ReadOptions::default(), aws)
-            .await
-            .expect("open");
-        let batches = session
-            .sql(SERVED_REGIONS)
-            .await
-            .expect("plan")
-            .collect()
-            .await
-            .expect("run");
-        pretty_format_batches(&batches).expect("format").to_string()
-    })
+fn served_regions_text(runtime: &Runtime, spec: &SourceSpec, aws: &AwsOptions) -> String {
+    let batches = served_regions(runtime, spec, aws);
+    pretty_format_batches(&batches).expect("format").to_string()
 }
 
 /// Times the served-Region query over `spec`, once checked against `expected` (the answer
@@ -56,7 +44,7 @@ fn bench_query(
     aws: &AwsOptions,
     expected: &str,
 ) {
-    assert_eq!(served_regions(runtime, spec, aws), expected, "{name}");
+    assert_eq!(served_regions_text(runtime, spec, aws), expected, "{name}");
     group.bench_function(name, |b| b.iter(|| served_regions(runtime, spec, aws)));
 }
 
@@ -119,14 +107,7 @@ struct Local {
 
 /// Every measurement is checked once against the local copy before it is timed.
 fn benches(c: &mut Criterion) {
-    let threads = std::env::var("TRAILMAP_BENCH_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(2);
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .expect("rayon pool");
+    let runtime = fixed_threads();
     let root = tempfile::tempdir().expect("temp dir");
     let bucket = root.path().join("trail-bucket");
     let config = GeneratorConfig {
@@ -135,18 +116,10 @@ fn benches(c: &mut Criterion) {
         ..GeneratorConfig::default()
     };
     generate(&bucket, &config).expect("generate");
-    for (key, value) in S3Server::credentials_env().into_iter().chain([(
-        "DATAFUSION_EXECUTION_TARGET_PARTITIONS",
-        threads.to_string(),
-    )]) {
-        // SAFETY: no other thread reads or writes the environment now (the rayon workers are idle).
+    for (key, value) in S3Server::credentials_env() {
+        // SAFETY: no other thread reads or writes the environment now (the workers are idle).
         unsafe { std::env::set_var(key, value) };
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-        .expect("runtime");
     let local_spec = SourceSpec::Local(bucket.clone());
     let listing = runtime
         .block_on(trailmap::source::list(
@@ -156,7 +129,7 @@ fn benches(c: &mut Criterion) {
         ))
         .expect("list the local copy");
     let local = Local {
-        answer: served_regions(&runtime, &local_spec, &AwsOptions::default()),
+        answer: served_regions_text(&runtime, &local_spec, &AwsOptions::default()),
         files: listing.objects.len(),
         bytes: listing.objects.iter().map(|o| o.size).sum(),
     };

@@ -4,10 +4,12 @@
 //! archive size of `benches/compare.sh`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use std::collections::HashMap;
 
+mod common;
+
+use common::{fixed_threads, served_regions};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -18,8 +20,6 @@ use trailmap::generate::{GeneratorConfig, generate};
 use trailmap::layout::key::FileContext;
 use trailmap::schema::Column;
 use trailmap::source::{SourceSpec, aws::AwsOptions};
-
-const SERVED_REGIONS: &str = "SELECT served_region, count(*) AS n FROM invocations GROUP BY served_region ORDER BY served_region";
 
 struct Archive {
     _dir: tempfile::TempDir,
@@ -210,14 +210,6 @@ fn bare_loop(files: &[(FileContext, Vec<u8>)]) -> HashMap<Option<String>, u64> {
         .resolve()
 }
 
-/// Threads for every pool: `TRAILMAP_BENCH_THREADS`, 2 by default (this machine's cores).
-fn bench_threads() -> usize {
-    std::env::var("TRAILMAP_BENCH_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2)
-}
-
 /// The served-regions answer of the engine, as counts by served Region.
 fn engine_answer(
     batches: &[datafusion::arrow::array::RecordBatch],
@@ -239,23 +231,7 @@ fn engine_answer(
 /// Every benchmark's work, checked once before it is timed: a benchmark of a wrong answer
 /// measures nothing.
 fn benches(c: &mut Criterion) {
-    let threads = bench_threads();
-    // SAFETY: the process has one thread still; none reads the environment concurrently.
-    unsafe {
-        std::env::set_var(
-            "DATAFUSION_EXECUTION_TARGET_PARTITIONS",
-            threads.to_string(),
-        )
-    };
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .expect("rayon pool");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = fixed_threads();
     let archive = archive();
     let events = archive_events();
 
@@ -307,25 +283,7 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     let spec = SourceSpec::Local(archive.root.clone());
-    let served_regions = || {
-        runtime.block_on(async {
-            let session = trailmap::open(
-                std::slice::from_ref(&spec),
-                &trailmap::ReadOptions::default(),
-                &AwsOptions::default(),
-            )
-            .await
-            .expect("open");
-            let batches = session
-                .sql(SERVED_REGIONS)
-                .await
-                .expect("plan")
-                .collect()
-                .await
-                .expect("run");
-            Arc::new(batches)
-        })
-    };
+    let engine_run = || served_regions(&runtime, &spec, &AwsOptions::default());
     let expected = bare_loop(&archive.files);
     assert_eq!(
         expected.values().sum::<u64>(),
@@ -333,7 +291,7 @@ fn benches(c: &mut Criterion) {
         "the bare loop counts every invocation"
     );
     assert_eq!(
-        engine_answer(&served_regions()),
+        engine_answer(&engine_run()),
         expected,
         "the engine and the bare loop agree"
     );
@@ -347,7 +305,7 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("end-to-end");
     group.throughput(Throughput::Bytes(archive.json_bytes));
     group.sample_size(10);
-    group.bench_function("served-regions", |b| b.iter(served_regions));
+    group.bench_function("served-regions", |b| b.iter(engine_run));
     group.finish();
 }
 

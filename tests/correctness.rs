@@ -228,14 +228,12 @@ fn sql_filters_on_key_columns_prune_and_stay_exact() {
     let walked = walk(dir.path());
     let sql = "SELECT count(*) AS n FROM events WHERE log_date = DATE '2025-03-02' AND log_account IN ('444455556666', '777788889999')";
     let rows = query_json(dir.path(), &[], sql);
-    let expected = walked
-        .iter()
-        .filter(|r| {
-            let path = r.path.to_string_lossy();
-            path.contains("/2025/03/02/")
-                && (path.contains("/444455556666/") || path.contains("/777788889999/"))
-        })
-        .count() as u64;
+    let in_scope = |r: &&WalkedRecord| {
+        let path = r.path.to_string_lossy();
+        path.contains("/2025/03/02/")
+            && (path.contains("/444455556666/") || path.contains("/777788889999/"))
+    };
+    let expected = walked.iter().filter(in_scope).count() as u64;
     assert!(expected > 0);
     assert_eq!(rows[0]["n"].as_u64(), Some(expected));
 
@@ -257,11 +255,7 @@ fn sql_filters_on_key_columns_prune_and_stay_exact() {
         });
     let expected_files = walked
         .iter()
-        .filter(|r| {
-            let path = r.path.to_string_lossy();
-            path.contains("/2025/03/02/")
-                && (path.contains("/444455556666/") || path.contains("/777788889999/"))
-        })
+        .filter(in_scope)
         .map(|r| r.path.clone())
         .collect::<std::collections::BTreeSet<_>>()
         .len();
