@@ -354,6 +354,40 @@ fn several_sources_files_and_the_environment_variable() {
         .filter(|r| r.path.starts_with(&account))
         .count();
     assert_eq!(text, format!("n\n{in_account}\n"));
+
+    // The same files under other names: a path with `./` and `..`, a symlinked copy of the
+    // directory, a hard link and a symlink to one file. Each file is read once.
+    let links = tempfile::tempdir().unwrap();
+    let linked_dir = links.path().join("linked-account");
+    std::os::unix::fs::symlink(&account, &linked_dir).unwrap();
+    std::fs::hard_link(&one_file, links.path().join("hard.json.gz")).unwrap();
+    std::os::unix::fs::symlink(&one_file, links.path().join("soft.json.gz")).unwrap();
+    let dotted = format!(
+        "{}/./../{}/AWSLogs/./777788889999",
+        root.display(),
+        root.file_name().unwrap().to_str().unwrap()
+    );
+    let text = stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        both[1],
+        "-s",
+        &dotted,
+        "-s",
+        linked_dir.to_str().unwrap(),
+        "-s",
+        links.path().to_str().unwrap(),
+        "--format",
+        "csv",
+        "SELECT count(*) AS n, count(DISTINCT log_file) AS files FROM events",
+    ]));
+    let files_in_account = walked
+        .iter()
+        .filter(|r| r.path.starts_with(&account))
+        .map(|r| r.path.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(text, format!("n,files\n{in_account},{files_in_account}\n"));
 }
 
 #[test]
