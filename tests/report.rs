@@ -68,7 +68,7 @@ impl Report {
             .collect()
     }
 
-    /// Rows of the Markdown table under `## heading`.
+    /// Rows of the Markdown table under `## heading`, as a renderer shows them (escapes undone).
     fn markdown_table(&self, heading: &str) -> Vec<Vec<String>> {
         let start = self
             .markdown
@@ -82,7 +82,7 @@ impl Report {
             .map(|l| {
                 l.trim_matches('|')
                     .split(" | ")
-                    .map(|c| c.trim().to_owned())
+                    .map(|c| markdown_text(c.trim()))
                     .collect()
             })
             .collect()
@@ -92,7 +92,7 @@ impl Report {
         let line = self
             .markdown
             .lines()
-            .find(|l| l.starts_with(&format!("| {measure} |")))
+            .find(|l| markdown_text(l).starts_with(&format!("| {measure} |")))
             .unwrap();
         line.trim_matches('|')
             .split(" | ")
@@ -101,6 +101,21 @@ impl Report {
             .trim()
             .to_owned()
     }
+}
+
+/// The text a Markdown renderer shows for a table cell: backslash escapes and entities undone.
+fn markdown_text(cell: &str) -> String {
+    let mut out = String::new();
+    let mut chars = cell.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 fn sample() -> &'static Path {
@@ -277,10 +292,17 @@ fn hostile_log_values_render_as_text() {
         "h2",
         r#","errorCode":"Throttling<script>","errorMessage":"</td></tr></table><script>alert(3)</script>""#,
     );
+    // A principal whose name is Markdown: an image and a link, served outside its geography
+    // so it shows in the cross-geography table.
+    let markdown = r#"{"eventTime":"2025-03-02T11:59:00Z","eventSource":"bedrock.amazonaws.com","eventName":"InvokeModel",
+        "awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"h3",
+        "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/![pic](http://evil.example/x.png)[click](https://evil.example)`x`/s"},
+        "requestParameters":{"modelId":"global.anthropic.claude-sonnet-4-5-20250929-v1:0"},
+        "additionalEventData":{"inferenceRegion":"us-east-1"}}"#;
     gz_file(
         dir.path(),
         "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/02/111122223333_CloudTrail_eu-west-1_20250302T1200Z_hostile.json.gz",
-        &format!(r#"{{"Records":[{ok},{failed}]}}"#),
+        &format!(r#"{{"Records":[{ok},{failed},{markdown}]}}"#),
     );
     let (code, report) = report_of(dir.path());
     assert_eq!(code, Some(0));
@@ -313,6 +335,25 @@ fn hostile_log_values_render_as_text() {
     );
     assert!(!report.markdown.contains("<script") && !report.markdown.contains("<img"));
     assert!(report.markdown.contains("&lt;script&gt;"));
+    // Markdown in a log value stays text: no image, link or code span survives unescaped.
+    for syntax in ["![", "](", "`x`", "http://", "https://"] {
+        assert!(
+            !report.markdown.contains(syntax),
+            "{syntax} in the Markdown"
+        );
+    }
+    let principals: Vec<String> = report
+        .markdown_table("Served outside the caller's geography")
+        .into_iter()
+        .map(|row| row[1].clone())
+        .collect();
+    assert!(
+        principals.contains(
+            &"arn:aws:sts::111122223333:assumed-role/![pic](http://evil.example/x.png)[click](https://evil.example)`x`/s"
+                .to_owned()
+        ),
+        "the principal is shown as text: {principals:?}"
+    );
 }
 
 #[test]

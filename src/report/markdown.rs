@@ -6,13 +6,29 @@ use std::fmt::Write as _;
 use super::ReportData;
 use super::table::TableData;
 
-/// Escapes a table cell: pipes, line breaks and HTML-significant characters.
+/// Characters escaped with a backslash in a cell: every one that can start Markdown syntax
+/// inside a line (links, images, code, emphasis, strikethrough, escapes) or end the cell.
+const MARKDOWN_PUNCTUATION: &[char] = &['\\', '`', '*', '_', '[', ']', '(', ')', '!', '|', '~'];
+
+/// Escapes a table cell so a log value is always plain text: Markdown punctuation with a
+/// backslash, HTML-significant characters as entities, line breaks as spaces, and bare URLs
+/// (`https://`, `www.`) broken so that no renderer turns them into links.
 pub fn cell(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            c if MARKDOWN_PUNCTUATION.contains(&c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.replace("://", "\\://").replace("www.", "www\\.")
 }
 
 /// Renders a table (or "No rows.").
@@ -113,5 +129,15 @@ mod tests {
     #[test]
     fn cells_cannot_break_out() {
         assert_eq!(cell("a|b\n<script>"), "a\\|b &lt;script&gt;");
+        assert_eq!(
+            cell("![x](http://evil.example/a.png)"),
+            "\\!\\[x\\]\\(http\\://evil.example/a.png\\)"
+        );
+        assert_eq!(
+            cell("`code` *b* _i_ ~s~ \\"),
+            "\\`code\\` \\*b\\* \\_i\\_ \\~s\\~ \\\\"
+        );
+        assert_eq!(cell("see www.example.com"), "see www\\.example.com");
+        assert_eq!(cell("eu-west-1"), "eu-west-1");
     }
 }
