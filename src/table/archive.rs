@@ -302,14 +302,14 @@ impl Archive {
         let Ok(fetched) = self.fetcher.fetch(&object).await else {
             return ProfileMap::default();
         };
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        rayon::spawn(move || {
-            let found = fetched.into_bytes().ok().and_then(|bytes| {
-                created_profiles(&bytes, object.named_gzip(), &object.context.log_file).ok()
-            });
-            let _ = tx.send(found.unwrap_or_default());
-        });
-        rx.await.unwrap_or_default()
+        let log_file = object.context.log_file.clone();
+        on_rayon(log_file, move || {
+            let bytes = fetched.into_bytes()?;
+            created_profiles(&bytes, object.named_gzip(), &object.context.log_file)
+                .map_err(|e| FileError::decode(&object.context.log_file, e))
+        })
+        .await
+        .unwrap_or_default()
     }
 
     fn outcomes(&self) -> MutexGuard<'_, BTreeMap<String, Outcome>> {
@@ -500,16 +500,28 @@ async fn decode_on_rayon(
     object: Arc<LogObject>,
     plan: Arc<DecodePlan>,
 ) -> Result<(Decoded, usize), FileError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
     let log_file = object.context.log_file.clone();
+    on_rayon(log_file, move || {
+        let bytes = fetched.into_bytes()?;
+        decode_file(&bytes, object.named_gzip(), &object.context, &plan)
+            .map(|decoded| (decoded, bytes.len()))
+            .map_err(|e| FileError::decode(&object.context.log_file, e))
+    })
+    .await
+}
+
+/// Runs `work` for `log_file` on the rayon pool and hands its result back. A panic in it
+/// becomes a load error of that file (rayon would abort the process on a panic in a spawned
+/// job), so one bad file never takes the others down.
+async fn on_rayon<T: Send + 'static>(
+    log_file: String,
+    work: impl FnOnce() -> Result<T, FileError> + Send + 'static,
+) -> Result<T, FileError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let file = log_file.clone();
     rayon::spawn(move || {
-        let result = fetched.into_bytes().and_then(|bytes| {
-            decode_file(&bytes, object.named_gzip(), &object.context, &plan)
-                .map(|decoded| (decoded, bytes.len()))
-                .map_err(|e| FileError::decode(&object.context.log_file, e))
-        });
         // The receiver is gone only when the query was cancelled; nothing to do then.
-        let _ = tx.send(result);
+        let _ = tx.send(without_panics(&file, work));
     });
     rx.await.unwrap_or_else(|_| {
         Err(FileError::decode(
@@ -517,4 +529,45 @@ async fn decode_on_rayon(
             DecodeError::new(LoadStage::Json, "the decoding thread stopped"),
         ))
     })
+}
+
+/// `work()`, with a panic turned into a load error of `log_file`.
+fn without_panics<T>(
+    log_file: &str,
+    work: impl FnOnce() -> Result<T, FileError>,
+) -> Result<T, FileError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        Err(FileError::decode(
+            log_file,
+            DecodeError::new(
+                LoadStage::Schema,
+                format!("decoding panicked (a trailmap bug, please report it): {message}"),
+            ),
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_decoding_is_a_load_error_of_that_file() {
+        let error = without_panics::<()>("f.json.gz", || panic!("index out of bounds"))
+            .expect_err("the panic is caught");
+        let row = LoadError::of_file("f.json.gz".into(), &error);
+        assert_eq!(row.stage, LoadStage::Schema);
+        assert!(
+            row.message.contains("index out of bounds"),
+            "{}",
+            row.message
+        );
+        assert!(row.message.contains("please report"), "{}", row.message);
+        assert_eq!(without_panics("f", || Ok(7)).ok(), Some(7));
+    }
 }
