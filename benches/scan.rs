@@ -13,7 +13,7 @@ use common::{fixed_threads, served_regions};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 use serde::Deserialize;
-use trailmap::decode::gzip::inflate_into;
+use trailmap::decode::gzip::{DEFAULT_MAX_FILE_SIZE, inflate_into};
 use trailmap::decode::{DecodePlan, decode_file};
 use trailmap::filter::ScanFilter;
 use trailmap::generate::{GeneratorConfig, generate};
@@ -52,7 +52,7 @@ fn archive() -> Archive {
         let name = entry.path().display().to_string();
         if entry.file_type().is_file() && !name.contains("Digest") {
             let raw = std::fs::read(entry.path()).expect("read");
-            json_bytes += inflate_into(&raw, true, &mut Vec::new())
+            json_bytes += inflate_into(&raw, true, DEFAULT_MAX_FILE_SIZE, &mut Vec::new())
                 .expect("gzip")
                 .len() as u64;
             files.push((FileContext::new(name.clone()), raw));
@@ -159,7 +159,7 @@ thread_local! {
 fn bare_file(raw: &[u8]) -> BareTally {
     BARE_BUFFER.with_borrow_mut(|buffer| {
         let mut tally = BareTally::default();
-        let Ok(json) = inflate_into(raw, true, buffer) else {
+        let Ok(json) = inflate_into(raw, true, DEFAULT_MAX_FILE_SIZE, buffer) else {
             return tally;
         };
         let Ok(file) = serde_json::from_slice::<BareFile>(json) else {
@@ -244,7 +244,7 @@ fn benches(c: &mut Criterion) {
             .files
             .iter()
             .map(|(_, raw)| {
-                inflate_into(raw, true, &mut buffer)
+                inflate_into(raw, true, DEFAULT_MAX_FILE_SIZE, &mut buffer)
                     .map(|j| j.len() as u64)
                     .unwrap_or(0)
             })

@@ -221,3 +221,45 @@ fn strict_turns_load_errors_into_exit_2() {
         String::from_utf8_lossy(&ok.stderr)
     );
 }
+
+#[test]
+fn a_gzip_bomb_is_a_load_error_and_the_rest_is_read() {
+    let dir = generated(GeneratorConfig {
+        events: 300,
+        events_per_file: 100,
+        ..GeneratorConfig::default()
+    });
+    // 12 MiB of JSON padding in about 12 KiB of gzip.
+    let mut bomb = b"{\"Records\":[".to_vec();
+    bomb.resize(12 << 20, b' ');
+    bomb.extend_from_slice(b"]}");
+    let name = log_name("bomb");
+    write(dir.path(), &name, &gzip(&bomb));
+    let output = trailmap(&[
+        "query",
+        "-s",
+        dir.path().to_str().unwrap(),
+        "--max-file-size",
+        "4MiB",
+        "--format",
+        "json",
+        "SELECT (SELECT count(*) FROM events) AS events, stage, message FROM load_errors",
+    ]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["events"], 300);
+    assert_eq!(rows[0]["stage"], "gunzip");
+    assert!(
+        rows[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 4194304 bytes (--max-file-size)"),
+        "{rows:?}"
+    );
+    // Under the default cap the same file is read (it is only padding).
+    let rows = query_json(dir.path(), &[], "SELECT count(*) AS n FROM load_errors");
+    assert_eq!(rows[0]["n"], 0);
+    let output = trailmap(&["query", "-s", "x", "--max-file-size", "lots", "SELECT 1"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("invalid size \"lots\""));
+}

@@ -47,6 +47,10 @@ pub struct SourceArgs {
     /// the archive are read from its CreateInferenceProfile events.
     #[arg(long, value_name = "FILE.json")]
     pub profiles: Option<PathBuf>,
+    /// The largest JSON text one log file may inflate to (e.g. 512MiB, 2GiB, 200MB): a larger
+    /// file (a gzip bomb, or not a log file) is a load error and the rest is read.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+    pub max_file_size: String,
     /// Exit with code 2 if any file could not be read (default: warn and go on).
     #[arg(long)]
     pub strict: bool,
@@ -94,7 +98,15 @@ impl SourceArgs {
             Some(path) => ProfileMap::from_profiles_file(path)?,
             None => ProfileMap::default(),
         };
-        Ok((specs, ReadOptions { filter, profiles }))
+        let max_file_size = parse_size(&self.max_file_size)?;
+        Ok((
+            specs,
+            ReadOptions {
+                filter,
+                profiles,
+                max_file_size,
+            },
+        ))
     }
 
     fn aws(&self) -> AwsOptions {
@@ -131,4 +143,50 @@ pub fn report_load_errors(session: &TrailSession) -> bool {
         coverage.files_read
     );
     true
+}
+
+/// Parses a size: a number of bytes with an optional unit (`KB`, `MB`, `GB` are powers of 1000,
+/// `KiB`, `MiB`, `GiB` powers of 1024), e.g. `512MiB` or `2GB`.
+fn parse_size(value: &str) -> anyhow::Result<u64> {
+    let text = value.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => 0,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .filter(|bytes| *bytes > 0)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "invalid size {value:?}: expected a number and a unit, e.g. 512MiB, 2GiB or 200MB"
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("200MB").unwrap(), 200_000_000);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("2 GiB").unwrap(), 2 << 30);
+        for bad in ["", "GiB", "0", "1TB", "-1MB", "1.5GiB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

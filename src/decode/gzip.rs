@@ -9,16 +9,21 @@ use crate::error::{DecodeError, LoadStage};
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Upper bound on the pre-allocation taken from a gzip trailer (the trailer is only a hint).
 const MAX_SIZE_HINT: usize = 256 << 20;
+/// Default of `--max-file-size`: the largest JSON text one log file may inflate to. CloudTrail
+/// log files are a few MB; a file past this is a gzip bomb or not a log file.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 30;
 
 /// Returns the JSON text of a file: `raw` itself when it is not gzip, else `raw` inflated into
 /// `buffer` (cleared first; reusing one buffer saves allocating and faulting in megabytes per
 /// file). `named_gzip` says whether the name ends in `.gz`, so that a `.json.gz` that is not
 /// gzip is reported as such rather than as bad JSON. A CloudTrail log file is exactly one gzip
 /// member: bytes after its end (a second member appended, or anything else) are an error, as
-/// in `aws cloudtrail validate-logs`, and none of the file is used.
+/// in `aws cloudtrail validate-logs`, and none of the file is used. JSON text longer than
+/// `max_size` bytes is an error before more than `max_size` + 1 bytes are inflated.
 pub fn inflate_into<'a>(
     raw: &'a [u8],
     named_gzip: bool,
+    max_size: u64,
     buffer: &'a mut Vec<u8>,
 ) -> Result<&'a [u8], DecodeError> {
     if raw.is_empty() {
@@ -39,14 +44,23 @@ pub fn inflate_into<'a>(
                 ),
             ));
         }
+        if raw.len() as u64 > max_size {
+            return Err(too_large(LoadStage::Json, max_size));
+        }
         return Ok(raw);
     }
     buffer.clear();
-    buffer.reserve(size_hint(raw));
+    buffer.reserve(size_hint(raw).min(usize::try_from(max_size).unwrap_or(usize::MAX)));
     let mut decoder = GzDecoder::new(raw);
-    decoder
+    (&mut decoder)
+        .take(max_size.saturating_add(1))
         .read_to_end(buffer)
         .map_err(|e| DecodeError::new(LoadStage::Gunzip, format!("corrupt gzip stream: {e}")))?;
+    if buffer.len() as u64 > max_size {
+        buffer.clear();
+        buffer.shrink_to(MAX_SIZE_HINT);
+        return Err(too_large(LoadStage::Gunzip, max_size));
+    }
     let trailing = decoder.into_inner().len();
     if trailing > 0 {
         return Err(DecodeError::new(
@@ -57,6 +71,15 @@ pub fn inflate_into<'a>(
         ));
     }
     Ok(buffer)
+}
+
+fn too_large(stage: LoadStage, max_size: u64) -> DecodeError {
+    DecodeError::new(
+        stage,
+        format!(
+            "the JSON text is larger than {max_size} bytes (--max-file-size): a gzip bomb or not a CloudTrail log file; not read"
+        ),
+    )
 }
 
 /// The uncompressed size recorded in the gzip trailer (modulo 2^32), bounded.
@@ -82,7 +105,31 @@ mod tests {
     }
 
     fn inflate(raw: &[u8], named_gzip: bool) -> Result<Vec<u8>, DecodeError> {
-        inflate_into(raw, named_gzip, &mut Vec::new()).map(<[u8]>::to_vec)
+        inflate_into(raw, named_gzip, DEFAULT_MAX_FILE_SIZE, &mut Vec::new()).map(<[u8]>::to_vec)
+    }
+
+    #[test]
+    fn a_file_past_the_size_cap_is_refused_without_inflating_it_all() {
+        // 64 MiB of zeros compress to about 64 KiB: a small bomb.
+        let bomb = gzip(&vec![0u8; 64 << 20]);
+        let mut buffer = Vec::new();
+        let err = inflate_into(&bomb, true, 1 << 20, &mut buffer).unwrap_err();
+        assert_eq!(err.stage, LoadStage::Gunzip);
+        assert!(
+            err.source.to_string().contains("--max-file-size"),
+            "{}",
+            err.source
+        );
+        assert!(
+            buffer.capacity() <= MAX_SIZE_HINT,
+            "the buffer is not kept large"
+        );
+        let err = inflate_into(b"{\"Records\":[]}", false, 4, &mut buffer).unwrap_err();
+        assert_eq!(err.stage, LoadStage::Json);
+        assert_eq!(
+            inflate_into(&gzip(b"1234"), true, 4, &mut buffer).unwrap(),
+            b"1234"
+        );
     }
 
     #[test]

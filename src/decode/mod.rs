@@ -37,6 +37,7 @@ pub struct DecodePlan {
     needs: Needs,
     profiles: Arc<ProfileMap>,
     profiles_complete: bool,
+    max_file_size: u64,
 }
 
 impl DecodePlan {
@@ -55,6 +56,15 @@ impl DecodePlan {
             needs,
             profiles,
             profiles_complete: false,
+            max_file_size: gzip::DEFAULT_MAX_FILE_SIZE,
+        }
+    }
+
+    /// The same plan refusing files whose JSON text is larger than `bytes`.
+    pub fn with_max_file_size(self, bytes: u64) -> Self {
+        DecodePlan {
+            max_file_size: bytes,
+            ..self
         }
     }
 
@@ -180,7 +190,7 @@ pub fn decode_file(
     plan: &DecodePlan,
 ) -> Result<Decoded, DecodeError> {
     JSON_BUFFER.with_borrow_mut(|buffer| {
-        let result = gzip::inflate_into(raw, named_gzip, buffer)
+        let result = gzip::inflate_into(raw, named_gzip, plan.max_file_size, buffer)
             .and_then(|json| decode_json(json, file, plan));
         if buffer.capacity() > KEEP_BUFFER_UP_TO {
             *buffer = Vec::new();
@@ -189,15 +199,17 @@ pub fn decode_file(
     })
 }
 
-/// The application profiles created by the `CreateInferenceProfile` events of one file. Files
-/// without that event name in their text are not parsed.
+/// The application profiles created by the `CreateInferenceProfile` events of one file (of at
+/// most `max_file_size` bytes of JSON). Files without that event name in their text are not
+/// parsed.
 pub fn created_profiles(
     raw: &[u8],
     named_gzip: bool,
+    max_file_size: u64,
     log_file: &str,
 ) -> Result<ProfileMap, DecodeError> {
     JSON_BUFFER.with_borrow_mut(|buffer| {
-        let json = gzip::inflate_into(raw, named_gzip, buffer)?;
+        let json = gzip::inflate_into(raw, named_gzip, max_file_size, buffer)?;
         let mut profiles = ProfileMap::default();
         if memchr::memmem::find(json, b"CreateInferenceProfile").is_some() {
             profiles.collect_created(&record::parse_records(json)?, log_file);

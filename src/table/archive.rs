@@ -13,6 +13,7 @@ use datafusion::arrow::compute::concat_batches;
 use futures::StreamExt;
 use tokio::sync::OnceCell;
 
+use crate::decode::gzip::DEFAULT_MAX_FILE_SIZE;
 use crate::decode::profiles::ProfileMap;
 use crate::decode::{DecodePlan, Decoded, Pending, created_profiles, decode_file, resolve_pending};
 use crate::error::{DecodeError, FileError, LoadError, LoadStage};
@@ -179,14 +180,26 @@ impl Progress {
     }
 }
 
-/// How to read an archive: which events, and what is known beyond the logs.
-#[derive(Debug, Clone, Default)]
+/// How to read an archive: which events, what is known beyond the logs, and the largest file.
+#[derive(Debug, Clone)]
 pub struct ReadOptions {
     /// `--from/--to/--account/--source-region` and the delivery margin.
     pub filter: ScanFilter,
     /// Application inference profiles known from `--profiles` (the archive's own
     /// `CreateInferenceProfile` events are added when a call needs them).
     pub profiles: ProfileMap,
+    /// `--max-file-size`: a file whose JSON text is larger is a load error, not read.
+    pub max_file_size: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            filter: ScanFilter::default(),
+            profiles: ProfileMap::default(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        }
+    }
 }
 
 /// The files of a session, shared by every table that reads them.
@@ -194,6 +207,7 @@ pub struct ReadOptions {
 pub struct Archive {
     objects: Vec<Arc<LogObject>>,
     filter: ScanFilter,
+    max_file_size: u64,
     /// Application profiles from `--profiles`.
     given_profiles: Arc<ProfileMap>,
     /// Those plus the archive's own `CreateInferenceProfile` events, found on first need.
@@ -215,6 +229,7 @@ impl Archive {
         Archive {
             objects: listing.objects,
             filter: options.filter,
+            max_file_size: options.max_file_size,
             given_profiles: Arc::new(options.profiles),
             all_profiles: OnceCell::new(),
             harvest: Mutex::new(Harvest::default()),
@@ -243,6 +258,7 @@ impl Archive {
             self.filter.clone(),
             Arc::clone(&self.given_profiles),
         )
+        .with_max_file_size(self.max_file_size)
     }
 
     /// A pending batch with its rows' application profiles resolved from every profile of the
@@ -303,10 +319,16 @@ impl Archive {
             return ProfileMap::default();
         };
         let log_file = object.context.log_file.clone();
+        let max_file_size = self.max_file_size;
         on_rayon(log_file, move || {
             let bytes = fetched.into_bytes()?;
-            created_profiles(&bytes, object.named_gzip(), &object.context.log_file)
-                .map_err(|e| FileError::decode(&object.context.log_file, e))
+            created_profiles(
+                &bytes,
+                object.named_gzip(),
+                max_file_size,
+                &object.context.log_file,
+            )
+            .map_err(|e| FileError::decode(&object.context.log_file, e))
         })
         .await
         .unwrap_or_default()
