@@ -26,6 +26,23 @@ fn table_output_is_readable() {
         "SELECT event_id FROM events WHERE false",
     ]));
     assert!(text.contains("event_id"), "{text}");
+    // A large result shows its first 1,000 rows and says where the rest is.
+    let text = stdout_ok(&trailmap(&[
+        "query",
+        "-s",
+        sample(),
+        "SELECT event_id FROM events ORDER BY event_id",
+    ]));
+    let data_rows = text
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.contains("event_id"))
+        .count();
+    assert_eq!(data_rows, 1_000);
+    assert!(
+        text.trim_end()
+            .ends_with("1000 of 3000 rows shown; --format csv, ndjson or parquet writes them all"),
+        "{text}"
+    );
 }
 
 #[test]

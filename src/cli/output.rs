@@ -98,9 +98,33 @@ pub fn write_batch(
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A writer for one format; the table format buffers, the others stream.
+/// Rows the table format shows at most: it lays rows out by their widths, so it holds them; past
+/// this, rows are counted, not held, and a note points to the streaming formats.
+pub const TABLE_ROW_LIMIT: usize = 1_000;
+
+/// The rows a table shows, and how many there were in all.
+struct TableRows {
+    shown: Vec<RecordBatch>,
+    held: usize,
+    total: usize,
+}
+
+impl TableRows {
+    fn add(&mut self, batch: &RecordBatch) {
+        let room = TABLE_ROW_LIMIT - self.held;
+        if room > 0 {
+            let kept = batch.slice(0, batch.num_rows().min(room));
+            self.held += kept.num_rows();
+            self.shown.push(kept);
+        }
+        self.total += batch.num_rows();
+    }
+}
+
+/// A writer for one format; the table format holds up to [`TABLE_ROW_LIMIT`] rows, the others
+/// stream.
 enum BatchWriter {
-    Table(Box<dyn Write + Send>, Vec<RecordBatch>),
+    Table(Box<dyn Write + Send>, TableRows),
     Csv(csv::Writer<Box<dyn Write + Send>>),
     Json(ArrayWriter<Box<dyn Write + Send>>),
     Ndjson(LineDelimitedWriter<Box<dyn Write + Send>>),
@@ -114,7 +138,14 @@ impl BatchWriter {
         schema: &datafusion::arrow::datatypes::SchemaRef,
     ) -> Result<Self, BoxError> {
         Ok(match format {
-            Format::Table => BatchWriter::Table(sink, Vec::new()),
+            Format::Table => BatchWriter::Table(
+                sink,
+                TableRows {
+                    shown: Vec::new(),
+                    held: 0,
+                    total: 0,
+                },
+            ),
             Format::Csv => {
                 BatchWriter::Csv(csv::WriterBuilder::new().with_header(true).build(sink))
             }
@@ -128,7 +159,7 @@ impl BatchWriter {
 
     fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
         match self {
-            BatchWriter::Table(_, batches) => batches.push(batch.clone()),
+            BatchWriter::Table(_, rows) => rows.add(batch),
             BatchWriter::Csv(w) => w.write(batch)?,
             BatchWriter::Json(w) => w.write(batch)?,
             BatchWriter::Ndjson(w) => w.write(batch)?,
@@ -139,12 +170,19 @@ impl BatchWriter {
 
     fn finish(self, schema: &datafusion::arrow::datatypes::SchemaRef) -> Result<(), BoxError> {
         match self {
-            BatchWriter::Table(mut sink, batches) => {
+            BatchWriter::Table(mut sink, rows) => {
                 writeln!(
                     sink,
                     "{}",
-                    pretty_format_batches_with_schema(schema.clone(), &batches)?
+                    pretty_format_batches_with_schema(schema.clone(), &rows.shown)?
                 )?;
+                if rows.total > rows.held {
+                    writeln!(
+                        sink,
+                        "{} of {} rows shown; --format csv, ndjson or parquet writes them all",
+                        rows.held, rows.total
+                    )?;
+                }
                 sink.flush()?;
             }
             BatchWriter::Csv(w) => w.into_inner().flush()?,
