@@ -15,6 +15,7 @@ struct Report {
     html: String,
     doc: Html,
     markdown: String,
+    stderr: String,
 }
 
 fn report_of(source: &Path) -> (Option<i32>, Report) {
@@ -40,6 +41,7 @@ fn report_of(source: &Path) -> (Option<i32>, Report) {
             html,
             doc,
             markdown,
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         },
     )
 }
@@ -175,6 +177,17 @@ fn check_against_sql(source: &Path) {
             .len()
     };
     assert_eq!(report.stat("events"), walked.len().to_string());
+    // The archive is read once: the summary line counts each file and event once.
+    let files = report.stat("files_read");
+    let summary = format!("read {files} of {files} listed files (");
+    assert!(report.stderr.contains(&summary), "{}", report.stderr);
+    assert!(
+        report
+            .stderr
+            .contains(&format!(", {} events) in ", walked.len())),
+        "{}",
+        report.stderr
+    );
     assert_eq!(report.stat("invocations"), invocations.len().to_string());
     assert_eq!(
         report.stat("successful"),

@@ -1,10 +1,12 @@
 //! `trailmap report`: where requests ran, as a self-contained HTML page and a Markdown twin.
 //!
-//! [`build`] computes every section with SQL: one scan of `events` for the headline, one scan
-//! that keeps the invocations (only the columns the sections need) in memory, then the named
-//! queries run against that in-memory copy. [`html`] and [`markdown`] only render.
+//! [`build`] reads the archive once: one query folds the events into groups ([`cube`]), and
+//! every section runs its named query over the invocations re-expanded from those groups, so
+//! memory is bounded by the number of groups, not of invocations. [`html`] and [`markdown`]
+//! only render.
 
 pub mod charts;
+pub mod cube;
 pub mod html;
 pub mod markdown;
 pub mod table;
@@ -19,11 +21,6 @@ use crate::error::{LoadError, Result};
 use crate::queries;
 use crate::session::TrailSession;
 use table::TableData;
-
-/// Columns of `invocations` the report's queries use.
-const INVOCATION_COLUMNS: &str = "event_time, account_id, principal_arn, user_type, aws_region, \
-    source_geography, served_region, served_geography, model_id, model, profile_scope, routing_scope, \
-    error_code, error_message";
 
 /// One table section of the report, from a named query.
 #[derive(Debug, Clone)]
@@ -134,29 +131,32 @@ fn named_sql(name: &str) -> &'static str {
     queries::find(name).map_or("SELECT 1 WHERE false", |q| q.sql)
 }
 
-/// Computes the report over the session's archive.
+/// Computes the report over the session's archive, in one pass over it (see [`cube`]).
 pub async fn build(session: &TrailSession) -> Result<ReportData> {
-    let totals = TableData::from_batches(
-        &session
-            .sql(
-                "SELECT count(*) AS events, count(DISTINCT account_id) AS accounts, \
-                 min(event_time) AS first_event, max(event_time) AS last_event FROM events",
-            )
-            .await?
-            .collect()
-            .await?,
-    )?;
     let frame = session
-        .sql(&format!("SELECT {INVOCATION_COLUMNS} FROM invocations"))
+        .sql(&cube::cube_sql(&[
+            bedrock::BEDROCK_EVENT_SOURCE,
+            bedrock::MANTLE_EVENT_SOURCE,
+        ]))
         .await?;
-    let schema = frame.schema().inner().clone();
-    let batches = frame.collect().await?;
+    let cube_schema = frame.schema().inner().clone();
+    let cube = frame.collect().await?;
     let ctx = SessionContext::new();
+    let batch_size = ctx.state().config().batch_size();
     ctx.register_table(
         "invocations",
-        Arc::new(MemTable::try_new(schema, vec![batches])?),
+        Arc::new(cube::expanded_invocations(&cube_schema, &cube, batch_size)?),
     )?;
-
+    ctx.register_table(
+        "cube",
+        Arc::new(MemTable::try_new(cube_schema, vec![cube])?),
+    )?;
+    let totals = run(
+        &ctx,
+        "SELECT coalesce(sum(n), 0) AS events, count(DISTINCT account_id) AS accounts, \
+         min(first_seen) AS first_event, max(last_seen) AS last_event FROM cube",
+    )
+    .await?;
     let inv = run(
         &ctx,
         "SELECT count(*) AS invocations, count(*) FILTER (WHERE error_code IS NULL) AS successful, \
@@ -191,7 +191,7 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
         served_unknown: count(&inv, "served_unknown"),
         load_errors: load_errors.len(),
     };
-    let unknown_bedrock_events = unknown_bedrock_events(session).await?;
+    let unknown_bedrock_events = unknown_bedrock_events(&ctx).await?;
     let mut sections = Vec::new();
     for (id, title) in [
         ("by-profile-scope", "By inference profile scope"),
@@ -228,18 +228,14 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
 
 /// Bedrock events that name a model but are not known inference calls, by name: a new
 /// inference API shows up here instead of vanishing from the numbers.
-async fn unknown_bedrock_events(session: &TrailSession) -> Result<TableData> {
-    let sources: Vec<String> = [bedrock::BEDROCK_EVENT_SOURCE, bedrock::MANTLE_EVENT_SOURCE]
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect();
-    let sql = format!(
-        "SELECT event_source, event_name, count(*) AS events FROM events \
-         WHERE event_source IN ({}) AND NOT is_invocation AND model_id IS NOT NULL \
-         GROUP BY event_source, event_name ORDER BY events DESC, event_name",
-        sources.join(", ")
-    );
-    let mut table = TableData::from_batches(&session.sql(&sql).await?.collect().await?)?;
+async fn unknown_bedrock_events(ctx: &SessionContext) -> Result<TableData> {
+    let mut table = run(
+        ctx,
+        "SELECT other_event_source AS event_source, other_event_name AS event_name, \
+         sum(n) AS events FROM cube WHERE other_event_name IS NOT NULL \
+         GROUP BY other_event_source, other_event_name ORDER BY events DESC, event_name",
+    )
+    .await?;
     table.rows.retain(|row| {
         bedrock::is_unknown_model_call(
             row.first().map(String::as_str),
