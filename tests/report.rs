@@ -10,6 +10,7 @@ use common::*;
 use flate2::{Compression, write::GzEncoder};
 use scraper::{Html, Selector};
 use trailmap::generate::GeneratorConfig;
+use trailmap::report::table::TOP_ROWS;
 
 struct Report {
     html: String,
@@ -19,10 +20,14 @@ struct Report {
 }
 
 fn report_of(source: &Path) -> (Option<i32>, Report) {
+    report_with(source, &[])
+}
+
+fn report_with(source: &Path, extra: &[&str]) -> (Option<i32>, Report) {
     let out = tempfile::tempdir().unwrap();
     let html_path = out.path().join("r.html");
     let md_path = out.path().join("r.md");
-    let output = trailmap(&[
+    let mut args = vec![
         "report",
         "-s",
         source.to_str().unwrap(),
@@ -30,7 +35,9 @@ fn report_of(source: &Path) -> (Option<i32>, Report) {
         html_path.to_str().unwrap(),
         "--markdown",
         md_path.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let output = trailmap(&args);
     let html = std::fs::read_to_string(&html_path)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
     let markdown = std::fs::read_to_string(&md_path).unwrap();
@@ -68,6 +75,16 @@ impl Report {
                     .collect()
             })
             .collect()
+    }
+
+    /// How many rows the table of `id` leaves out ("and K more"), 0 when it shows them all.
+    fn more(&self, id: &str) -> usize {
+        let selector = Selector::parse(&format!("#t-{id} + p.more")).unwrap();
+        self.doc
+            .select(&selector)
+            .next()
+            .and_then(|p| p.value().attr("data-more"))
+            .map_or(0, |k| k.parse().unwrap())
     }
 
     /// Rows of the Markdown table under `## heading`, as a renderer shows them (escapes undone).
@@ -210,16 +227,25 @@ fn check_against_sql(source: &Path) {
     let by_walk = tally(successful_calls.iter().copied(), |r| {
         Some(r.served_region().unwrap_or("unknown").to_owned())
     });
-    let by_report: std::collections::BTreeMap<String, u64> = report
-        .table("served-regions")
-        .iter()
-        .map(|row| (row[0].clone(), row[2].parse().unwrap()))
-        .collect();
-    assert_eq!(by_report, by_walk);
-
     let served = query_json(source, &[], "served-regions");
+    let by_query: std::collections::BTreeMap<String, u64> = served
+        .iter()
+        .map(|row| {
+            (
+                row["served_region"].as_str().unwrap().to_owned(),
+                row["invocations"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(by_query, by_walk);
+
+    // Each table shows the query's top rows, and says how many more the query gives.
     let html_rows = report.table("served-regions");
-    assert_eq!(html_rows.len(), served.len());
+    assert_eq!(html_rows.len(), served.len().min(TOP_ROWS));
+    assert_eq!(
+        report.more("served-regions"),
+        served.len().saturating_sub(TOP_ROWS)
+    );
     for (row, expected) in html_rows.iter().zip(&served) {
         assert_eq!(row[0], expected["served_region"].as_str().unwrap());
         assert_eq!(row[2], expected["invocations"].to_string());
@@ -233,10 +259,12 @@ fn check_against_sql(source: &Path) {
         report.markdown_table("Source → served Region"),
         report.table("routes")
     );
-    let routes_total: u64 = report
-        .table("routes")
+    let routes = query_json(source, &[], "routes");
+    assert_eq!(report.table("routes").len(), routes.len().min(TOP_ROWS));
+    assert_eq!(report.more("routes"), routes.len().saturating_sub(TOP_ROWS));
+    let routes_total: u64 = routes
         .iter()
-        .map(|r| r[2].parse::<u64>().unwrap())
+        .map(|r| r["invocations"].as_u64().unwrap())
         .sum();
     assert_eq!(routes_total as f64, successful);
     // Charts are inline SVG; nothing is fetched.
@@ -355,7 +383,8 @@ fn hostile_log_values_render_as_text() {
             "{syntax} in the Markdown"
         );
     }
-    let principals: Vec<String> = report
+    let (_, full) = report_with(dir.path(), &["--full"]);
+    let principals: Vec<String> = full
         .markdown_table("Served outside the caller's geography")
         .into_iter()
         .map(|row| row[1].clone())

@@ -22,6 +22,10 @@ pub struct ReportArgs {
     /// Also write the same numbers as Markdown (tables only).
     #[arg(long, value_name = "report.md")]
     pub markdown: Option<PathBuf>,
+    /// Every row of every table in the Markdown (default: the top 15, and how many more
+    /// `trailmap query NAME` gives, as on the page).
+    #[arg(long, requires = "markdown")]
+    pub full: bool,
 }
 
 /// Runs `trailmap report`.
@@ -34,7 +38,7 @@ pub async fn run(args: ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
         .with_context(|| format!("cannot write {}", args.output.display()))?;
     eprintln!("trailmap: wrote {}", args.output.display());
     if let Some(path) = &args.markdown {
-        std::fs::write(path, markdown::render(&data))
+        std::fs::write(path, markdown::render(&data, args.full))
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("trailmap: wrote {}", path.display());
     }

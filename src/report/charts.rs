@@ -102,13 +102,14 @@ pub fn served_regions(bars: &[(String, String, u64)]) -> String {
 
 /// Heatmap of `(source, served, count)` cells.
 pub fn routes_heatmap(cells: &[(String, String, u64)]) -> String {
+    let cells = &busiest_routes(cells, HEATMAP_REGIONS);
     let mut sources: Vec<String> = cells.iter().map(|c| c.0.clone()).collect();
     let mut served: Vec<String> = cells.iter().map(|c| c.1.clone()).collect();
-    sources.sort();
+    sources.sort_by(|a, b| (a == OTHER, a).cmp(&(b == OTHER, b)));
     sources.dedup();
     // Segment 0 is at the bottom: list sources bottom-up so they read alphabetically downwards.
     let sources_top_down: Vec<String> = sources.iter().rev().cloned().collect();
-    served.sort();
+    served.sort_by(|a, b| (a == OTHER, a).cmp(&(b == OTHER, b)));
     served.dedup();
     let mut svg = String::new();
     let width = label_width(&sources) + 60 + 56 * served.len().max(1) as u32;
@@ -132,7 +133,7 @@ pub fn routes_heatmap(cells: &[(String, String, u64)]) -> String {
             .y_labels(sources.len().max(1))
             .x_label_formatter(&|_| String::new())
             .y_label_formatter(&|v| center_label(&sources_top_down, v))
-            .y_label_style((FONT, 12))
+            .y_label_style((FONT, 14))
             .draw()?;
         let bottom: Vec<(String, (i32, i32))> = served
             .iter()
@@ -163,7 +164,7 @@ pub fn routes_heatmap(cells: &[(String, String, u64)]) -> String {
                 fill.filled(),
             )))?;
             let ink = if intensity > 0.55 { WHITE } else { BLACK };
-            let style = TextStyle::from((FONT, 11))
+            let style = TextStyle::from((FONT, 13))
                 .color(&ink)
                 .pos(Pos::new(HPos::Center, VPos::Center));
             chart.draw_series(std::iter::once(Text::new(
@@ -176,6 +177,55 @@ pub fn routes_heatmap(cells: &[(String, String, u64)]) -> String {
         Ok(())
     })();
     finish(svg, result)
+}
+
+/// Regions on each axis of the heatmap at most (the busiest, then "other"): past a dozen the
+/// cells and labels get too small to read on a screen or on paper.
+const HEATMAP_REGIONS: usize = 12;
+/// The label of the Regions folded together.
+const OTHER: &str = "other";
+
+/// `cells` with only the `limit` - 1 busiest sources and served Regions by name (all of them
+/// when there are at most `limit`), the rest summed into "other".
+fn busiest_routes(cells: &[(String, String, u64)], limit: usize) -> Vec<(String, String, u64)> {
+    let keep = |side: fn(&(String, String, u64)) -> &String| {
+        let mut totals: Vec<(&String, u64)> = Vec::new();
+        for cell in cells {
+            match totals.iter_mut().find(|(name, _)| *name == side(cell)) {
+                Some((_, total)) => *total += cell.2,
+                None => totals.push((side(cell), cell.2)),
+            }
+        }
+        totals.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let kept = if totals.len() <= limit {
+            limit
+        } else {
+            limit - 1
+        };
+        totals
+            .into_iter()
+            .take(kept)
+            .map(|(name, _)| name.clone())
+            .collect::<Vec<String>>()
+    };
+    let sources = keep(|c| &c.0);
+    let served = keep(|c| &c.1);
+    let name = |kept: &[String], name: &String| {
+        if kept.contains(name) {
+            name.clone()
+        } else {
+            OTHER.to_owned()
+        }
+    };
+    let mut folded: Vec<(String, String, u64)> = Vec::new();
+    for (source, target, count) in cells {
+        let key = (name(&sources, source), name(&served, target));
+        match folded.iter_mut().find(|c| (&c.0, &c.1) == (&key.0, &key.1)) {
+            Some(cell) => cell.2 += count,
+            None => folded.push((key.0, key.1, *count)),
+        }
+    }
+    folded
 }
 
 /// Stacked bars per day: `(day, geography, count)`.
@@ -303,5 +353,34 @@ fn finish(svg: String, result: ChartResult) -> String {
             tracing::warn!("chart could not be drawn: {e}");
             String::new()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_heatmap_keeps_the_busiest_regions_and_folds_the_rest() {
+        let cell = |a: &str, b: &str, n: u64| (a.to_owned(), b.to_owned(), n);
+        let cells = vec![
+            cell("eu-west-1", "eu-west-1", 50),
+            cell("eu-west-1", "eu-west-3", 20),
+            cell("us-east-1", "us-east-2", 30),
+            cell("ap-south-1", "ap-south-2", 2),
+            cell("sa-east-1", "us-east-1", 1),
+        ];
+        let mut folded = busiest_routes(&cells, 3);
+        folded.sort();
+        assert_eq!(
+            folded,
+            vec![
+                cell("eu-west-1", "eu-west-1", 50),
+                cell("eu-west-1", "other", 20),
+                cell("other", "other", 3),
+                cell("us-east-1", "us-east-2", 30),
+            ]
+        );
+        assert_eq!(busiest_routes(&cells[..2], 3), cells[..2].to_vec());
     }
 }

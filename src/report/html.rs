@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::charts;
-use super::table::TableData;
+use super::table::{TOP_ROWS, TableData};
 use super::{Headline, ReportData};
 
 /// Escapes text for HTML element content and attribute values.
@@ -35,7 +35,7 @@ table{border-collapse:collapse;margin:8px 0 4px;font-size:.88em} th,td{border:1p
 th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums} td{word-break:break-word;max-width:480px}
 .chart{overflow-x:auto} .chart svg{max-width:100%;height:auto}
 .legend span{display:inline-block;margin-right:14px} .legend i{display:inline-block;width:11px;height:11px;margin-right:5px;vertical-align:-1px}
-.empty{padding:14px;border:1px dashed #d0d7de;border-radius:6px;color:#57606a}
+.more{color:#57606a;margin:4px 0 0} .empty{padding:14px;border:1px dashed #d0d7de;border-radius:6px;color:#57606a}
 @media print{body{padding:0} h2{break-after:avoid} .chart,table{break-inside:avoid}}
 "#;
 
@@ -121,18 +121,29 @@ fn headline(out: &mut String, h: &Headline) {
     out.push_str("</div>\n");
 }
 
-/// Renders a table; `id` becomes `t-ID`.
+/// Renders a table in full; `id` becomes `t-ID`.
 pub fn table(out: &mut String, id: &str, data: &TableData) {
+    rows(out, id, data, None);
+}
+
+/// Renders the top [`TOP_ROWS`] rows of the table of named query `id`, and a line saying how
+/// many more `trailmap query ID` gives.
+pub fn top_table(out: &mut String, id: &str, data: &TableData) {
+    rows(out, id, data, Some(id));
+}
+
+fn rows(out: &mut String, id: &str, data: &TableData, query: Option<&str>) {
     if data.rows.is_empty() {
         out.push_str(r#"<p class="empty">No rows.</p>"#);
         return;
     }
+    let (shown, more) = data.head(query.map(|_| TOP_ROWS));
     let _ = write!(out, r#"<table id="t-{}"><thead><tr>"#, escape(id));
     for column in &data.columns {
         let _ = write!(out, "<th>{}</th>", escape(column));
     }
     out.push_str("</tr></thead><tbody>\n");
-    for row in &data.rows {
+    for row in shown {
         out.push_str("<tr>");
         for cell in row {
             let numeric = !cell.is_empty() && cell.parse::<f64>().is_ok();
@@ -142,6 +153,14 @@ pub fn table(out: &mut String, id: &str, data: &TableData) {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody></table>\n");
+    if let (Some(query), true) = (query, more > 0) {
+        let _ = writeln!(
+            out,
+            r#"<p class="more" data-more="{more}">and {} more: <code>trailmap query {}</code></p>"#,
+            thousands(more as u64),
+            escape(query)
+        );
+    }
 }
 
 fn legend(out: &mut String, geographies: &[&str]) {
@@ -215,7 +234,7 @@ pub fn render(report: &ReportData) -> String {
             "<div class=\"chart\">{}</div>",
             charts::served_regions(&served)
         );
-        table(&mut out, "served-regions", &report.served_regions);
+        top_table(&mut out, "served-regions", &report.served_regions);
         out.push_str("</section>\n");
 
         section_head(
@@ -235,7 +254,7 @@ pub fn render(report: &ReportData) -> String {
             "<div class=\"chart\">{}</div>",
             charts::routes_heatmap(&cells)
         );
-        table(&mut out, "routes", &report.routes);
+        top_table(&mut out, "routes", &report.routes);
         out.push_str("</section>\n");
 
         section_head(
@@ -250,12 +269,12 @@ pub fn render(report: &ReportData) -> String {
             "<div class=\"chart\">{}</div>",
             charts::daily_stacked(&points)
         );
-        table(&mut out, "daily", &report.daily);
+        top_table(&mut out, "daily", &report.daily);
         out.push_str("</section>\n");
 
         for section in &report.sections {
             section_head(&mut out, section.id, section.title, &section.note);
-            table(&mut out, section.id, &section.table);
+            top_table(&mut out, section.id, &section.table);
             out.push_str("</section>\n");
         }
     }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::ReportData;
-use super::table::TableData;
+use super::table::{TOP_ROWS, TableData};
 
 /// Characters escaped with a backslash in a cell: every one that can start Markdown syntax
 /// inside a line (links, images, code, emphasis, strikethrough, escapes) or end the cell.
@@ -31,24 +31,38 @@ pub fn cell(text: &str) -> String {
     out.replace("://", "\\://").replace("www.", "www\\.")
 }
 
-/// Renders a table (or "No rows.").
+/// Renders a table in full (or "No rows.").
 pub fn table(out: &mut String, data: &TableData) {
+    rows(out, data, None);
+}
+
+/// Renders the table of named query `query`: its top [`TOP_ROWS`] rows and a line saying how
+/// many more `trailmap query` gives, or every row when `full`.
+fn top_table(out: &mut String, data: &TableData, query: &str, full: bool) {
+    rows(out, data, (!full).then_some(query));
+}
+
+fn rows(out: &mut String, data: &TableData, query: Option<&str>) {
     if data.rows.is_empty() {
         out.push_str("No rows.\n\n");
         return;
     }
+    let (shown, more) = data.head(query.map(|_| TOP_ROWS));
     let header: Vec<String> = data.columns.iter().map(|c| cell(c)).collect();
     let _ = writeln!(out, "| {} |", header.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(data.columns.len()));
-    for row in &data.rows {
+    for row in shown {
         let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out.push('\n');
+    if let (Some(query), true) = (query, more > 0) {
+        let _ = writeln!(out, "and {more} more: `trailmap query {query}`\n");
+    }
 }
 
-/// The whole document.
-pub fn render(report: &ReportData) -> String {
+/// The whole document: each table's top rows, or every row when `full`.
+pub fn render(report: &ReportData, full: bool) -> String {
     let h = &report.headline;
     let mut out = String::new();
     let _ = writeln!(out, "# Where our Bedrock requests ran\n");
@@ -90,17 +104,25 @@ pub fn render(report: &ReportData) -> String {
     if h.invocations == 0 {
         out.push_str("No Bedrock invocations in this archive.\n\n");
     } else {
-        for (title, data) in [
-            ("Where requests ran", &report.served_regions),
-            ("Source → served Region", &report.routes),
-            ("Daily invocations by served geography", &report.daily),
+        for (title, query, data) in [
+            (
+                "Where requests ran",
+                "served-regions",
+                &report.served_regions,
+            ),
+            ("Source → served Region", "routes", &report.routes),
+            (
+                "Daily invocations by served geography",
+                "daily",
+                &report.daily,
+            ),
         ] {
             let _ = writeln!(out, "## {title}\n");
-            table(&mut out, data);
+            top_table(&mut out, data, query, full);
         }
         for section in &report.sections {
             let _ = writeln!(out, "## {}\n\n{}\n", section.title, cell(&section.note));
-            table(&mut out, &section.table);
+            top_table(&mut out, &section.table, section.id, full);
         }
     }
     let _ = writeln!(out, "## Coverage\n");

@@ -15,7 +15,16 @@ pub struct TableData {
     pub rows: Vec<Vec<String>>,
 }
 
+/// Rows a report table shows; the rest is one `trailmap query` away.
+pub const TOP_ROWS: usize = 15;
+
 impl TableData {
+    /// The first `limit` rows (all of them with `None`), and how many were left out.
+    pub fn head(&self, limit: Option<usize>) -> (&[Vec<String>], usize) {
+        let shown = limit.map_or(self.rows.len(), |l| l.min(self.rows.len()));
+        (&self.rows[..shown], self.rows.len() - shown)
+    }
+
     /// The text of batches.
     pub fn from_batches(batches: &[RecordBatch]) -> Result<TableData> {
         let mut table = TableData::default();
