@@ -433,3 +433,41 @@ fn named_queries_all_run_on_sample_data() {
     assert_eq!(served, expected);
     assert_eq!(daily, expected);
 }
+
+#[test]
+fn filters_the_decoder_evaluates_give_the_walks_counts() {
+    let dir = generated(big_config());
+    let walked = walk(dir.path());
+    let sql = "SELECT count(*) AS n FROM events WHERE event_source = 'bedrock.amazonaws.com' \
+               AND event_name IN ('InvokeModel', 'Converse', 'CreateInferenceProfile') \
+               AND (aws_region = 'eu-west-1' OR aws_region = 'us-east-1') AND account_id = '111122223333'";
+    let expected = walked
+        .iter()
+        .filter(|r| {
+            r.str("/eventSource") == Some("bedrock.amazonaws.com")
+                && ["InvokeModel", "Converse", "CreateInferenceProfile"]
+                    .iter()
+                    .any(|n| r.str("/eventName") == Some(n))
+                && ["eu-west-1", "us-east-1"]
+                    .iter()
+                    .any(|g| r.str("/awsRegion") == Some(g))
+                && r.str("/recipientAccountId") == Some("111122223333")
+        })
+        .count() as u64;
+    assert!(expected > 0);
+    assert_eq!(
+        query_json(dir.path(), &[], sql)[0]["n"].as_u64(),
+        Some(expected)
+    );
+    // The decoder evaluates all of it (DataFusion does not filter again).
+    let plan: String = query_json(dir.path(), &[], &format!("EXPLAIN {sql}"))
+        .iter()
+        .map(|r| r["plan"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(plan.contains("decoder_filter=[event_source IN (bedrock.amazonaws.com) AND event_name IN (Converse, CreateInferenceProfile, InvokeModel) AND aws_region IN (eu-west-1, us-east-1) AND account_id IN (111122223333)]"), "{plan}");
+    assert!(!plan.contains("FilterExec"), "{plan}");
+    // Invocations: the view's is_invocation is evaluated by the decoder too.
+    let invocations = walked.iter().filter(|r| r.is_invocation()).count() as u64;
+    let rows = query_json(dir.path(), &[], "SELECT count(*) AS n FROM invocations");
+    assert_eq!(rows[0]["n"].as_u64(), Some(invocations));
+}

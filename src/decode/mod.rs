@@ -7,6 +7,7 @@
 
 pub mod gzip;
 pub mod profiles;
+pub mod pushdown;
 pub mod record;
 pub mod row;
 pub mod time;
@@ -26,6 +27,7 @@ use crate::regions;
 use crate::schema::{Column, Kind, UTC};
 use profiles::ProfileMap;
 use row::{Needs, Row, Value};
+use time::parse_event_time;
 
 /// What to build from each file: the projected columns, the record filter and the application
 /// profiles known so far.
@@ -38,6 +40,7 @@ pub struct DecodePlan {
     profiles: Arc<ProfileMap>,
     profiles_complete: bool,
     max_file_size: u64,
+    records: pushdown::RecordFilter,
 }
 
 impl DecodePlan {
@@ -57,7 +60,19 @@ impl DecodePlan {
             profiles,
             profiles_complete: false,
             max_file_size: gzip::DEFAULT_MAX_FILE_SIZE,
+            records: pushdown::RecordFilter::default(),
         }
+    }
+
+    /// The same plan keeping only the records `records` keeps (evaluated before anything but
+    /// the record's top-level fields is read).
+    pub fn with_record_filter(self, records: pushdown::RecordFilter) -> Self {
+        DecodePlan { records, ..self }
+    }
+
+    /// The SQL filters the plan evaluates itself.
+    pub fn record_filter(&self) -> &pushdown::RecordFilter {
+        &self.records
     }
 
     /// The same plan refusing files whose JSON text is larger than `bytes`.
@@ -236,11 +251,16 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
         if record.event_name.get() == Some("CreateInferenceProfile") {
             created_profiles.collect_record(record, &file.log_file);
         }
-        let row = Row::new(record, file, plan.needs);
-        match row.time() {
+        // Every record's time counts for the coverage (delivery lag, unparsable times).
+        let time = record.event_time.get().and_then(parse_event_time);
+        match time {
             Some(t) => oldest_event = Some(oldest_event.map_or(t, |o| o.min(t))),
             None => bad_times += 1,
         }
+        if !plan.records.keeps(record) {
+            continue;
+        }
+        let row = Row::new(record, time, file, plan.needs);
         if !plan.filter.is_empty()
             && !plan.filter.keeps_record(
                 row.time(),

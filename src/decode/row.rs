@@ -10,7 +10,6 @@ use crate::decode::profiles::ProfileMap;
 use crate::decode::record::{
     AdditionalEventData, Identity, Record, RequestParameters, SessionContext, SessionIssuer, nested,
 };
-use crate::decode::time::parse_event_time;
 use crate::layout::key::FileContext;
 use crate::regions;
 use crate::schema::Column;
@@ -31,8 +30,6 @@ pub enum Value<'a> {
 /// Which nested parts of a record the projected columns (and filters) need.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Needs {
-    /// `eventTime` parsed to a timestamp.
-    pub time: bool,
     /// `userIdentity` fields.
     pub identity: bool,
     /// `sessionContext.sessionIssuer.arn`.
@@ -46,13 +43,10 @@ pub struct Needs {
 }
 
 impl Needs {
-    /// The needs of a set of columns. `eventTime` is always parsed: every file's oldest event
-    /// and its unparsable times are counted, whatever the columns.
+    /// The needs of a set of columns (`eventTime` is not among them: the decoder parses it for
+    /// every record, to count each file's oldest event and its unparsable times).
     pub fn of(columns: &[Column]) -> Needs {
-        let mut needs = Needs {
-            time: true,
-            ..Needs::default()
-        };
+        let mut needs = Needs::default();
         for column in columns {
             use Column::*;
             match column {
@@ -124,13 +118,13 @@ pub struct Row<'r> {
 }
 
 impl<'r> Row<'r> {
-    /// Prepares a record for reading its columns.
-    pub fn new(record: &'r Record<'r>, file: &'r FileContext, needs: Needs) -> Self {
-        let time = if needs.time {
-            record.event_time.get().and_then(parse_event_time)
-        } else {
-            None
-        };
+    /// Prepares a record, whose `eventTime` parsed is `time`, for reading its columns.
+    pub fn new(
+        record: &'r Record<'r>,
+        time: Option<i64>,
+        file: &'r FileContext,
+        needs: Needs,
+    ) -> Self {
         let identity: Identity<'r> = if needs.identity {
             nested(record.user_identity)
         } else {

@@ -10,6 +10,7 @@ use datafusion::datasource::TableType;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 
+use crate::decode::pushdown::RecordFilter;
 use crate::layout::pruning::pushdown_support;
 use crate::schema::{Column, events_schema};
 use crate::table::archive::Archive;
@@ -43,7 +44,13 @@ impl TableProvider for EventsTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters.iter().map(|f| pushdown_support(f)).collect())
+        Ok(filters
+            .iter()
+            .map(|f| match RecordFilter::supports(f) {
+                true => TableProviderFilterPushDown::Exact,
+                false => pushdown_support(f),
+            })
+            .collect())
     }
 
     async fn scan(
@@ -62,7 +69,10 @@ impl TableProvider for EventsTable {
         };
         let margin = self.archive.filter().delivery_margin;
         let files = pruning::prune(self.archive.objects(), filters, margin, state)?;
-        let plan = self.archive.decode_plan(columns);
+        let plan = self
+            .archive
+            .decode_plan(columns)
+            .with_record_filter(RecordFilter::of(filters));
         let partitions = state.config().target_partitions();
         Ok(Arc::new(EventsScanExec::new(
             Arc::clone(&self.archive),

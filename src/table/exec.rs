@@ -128,6 +128,9 @@ impl DisplayAs for EventsScanExec {
         if !self.archive.filter().is_empty() {
             write!(f, ", filter={:?}", self.archive.filter())?;
         }
+        if !self.plan.record_filter().is_empty() {
+            write!(f, ", decoder_filter=[{}]", self.plan.record_filter())?;
+        }
         Ok(())
     }
 }
