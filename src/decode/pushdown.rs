@@ -226,7 +226,10 @@ mod tests {
         assert_eq!(kept(&[col("is_invocation")]), [true, false, false, false]);
         assert_eq!(kept(&[bedrock]), [true, true, false, false]);
         assert_eq!(kept(&[names]), [true, false, false, true]);
-        assert_eq!(kept(&[regions.clone()]), [true, true, true, true]);
+        assert_eq!(
+            kept(std::slice::from_ref(&regions)),
+            [true, true, true, true]
+        );
         assert_eq!(
             kept(&[regions, col("error_code").is_null()]),
             [true, true, true, true]
