@@ -434,6 +434,25 @@ fn generate_writes_what_its_flags_say() {
     assert_eq!(days, ["2025-06-01", "2025-06-02"]);
     let rows = query_json(&out, &[], "SELECT count(*) AS n FROM events");
     assert_eq!(rows[0]["n"].as_u64(), Some(500));
+
+    // The Bedrock share of a realistic archive: a few percent.
+    let mix = dir.path().join("mix");
+    stdout_ok(&trailmap(&[
+        "generate",
+        "-o",
+        mix.to_str().unwrap(),
+        "--events",
+        "2000",
+        "--invocation-percent",
+        "2",
+    ]));
+    let walked = walk(&mix);
+    let invocations = walked.iter().filter(|r| r.is_invocation()).count();
+    assert_eq!(walked.len(), 2000);
+    assert!(
+        (20..=80).contains(&invocations),
+        "{invocations} invocations"
+    );
 }
 
 #[test]

@@ -32,6 +32,11 @@ pub struct GenerateArgs {
     /// Number of days covered.
     #[arg(long, default_value_t = GeneratorConfig::default().days)]
     pub days: u32,
+    /// Percentage of records that are Bedrock invocations (real archives: a few percent; 2 gives
+    /// the realistic mix of the benchmarks).
+    #[arg(long, value_name = "PERCENT", default_value_t = GeneratorConfig::default().invocation_percent,
+          value_parser = clap::value_parser!(u64).range(0..=100))]
+    pub invocation_percent: u64,
     /// Also write a file CloudTrail never writes: a log file with a second gzip member
     /// appended (trailmap must report it as a load error).
     #[arg(long)]
@@ -46,6 +51,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
         seed: args.seed,
         start: args.start,
         days: args.days,
+        invocation_percent: args.invocation_percent,
         bad: args.bad,
         ..GeneratorConfig::default()
     };
