@@ -53,7 +53,6 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
         days: args.days,
         invocation_percent: args.invocation_percent,
         bad: args.bad,
-        ..GeneratorConfig::default()
     };
     let written = generate(&args.output, &config)?;
     eprintln!(
