@@ -60,6 +60,20 @@ impl PendingBatch {
     pub fn size(&self) -> usize {
         self.batch.get_array_memory_size()
     }
+
+    /// `batch` with no row waiting, for tests of holding batches.
+    #[cfg(test)]
+    pub(crate) fn of(batch: RecordBatch) -> Self {
+        PendingBatch {
+            batch,
+            pending: Vec::new(),
+            plan: Arc::new(DecodePlan::new(
+                Vec::new(),
+                ScanFilter::default(),
+                Arc::default(),
+            )),
+        }
+    }
 }
 
 /// What a file read in full showed.

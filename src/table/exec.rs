@@ -14,6 +14,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
@@ -169,7 +170,7 @@ impl ExecutionPlan for EventsScanExec {
     fn execute(
         &self,
         partition: usize,
-        _context: Arc<TaskContext>,
+        context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let files = self.partitions.get(partition).cloned().unwrap_or_default();
         let read_ahead = read_ahead(&files);
@@ -177,7 +178,10 @@ impl ExecutionPlan for EventsScanExec {
         let archive = Arc::clone(&self.archive);
         let (reader, resolver) = (Arc::clone(&archive), Arc::clone(&archive));
         let plan = Arc::clone(&self.plan);
-        let holding = Arc::new(Mutex::new(Held::default()));
+        let reservation =
+            MemoryConsumer::new(format!("CloudTrailScanExec[{partition}] held batches"))
+                .register(context.memory_pool());
+        let holding = Arc::new(Mutex::new(Held::new(reservation)));
         let held = Arc::clone(&holding);
         // Files start in order as the byte budget allows; each read is then a task of its own,
         // so downloads and decoding go on while the consumer is busy with the previous batch.
@@ -220,14 +224,11 @@ impl ExecutionPlan for EventsScanExec {
         // Batches with rows calling application profiles the plan did not know come last,
         // when every other file has said which profiles it creates.
         let later = futures::stream::once(async move {
-            let Held { batches, bytes } =
-                std::mem::take(&mut *held.lock().unwrap_or_else(|p| p.into_inner()));
+            let pending = held.lock().unwrap_or_else(|p| p.into_inner()).release();
             tracing::debug!(
-                batches = batches.len(),
-                bytes,
+                batches = pending.len(),
                 "resolving batches held for application profiles"
             );
-            let pending = batches;
             futures::stream::iter(pending).then(move |pending| {
                 let archive = Arc::clone(&archive);
                 async move { resolved(&archive, pending).await }
@@ -247,23 +248,37 @@ impl ExecutionPlan for EventsScanExec {
 /// past it, a batch is resolved at once (which may read the rest of the archive early).
 const HOLD_BYTES: usize = 64 << 20;
 
-/// Batches a partition holds until its other files are read.
-#[derive(Debug, Default)]
+/// Batches a partition holds until its other files are read, their memory registered with
+/// DataFusion's memory pool.
+#[derive(Debug)]
 struct Held {
     batches: Vec<PendingBatch>,
-    bytes: usize,
+    reservation: MemoryReservation,
 }
 
 impl Held {
-    /// Holds `pending` within the budget; gives it back when the budget is spent.
+    fn new(reservation: MemoryReservation) -> Self {
+        Held {
+            batches: Vec::new(),
+            reservation,
+        }
+    }
+
+    /// Holds `pending` within [`HOLD_BYTES`] and what the memory pool grants; gives it back
+    /// (to be resolved at once) otherwise.
     fn hold(&mut self, pending: PendingBatch) -> Option<PendingBatch> {
         let size = pending.size();
-        if self.bytes + size > HOLD_BYTES {
+        if self.reservation.size() + size > HOLD_BYTES || self.reservation.try_grow(size).is_err() {
             return Some(pending);
         }
-        self.bytes += size;
         self.batches.push(pending);
         None
+    }
+
+    /// The held batches, their memory given back to the pool.
+    fn release(&mut self) -> Vec<PendingBatch> {
+        self.reservation.free();
+        std::mem::take(&mut self.batches)
     }
 }
 
@@ -310,6 +325,28 @@ mod tests {
         // A file larger than the whole budget takes all of it and is read alone.
         assert_eq!(read_ahead_cost(&object(true, 50 << 20)), READ_AHEAD_KIB);
         assert_eq!(read_ahead_cost(&object(true, u64::MAX)), READ_AHEAD_KIB);
+    }
+
+    #[test]
+    fn held_batches_count_against_the_memory_pool() {
+        use datafusion::arrow::array::Int64Array;
+        use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryPool};
+        let batch = |rows: i64| {
+            let column: datafusion::arrow::array::ArrayRef =
+                Arc::new(Int64Array::from_iter_values(0..rows));
+            PendingBatch::of(RecordBatch::try_from_iter([("x", column)]).unwrap())
+        };
+        let small = batch(10);
+        let pool: Arc<dyn MemoryPool> = Arc::new(GreedyMemoryPool::new(small.size() * 3));
+        let mut held = Held::new(MemoryConsumer::new("test").register(&pool));
+        assert!(held.hold(small).is_none(), "held within the pool");
+        assert_eq!(pool.reserved(), batch(10).size());
+        assert!(
+            held.hold(batch(10_000)).is_some(),
+            "the pool refuses: resolved at once"
+        );
+        assert_eq!(held.release().len(), 1);
+        assert_eq!(pool.reserved(), 0);
     }
 
     #[test]
