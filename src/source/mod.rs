@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::error::{Error, FileError, LoadError, Result};
 use crate::layout::key::{self, FileContext, KeyKind, LogKey};
 use crate::layout::pruning::KeyPredicate;
@@ -145,22 +147,24 @@ pub struct Fetcher {
 /// between threads per file).
 #[derive(Debug)]
 pub enum Fetched {
-    /// Downloaded bytes.
-    Bytes(Vec<u8>),
+    /// Downloaded bytes (the SDK's buffer, not copied).
+    Bytes(Bytes),
     /// A local file, not read yet.
     LocalFile(PathBuf),
 }
 
 impl Fetched {
     /// The bytes (reads a local file now).
-    pub fn into_bytes(self) -> std::result::Result<Vec<u8>, FileError> {
+    pub fn into_bytes(self) -> std::result::Result<Bytes, FileError> {
         match self {
             Fetched::Bytes(bytes) => Ok(bytes),
             Fetched::LocalFile(path) => {
-                std::fs::read(&path).map_err(|source| FileError::ReadLocal {
-                    path: path.display().to_string(),
-                    source,
-                })
+                std::fs::read(&path)
+                    .map(Bytes::from)
+                    .map_err(|source| FileError::ReadLocal {
+                        path: path.display().to_string(),
+                        source,
+                    })
             }
         }
     }

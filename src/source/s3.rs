@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::DisplayErrorContext;
+use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
@@ -161,9 +162,10 @@ pub async fn list(
     }
 }
 
-/// Downloads one object whole. The SDK retries the request; a body cut off mid-way is fetched
-/// again, up to [`super::aws::MAX_ATTEMPTS`] times.
-pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, FileError> {
+/// Downloads one object whole (into the SDK's buffer, handed on without a copy). The SDK
+/// retries the request; a body cut off mid-way is fetched again, up to
+/// [`super::aws::MAX_ATTEMPTS`] times.
+pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Bytes, FileError> {
     let failed = |source: BoxError| FileError::Fetch {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
@@ -180,7 +182,7 @@ pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Vec<u8>, Fi
             // The SDK error's Display is its kind only; the context names the cause.
             .map_err(|e| failed(DisplayErrorContext(&e).to_string().into()))?;
         match output.body.collect().await {
-            Ok(data) => return Ok(data.into_bytes().to_vec()),
+            Ok(data) => return Ok(data.into_bytes()),
             Err(e) => last_error = Some(e),
         }
     }
