@@ -28,20 +28,31 @@ struct Archive {
     json_bytes: u64,
 }
 
+/// A number from the environment variable `name`, or `default`.
+fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Events in the generated archive: 24,000 unless `TRAILMAP_BENCH_EVENTS` says otherwise
 /// (500000 gives the archive of `benches/compare.sh`).
 fn archive_events() -> usize {
-    std::env::var("TRAILMAP_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(24_000)
+    env_number("TRAILMAP_BENCH_EVENTS", 24_000)
 }
 
+/// The archive: `archive_events()` events, `TRAILMAP_BENCH_INVOCATION_PERCENT` of them Bedrock
+/// invocations (the generator's default unless set; 2 is a realistic mix).
 fn archive() -> Archive {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = GeneratorConfig {
         events: archive_events(),
         events_per_file: 120,
+        invocation_percent: env_number(
+            "TRAILMAP_BENCH_INVOCATION_PERCENT",
+            GeneratorConfig::default().invocation_percent,
+        ),
         ..GeneratorConfig::default()
     };
     generate(dir.path(), &config).expect("generate");
