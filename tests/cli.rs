@@ -513,6 +513,17 @@ fn repeated_accounts_quiet_verbose_and_parquet_on_a_terminal() {
     let quiet = trailmap(&["query", "-q", "-s", sample(), sql]);
     assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
     assert_eq!(quiet.stdout, normal.stdout);
+    // DATAFUSION_* variables reach the session: the scan is split as asked.
+    let plan = stdout_ok(&trailmap_with_env(
+        &[
+            "query",
+            "-s",
+            sample(),
+            "EXPLAIN SELECT count(*) FROM events",
+        ],
+        &[("DATAFUSION_EXECUTION_TARGET_PARTITIONS", "3")],
+    ));
+    assert!(plan.contains("partitions=3"), "{plan}");
     let verbose = trailmap(&["query", "-v", "-s", sample(), sql]);
     let stderr = String::from_utf8_lossy(&verbose.stderr);
     assert!(

@@ -257,19 +257,17 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
             Some(t) => oldest_event = Some(oldest_event.map_or(t, |o| o.min(t))),
             None => bad_times += 1,
         }
-        if !plan.records.keeps(record) {
+        // Both filters read top-level fields only: a record they leave out is not parsed further.
+        let kept_by_flags = plan.filter.is_empty()
+            || plan.filter.keeps_record(
+                time,
+                record.recipient_account_id.get(),
+                record.aws_region.get(),
+            );
+        if !kept_by_flags || !plan.records.keeps(record) {
             continue;
         }
         let row = Row::new(record, time, file, plan.needs);
-        if !plan.filter.is_empty()
-            && !plan.filter.keeps_record(
-                row.time(),
-                record.recipient_account_id.get(),
-                record.aws_region.get(),
-            )
-        {
-            continue;
-        }
         if (plan.needs.model || plan.needs.served)
             && !plan.profiles_complete
             && let Some((arn, served)) = row.unknown_profile(&plan.columns, profiles)

@@ -327,25 +327,32 @@ impl Archive {
         Arc::clone(profiles)
     }
 
-    /// The profiles created in one file (none when it cannot be read).
+    /// The profiles created in one file (none when it cannot be read, said on stderr: calls
+    /// through a profile it would have created stay unresolved, and the audit reports them as
+    /// unverifiable).
     async fn profiles_in(&self, object: Arc<LogObject>) -> ProfileMap {
-        let Ok(fetched) = self.fetcher.fetch(&object).await else {
-            return ProfileMap::default();
+        let found = match self.fetcher.fetch(&object).await {
+            Ok(fetched) => {
+                let log_file = object.context.log_file.clone();
+                let max_file_size = self.max_file_size;
+                on_rayon(log_file, move || {
+                    let bytes = fetched.into_bytes()?;
+                    created_profiles(
+                        &bytes,
+                        object.named_gzip(),
+                        max_file_size,
+                        &object.context.log_file,
+                    )
+                    .map_err(|e| FileError::decode(&object.context.log_file, e))
+                })
+                .await
+            }
+            Err(e) => Err(e),
         };
-        let log_file = object.context.log_file.clone();
-        let max_file_size = self.max_file_size;
-        on_rayon(log_file, move || {
-            let bytes = fetched.into_bytes()?;
-            created_profiles(
-                &bytes,
-                object.named_gzip(),
-                max_file_size,
-                &object.context.log_file,
-            )
-            .map_err(|e| FileError::decode(&object.context.log_file, e))
+        found.unwrap_or_else(|e| {
+            tracing::warn!("could not search for application profiles: {e}");
+            ProfileMap::default()
         })
-        .await
-        .unwrap_or_default()
     }
 
     fn outcomes(&self) -> MutexGuard<'_, BTreeMap<String, Outcome>> {
