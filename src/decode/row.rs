@@ -165,11 +165,6 @@ impl<'r> Row<'r> {
         }
     }
 
-    /// `event_time` in microseconds, if it was needed and parses.
-    pub fn time(&self) -> Option<i64> {
-        self.time
-    }
-
     /// The record itself.
     pub fn record(&self) -> &Record<'r> {
         self.record
