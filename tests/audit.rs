@@ -1,10 +1,9 @@
 //! `trailmap audit` against planted violations, computed independently from the same files.
 
-mod common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use trailmap::generate::GeneratorConfig;
 

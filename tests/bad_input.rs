@@ -1,11 +1,10 @@
 //! Unreadable files are named with their stage and reason; every good file is still read in full.
 
-mod common;
 
 use std::io::Write;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use flate2::{Compression, write::GzEncoder};
 use trailmap::generate::GeneratorConfig;
 

@@ -1,10 +1,9 @@
 //! The command line as a user meets it: formats, listings, and one-line errors.
 
-mod common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use trailmap::generate::{GeneratorConfig, generate};
 
 fn sample() -> &'static str {

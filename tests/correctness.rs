@@ -1,11 +1,10 @@
 //! trailmap's answers against an independent reading of the same files.
 
-mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use trailmap::generate::GeneratorConfig;
 
 fn sample() -> &'static Path {

@@ -1,12 +1,11 @@
 //! What the logs cannot prove is never "compliant": each case of the fail-closed audit, with
 //! expected values from hand-written records or from an independent reading of generated files.
 
-mod common;
 
 use std::io::Write;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use trailmap::generate::{GeneratorConfig, generate};
 

@@ -1,11 +1,10 @@
 //! Real CloudTrail records published by others (see `tests/fixtures/published/README.md`), read
 //! by trailmap and checked against values written by hand from the records themselves.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn fixtures(set: &str) -> PathBuf {

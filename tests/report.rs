@@ -1,12 +1,11 @@
 //! `trailmap report`: the page's numbers are the SQL's, the Markdown's are the page's, and log
 //! values cannot inject markup.
 
-mod common;
 
 use std::io::Write;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use flate2::{Compression, write::GzEncoder};
 use scraper::{Html, Selector};
 use trailmap::generate::GeneratorConfig;

@@ -1,12 +1,9 @@
 //! S3 sources through the real SDK against a real S3-protocol server on loopback: same answers
 //! as a local copy, faults survived, pruning proven by counting requests.
 
-mod common;
-#[path = "common/s3_server.rs"]
-mod s3_server;
 
-use common::*;
-use s3_server::{Call, Faults, S3Server};
+use crate::common::*;
+use crate::common::s3_server::{self, Call, Faults, S3Server};
 use trailmap::generate::{GeneratorConfig, generate};
 
 const BUCKET: &str = "trail-bucket";

@@ -1,0 +1,14 @@
+//! trailmap's integration tests, linked into one test binary (one link of DataFusion and the AWS
+//! SDKs instead of one per file; run one group with e.g. `cargo test --test suite s3::`).
+
+mod common;
+
+mod audit;
+mod bad_input;
+mod cli;
+mod correctness;
+mod fail_closed;
+mod published;
+mod report;
+mod s3;
+mod trail;
