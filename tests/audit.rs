@@ -1,6 +1,5 @@
 //! `trailmap audit` against planted violations, computed independently from the same files.
 
-
 use std::path::Path;
 
 use crate::common::*;

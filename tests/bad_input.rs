@@ -1,6 +1,5 @@
 //! Unreadable files are named with their stage and reason; every good file is still read in full.
 
-
 use std::io::Write;
 use std::path::Path;
 

@@ -1,6 +1,5 @@
 //! The command line as a user meets it: formats, listings, and one-line errors.
 
-
 use std::path::Path;
 
 use crate::common::*;

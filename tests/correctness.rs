@@ -1,6 +1,5 @@
 //! trailmap's answers against an independent reading of the same files.
 
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -39,6 +38,39 @@ fn served_region_distribution_matches_on_sample_data() {
         expected.len() > 5,
         "sample data should spread over many Regions"
     );
+}
+
+#[test]
+fn files_of_many_batches_give_the_answers_of_one_batch_per_file() {
+    // 2,000 records per file and 64 rows per batch: every file is decoded into 32 batches.
+    let dir = generated(GeneratorConfig {
+        events: 6_000,
+        events_per_file: 2_000,
+        seed: 11,
+        ..GeneratorConfig::default()
+    });
+    let walked = walk(dir.path());
+    let small_batches = [("DATAFUSION_EXECUTION_BATCH_SIZE", "64")];
+    let routes = "SELECT coalesce(model_id, '-') || ' ' || coalesce(aws_region, '-') || ' > ' || coalesce(served_region, '-') AS k, count(*) AS n FROM invocations GROUP BY 1";
+    let batched = query_json_with_env(dir.path(), &[], routes, &small_batches);
+    assert_eq!(batched, query_json(dir.path(), &[], routes));
+    let expected = tally(walked.iter().filter(|r| r.is_invocation()), |r| {
+        Some(format!(
+            "{} {} > {}",
+            r.model_id().unwrap_or("-"),
+            r.str("/awsRegion").unwrap_or("-"),
+            r.served_region().unwrap_or("-")
+        ))
+    });
+    assert_eq!(counts(&batched, "k", "n"), expected);
+    let everything = query_json_with_env(
+        dir.path(),
+        &[],
+        "SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM events",
+        &small_batches,
+    );
+    assert_eq!(everything[0]["n"].as_u64(), Some(6_000));
+    assert_eq!(everything[0]["ids"].as_u64(), Some(6_000));
 }
 
 #[test]

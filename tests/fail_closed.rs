@@ -1,7 +1,6 @@
 //! What the logs cannot prove is never "compliant": each case of the fail-closed audit, with
 //! expected values from hand-written records or from an independent reading of generated files.
 
-
 use std::io::Write;
 use std::path::Path;
 

@@ -1,7 +1,6 @@
 //! Real CloudTrail records published by others (see `tests/fixtures/published/README.md`), read
 //! by trailmap and checked against values written by hand from the records themselves.
 
-
 use std::path::{Path, PathBuf};
 
 use crate::common::*;

@@ -1,7 +1,6 @@
 //! `trailmap report`: the page's numbers are the SQL's, the Markdown's are the page's, and log
 //! values cannot inject markup.
 
-
 use std::io::Write;
 use std::path::Path;
 

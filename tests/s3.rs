@@ -1,9 +1,8 @@
 //! S3 sources through the real SDK against a real S3-protocol server on loopback: same answers
 //! as a local copy, faults survived, pruning proven by counting requests.
 
-
-use crate::common::*;
 use crate::common::s3_server::{self, Call, Faults, S3Server};
+use crate::common::*;
 use trailmap::generate::{GeneratorConfig, generate};
 
 const BUCKET: &str = "trail-bucket";

@@ -44,11 +44,21 @@ pub fn stdout_ok(output: &Output) -> String {
 
 /// Runs a query with `--format json` and returns the rows.
 pub fn query_json(source: &Path, extra: &[&str], sql: &str) -> Vec<serde_json::Map<String, Value>> {
+    query_json_with_env(source, extra, sql, &[])
+}
+
+/// [`query_json`] with extra environment variables.
+pub fn query_json_with_env(
+    source: &Path,
+    extra: &[&str],
+    sql: &str,
+    env: &[(&str, &str)],
+) -> Vec<serde_json::Map<String, Value>> {
     let source = source.to_str().expect("utf-8 path");
     let mut args = vec!["query", "-s", source, "--format", "json"];
     args.extend_from_slice(extra);
     args.push(sql);
-    let text = stdout_ok(&trailmap(&args));
+    let text = stdout_ok(&trailmap_with_env(&args, env));
     let rows: Vec<Value> = serde_json::from_str(&text).expect("JSON array output");
     rows.into_iter()
         .map(|row| match row {
