@@ -85,8 +85,11 @@ fn bench_server(
             futures::stream::iter(&listing.objects)
                 .map(|object| fetcher.fetch(object))
                 .buffer_unordered(DOWNLOADS_IN_FLIGHT)
-                .filter_map(|fetched| async move { fetched.ok()?.into_bytes().ok() })
-                .fold(0, |total, bytes| async move { total + bytes.len() as u64 })
+                .filter_map(|fetched| async move {
+                    let mut body = fetched.ok()?.open().ok()?;
+                    std::io::copy(&mut body, &mut std::io::sink()).ok()
+                })
+                .fold(0, |total, bytes| async move { total + bytes })
                 .await
         })
     };

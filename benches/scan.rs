@@ -13,7 +13,6 @@ use common::{fixed_threads, served_regions};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 use serde::Deserialize;
-use trailmap::decode::gzip::{DEFAULT_MAX_FILE_SIZE, inflate_into};
 use trailmap::decode::{DecodePlan, decode_file};
 use trailmap::filter::ScanFilter;
 use trailmap::generate::{GeneratorConfig, generate};
@@ -63,9 +62,7 @@ fn archive() -> Archive {
         let name = entry.path().display().to_string();
         if entry.file_type().is_file() && !name.contains("Digest") {
             let raw = std::fs::read(entry.path()).expect("read");
-            json_bytes += inflate_into(&raw, true, DEFAULT_MAX_FILE_SIZE, &mut Vec::new())
-                .expect("gzip")
-                .len() as u64;
+            json_bytes += inflate_into(&raw, &mut Vec::new()).expect("gzip").len() as u64;
             files.push((FileContext::new(name.clone()), raw));
         }
     }
@@ -163,6 +160,15 @@ impl BareTally {
     }
 }
 
+/// `raw` inflated into `buffer` (cleared first), the way a hand-written loop would: the whole
+/// file at once, into one buffer reused file after file.
+fn inflate_into<'a>(raw: &[u8], buffer: &'a mut Vec<u8>) -> std::io::Result<&'a [u8]> {
+    use std::io::Read;
+    buffer.clear();
+    flate2::read::GzDecoder::new(raw).read_to_end(buffer)?;
+    Ok(buffer)
+}
+
 thread_local! {
     static BARE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -170,7 +176,7 @@ thread_local! {
 fn bare_file(raw: &[u8]) -> BareTally {
     BARE_BUFFER.with_borrow_mut(|buffer| {
         let mut tally = BareTally::default();
-        let Ok(json) = inflate_into(raw, true, DEFAULT_MAX_FILE_SIZE, buffer) else {
+        let Ok(json) = inflate_into(raw, buffer) else {
             return tally;
         };
         let Ok(file) = serde_json::from_slice::<BareFile>(json) else {
@@ -255,7 +261,7 @@ fn benches(c: &mut Criterion) {
             .files
             .iter()
             .map(|(_, raw)| {
-                inflate_into(raw, true, DEFAULT_MAX_FILE_SIZE, &mut buffer)
+                inflate_into(raw, &mut buffer)
                     .map(|j| j.len() as u64)
                     .unwrap_or(0)
             })
@@ -282,8 +288,8 @@ fn benches(c: &mut Criterion) {
                 .files
                 .iter()
                 .map(|(file, raw)| {
-                    decode_file(raw, true, file, &plan)
-                        .map(|d| d.batch.num_rows())
+                    decode_file(&raw[..], true, file, &plan)
+                        .map(|d| d.batches.iter().map(|b| b.batch.num_rows()).sum())
                         .unwrap_or(0)
                 })
                 .sum::<usize>()
@@ -330,10 +336,11 @@ fn trailmap_invocations(archive: &Archive) -> u64 {
     archive
         .files
         .iter()
-        .filter_map(|(file, raw)| decode_file(raw, true, file, &plan).ok())
-        .map(|d| {
+        .filter_map(|(file, raw)| decode_file(&raw[..], true, file, &plan).ok())
+        .flat_map(|d| d.batches)
+        .map(|b| {
             use datafusion::arrow::array::AsArray;
-            d.batch.column(0).as_boolean().true_count() as u64
+            b.batch.column(0).as_boolean().true_count() as u64
         })
         .sum()
 }

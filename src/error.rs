@@ -198,6 +198,14 @@ impl DecodeError {
             source: source.into(),
         }
     }
+
+    /// The same error, tied to the record of index `index` (when `Some`).
+    pub fn at_record(self, index: Option<usize>) -> Self {
+        DecodeError {
+            record_index: index.map(|i| i as u64).or(self.record_index),
+            ..self
+        }
+    }
 }
 
 /// Why one file could not be read, with the file it is about.

@@ -51,7 +51,7 @@ fn files_of_many_batches_give_the_answers_of_one_batch_per_file() {
     });
     let walked = walk(dir.path());
     let small_batches = [("DATAFUSION_EXECUTION_BATCH_SIZE", "64")];
-    let routes = "SELECT coalesce(model_id, '-') || ' ' || coalesce(aws_region, '-') || ' > ' || coalesce(served_region, '-') AS k, count(*) AS n FROM invocations GROUP BY 1";
+    let routes = "SELECT coalesce(model_id, '-') || ' ' || coalesce(aws_region, '-') || ' > ' || coalesce(served_region, '-') AS k, count(*) AS n FROM invocations GROUP BY 1 ORDER BY 1";
     let batched = query_json_with_env(dir.path(), &[], routes, &small_batches);
     assert_eq!(batched, query_json(dir.path(), &[], routes));
     let expected = tally(walked.iter().filter(|r| r.is_invocation()), |r| {

@@ -1,95 +1,85 @@
-//! Inflating a log file's bytes: gzip when it is gzip, the bytes as they are when it is JSON.
+//! A log file's JSON text, read as a stream: inflated when the file is gzip, as it is when it
+//! is JSON.
 
-use std::io::Read;
+use std::io::{self, BufRead, Read};
 
 use flate2::bufread::GzDecoder;
 
 use crate::error::{DecodeError, LoadStage};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-/// Upper bound on the pre-allocation taken from a gzip trailer (the trailer is only a hint).
-const MAX_SIZE_HINT: usize = 256 << 20;
 /// Default of `--max-file-size`: the largest JSON text one log file may inflate to. CloudTrail
 /// log files are a few MB; a file past this is a gzip bomb or not a log file.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 1 << 30;
 
-/// Returns the JSON text of a file: `raw` itself when it is not gzip, else `raw` inflated into
-/// `buffer` (cleared first; reusing one buffer saves allocating and faulting in megabytes per
-/// file). `named_gzip` says whether the name ends in `.gz`, so that a `.json.gz` that is not
-/// gzip is reported as such rather than as bad JSON. A CloudTrail log file is exactly one gzip
-/// member: bytes after its end (a second member appended, or anything else) are an error, as
-/// in `aws cloudtrail validate-logs`, and none of the file is used. JSON text longer than
-/// `max_size` bytes is an error before more than `max_size` + 1 bytes are inflated.
-pub fn inflate_into<'a>(
-    raw: &'a [u8],
-    named_gzip: bool,
-    max_size: u64,
-    buffer: &'a mut Vec<u8>,
-) -> Result<&'a [u8], DecodeError> {
-    if raw.is_empty() {
-        let stage = if named_gzip {
-            LoadStage::Gunzip
-        } else {
-            LoadStage::Json
-        };
-        return Err(DecodeError::new(stage, "empty file (0 bytes)"));
-    }
-    if !raw.starts_with(&GZIP_MAGIC) {
+/// The JSON text of a file, read from its bytes as they come.
+pub enum JsonText<R: BufRead> {
+    /// A file that is not gzip (a `.json` file).
+    Plain(R),
+    /// A gzip file, inflated while it is read.
+    Gzip(Box<GzDecoder<R>>),
+}
+
+impl<R: BufRead> JsonText<R> {
+    /// The text of the file read from `input`. `named_gzip` says whether its name ends in
+    /// `.gz`, so that a `.json.gz` that is not gzip is reported as such rather than as bad JSON.
+    pub fn open(mut input: R, named_gzip: bool) -> Result<Self, DecodeError> {
+        let head = input
+            .fill_buf()
+            .map_err(|e| DecodeError::new(LoadStage::Fetch, format!("cannot read: {e}")))?;
+        if head.is_empty() {
+            let stage = if named_gzip {
+                LoadStage::Gunzip
+            } else {
+                LoadStage::Json
+            };
+            return Err(DecodeError::new(stage, "empty file (0 bytes)"));
+        }
+        if head.starts_with(&GZIP_MAGIC) {
+            return Ok(JsonText::Gzip(Box::new(GzDecoder::new(input))));
+        }
         if named_gzip {
             return Err(DecodeError::new(
                 LoadStage::Gunzip,
                 format!(
                     "not a gzip file: starts with {:02x?}, expected 1f 8b",
-                    &raw[..raw.len().min(4)]
+                    &head[..head.len().min(4)]
                 ),
             ));
         }
-        if raw.len() as u64 > max_size {
-            return Err(too_large(LoadStage::Json, max_size));
+        Ok(JsonText::Plain(input))
+    }
+
+    /// Checks what follows the text once it is read to its end. A CloudTrail log file is
+    /// exactly one gzip member: bytes after its end (a second member appended, or anything
+    /// else) are an error, as in `aws cloudtrail validate-logs`, and none of the file is used.
+    pub fn finish(self) -> Result<(), DecodeError> {
+        let JsonText::Gzip(decoder) = self else {
+            return Ok(());
+        };
+        let trailing = io::copy(&mut decoder.into_inner(), &mut io::sink())
+            .map_err(|e| DecodeError::new(LoadStage::Fetch, format!("cannot read: {e}")))?;
+        if trailing > 0 {
+            return Err(DecodeError::new(
+                LoadStage::Gunzip,
+                format!(
+                    "{trailing} byte(s) after the end of the first gzip member; a CloudTrail log file is a single gzip member, so the file is not used"
+                ),
+            ));
         }
-        return Ok(raw);
+        Ok(())
     }
-    buffer.clear();
-    buffer.reserve(size_hint(raw).min(usize::try_from(max_size).unwrap_or(usize::MAX)));
-    let mut decoder = GzDecoder::new(raw);
-    (&mut decoder)
-        .take(max_size.saturating_add(1))
-        .read_to_end(buffer)
-        .map_err(|e| DecodeError::new(LoadStage::Gunzip, format!("corrupt gzip stream: {e}")))?;
-    if buffer.len() as u64 > max_size {
-        buffer.clear();
-        buffer.shrink_to(MAX_SIZE_HINT);
-        return Err(too_large(LoadStage::Gunzip, max_size));
-    }
-    let trailing = decoder.into_inner().len();
-    if trailing > 0 {
-        return Err(DecodeError::new(
-            LoadStage::Gunzip,
-            format!(
-                "{trailing} byte(s) after the end of the first gzip member; a CloudTrail log file is a single gzip member, so the file is not used"
-            ),
-        ));
-    }
-    Ok(buffer)
 }
 
-fn too_large(stage: LoadStage, max_size: u64) -> DecodeError {
-    DecodeError::new(
-        stage,
-        format!(
-            "the JSON text is larger than {max_size} bytes (--max-file-size): a gzip bomb or not a CloudTrail log file; not read"
-        ),
-    )
-}
-
-/// The uncompressed size recorded in the gzip trailer (modulo 2^32), bounded.
-fn size_hint(raw: &[u8]) -> usize {
-    let Some(trailer) = raw.len().checked_sub(4).and_then(|start| raw.get(start..)) else {
-        return 0;
-    };
-    let mut isize_bytes = [0u8; 4];
-    isize_bytes.copy_from_slice(trailer);
-    (u32::from_le_bytes(isize_bytes) as usize).min(MAX_SIZE_HINT)
+impl<R: BufRead> Read for JsonText<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            JsonText::Plain(input) => input.read(buf),
+            JsonText::Gzip(decoder) => decoder
+                .read(buf)
+                .map_err(|e| io::Error::new(e.kind(), format!("corrupt gzip stream: {e}"))),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -105,31 +95,11 @@ mod tests {
     }
 
     fn inflate(raw: &[u8], named_gzip: bool) -> Result<Vec<u8>, DecodeError> {
-        inflate_into(raw, named_gzip, DEFAULT_MAX_FILE_SIZE, &mut Vec::new()).map(<[u8]>::to_vec)
-    }
-
-    #[test]
-    fn a_file_past_the_size_cap_is_refused_without_inflating_it_all() {
-        // 64 MiB of zeros compress to about 64 KiB: a small bomb.
-        let bomb = gzip(&vec![0u8; 64 << 20]);
-        let mut buffer = Vec::new();
-        let err = inflate_into(&bomb, true, 1 << 20, &mut buffer).unwrap_err();
-        assert_eq!(err.stage, LoadStage::Gunzip);
-        assert!(
-            err.source.to_string().contains("--max-file-size"),
-            "{}",
-            err.source
-        );
-        assert!(
-            buffer.capacity() <= MAX_SIZE_HINT,
-            "the buffer is not kept large"
-        );
-        let err = inflate_into(b"{\"Records\":[]}", false, 4, &mut buffer).unwrap_err();
-        assert_eq!(err.stage, LoadStage::Json);
-        assert_eq!(
-            inflate_into(&gzip(b"1234"), true, 4, &mut buffer).unwrap(),
-            b"1234"
-        );
+        let mut text = JsonText::open(raw, named_gzip)?;
+        let mut out = Vec::new();
+        text.read_to_end(&mut out)
+            .map_err(|e| DecodeError::new(LoadStage::Gunzip, e))?;
+        text.finish().map(|()| out)
     }
 
     #[test]

@@ -1,33 +1,38 @@
-//! One log file's bytes → one Arrow [`RecordBatch`] of the projected `events` columns.
+//! One log file's bytes → Arrow [`RecordBatch`]es of the projected `events` columns.
 //!
-//! gzip ([`gzip`]) → serde_json records borrowed from the text ([`record`]) → per-column values
-//! ([`row`]) → Arrow builders (here). A file is decoded whole or not at all: any failure returns a
-//! [`DecodeError`] and no rows. Only the projected columns are built, and nested JSON is parsed
-//! only for the columns that need it.
+//! gzip ([`gzip`], inflated as it is read) → a window of JSON text at a time ([`stream`]) →
+//! serde_json records borrowed from it ([`record`]) → per-column values ([`row`]) → Arrow
+//! builders flushed every `batch_size` rows ([`batch`]). A file is decoded whole or not at all:
+//! any failure returns a [`DecodeError`] and no rows. Only the projected columns are built, and
+//! nested JSON is parsed only for the columns that need it.
 
+pub mod batch;
 pub mod gzip;
 pub mod profiles;
 pub mod pushdown;
 pub mod record;
 pub mod row;
+pub mod stream;
 pub mod time;
 
+use std::io::BufRead;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    ArrayRef, AsArray, BooleanBuilder, Date32Builder, RecordBatch, RecordBatchOptions, StringArray,
-    StringBuilder, TimestampMicrosecondBuilder,
-};
+use datafusion::arrow::array::{AsArray, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 
 use crate::error::{DecodeError, LoadStage};
 use crate::filter::ScanFilter;
 use crate::layout::key::FileContext;
 use crate::regions;
-use crate::schema::{Column, Kind, UTC};
+use crate::schema::Column;
+use batch::{BatchBuilder, DecodedBatch};
 use profiles::ProfileMap;
-use row::{Needs, Row, Value};
+use row::{Needs, Row};
 use time::parse_event_time;
+
+/// Rows per batch unless the plan is given DataFusion's `batch_size`.
+pub const DEFAULT_BATCH_SIZE: usize = 8192;
 
 /// What to build from each file: the projected columns, the record filter and the application
 /// profiles known so far.
@@ -40,6 +45,7 @@ pub struct DecodePlan {
     profiles: Arc<ProfileMap>,
     profiles_complete: bool,
     max_file_size: u64,
+    batch_size: usize,
     records: pushdown::RecordFilter,
 }
 
@@ -60,6 +66,7 @@ impl DecodePlan {
             profiles,
             profiles_complete: false,
             max_file_size: gzip::DEFAULT_MAX_FILE_SIZE,
+            batch_size: DEFAULT_BATCH_SIZE,
             records: pushdown::RecordFilter::default(),
         }
     }
@@ -79,6 +86,14 @@ impl DecodePlan {
     pub fn with_max_file_size(self, bytes: u64) -> Self {
         DecodePlan {
             max_file_size: bytes,
+            ..self
+        }
+    }
+
+    /// The same plan flushing a batch every `rows` rows (DataFusion's `batch_size`).
+    pub fn with_batch_size(self, rows: usize) -> Self {
+        DecodePlan {
+            batch_size: rows.max(1),
             ..self
         }
     }
@@ -112,19 +127,16 @@ impl DecodePlan {
 /// A decoded file.
 #[derive(Debug)]
 pub struct Decoded {
-    /// The rows the filter kept, projected.
-    pub batch: RecordBatch,
+    /// The rows the filter kept, projected, in batches of at most the plan's batch size.
+    pub batches: Vec<DecodedBatch>,
     /// Records in the file, before filtering.
     pub records: usize,
     /// Bytes of JSON text decoded.
-    pub json_bytes: usize,
+    pub json_bytes: u64,
     /// The earliest `eventTime` in the file (microseconds), all records counted.
     pub oldest_event: Option<i64>,
     /// Records whose `eventTime` is missing or does not parse.
     pub bad_times: usize,
-    /// Rows whose projected values depend on an application profile the plan does not know:
-    /// [`resolve_pending`] fills them in once every profile is known.
-    pub pending: Vec<Pending>,
     /// The application profiles the file's `CreateInferenceProfile` events create.
     pub created_profiles: ProfileMap,
 }
@@ -189,65 +201,22 @@ pub fn resolve_pending(
         .map_err(|e| DecodeError::new(LoadStage::Schema, format!("resolving profiles: {e}")))
 }
 
-/// A buffer this large is freed after use rather than kept for the next file.
-const KEEP_BUFFER_UP_TO: usize = 64 << 20;
-
-thread_local! {
-    /// Each decoding thread inflates into one buffer, file after file.
-    static JSON_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Decodes one file. `named_gzip` tells whether its name ends in `.gz`.
-pub fn decode_file(
-    raw: &[u8],
+/// Decodes one file, read from `input` as it comes (the JSON text is never held whole: see
+/// [`stream`]). `named_gzip` tells whether its name ends in `.gz`. The file is decoded whole or
+/// not at all: on any failure no batch is returned.
+pub fn decode_file<R: BufRead>(
+    input: R,
     named_gzip: bool,
     file: &FileContext,
     plan: &DecodePlan,
 ) -> Result<Decoded, DecodeError> {
-    JSON_BUFFER.with_borrow_mut(|buffer| {
-        let result = gzip::inflate_into(raw, named_gzip, plan.max_file_size, buffer)
-            .and_then(|json| decode_json(json, file, plan));
-        if buffer.capacity() > KEEP_BUFFER_UP_TO {
-            *buffer = Vec::new();
-        }
-        result
-    })
-}
-
-/// The application profiles created by the `CreateInferenceProfile` events of one file (of at
-/// most `max_file_size` bytes of JSON). Files without that event name in their text are not
-/// parsed.
-pub fn created_profiles(
-    raw: &[u8],
-    named_gzip: bool,
-    max_file_size: u64,
-    log_file: &str,
-) -> Result<ProfileMap, DecodeError> {
-    JSON_BUFFER.with_borrow_mut(|buffer| {
-        let json = gzip::inflate_into(raw, named_gzip, max_file_size, buffer)?;
-        let mut profiles = ProfileMap::default();
-        if memchr::memmem::find(json, b"CreateInferenceProfile").is_some() {
-            profiles.collect_created(&record::parse_records(json)?, log_file);
-        }
-        Ok(profiles)
-    })
-}
-
-/// Decodes a file's JSON text.
-fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Decoded, DecodeError> {
-    let records = record::parse_records(json)?;
-    let mut builders: Vec<Builder> = plan
-        .columns
-        .iter()
-        .map(|c| Builder::new(c.kind(), records.len()))
-        .collect();
-    let mut kept = 0;
+    let mut text = gzip::JsonText::open(input, named_gzip)?;
+    let mut batches = BatchBuilder::new(Arc::clone(&plan.schema), &plan.columns, plan.batch_size);
     let mut oldest_event: Option<i64> = None;
     let mut bad_times = 0;
-    let mut pending = Vec::new();
     let mut created_profiles = ProfileMap::default();
     let profiles = Some(plan.profiles.as_ref());
-    for record in &records {
+    let read = stream::read_records(&mut text, plan.max_file_size, |record, _| {
         if record.event_name.get() == Some("CreateInferenceProfile") {
             created_profiles.collect_record(record, &file.log_file);
         }
@@ -265,98 +234,65 @@ fn decode_json(json: &[u8], file: &FileContext, plan: &DecodePlan) -> Result<Dec
                 record.aws_region.get(),
             );
         if !kept_by_flags || !plan.records.keeps(record) {
-            continue;
+            return Ok(());
         }
         let row = Row::new(record, time, file, plan.needs);
-        if (plan.needs.model || plan.needs.served)
-            && !plan.profiles_complete
-            && let Some((arn, served)) = row.unknown_profile(&plan.columns, profiles)
-        {
-            pending.push(Pending {
-                row: kept,
-                arn: arn.to_owned(),
-                aws_region: record.aws_region.get().map(str::to_owned),
-                served,
-            });
-        }
-        for (column, builder) in plan.columns.iter().zip(&mut builders) {
-            builder.append(row.value(*column, profiles));
-        }
-        kept += 1;
-    }
-    let arrays: Vec<ArrayRef> = builders.iter_mut().map(Builder::finish).collect();
-    let options = RecordBatchOptions::new().with_row_count(Some(kept));
-    let batch = RecordBatch::try_new_with_options(Arc::clone(&plan.schema), arrays, &options)
-        .map_err(|e| DecodeError::new(LoadStage::Schema, format!("building Arrow batch: {e}")))?;
+        let pending = if (plan.needs.model || plan.needs.served) && !plan.profiles_complete {
+            row.unknown_profile(&plan.columns, profiles)
+                .map(|(arn, served)| Pending {
+                    row: batches.next_row(),
+                    arn: arn.to_owned(),
+                    aws_region: record.aws_region.get().map(str::to_owned),
+                    served,
+                })
+        } else {
+            None
+        };
+        batches.append(
+            plan.columns.iter().map(|c| row.value(*c, profiles)),
+            pending,
+        )
+    })?;
+    text.finish()?;
     Ok(Decoded {
-        batch,
-        records: records.len(),
-        json_bytes: json.len(),
+        batches: batches.finish()?,
+        records: read.records,
+        json_bytes: read.bytes,
         oldest_event,
         bad_times,
-        pending,
         created_profiles,
     })
 }
 
-/// An Arrow builder for one column kind.
-enum Builder {
-    Text(StringBuilder),
-    Bool(BooleanBuilder),
-    Time(TimestampMicrosecondBuilder),
-    Date(Date32Builder),
-}
-
-impl Builder {
-    fn new(kind: Kind, rows: usize) -> Self {
-        match kind {
-            Kind::Text => Builder::Text(StringBuilder::with_capacity(rows, rows * 16)),
-            Kind::Bool => Builder::Bool(BooleanBuilder::with_capacity(rows)),
-            Kind::Time => {
-                Builder::Time(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(UTC))
-            }
-            Kind::Date => Builder::Date(Date32Builder::with_capacity(rows)),
-        }
-    }
-
-    /// Appends a value; a value of another kind than the builder's is a bug, caught by tests of
-    /// every column, and appends null rather than corrupting the batch.
-    fn append(&mut self, value: Value<'_>) {
-        match (self, value) {
-            (Builder::Text(b), Value::Text(v)) => b.append_option(v),
-            (Builder::Bool(b), Value::Bool(v)) => b.append_option(v),
-            (Builder::Time(b), Value::Time(v)) => b.append_option(v),
-            (Builder::Date(b), Value::Date(v)) => b.append_option(v),
-            (builder, value) => {
-                debug_assert!(false, "column kind mismatch: {value:?}");
-                builder.append_null();
-            }
-        }
-    }
-
-    fn append_null(&mut self) {
-        match self {
-            Builder::Text(b) => b.append_null(),
-            Builder::Bool(b) => b.append_null(),
-            Builder::Time(b) => b.append_null(),
-            Builder::Date(b) => b.append_null(),
-        }
-    }
-
-    fn finish(&mut self) -> ArrayRef {
-        match self {
-            Builder::Text(b) => Arc::new(b.finish()),
-            Builder::Bool(b) => Arc::new(b.finish()),
-            Builder::Time(b) => Arc::new(b.finish()),
-            Builder::Date(b) => Arc::new(b.finish()),
-        }
-    }
+/// The application profiles created by the `CreateInferenceProfile` events of one file (of at
+/// most `max_file_size` bytes of JSON).
+pub fn created_profiles<R: BufRead>(
+    input: R,
+    named_gzip: bool,
+    max_file_size: u64,
+    log_file: &str,
+) -> Result<ProfileMap, DecodeError> {
+    let mut text = gzip::JsonText::open(input, named_gzip)?;
+    let mut profiles = ProfileMap::default();
+    stream::read_records(&mut text, max_file_size, |record, _| {
+        profiles.collect_record(record, log_file);
+        Ok(())
+    })?;
+    text.finish()?;
+    Ok(profiles)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use datafusion::arrow::array::{Array, AsArray};
+
+    /// The one batch of a file decoded into exactly one.
+    fn only_batch(decoded: Decoded) -> DecodedBatch {
+        let mut batches = decoded.batches;
+        assert_eq!(batches.len(), 1, "one batch expected");
+        batches.remove(0)
+    }
 
     fn file() -> FileContext {
         let key = "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/01/111122223333_CloudTrail_eu-west-1_20250301T1205Z_x.json.gz";
@@ -382,6 +318,7 @@ mod tests {
         );
         let decoded = decode_file(INVOKE.as_bytes(), false, &file(), &plan).unwrap();
         assert_eq!(decoded.records, 2);
+        let decoded = only_batch(decoded);
         assert_eq!(decoded.batch.num_rows(), 2);
         assert_eq!(decoded.batch.schema(), crate::schema::events_schema());
         let col = |name: &str| {
@@ -437,7 +374,7 @@ mod tests {
             Column::ServedGeography,
         ];
         let plan = DecodePlan::new(columns.clone(), ScanFilter::default(), Default::default());
-        let decoded = decode_file(json.as_bytes(), false, &file(), &plan).unwrap();
+        let decoded = only_batch(decode_file(json.as_bytes(), false, &file(), &plan).unwrap());
         assert_eq!(
             decoded
                 .pending
@@ -451,8 +388,7 @@ mod tests {
             "requestParameters":{{"modelSource":{{"copyFrom":"arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-pro-v1:0"}}}},
             "responseElements":{{"inferenceProfileArn":"{arn}"}}}}]}}"#
         );
-        let mut profiles = ProfileMap::default();
-        profiles.collect_created(&record::parse_records(create.as_bytes()).unwrap(), "f");
+        let profiles = created_profiles(create.as_bytes(), false, u64::MAX, "f").unwrap();
         let batch = resolve_pending(&decoded.batch, &columns, &decoded.pending, &profiles).unwrap();
         let col = |i: usize| {
             let strings = batch.column(i).as_string::<i32>();
@@ -500,13 +436,12 @@ mod tests {
             ..ScanFilter::default()
         };
         let plan = DecodePlan::new(vec![Column::EventName], filter, Default::default());
-        let decoded = decode_file(INVOKE.as_bytes(), false, &file(), &plan).unwrap();
+        let decoded = only_batch(decode_file(INVOKE.as_bytes(), false, &file(), &plan).unwrap());
         assert_eq!(decoded.batch.num_columns(), 1);
         assert_eq!(decoded.batch.num_rows(), 1);
         let empty = DecodePlan::new(vec![], ScanFilter::default(), Default::default());
         assert_eq!(
-            decode_file(INVOKE.as_bytes(), false, &file(), &empty)
-                .unwrap()
+            only_batch(decode_file(INVOKE.as_bytes(), false, &file(), &empty).unwrap())
                 .batch
                 .num_rows(),
             2

@@ -110,13 +110,6 @@ impl ProfileMap {
         }
     }
 
-    /// Collects the successful `CreateInferenceProfile` events among `records` of `log_file`.
-    pub fn collect_created(&mut self, records: &[Record<'_>], log_file: &str) {
-        for record in records {
-            self.collect_record(record, log_file);
-        }
-    }
-
     /// Collects `record` if it is a successful `CreateInferenceProfile` event.
     pub fn collect_record(&mut self, record: &Record<'_>, log_file: &str) {
         if let Some(profile) = created_profile(record, log_file) {
@@ -246,7 +239,7 @@ impl ProfileSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::record::parse_records;
+    use crate::decode::created_profiles;
 
     #[test]
     fn created_in_the_logs() {
@@ -256,9 +249,7 @@ mod tests {
             "responseElements":{"inferenceProfileArn":"arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/abc","status":"ACTIVE"}},
             {"eventSource":"bedrock.amazonaws.com","eventName":"CreateInferenceProfile","errorCode":"ValidationException",
             "requestParameters":{"modelSource":{"copyFrom":"x"}},"responseElements":null}]}"#;
-        let records = parse_records(json.as_bytes()).unwrap();
-        let mut map = ProfileMap::default();
-        map.collect_created(&records, "f.json.gz");
+        let map = created_profiles(json.as_bytes(), false, u64::MAX, "f.json.gz").unwrap();
         assert_eq!(map.len(), 1);
         let p = map
             .get("arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/abc")

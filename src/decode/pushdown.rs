@@ -182,7 +182,7 @@ fn one_of(expr: &Expr) -> Option<OneOf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::record::parse_records;
+    use crate::decode::stream::read_records;
     use datafusion::logical_expr::{col, lit};
 
     #[test]
@@ -218,10 +218,15 @@ mod tests {
             {"eventSource":"bedrock.amazonaws.com","eventName":"ListFoundationModels","awsRegion":"eu-west-1"},
             {"eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-3"},
             {"eventName":"InvokeModel","awsRegion":"eu-west-1"}]}"#;
-        let records = parse_records(json).unwrap();
         let kept = |filters: &[Expr]| {
             let filter = RecordFilter::of(filters);
-            records.iter().map(|r| filter.keeps(r)).collect::<Vec<_>>()
+            let mut kept = Vec::new();
+            read_records(&mut &json[..], u64::MAX, |record, _| {
+                kept.push(filter.keeps(record));
+                Ok(())
+            })
+            .unwrap();
+            kept
         };
         assert_eq!(kept(&[col("is_invocation")]), [true, false, false, false]);
         assert_eq!(kept(&[bedrock]), [true, true, false, false]);

@@ -5,15 +5,12 @@
 //! as raw JSON text ([`RawValue`]) and parsed further only when a column needs them.
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
-
-use crate::error::{DecodeError, LoadStage};
 
 /// A string field; numbers and booleans become their text, objects and arrays become absent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -240,124 +237,18 @@ pub fn nested<'a, T: Deserialize<'a> + Default>(raw: Option<&'a RawValue>) -> T 
         .unwrap_or_default()
 }
 
-/// Reads `{"Records": [...]}`, noting the index of a record that fails to deserialize.
-struct LogFileSeed<'c> {
-    failed_record: &'c Cell<Option<u64>>,
-}
-
-impl<'de> DeserializeSeed<'de> for LogFileSeed<'_> {
-    type Value = Option<Vec<Record<'de>>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for LogFileSeed<'_> {
-    type Value = Option<Vec<Record<'de>>>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a CloudTrail log file: {\"Records\": [...]}")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut records = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "Records" {
-                records = Some(map.next_value_seed(RecordsSeed {
-                    failed_record: self.failed_record,
-                })?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(records)
-    }
-}
-
-/// The `Records` array, element by element.
-struct RecordsSeed<'c> {
-    failed_record: &'c Cell<Option<u64>>,
-}
-
-impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
-    type Value = Vec<Record<'de>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RecordsSeed<'_> {
-    type Value = Vec<Record<'de>>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of CloudTrail records")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut records = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        loop {
-            match seq.next_element::<Record<'de>>() {
-                Ok(Some(record)) => records.push(record),
-                Ok(None) => return Ok(records),
-                Err(e) => {
-                    self.failed_record.set(Some(records.len() as u64));
-                    return Err(e);
-                }
-            }
-        }
-    }
-}
-
-/// Parses a whole log file: `{"Records": [ ... ]}`. The text is checked for UTF-8 once, up
-/// front, so the parser need not check every string again. A record that is not a CloudTrail
-/// record (or breaks the JSON) is named by its index in the error.
-pub fn parse_records(json: &[u8]) -> Result<Vec<Record<'_>>, DecodeError> {
-    let text = std::str::from_utf8(json)
-        .map_err(|e| DecodeError::new(LoadStage::Json, format!("not UTF-8 text: {e}")))?;
-    let failed_record = Cell::new(None);
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let parsed = LogFileSeed {
-        failed_record: &failed_record,
-    }
-    .deserialize(&mut deserializer)
-    .and_then(|records| deserializer.end().map(|()| records));
-    let records = parsed.map_err(|e| {
-        let stage = match e.classify() {
-            serde_json::error::Category::Data => LoadStage::Schema,
-            _ => LoadStage::Json,
-        };
-        DecodeError {
-            stage,
-            record_index: failed_record.get(),
-            source: Box::new(e),
-        }
-    })?;
-    records.ok_or_else(|| {
-        DecodeError::new(
-            LoadStage::Schema,
-            "no \"Records\" array: not a CloudTrail log file",
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn stage_of(json: &str) -> LoadStage {
-        parse_records(json.as_bytes()).unwrap_err().stage
-    }
-
     #[test]
     fn lenient_fields() {
-        let json = r#"{"Records":[{"eventTime":"2025-03-01T00:00:00Z","readOnly":"true",
+        let json = r#"{"eventTime":"2025-03-01T00:00:00Z","readOnly":"true",
             "managementEvent":7,"recipientAccountId":111122223333,"awsRegion":{"x":[1]},
             "requestParameters":null,"responseElements":"a string","eventName":"A\"b",
-            "somethingNew":{"deep":[1,2,{"x":null}]}}]}"#;
-        let records = parse_records(json.as_bytes()).unwrap();
-        let r = &records[0];
+            "somethingNew":{"deep":[1,2,{"x":null}]}}"#;
+        let record: Record = serde_json::from_str(json).unwrap();
+        let r = &record;
         assert_eq!(r.read_only, Flag(Some(true)));
         assert_eq!(r.management_event, Flag(None));
         assert_eq!(r.recipient_account_id.get(), Some("111122223333"));
@@ -365,28 +256,6 @@ mod tests {
         assert!(r.request_parameters.is_none());
         assert_eq!(r.response_elements.map(|v| v.get()), Some("\"a string\""));
         assert_eq!(r.event_name.get(), Some("A\"b"));
-    }
-
-    #[test]
-    fn bad_shapes_have_stages() {
-        assert_eq!(stage_of("{\"Records\":[{}"), LoadStage::Json);
-        assert_eq!(stage_of("not json"), LoadStage::Json);
-        assert_eq!(stage_of("{\"records\":[]}"), LoadStage::Schema);
-        assert_eq!(stage_of("{\"Records\":{}}"), LoadStage::Schema);
-        assert_eq!(stage_of("{\"Records\":[1]}"), LoadStage::Schema);
-        assert_eq!(stage_of("[1,2]"), LoadStage::Schema);
-        assert!(parse_records(b"{\"Records\":[]}").unwrap().is_empty());
-    }
-
-    #[test]
-    fn the_first_bad_record_is_named_by_index() {
-        let index = |json: &str| parse_records(json.as_bytes()).unwrap_err().record_index;
-        assert_eq!(index(r#"{"Records":[{},{},7]}"#), Some(2));
-        assert_eq!(index(r#"{"Records":[{}, {"eventTime": ]}"#), Some(1));
-        assert_eq!(index(r#"{"Records":{}}"#), None);
-        assert_eq!(index(r#"{"Records":[{}]} trailing"#), None);
-        let records = parse_records(br#"{"other":[1],"Records":[{"eventName":"A"}]}"#).unwrap();
-        assert_eq!(records[0].event_name.get(), Some("A"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod s3;
 pub mod trail;
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -153,19 +154,22 @@ pub enum Fetched {
     LocalFile(PathBuf),
 }
 
+/// Bytes read from a local file at a time.
+const LOCAL_READ_BUFFER: usize = 256 << 10;
+
 impl Fetched {
-    /// The bytes (reads a local file now).
-    pub fn into_bytes(self) -> std::result::Result<Bytes, FileError> {
+    /// The file's bytes as a reader (a local file is opened now and read as it is consumed,
+    /// never whole).
+    pub fn open(self) -> std::result::Result<Box<dyn BufRead + Send>, FileError> {
         match self {
-            Fetched::Bytes(bytes) => Ok(bytes),
-            Fetched::LocalFile(path) => {
-                std::fs::read(&path)
-                    .map(Bytes::from)
-                    .map_err(|source| FileError::ReadLocal {
-                        path: path.display().to_string(),
-                        source,
-                    })
-            }
+            Fetched::Bytes(bytes) => Ok(Box::new(std::io::Cursor::new(bytes))),
+            Fetched::LocalFile(path) => match std::fs::File::open(&path) {
+                Ok(file) => Ok(Box::new(BufReader::with_capacity(LOCAL_READ_BUFFER, file))),
+                Err(source) => Err(FileError::ReadLocal {
+                    path: path.display().to_string(),
+                    source,
+                }),
+            },
         }
     }
 }

@@ -13,6 +13,7 @@ use datafusion::arrow::compute::concat_batches;
 use futures::StreamExt;
 use tokio::sync::OnceCell;
 
+use crate::decode::batch::DecodedBatch;
 use crate::decode::gzip::DEFAULT_MAX_FILE_SIZE;
 use crate::decode::profiles::ProfileMap;
 use crate::decode::{DecodePlan, Decoded, Pending, created_profiles, decode_file, resolve_pending};
@@ -37,12 +38,12 @@ struct Harvest {
     profiles: ProfileMap,
 }
 
-/// What reading a file for a scan gave.
+/// A batch of what reading a file for a scan gave.
 #[derive(Debug)]
-pub enum Read {
-    /// Its rows (`None`: the file could not be read; the failure is recorded).
-    Done(Option<RecordBatch>),
-    /// Its rows, some of which call application profiles the plan does not know yet:
+pub enum Part {
+    /// Rows ready to use.
+    Ready(RecordBatch),
+    /// Rows some of which call application profiles the plan does not know yet:
     /// [`Archive::resolve`] them once the other files have said which profiles they create.
     Pending(PendingBatch),
 }
@@ -80,7 +81,7 @@ impl PendingBatch {
 #[derive(Debug, Clone, Copy)]
 struct FileFacts {
     records: usize,
-    json_bytes: usize,
+    json_bytes: u64,
     bad_times: usize,
     /// Delivery time (from the key) minus the oldest event, in seconds.
     lag_seconds: Option<i64>,
@@ -98,7 +99,7 @@ pub struct Coverage {
     /// Records in the files read (before the exact `--from/--to/...` cut).
     pub records: usize,
     /// Bytes of JSON decoded.
-    pub json_bytes: usize,
+    pub json_bytes: u64,
     /// Records whose `eventTime` is missing or does not parse (kept without a time, or left
     /// out by `--from/--to`, which they cannot be placed in).
     pub bad_event_times: usize,
@@ -176,9 +177,9 @@ pub struct ProgressSnapshot {
 }
 
 impl Progress {
-    fn add(&self, bytes: usize, records: usize, failed: bool) {
+    fn add(&self, bytes: u64, records: usize, failed: bool) {
         self.files.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
         self.records.fetch_add(records as u64, Ordering::Relaxed);
         self.errors.fetch_add(u64::from(failed), Ordering::Relaxed);
     }
@@ -336,9 +337,8 @@ impl Archive {
                 let log_file = object.context.log_file.clone();
                 let max_file_size = self.max_file_size;
                 on_rayon(log_file, move || {
-                    let bytes = fetched.into_bytes()?;
                     created_profiles(
-                        &bytes,
+                        fetched.open()?,
                         object.named_gzip(),
                         max_file_size,
                         &object.context.log_file,
@@ -362,62 +362,71 @@ impl Archive {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Reads one file with `plan` for a scan. Rows calling application profiles the plan does
-    /// not know make it [`Read::Pending`] when `may_defer`; otherwise they are resolved at once
-    /// with every profile of the archive.
+    /// Reads one file with `plan` for a scan: its batches, none when it cannot be read (the
+    /// failure is recorded). Rows calling application profiles the plan does not know make
+    /// [`Part::Pending`] batches when `may_defer`; otherwise they are resolved at once with
+    /// every profile of the archive.
     pub async fn read(
         &self,
         object: Arc<LogObject>,
         plan: Arc<DecodePlan>,
         may_defer: bool,
-    ) -> Read {
+    ) -> Vec<Part> {
         let log_file = object.context.log_file.clone();
         let delivered = object.key().delivered;
-        let result = match self.fetcher.fetch(&object).await {
+        let decoded = match self.fetcher.fetch(&object).await {
             Ok(fetched) => self.decode(fetched, Arc::clone(&object), plan).await,
             Err(error) => Err(error),
         };
-        let result = match result {
-            Ok((decoded, plan, size)) if !decoded.pending.is_empty() => {
-                self.record_read(log_file.clone(), delivered, &decoded, size);
-                let pending = PendingBatch {
-                    batch: compact(decoded.batch),
-                    pending: decoded.pending,
-                    plan,
-                };
-                if may_defer {
-                    return Read::Pending(pending);
-                }
-                match self.resolve(pending).await {
-                    Ok(batch) => return Read::Done(Some(batch)),
-                    Err(e) => Err(FileError::decode(&log_file, e)),
-                }
+        let (decoded, plan) = match decoded {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                self.record_failure(log_file, &error);
+                return Vec::new();
             }
-            other => other.map(|(decoded, _, size)| (decoded, size)),
         };
-        Read::Done(match result {
-            Ok((decoded, size)) => {
-                self.record_read(log_file, delivered, &decoded, size);
-                Some(decoded.batch)
+        self.record_read(log_file.clone(), delivered, &decoded, object.size);
+        let mut parts = Vec::with_capacity(decoded.batches.len());
+        for DecodedBatch { batch, pending } in decoded.batches {
+            if pending.is_empty() {
+                parts.push(Part::Ready(batch));
+                continue;
             }
-            Err(file_error) => {
-                // A file that cannot be read creates no profile either.
-                self.harvest
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .files
-                    .insert(log_file.clone());
-                self.progress.add(0, 0, true);
-                let error = LoadError::of_file(log_file.clone(), &file_error);
-                let first_time =
-                    !matches!(self.outcomes().get(&log_file), Some(Outcome::Failed(_)));
-                if first_time {
-                    tracing::warn!("could not read {error}");
+            let pending = PendingBatch {
+                batch: compact(batch),
+                pending,
+                plan: Arc::clone(&plan),
+            };
+            if may_defer {
+                parts.push(Part::Pending(pending));
+                continue;
+            }
+            match self.resolve(pending).await {
+                Ok(batch) => parts.push(Part::Ready(batch)),
+                Err(e) => {
+                    self.record_failure(log_file.clone(), &FileError::decode(&log_file, e));
+                    return Vec::new();
                 }
-                self.outcomes().insert(log_file, Outcome::Failed(error));
-                None
             }
-        })
+        }
+        parts
+    }
+
+    /// Records a file that could not be read.
+    fn record_failure(&self, log_file: String, file_error: &FileError) {
+        // A file that cannot be read creates no profile either.
+        self.harvest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .files
+            .insert(log_file.clone());
+        self.progress.add(0, 0, true);
+        let error = LoadError::of_file(log_file.clone(), file_error);
+        let first_time = !matches!(self.outcomes().get(&log_file), Some(Outcome::Failed(_)));
+        if first_time {
+            tracing::warn!("could not read {error}");
+        }
+        self.outcomes().insert(log_file, Outcome::Failed(error));
     }
 
     /// Records a file read in full.
@@ -426,7 +435,7 @@ impl Archive {
         log_file: String,
         delivered: Option<chrono::DateTime<chrono::Utc>>,
         decoded: &Decoded,
-        size: usize,
+        size: u64,
     ) {
         self.progress.add(size, decoded.records, false);
         let lag_seconds = delivered
@@ -512,21 +521,20 @@ impl Archive {
         fetched: Fetched,
         object: Arc<LogObject>,
         plan: Arc<DecodePlan>,
-    ) -> Result<(Decoded, Arc<DecodePlan>, usize), FileError> {
+    ) -> Result<(Decoded, Arc<DecodePlan>), FileError> {
         let plan = match self.all_profiles.get() {
             Some(all) if !plan.has_all_profiles() => {
                 Arc::new(plan.with_all_profiles(Arc::clone(all)))
             }
             _ => plan,
         };
-        let (mut decoded, size) =
-            decode_on_rayon(fetched, Arc::clone(&object), Arc::clone(&plan)).await?;
+        let mut decoded = decode_on_rayon(fetched, Arc::clone(&object), Arc::clone(&plan)).await?;
         let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
         harvest.files.insert(object.context.log_file.clone());
         harvest
             .profiles
             .extend(std::mem::take(&mut decoded.created_profiles));
-        Ok((decoded, plan, size))
+        Ok((decoded, plan))
     }
 }
 
@@ -536,18 +544,16 @@ fn compact(batch: RecordBatch) -> RecordBatch {
     concat_batches(&batch.schema(), [&batch]).unwrap_or(batch)
 }
 
-/// Reads (if local) and decodes on the rayon pool, and hands the result and the file's size back
-/// to the async caller.
+/// Reads (if local) and decodes on the rayon pool, and hands the result back to the async
+/// caller.
 async fn decode_on_rayon(
     fetched: Fetched,
     object: Arc<LogObject>,
     plan: Arc<DecodePlan>,
-) -> Result<(Decoded, usize), FileError> {
+) -> Result<Decoded, FileError> {
     let log_file = object.context.log_file.clone();
     on_rayon(log_file, move || {
-        let bytes = fetched.into_bytes()?;
-        decode_file(&bytes, object.named_gzip(), &object.context, &plan)
-            .map(|decoded| (decoded, bytes.len()))
+        decode_file(fetched.open()?, object.named_gzip(), &object.context, &plan)
             .map_err(|e| FileError::decode(&object.context.log_file, e))
     })
     .await

@@ -72,7 +72,8 @@ impl TableProvider for EventsTable {
         let plan = self
             .archive
             .decode_plan(columns)
-            .with_record_filter(RecordFilter::of(filters));
+            .with_record_filter(RecordFilter::of(filters))
+            .with_batch_size(state.config().batch_size());
         let partitions = state.config().target_partitions();
         Ok(Arc::new(EventsScanExec::new(
             Arc::clone(&self.archive),

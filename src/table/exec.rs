@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 
 use crate::decode::DecodePlan;
 use crate::source::LogObject;
-use crate::table::archive::{Archive, PendingBatch, Read};
+use crate::table::archive::{Archive, Part, PendingBatch};
 
 /// Local files read and decoded ahead of the consumer, per partition.
 pub const PREFETCH_PER_PARTITION: usize = 8;
@@ -203,26 +203,30 @@ impl ExecutionPlan for EventsScanExec {
                     .join()
             })
             .buffered(read_ahead)
-            .filter_map(move |read| {
+            .flat_map(|read| {
+                let parts: Vec<Result<Part>> = match read {
+                    Ok((parts, _share)) => parts.into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(DataFusionError::External(Box::new(e)))],
+                };
+                futures::stream::iter(parts)
+            })
+            .filter_map(move |part| {
                 let holding = Arc::clone(&holding);
                 let archive = Arc::clone(&resolver);
                 async move {
-                    match read {
-                        Ok((Read::Done(batch), _share)) => non_empty(batch),
-                        Ok((Read::Pending(pending), _share)) => {
-                            // Held until the end, or over the budget: resolved now.
+                    match part {
+                        Ok(Part::Ready(batch)) => non_empty(Some(batch)),
+                        Ok(Part::Pending(pending)) => {
                             let over_budget = holding
                                 .lock()
                                 .unwrap_or_else(|p| p.into_inner())
                                 .hold(pending)?;
                             resolved(&archive, over_budget).await
                         }
-                        Err(e) => Some(Err(DataFusionError::External(Box::new(e)))),
+                        Err(e) => Some(Err(e)),
                     }
                 }
             });
-        // Batches with rows calling application profiles the plan did not know come last,
-        // when every other file has said which profiles it creates.
         let later = futures::stream::once(async move {
             let pending = held.lock().unwrap_or_else(|p| p.into_inner()).release();
             tracing::debug!(
