@@ -6,11 +6,15 @@
 use std::path::PathBuf;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 mod common;
 
 use common::{fixed_threads, served_regions};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use datafusion::execution::memory_pool::{
+    MemoryConsumer, MemoryPool, MemoryReservation, UnboundedMemoryPool,
+};
 use rayon::prelude::*;
 use serde::Deserialize;
 use trailmap::decode::{DecodePlan, decode_file};
@@ -283,19 +287,20 @@ fn benches(c: &mut Criterion) {
     ];
     for (name, columns) in projections {
         let plan = DecodePlan::new(columns, ScanFilter::default(), Default::default());
-        let decode_all = || {
+        let mut memory = unbounded_reservation();
+        let mut decode_all = || {
             archive
                 .files
                 .iter()
                 .map(|(file, raw)| {
-                    decode_file(&raw[..], true, file, &plan)
+                    decode_file(&raw[..], true, file, &plan, &mut memory)
                         .map(|d| d.batches.iter().map(|b| b.batch.num_rows()).sum())
                         .unwrap_or(0)
                 })
                 .sum::<usize>()
         };
         assert_eq!(decode_all(), events, "{name} decodes every record");
-        group.bench_function(name, |b| b.iter(decode_all));
+        group.bench_function(name, |b| b.iter(&mut decode_all));
     }
     group.finish();
 
@@ -326,6 +331,12 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
+/// A reservation from a memory pool without a limit (the decoder counts its batches in it).
+fn unbounded_reservation() -> MemoryReservation {
+    let pool: Arc<dyn MemoryPool> = Arc::new(UnboundedMemoryPool::default());
+    MemoryConsumer::new("bench").register(&pool)
+}
+
 /// Invocations in the archive, by the decoder (for the bare loop's total).
 fn trailmap_invocations(archive: &Archive) -> u64 {
     let plan = DecodePlan::new(
@@ -336,7 +347,9 @@ fn trailmap_invocations(archive: &Archive) -> u64 {
     archive
         .files
         .iter()
-        .filter_map(|(file, raw)| decode_file(&raw[..], true, file, &plan).ok())
+        .filter_map(|(file, raw)| {
+            decode_file(&raw[..], true, file, &plan, &mut unbounded_reservation()).ok()
+        })
         .flat_map(|d| d.batches)
         .map(|b| {
             use datafusion::arrow::array::AsArray;

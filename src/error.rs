@@ -199,6 +199,16 @@ impl DecodeError {
         }
     }
 
+    /// A refusal of the memory pool, while building a batch.
+    pub fn out_of_memory(refusal: datafusion::error::DataFusionError) -> Self {
+        DecodeError::new(LoadStage::Schema, OutOfMemory(refusal))
+    }
+
+    /// Whether this is a refusal of the memory pool rather than something wrong in the file.
+    pub fn is_out_of_memory(&self) -> bool {
+        self.source.is::<OutOfMemory>()
+    }
+
     /// The same error, tied to the record of index `index` (when `Some`).
     pub fn at_record(self, index: Option<usize>) -> Self {
         DecodeError {
@@ -207,6 +217,11 @@ impl DecodeError {
         }
     }
 }
+
+/// The memory pool refused room for decoded rows.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OutOfMemory(pub datafusion::error::DataFusionError);
 
 /// Why one file could not be read, with the file it is about.
 #[derive(Debug, thiserror::Error)]
@@ -229,6 +244,17 @@ pub enum FileError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The memory pool (`--memory-limit`) had no room for a file's rows: a failure of the
+    /// query, not of the file, so never a load error.
+    #[error(
+        "{file}: the memory limit (--memory-limit) leaves no room for its rows: {source}; raise the limit, select fewer columns or filter more"
+    )]
+    OutOfMemory {
+        /// The file (local path or `s3://bucket/key`).
+        file: String,
+        /// The pool's refusal.
+        source: BoxError,
+    },
     /// The bytes are not a readable CloudTrail log file.
     #[error("{file} ({stage}{}): {source}", at_record(*.record_index))]
     Decode {
@@ -246,6 +272,12 @@ pub enum FileError {
 impl FileError {
     /// The decode error `error` of `file`.
     pub fn decode(file: &str, error: DecodeError) -> Self {
+        if error.is_out_of_memory() {
+            return FileError::OutOfMemory {
+                file: file.to_owned(),
+                source: error.source,
+            };
+        }
         FileError::Decode {
             file: file.to_owned(),
             record_index: error.record_index,
@@ -287,6 +319,10 @@ impl LoadError {
             }
             FileError::ReadLocal { source, .. } => {
                 LoadError::new(log_file, LoadStage::Fetch, source.to_string())
+            }
+            // Not a fault of the file: the scan fails the query instead (see `Archive::read`).
+            FileError::OutOfMemory { source, .. } => {
+                LoadError::new(log_file, LoadStage::Schema, source.to_string())
             }
             FileError::Decode {
                 record_index,

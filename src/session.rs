@@ -6,6 +6,7 @@ use std::sync::Arc;
 use datafusion::catalog::Session;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionState;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
 
@@ -89,10 +90,16 @@ async fn session_over(listing: Listing, options: ReadOptions) -> Result<TrailSes
         folders_not_listed = listing.skipped.folders,
         "listed sources"
     );
+    let runtime = match options.memory_limit {
+        Some(bytes) => RuntimeEnvBuilder::new()
+            .with_memory_limit(usize::try_from(bytes).unwrap_or(usize::MAX), 1.0)
+            .build_arc()?,
+        None => Arc::new(RuntimeEnv::default()),
+    };
     let archive = Arc::new(Archive::new(listing, options));
     // DATAFUSION_* variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS) tune the engine.
     let config = SessionConfig::from_env()?.with_information_schema(true);
-    let ctx = SessionContext::new_with_config(config);
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
     table::register(&ctx, Arc::clone(&archive)).await?;
     Ok(TrailSession { ctx, archive })
 }

@@ -593,3 +593,43 @@ fn insight_and_digest_files_are_skipped_by_name() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_memory_limit_too_small_fails_the_query_and_is_not_a_load_error() {
+    let output = trailmap(&[
+        "query",
+        "-s",
+        sample(),
+        "--memory-limit",
+        "1KiB",
+        "--format",
+        "csv",
+        "SELECT * FROM events",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the memory limit (--memory-limit)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("could not read"),
+        "no file is blamed: {stderr}"
+    );
+    // A limit with room gives the answer of no limit.
+    let sql = "SELECT count(*) AS n, count(DISTINCT request_parameters) AS p FROM events";
+    let limited = query_json(Path::new(sample()), &["--memory-limit", "256MiB"], sql);
+    assert_eq!(limited, query_json(Path::new(sample()), &[], sql));
+    assert_eq!(limited[0]["n"].as_u64(), Some(3000));
+    assert_one_line_error(
+        &[
+            "query",
+            "-s",
+            sample(),
+            "--memory-limit",
+            "lots",
+            "SELECT 1",
+        ],
+        "lots",
+    );
+}

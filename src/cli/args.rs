@@ -51,6 +51,12 @@ pub struct SourceArgs {
     /// file (a gzip bomb, or not a log file) is a load error and the rest is read.
     #[arg(long, value_name = "SIZE", default_value = "1GiB")]
     pub max_file_size: String,
+    /// The most memory the query engine may hold (e.g. 2GiB, 512MiB): rows being decoded,
+    /// rows waiting for application profiles, sorts and aggregations count against it; a query
+    /// that needs more fails with an error saying so instead of exhausting the machine.
+    /// Default: no limit.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
     /// Exit with code 2 if any file could not be read (default: warn and go on).
     #[arg(long)]
     pub strict: bool,
@@ -99,12 +105,14 @@ impl SourceArgs {
             None => ProfileMap::default(),
         };
         let max_file_size = parse_size(&self.max_file_size)?;
+        let memory_limit = self.memory_limit.as_deref().map(parse_size).transpose()?;
         Ok((
             specs,
             ReadOptions {
                 filter,
                 profiles,
                 max_file_size,
+                memory_limit,
             },
         ))
     }

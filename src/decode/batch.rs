@@ -7,6 +7,7 @@ use datafusion::arrow::array::{
     TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::memory_pool::MemoryReservation;
 
 use crate::decode::Pending;
 use crate::decode::row::Value;
@@ -25,19 +26,27 @@ pub struct DecodedBatch {
     pub pending: Vec<Pending>,
 }
 
-/// Builds batches of the projected columns, at most `batch_size` rows each.
-pub struct BatchBuilder {
+/// Builds batches of the projected columns, at most `batch_size` rows each, their memory
+/// reserved from DataFusion's memory pool as they are built.
+pub struct BatchBuilder<'m> {
     schema: SchemaRef,
     builders: Vec<Builder>,
     rows: usize,
     batch_size: usize,
     pending: Vec<Pending>,
     done: Vec<DecodedBatch>,
+    memory: &'m mut MemoryReservation,
 }
 
-impl BatchBuilder {
-    /// Builders for `columns` (of `schema`), flushed every `batch_size` rows.
-    pub fn new(schema: SchemaRef, columns: &[Column], batch_size: usize) -> Self {
+impl<'m> BatchBuilder<'m> {
+    /// Builders for `columns` (of `schema`), flushed every `batch_size` rows; every batch's
+    /// memory is added to `memory` (a refusal of the pool is an error).
+    pub fn new(
+        schema: SchemaRef,
+        columns: &[Column],
+        batch_size: usize,
+        memory: &'m mut MemoryReservation,
+    ) -> Self {
         let batch_size = batch_size.max(1);
         BatchBuilder {
             builders: columns
@@ -49,6 +58,7 @@ impl BatchBuilder {
             batch_size,
             pending: Vec::new(),
             done: Vec::new(),
+            memory,
         }
     }
 
@@ -90,6 +100,9 @@ impl BatchBuilder {
             .map_err(|e| {
             DecodeError::new(LoadStage::Schema, format!("building Arrow batch: {e}"))
         })?;
+        self.memory
+            .try_grow(batch.get_array_memory_size())
+            .map_err(DecodeError::out_of_memory)?;
         self.done.push(DecodedBatch {
             batch,
             pending: std::mem::take(&mut self.pending),

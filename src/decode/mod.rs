@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{AsArray, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::execution::memory_pool::MemoryReservation;
 
 use crate::error::{DecodeError, LoadStage};
 use crate::filter::ScanFilter;
@@ -202,16 +203,24 @@ pub fn resolve_pending(
 }
 
 /// Decodes one file, read from `input` as it comes (the JSON text is never held whole: see
-/// [`stream`]). `named_gzip` tells whether its name ends in `.gz`. The file is decoded whole or
-/// not at all: on any failure no batch is returned.
+/// [`stream`]). `named_gzip` tells whether its name ends in `.gz`. The batches' memory is added
+/// to `memory` as they are built; a refusal of its pool stops the decoding with an error for
+/// which [`DecodeError::is_out_of_memory`] holds. The file is decoded whole or not at all: on
+/// any failure no batch is returned.
 pub fn decode_file<R: BufRead>(
     input: R,
     named_gzip: bool,
     file: &FileContext,
     plan: &DecodePlan,
+    memory: &mut MemoryReservation,
 ) -> Result<Decoded, DecodeError> {
     let mut text = gzip::JsonText::open(input, named_gzip)?;
-    let mut batches = BatchBuilder::new(Arc::clone(&plan.schema), &plan.columns, plan.batch_size);
+    let mut batches = BatchBuilder::new(
+        Arc::clone(&plan.schema),
+        &plan.columns,
+        plan.batch_size,
+        memory,
+    );
     let mut oldest_event: Option<i64> = None;
     let mut bad_times = 0;
     let mut created_profiles = ProfileMap::default();
@@ -294,6 +303,30 @@ mod tests {
         batches.remove(0)
     }
 
+    /// A reservation from a pool without a limit.
+    fn memory() -> MemoryReservation {
+        use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, UnboundedMemoryPool};
+        let pool: Arc<dyn MemoryPool> = Arc::new(UnboundedMemoryPool::default());
+        MemoryConsumer::new("test").register(&pool)
+    }
+
+    /// A pool with room for `bytes` refuses a file whose rows need more.
+    #[test]
+    fn a_refusal_of_the_memory_pool_stops_decoding() {
+        use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryConsumer, MemoryPool};
+        let pool: Arc<dyn MemoryPool> = Arc::new(GreedyMemoryPool::new(64));
+        let mut memory = MemoryConsumer::new("test").register(&pool);
+        let plan = DecodePlan::new(
+            Column::ALL.to_vec(),
+            ScanFilter::default(),
+            Default::default(),
+        );
+        let error = decode_file(INVOKE.as_bytes(), false, &file(), &plan, &mut memory).unwrap_err();
+        assert!(error.is_out_of_memory(), "{error}");
+        let not_memory = decode_file(&b"{"[..], false, &file(), &plan, &mut memory).unwrap_err();
+        assert!(!not_memory.is_out_of_memory());
+    }
+
     fn file() -> FileContext {
         let key = "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/01/111122223333_CloudTrail_eu-west-1_20250301T1205Z_x.json.gz";
         FileContext::new(key.into())
@@ -316,7 +349,7 @@ mod tests {
             ScanFilter::default(),
             Default::default(),
         );
-        let decoded = decode_file(INVOKE.as_bytes(), false, &file(), &plan).unwrap();
+        let decoded = decode_file(INVOKE.as_bytes(), false, &file(), &plan, &mut memory()).unwrap();
         assert_eq!(decoded.records, 2);
         let decoded = only_batch(decoded);
         assert_eq!(decoded.batch.num_rows(), 2);
@@ -374,7 +407,8 @@ mod tests {
             Column::ServedGeography,
         ];
         let plan = DecodePlan::new(columns.clone(), ScanFilter::default(), Default::default());
-        let decoded = only_batch(decode_file(json.as_bytes(), false, &file(), &plan).unwrap());
+        let decoded =
+            only_batch(decode_file(json.as_bytes(), false, &file(), &plan, &mut memory()).unwrap());
         assert_eq!(
             decoded
                 .pending
@@ -436,14 +470,18 @@ mod tests {
             ..ScanFilter::default()
         };
         let plan = DecodePlan::new(vec![Column::EventName], filter, Default::default());
-        let decoded = only_batch(decode_file(INVOKE.as_bytes(), false, &file(), &plan).unwrap());
+        let decoded = only_batch(
+            decode_file(INVOKE.as_bytes(), false, &file(), &plan, &mut memory()).unwrap(),
+        );
         assert_eq!(decoded.batch.num_columns(), 1);
         assert_eq!(decoded.batch.num_rows(), 1);
         let empty = DecodePlan::new(vec![], ScanFilter::default(), Default::default());
         assert_eq!(
-            only_batch(decode_file(INVOKE.as_bytes(), false, &file(), &empty).unwrap())
-                .batch
-                .num_rows(),
+            only_batch(
+                decode_file(INVOKE.as_bytes(), false, &file(), &empty, &mut memory()).unwrap()
+            )
+            .batch
+            .num_rows(),
             2
         );
     }

@@ -18,6 +18,11 @@ use crate::error::{DecodeError, LoadStage};
 
 /// Bytes read from the input per window.
 pub const WINDOW: usize = 1 << 20;
+/// The longest single JSON value (a record, or another member of the top-level object) read.
+/// CloudTrail omits request and response elements too large to log, so its records are at
+/// most a few hundred KB; a value this long is a gzip bomb or not a log file, and refusing it
+/// bounds the window whatever `--max-file-size` allows.
+pub const MAX_VALUE: usize = 64 << 20;
 
 /// Where the reader is in `{"Records": [ ... ]}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +146,11 @@ fn step(
 ) -> Result<Step, DecodeError> {
     let skipped = rest.len() - rest.trim_start_matches(is_json_space).len();
     let Some(next) = rest.as_bytes().get(skipped).copied() else {
-        return Ok(Step::NeedMore);
+        // Whitespace is consumed as it comes: a window of nothing else is not kept.
+        return Ok(match skipped {
+            0 => Step::NeedMore,
+            _ => Step::Advance(skipped, state),
+        });
     };
     let punctuation = |state: State| Ok(Step::Advance(skipped + 1, state));
     match (state, next) {
@@ -302,8 +311,19 @@ impl Window {
         self.buffer.copy_within(self.start..self.end, 0);
         self.end -= self.start;
         self.start = 0;
+        // What is held is one value the window could not finish.
+        if self.end >= MAX_VALUE {
+            return Err(DecodeError::new(
+                LoadStage::Json,
+                format!(
+                    "a single JSON value is longer than {} MiB (from byte {}): not a CloudTrail log file",
+                    MAX_VALUE >> 20,
+                    self.total - self.end as u64
+                ),
+            ));
+        }
         // A record longer than a window: read as much again as is held, not one window more.
-        let wanted = self.end + self.size.max(self.end);
+        let wanted = (self.end + self.size.max(self.end)).min(MAX_VALUE + self.size);
         if self.buffer.len() < wanted {
             self.buffer.resize(wanted, 0);
         }
@@ -494,6 +514,42 @@ mod tests {
             input.len() >= 2 * WINDOW,
             "stopped within a window or two of the cap, {} bytes left",
             input.len()
+        );
+    }
+
+    #[test]
+    fn whitespace_is_not_held_and_a_giant_value_is_refused() {
+        // 40 windows of whitespace between records: read, never held.
+        let json = format!(
+            "{{\"Records\":[{}{{\"eventName\":\"A\"}}]}}",
+            " ".repeat(40 * 64)
+        );
+        let mut window = Window::new(u64::MAX, 64);
+        let mut input = json.as_bytes();
+        let mut state = State::Open;
+        while !window.fill(&mut input).unwrap() {
+            let text = window.text().unwrap();
+            let mut offset = 0;
+            while let Step::Advance(used, next) =
+                step(state, &text[offset..], false, 0, |_| Ok(())).unwrap()
+            {
+                offset += used;
+                state = next;
+            }
+            window.consume(offset);
+            assert!(window.buffer.len() <= 2 * 64, "the window stays one window");
+        }
+        assert_eq!(names(&json).unwrap(), [Some("A".to_owned())]);
+        let giant = format!(
+            "{{\"Records\":[{{\"p\":\"{}\"}}]}}",
+            "x".repeat(MAX_VALUE + WINDOW)
+        );
+        let err = names(&giant).unwrap_err();
+        assert_eq!(err.stage, LoadStage::Json);
+        assert!(
+            err.source.to_string().contains("longer than 64 MiB"),
+            "{}",
+            err.source
         );
     }
 

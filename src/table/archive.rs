@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::concat_batches;
+use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, UnboundedMemoryPool};
 use futures::StreamExt;
 use tokio::sync::OnceCell;
 
@@ -205,6 +207,8 @@ pub struct ReadOptions {
     pub profiles: ProfileMap,
     /// `--max-file-size`: a file whose JSON text is larger is a load error, not read.
     pub max_file_size: u64,
+    /// `--memory-limit`: the size of DataFusion's memory pool (`None`: unbounded).
+    pub memory_limit: Option<u64>,
 }
 
 impl Default for ReadOptions {
@@ -213,6 +217,7 @@ impl Default for ReadOptions {
             filter: ScanFilter::default(),
             profiles: ProfileMap::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            memory_limit: None,
         }
     }
 }
@@ -365,24 +370,29 @@ impl Archive {
     /// Reads one file with `plan` for a scan: its batches, none when it cannot be read (the
     /// failure is recorded). Rows calling application profiles the plan does not know make
     /// [`Part::Pending`] batches when `may_defer`; otherwise they are resolved at once with
-    /// every profile of the archive.
+    /// every profile of the archive. The rows being decoded count against `pool`; a refusal
+    /// of the pool is the one error (it fails the query, not the file).
     pub async fn read(
         &self,
         object: Arc<LogObject>,
         plan: Arc<DecodePlan>,
         may_defer: bool,
-    ) -> Vec<Part> {
+        pool: Arc<dyn MemoryPool>,
+    ) -> Result<Vec<Part>, DataFusionError> {
         let log_file = object.context.log_file.clone();
         let delivered = object.key().delivered;
         let decoded = match self.fetcher.fetch(&object).await {
-            Ok(fetched) => self.decode(fetched, Arc::clone(&object), plan).await,
+            Ok(fetched) => self.decode(fetched, Arc::clone(&object), plan, pool).await,
             Err(error) => Err(error),
         };
         let (decoded, plan) = match decoded {
             Ok(decoded) => decoded,
+            Err(error @ FileError::OutOfMemory { .. }) => {
+                return Err(DataFusionError::ResourcesExhausted(error.to_string()));
+            }
             Err(error) => {
                 self.record_failure(log_file, &error);
-                return Vec::new();
+                return Ok(Vec::new());
             }
         };
         self.record_read(log_file.clone(), delivered, &decoded, object.size);
@@ -405,11 +415,11 @@ impl Archive {
                 Ok(batch) => parts.push(Part::Ready(batch)),
                 Err(e) => {
                     self.record_failure(log_file.clone(), &FileError::decode(&log_file, e));
-                    return Vec::new();
+                    return Ok(Vec::new());
                 }
             }
         }
-        parts
+        Ok(parts)
     }
 
     /// Records a file that could not be read.
@@ -464,8 +474,10 @@ impl Archive {
                 .collect()
         };
         let plan = Arc::new(self.decode_plan(Vec::new()));
+        // No column is built: nothing to count against a memory pool.
+        let pool: Arc<dyn MemoryPool> = Arc::new(UnboundedMemoryPool::default());
         futures::stream::iter(unread)
-            .map(|object| self.read(object, Arc::clone(&plan), false))
+            .map(|object| self.read(object, Arc::clone(&plan), false, Arc::clone(&pool)))
             .buffer_unordered(CHECK_CONCURRENCY)
             .for_each(|_| async {})
             .await;
@@ -521,6 +533,7 @@ impl Archive {
         fetched: Fetched,
         object: Arc<LogObject>,
         plan: Arc<DecodePlan>,
+        pool: Arc<dyn MemoryPool>,
     ) -> Result<(Decoded, Arc<DecodePlan>), FileError> {
         let plan = match self.all_profiles.get() {
             Some(all) if !plan.has_all_profiles() => {
@@ -528,7 +541,8 @@ impl Archive {
             }
             _ => plan,
         };
-        let mut decoded = decode_on_rayon(fetched, Arc::clone(&object), Arc::clone(&plan)).await?;
+        let mut decoded =
+            decode_on_rayon(fetched, Arc::clone(&object), Arc::clone(&plan), pool).await?;
         let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
         harvest.files.insert(object.context.log_file.clone());
         harvest
@@ -544,17 +558,28 @@ fn compact(batch: RecordBatch) -> RecordBatch {
     concat_batches(&batch.schema(), [&batch]).unwrap_or(batch)
 }
 
-/// Reads (if local) and decodes on the rayon pool, and hands the result back to the async
-/// caller.
+/// Reads (if local) and decodes on the rayon pool, the rows counted against `pool` while they
+/// are built, and hands the result back to the async caller (the reservation ends there: the
+/// batches are then the consumer's).
 async fn decode_on_rayon(
     fetched: Fetched,
     object: Arc<LogObject>,
     plan: Arc<DecodePlan>,
+    pool: Arc<dyn MemoryPool>,
 ) -> Result<Decoded, FileError> {
     let log_file = object.context.log_file.clone();
     on_rayon(log_file, move || {
-        decode_file(fetched.open()?, object.named_gzip(), &object.context, &plan)
-            .map_err(|e| FileError::decode(&object.context.log_file, e))
+        let mut memory =
+            MemoryConsumer::new(format!("decoding {}", object.context.log_file)).register(&pool);
+        let input = fetched.open()?;
+        decode_file(
+            input,
+            object.named_gzip(),
+            &object.context,
+            &plan,
+            &mut memory,
+        )
+        .map_err(|e| FileError::decode(&object.context.log_file, e))
     })
     .await
 }

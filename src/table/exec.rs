@@ -178,6 +178,7 @@ impl ExecutionPlan for EventsScanExec {
         let archive = Arc::clone(&self.archive);
         let (reader, resolver) = (Arc::clone(&archive), Arc::clone(&archive));
         let plan = Arc::clone(&self.plan);
+        let pool = Arc::clone(context.memory_pool());
         let reservation =
             MemoryConsumer::new(format!("CloudTrailScanExec[{partition}] held batches"))
                 .register(context.memory_pool());
@@ -199,13 +200,17 @@ impl ExecutionPlan for EventsScanExec {
             .map(move |(file, share)| {
                 let archive = Arc::clone(&reader);
                 let plan = Arc::clone(&plan);
-                SpawnedTask::spawn(async move { (archive.read(file, plan, true).await, share) })
-                    .join()
+                let pool = Arc::clone(&pool);
+                SpawnedTask::spawn(
+                    async move { (archive.read(file, plan, true, pool).await, share) },
+                )
+                .join()
             })
             .buffered(read_ahead)
             .flat_map(|read| {
                 let parts: Vec<Result<Part>> = match read {
-                    Ok((parts, _share)) => parts.into_iter().map(Ok).collect(),
+                    Ok((Ok(parts), _share)) => parts.into_iter().map(Ok).collect(),
+                    Ok((Err(refused), _share)) => vec![Err(refused)],
                     Err(e) => vec![Err(DataFusionError::External(Box::new(e)))],
                 };
                 futures::stream::iter(parts)
