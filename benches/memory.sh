@@ -7,7 +7,8 @@
 #   bash benches/memory.sh [BIG_FILE_EVENTS] [ARCHIVE_EVENTS] [BOMB_GB]
 #       defaults: 1100000 events in one file (~1.5 GB of JSON), 2500000 events (5x), 20 GB
 #
-# Set MEMORY_DIR to keep the generated data somewhere else than /tmp/trailmap-memory.
+# Set MEMORY_DIR to keep the generated data somewhere else than /tmp/trailmap-memory, and
+# TRAILMAP_BIN to measure a binary already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIG_EVENTS="${1:-1100000}"
@@ -18,8 +19,12 @@ THREADS="${THREADS:-2}"
 export RAYON_NUM_THREADS="$THREADS" TOKIO_WORKER_THREADS="$THREADS" \
   DATAFUSION_EXECUTION_TARGET_PARTITIONS="$THREADS"
 
-cargo build --release --quiet
-BIN="$PWD/target/release/trailmap"
+if [ -n "${TRAILMAP_BIN:-}" ]; then
+  BIN="$TRAILMAP_BIN"
+else
+  cargo build --release --quiet
+  BIN="$PWD/target/release/trailmap"
+fi
 mkdir -p "$WORK"
 
 # One file of BIG_EVENTS records.

@@ -14,8 +14,9 @@ use crate::decode::row::Value;
 use crate::error::{DecodeError, LoadStage};
 use crate::schema::{Column, Kind, UTC};
 
-/// Rows a builder makes room for up front (it grows past this as needed).
-const INITIAL_ROWS: usize = 1024;
+/// Rows a builder makes room for up front (it grows past this as needed). Most log files hold
+/// tens to hundreds of records, and filters keep fewer.
+const INITIAL_ROWS: usize = 128;
 
 /// A batch of a file's rows, with those that wait for an application profile.
 #[derive(Debug)]

@@ -242,7 +242,7 @@ pub fn decode_file<R: BufRead>(
                 record.recipient_account_id.get(),
                 record.aws_region.get(),
             );
-        if !kept_by_flags || !plan.records.keeps(record) {
+        if !kept_by_flags || !plan.records.keeps(record, time) {
             return Ok(());
         }
         let row = Row::new(record, time, file, plan.needs);

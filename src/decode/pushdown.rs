@@ -2,8 +2,9 @@
 //! record's nested parts are parsed or any column is built.
 //!
 //! A [`RecordFilter`] is a conjunction of conditions on `event_source`, `event_name`,
-//! `account_id` (recipientAccountId) and `aws_region` (`=`, `IN`, `OR` of those on one column)
-//! and `is_invocation` (`is_invocation`, `is_invocation = true`). The decoder evaluates such a
+//! `account_id` (recipientAccountId) and `aws_region` (`=`, `IN`, `OR` of those on one column),
+//! `is_invocation` (`is_invocation`, `is_invocation = true`) and `event_time` (`<`, `<=`, `>`,
+//! `>=` a timestamp, whole microseconds). The decoder evaluates such a
 //! filter fully, with SQL's meaning (a missing field is NULL and fails it), so the table
 //! declares it `Exact` and DataFusion does not filter those rows again. Real archives are mostly
 //! not Bedrock: a query over `invocations` skips every other record after reading two fields.
@@ -24,11 +25,30 @@ struct OneOf {
     values: HashSet<String>,
 }
 
+/// A bound on `event_time`, in microseconds since the epoch (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TimeBound {
+    op: Operator,
+    micros: i64,
+}
+
+impl TimeBound {
+    fn holds(&self, time: i64) -> bool {
+        match self.op {
+            Operator::Lt => time < self.micros,
+            Operator::LtEq => time <= self.micros,
+            Operator::Gt => time > self.micros,
+            _ => time >= self.micros,
+        }
+    }
+}
+
 /// Conditions every kept record meets (all of them; none means keep everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordFilter {
     one_of: Vec<OneOf>,
     invocations_only: bool,
+    times: Vec<TimeBound>,
 }
 
 /// The text columns read straight off a record's top level.
@@ -54,7 +74,7 @@ impl RecordFilter {
 
     /// Whether it keeps every record.
     pub fn is_empty(&self) -> bool {
-        self.one_of.is_empty() && !self.invocations_only
+        self.one_of.is_empty() && !self.invocations_only && self.times.is_empty()
     }
 
     /// This filter AND `filter`, if the decoder can evaluate `filter`.
@@ -83,6 +103,10 @@ impl RecordFilter {
                 Some(self)
             }
             other => {
+                if let Some(bound) = time_bound(other) {
+                    self.times.push(bound);
+                    return Some(self);
+                }
                 let condition = one_of(other)?;
                 self.one_of.push(condition);
                 Some(self)
@@ -90,11 +114,13 @@ impl RecordFilter {
         }
     }
 
-    /// Whether `record` meets every condition.
-    pub fn keeps(&self, record: &Record<'_>) -> bool {
+    /// Whether `record`, whose `eventTime` reads as `time` (microseconds; `None` when missing
+    /// or unparsable), meets every condition.
+    pub fn keeps(&self, record: &Record<'_>, time: Option<i64>) -> bool {
         let source = record.event_source.get();
         let name = record.event_name.get();
-        (!self.invocations_only || bedrock::is_invocation(source, name))
+        (self.times.is_empty() || time.is_some_and(|t| self.times.iter().all(|b| b.holds(t))))
+            && (!self.invocations_only || bedrock::is_invocation(source, name))
             && self.one_of.iter().all(|condition| {
                 let value = match condition.column {
                     Column::EventSource => source,
@@ -115,6 +141,15 @@ impl std::fmt::Display for RecordFilter {
         if self.invocations_only {
             parts.push(Column::IsInvocation.name().to_owned());
         }
+        for bound in &self.times {
+            parts.push(format!(
+                "{} {} {}",
+                Column::EventTime.name(),
+                bound.op,
+                chrono::DateTime::from_timestamp_micros(bound.micros)
+                    .map_or_else(|| bound.micros.to_string(), |t| t.to_rfc3339())
+            ));
+        }
         for condition in &self.one_of {
             let mut values: Vec<&str> = condition.values.iter().map(String::as_str).collect();
             values.sort_unstable();
@@ -130,6 +165,43 @@ impl std::fmt::Display for RecordFilter {
 
 fn is_column(expr: &Expr, column: Column) -> bool {
     matches!(expr, Expr::Column(c) if c.name == column.name())
+}
+
+/// `event_time <op> timestamp` (either side), for a timestamp in UTC (or without a time zone)
+/// that is a whole number of microseconds.
+fn time_bound(expr: &Expr) -> Option<TimeBound> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = expr else {
+        return None;
+    };
+    let (op, literal) = match (
+        is_column(left, Column::EventTime),
+        is_column(right, Column::EventTime),
+    ) {
+        (true, false) => (*op, right.as_ref()),
+        (false, true) => (op.swap()?, left.as_ref()),
+        _ => return None,
+    };
+    if !matches!(
+        op,
+        Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq
+    ) {
+        return None;
+    }
+    let Expr::Literal(value, _) = literal else {
+        return None;
+    };
+    let utc = |tz: &Option<std::sync::Arc<str>>| {
+        tz.as_deref()
+            .is_none_or(|tz| matches!(tz, "UTC" | "+00:00" | "Z"))
+    };
+    let micros = match value {
+        ScalarValue::TimestampSecond(Some(v), tz) if utc(tz) => v.checked_mul(1_000_000)?,
+        ScalarValue::TimestampMillisecond(Some(v), tz) if utc(tz) => v.checked_mul(1_000)?,
+        ScalarValue::TimestampMicrosecond(Some(v), tz) if utc(tz) => *v,
+        ScalarValue::TimestampNanosecond(Some(v), tz) if utc(tz) && v % 1_000 == 0 => v / 1_000,
+        _ => return None,
+    };
+    Some(TimeBound { op, micros })
 }
 
 /// `col = 'v'`, `col IN ('v', ...)`, or an OR of those on one text column.
@@ -183,6 +255,7 @@ fn one_of(expr: &Expr) -> Option<OneOf> {
 mod tests {
     use super::*;
     use crate::decode::stream::read_records;
+    use crate::decode::time::parse_event_time;
     use datafusion::logical_expr::{col, lit};
 
     #[test]
@@ -222,7 +295,8 @@ mod tests {
             let filter = RecordFilter::of(filters);
             let mut kept = Vec::new();
             read_records(&mut &json[..], u64::MAX, |record, _| {
-                kept.push(filter.keeps(record));
+                let time = record.event_time.get().and_then(parse_event_time);
+                kept.push(filter.keeps(record, time));
                 Ok(())
             })
             .unwrap();
@@ -247,6 +321,75 @@ mod tests {
             ])
             .to_string(),
             "is_invocation AND aws_region IN (a, b)"
+        );
+    }
+
+    #[test]
+    fn time_bounds_are_evaluated_on_the_parsed_event_time() {
+        let at = |t: &str| parse_event_time(t).unwrap();
+        let micros =
+            |v: i64, tz: &str| lit(ScalarValue::TimestampMicrosecond(Some(v), Some(tz.into())));
+        let quarter = at("2025-03-01T12:15:00Z");
+        let json = br#"{"Records":[
+            {"eventTime":"2025-03-01T12:00:00Z"},{"eventTime":"2025-03-01T12:15:00Z"},
+            {"eventTime":"2025-03-01T12:30:00Z"},{},{"eventTime":"yesterday"}]}"#;
+        let kept = |filters: &[Expr]| {
+            let filter = RecordFilter::of(filters);
+            assert!(!filter.is_empty(), "{filters:?}");
+            let mut kept = Vec::new();
+            read_records(&mut &json[..], u64::MAX, |record, _| {
+                let time = record.event_time.get().and_then(parse_event_time);
+                kept.push(filter.keeps(record, time));
+                Ok(())
+            })
+            .unwrap();
+            kept
+        };
+        let time = || col("event_time");
+        assert_eq!(
+            kept(&[time().gt_eq(micros(quarter, "UTC"))]),
+            [false, true, true, false, false]
+        );
+        assert_eq!(
+            kept(&[time().gt(micros(quarter, "UTC"))]),
+            [false, false, true, false, false]
+        );
+        assert_eq!(
+            kept(&[micros(quarter, "UTC").gt(time())]),
+            [true, false, false, false, false]
+        );
+        assert_eq!(
+            kept(&[lit(ScalarValue::TimestampSecond(
+                Some(quarter / 1_000_000),
+                None
+            ))
+            .gt_eq(time())]),
+            [true, true, false, false, false]
+        );
+        let nanos = |v: i64| {
+            lit(ScalarValue::TimestampNanosecond(
+                Some(v),
+                Some("UTC".into()),
+            ))
+        };
+        assert_eq!(
+            kept(&[
+                time().lt_eq(nanos(quarter * 1_000)),
+                time().gt(micros(quarter - 1, "UTC"))
+            ]),
+            [false, true, false, false, false]
+        );
+        for unsupported in [
+            time().gt_eq(micros(quarter, "+01:00")),
+            time().gt_eq(nanos(quarter * 1_000 + 1)),
+            time().not_eq(micros(quarter, "UTC")),
+            time().gt_eq(col("event_time")),
+        ] {
+            assert!(!RecordFilter::supports(&unsupported), "{unsupported}");
+        }
+        assert_eq!(
+            RecordFilter::of(&[time().lt(micros(quarter, "UTC"))]).to_string(),
+            "event_time < 2025-03-01T12:15:00+00:00"
         );
     }
 }
