@@ -501,4 +501,30 @@ fn filters_the_decoder_evaluates_give_the_walks_counts() {
     let invocations = walked.iter().filter(|r| r.is_invocation()).count() as u64;
     let rows = query_json(dir.path(), &[], "SELECT count(*) AS n FROM invocations");
     assert_eq!(rows[0]["n"].as_u64(), Some(invocations));
+    // A time range: bounds on event_time are the decoder's too, records without a time fail it.
+    let sql = "SELECT count(*) AS n FROM events \
+               WHERE event_time >= '2025-03-03T06:00:00Z' AND event_time < '2025-03-05'";
+    let (from, to) = (
+        chrono::DateTime::parse_from_rfc3339("2025-03-03T06:00:00Z").unwrap(),
+        chrono::DateTime::parse_from_rfc3339("2025-03-05T00:00:00Z").unwrap(),
+    );
+    let expected = walked
+        .iter()
+        .filter_map(|r| chrono::DateTime::parse_from_rfc3339(r.str("/eventTime")?).ok())
+        .filter(|t| *t >= from && *t < to)
+        .count() as u64;
+    assert!(expected > 0);
+    assert_eq!(
+        query_json(dir.path(), &[], sql)[0]["n"].as_u64(),
+        Some(expected)
+    );
+    let plan: String = query_json(dir.path(), &[], &format!("EXPLAIN {sql}"))
+        .iter()
+        .map(|r| r["plan"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        plan.contains("decoder_filter=[event_time >= 2025-03-03T06:00:00+00:00 AND event_time < 2025-03-05T00:00:00+00:00]"),
+        "{plan}"
+    );
+    assert!(!plan.contains("FilterExec"), "{plan}");
 }
