@@ -27,6 +27,17 @@ pub struct DecodedBatch {
     pub pending: Vec<Pending>,
 }
 
+/// A row that calls an application profile the plan does not know.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingCall<'a> {
+    /// The profile's ARN.
+    pub arn: &'a str,
+    /// The record's source Region.
+    pub aws_region: Option<&'a str>,
+    /// The record logs no `inferenceRegion`.
+    pub served: bool,
+}
+
 /// Builds batches of the projected columns, at most `batch_size` rows each, their memory
 /// reserved from DataFusion's memory pool as they are built.
 pub struct BatchBuilder<'m> {
@@ -63,22 +74,19 @@ impl<'m> BatchBuilder<'m> {
         }
     }
 
-    /// The index the next row will have in its batch.
-    pub fn next_row(&self) -> usize {
-        self.rows
-    }
-
     /// Appends one row: `values` in the order of the columns, `pending` when it waits for an
-    /// application profile (its `row` is [`BatchBuilder::next_row`]).
+    /// application profile.
     pub fn append<'a>(
         &mut self,
         values: impl Iterator<Item = Value<'a>>,
-        pending: Option<Pending>,
+        pending: Option<PendingCall<'_>>,
     ) -> Result<(), DecodeError> {
         for (builder, value) in self.builders.iter_mut().zip(values) {
             builder.append(value);
         }
-        self.pending.extend(pending);
+        if let Some(call) = pending {
+            self.add_pending(call);
+        }
         self.rows += 1;
         if self.rows >= self.batch_size {
             self.flush()?;
@@ -92,6 +100,28 @@ impl<'m> BatchBuilder<'m> {
             self.flush()?;
         }
         Ok(self.done)
+    }
+
+    /// Adds the row being appended to its group of `call` (groups are few: one per
+    /// application profile and source Region in the batch; the latest is looked at first).
+    fn add_pending(&mut self, call: PendingCall<'_>) {
+        let row = u32::try_from(self.rows).unwrap_or(u32::MAX);
+        let group = self.pending.iter_mut().rev().find(|p| {
+            p.arn == call.arn
+                && p.aws_region.as_deref() == call.aws_region
+                && p.served == call.served
+        });
+        match group {
+            Some(group) => group.rows.push(row),
+            None => {
+                self.pending.push(Pending {
+                    rows: vec![row],
+                    arn: call.arn.to_owned(),
+                    aws_region: call.aws_region.map(str::to_owned),
+                    served: call.served,
+                });
+            }
+        }
     }
 
     fn flush(&mut self) -> Result<(), DecodeError> {

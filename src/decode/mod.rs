@@ -27,7 +27,7 @@ use crate::filter::ScanFilter;
 use crate::layout::key::FileContext;
 use crate::regions;
 use crate::schema::Column;
-use batch::{BatchBuilder, DecodedBatch};
+use batch::{BatchBuilder, DecodedBatch, PendingCall};
 use profiles::ProfileMap;
 use row::{Needs, Row};
 use time::parse_event_time;
@@ -142,17 +142,28 @@ pub struct Decoded {
     pub created_profiles: ProfileMap,
 }
 
-/// A row of a decoded batch that calls an application profile the plan did not know.
+/// The rows of a decoded batch that call one application profile the plan did not know, from
+/// one source Region (a batch keeps one such group per profile and Region, not one per row).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
-    /// The row in the batch.
-    pub row: usize,
+    /// The rows in the batch.
+    pub rows: Vec<u32>,
     /// The profile's ARN (`model_id`).
     pub arn: String,
     /// The record's source Region (`aws_region`).
     pub aws_region: Option<String>,
-    /// The record logs no `inferenceRegion`: its served Region depends on the profile too.
+    /// The records log no `inferenceRegion`: their served Region depends on the profile too.
     pub served: bool,
+}
+
+impl Pending {
+    /// Memory the group holds.
+    pub fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.rows.capacity() * std::mem::size_of::<u32>()
+            + self.arn.capacity()
+            + self.aws_region.as_ref().map_or(0, String::capacity)
+    }
 }
 
 /// `batch` with the values of its `pending` rows filled in from `profiles`: `model` and
@@ -180,9 +191,9 @@ pub fn resolve_pending(
                 _ => return None,
             })
         };
-        let replacements: Vec<(usize, Option<String>)> = pending
+        let replacements: Vec<(&[u32], Option<String>)> = pending
             .iter()
-            .filter_map(|p| value(p).map(|v| (p.row, v)))
+            .filter_map(|p| value(p).map(|v| (p.rows.as_slice(), v)))
             .collect();
         if replacements.is_empty() {
             continue;
@@ -191,9 +202,11 @@ pub fn resolve_pending(
             continue;
         };
         let mut values: Vec<Option<String>> = old.iter().map(|v| v.map(str::to_owned)).collect();
-        for (row, value) in replacements {
-            if let Some(slot) = values.get_mut(row) {
-                *slot = value;
+        for (rows, value) in replacements {
+            for &row in rows {
+                if let Some(slot) = values.get_mut(row as usize) {
+                    slot.clone_from(&value);
+                }
             }
         }
         arrays[index] = Arc::new(values.into_iter().collect::<StringArray>());
@@ -248,10 +261,9 @@ pub fn decode_file<R: BufRead>(
         let row = Row::new(record, time, file, plan.needs);
         let pending = if (plan.needs.model || plan.needs.served) && !plan.profiles_complete {
             row.unknown_profile(&plan.columns, profiles)
-                .map(|(arn, served)| Pending {
-                    row: batches.next_row(),
-                    arn: arn.to_owned(),
-                    aws_region: record.aws_region.get().map(str::to_owned),
+                .map(|(arn, served)| PendingCall {
+                    arn,
+                    aws_region: record.aws_region.get(),
                     served,
                 })
         } else {
@@ -413,9 +425,9 @@ mod tests {
             decoded
                 .pending
                 .iter()
-                .map(|p| (p.row, p.served))
+                .map(|p| (p.rows.clone(), p.served))
                 .collect::<Vec<_>>(),
-            [(0, true), (1, false)]
+            [(vec![0], true), (vec![1], false)]
         );
         let create = format!(
             r#"{{"Records":[{{"eventSource":"bedrock.amazonaws.com","eventName":"CreateInferenceProfile",

@@ -60,9 +60,9 @@ pub struct PendingBatch {
 }
 
 impl PendingBatch {
-    /// Memory the batch holds.
+    /// Memory the batch and its groups of waiting rows hold.
     pub fn size(&self) -> usize {
-        self.batch.get_array_memory_size()
+        self.batch.get_array_memory_size() + self.pending.iter().map(Pending::size).sum::<usize>()
     }
 
     /// `batch` with no row waiting, for tests of holding batches.
