@@ -465,6 +465,25 @@ fn named_queries_all_run_on_sample_data() {
     assert_eq!(daily, expected);
 }
 
+/// `sql` (a `count(*) AS n`) counts `expected` rows over `source`, and its plan shows the
+/// decoder evaluating `decoder_filter` with no `FilterExec` left to DataFusion.
+fn assert_decoder_evaluates(source: &Path, sql: &str, expected: u64, decoder_filter: &str) {
+    assert!(expected > 0, "the case selects something");
+    assert_eq!(
+        query_json(source, &[], sql)[0]["n"].as_u64(),
+        Some(expected)
+    );
+    let plan: String = query_json(source, &[], &format!("EXPLAIN {sql}"))
+        .iter()
+        .map(|r| r["plan"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        plan.contains(&format!("decoder_filter=[{decoder_filter}]")),
+        "{plan}"
+    );
+    assert!(!plan.contains("FilterExec"), "{plan}");
+}
+
 #[test]
 fn filters_the_decoder_evaluates_give_the_walks_counts() {
     let dir = generated(big_config());
@@ -485,18 +504,13 @@ fn filters_the_decoder_evaluates_give_the_walks_counts() {
                 && r.str("/recipientAccountId") == Some("111122223333")
         })
         .count() as u64;
-    assert!(expected > 0);
-    assert_eq!(
-        query_json(dir.path(), &[], sql)[0]["n"].as_u64(),
-        Some(expected)
-    );
     // The decoder evaluates all of it (DataFusion does not filter again).
-    let plan: String = query_json(dir.path(), &[], &format!("EXPLAIN {sql}"))
-        .iter()
-        .map(|r| r["plan"].as_str().unwrap_or("").to_owned())
-        .collect();
-    assert!(plan.contains("decoder_filter=[event_source IN (bedrock.amazonaws.com) AND event_name IN (Converse, CreateInferenceProfile, InvokeModel) AND aws_region IN (eu-west-1, us-east-1) AND account_id IN (111122223333)]"), "{plan}");
-    assert!(!plan.contains("FilterExec"), "{plan}");
+    assert_decoder_evaluates(
+        dir.path(),
+        sql,
+        expected,
+        "event_source IN (bedrock.amazonaws.com) AND event_name IN (Converse, CreateInferenceProfile, InvokeModel) AND aws_region IN (eu-west-1, us-east-1) AND account_id IN (111122223333)",
+    );
     // Invocations: the view's is_invocation is evaluated by the decoder too.
     let invocations = walked.iter().filter(|r| r.is_invocation()).count() as u64;
     let rows = query_json(dir.path(), &[], "SELECT count(*) AS n FROM invocations");
@@ -513,18 +527,10 @@ fn filters_the_decoder_evaluates_give_the_walks_counts() {
         .filter_map(|r| chrono::DateTime::parse_from_rfc3339(r.str("/eventTime")?).ok())
         .filter(|t| *t >= from && *t < to)
         .count() as u64;
-    assert!(expected > 0);
-    assert_eq!(
-        query_json(dir.path(), &[], sql)[0]["n"].as_u64(),
-        Some(expected)
+    assert_decoder_evaluates(
+        dir.path(),
+        sql,
+        expected,
+        "event_time >= 2025-03-03T06:00:00+00:00 AND event_time < 2025-03-05T00:00:00+00:00",
     );
-    let plan: String = query_json(dir.path(), &[], &format!("EXPLAIN {sql}"))
-        .iter()
-        .map(|r| r["plan"].as_str().unwrap_or("").to_owned())
-        .collect();
-    assert!(
-        plan.contains("decoder_filter=[event_time >= 2025-03-03T06:00:00+00:00 AND event_time < 2025-03-05T00:00:00+00:00]"),
-        "{plan}"
-    );
-    assert!(!plan.contains("FilterExec"), "{plan}");
 }

@@ -258,6 +258,18 @@ mod tests {
     use crate::decode::time::parse_event_time;
     use datafusion::logical_expr::{col, lit};
 
+    /// Whether `filter` keeps each record of `json`.
+    fn kept_records(json: &[u8], filter: &RecordFilter) -> Vec<bool> {
+        let mut kept = Vec::new();
+        read_records(&mut &json[..], u64::MAX, |record, _| {
+            let time = record.event_time.get().and_then(parse_event_time);
+            kept.push(filter.keeps(record, time));
+            Ok(())
+        })
+        .unwrap();
+        kept
+    }
+
     #[test]
     fn supported_shapes_and_their_meaning() {
         let bedrock = col("event_source").eq(lit("bedrock.amazonaws.com"));
@@ -291,17 +303,7 @@ mod tests {
             {"eventSource":"bedrock.amazonaws.com","eventName":"ListFoundationModels","awsRegion":"eu-west-1"},
             {"eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"eu-west-3"},
             {"eventName":"InvokeModel","awsRegion":"eu-west-1"}]}"#;
-        let kept = |filters: &[Expr]| {
-            let filter = RecordFilter::of(filters);
-            let mut kept = Vec::new();
-            read_records(&mut &json[..], u64::MAX, |record, _| {
-                let time = record.event_time.get().and_then(parse_event_time);
-                kept.push(filter.keeps(record, time));
-                Ok(())
-            })
-            .unwrap();
-            kept
-        };
+        let kept = |filters: &[Expr]| kept_records(json, &RecordFilter::of(filters));
         assert_eq!(kept(&[col("is_invocation")]), [true, false, false, false]);
         assert_eq!(kept(&[bedrock]), [true, true, false, false]);
         assert_eq!(kept(&[names]), [true, false, false, true]);
@@ -336,14 +338,7 @@ mod tests {
         let kept = |filters: &[Expr]| {
             let filter = RecordFilter::of(filters);
             assert!(!filter.is_empty(), "{filters:?}");
-            let mut kept = Vec::new();
-            read_records(&mut &json[..], u64::MAX, |record, _| {
-                let time = record.event_time.get().and_then(parse_event_time);
-                kept.push(filter.keeps(record, time));
-                Ok(())
-            })
-            .unwrap();
-            kept
+            kept_records(json, &filter)
         };
         let time = || col("event_time");
         assert_eq!(
