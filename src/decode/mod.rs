@@ -473,6 +473,19 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_is_flushed_every_batch_size_rows() {
+        let plan = DecodePlan::new(
+            vec![Column::EventName],
+            ScanFilter::default(),
+            Default::default(),
+        )
+        .with_batch_size(1);
+        let decoded = decode_file(INVOKE.as_bytes(), false, &file(), &plan, &mut memory()).unwrap();
+        let rows: Vec<usize> = decoded.batches.iter().map(|b| b.batch.num_rows()).collect();
+        assert_eq!(rows, [1, 1]);
+    }
+
+    #[test]
     fn projection_and_filter() {
         let filter = ScanFilter {
             to: Some(
