@@ -73,6 +73,14 @@ pub enum Error {
     /// Nothing was read, so nothing can be concluded (an audit over no evidence).
     #[error("no evidence: {0}")]
     NoEvidence(String),
+    /// Public or signing keys for digest verification that cannot be used.
+    #[error("cannot use keys from {origin}: {reason}")]
+    Keys {
+        /// Where the keys came from (a file, or the CloudTrail API in a Region).
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A broken invariant of trailmap itself (a bug), with what broke.
     #[error("internal error (please report): {0}")]
     Internal(String),

@@ -23,6 +23,7 @@ pub mod error;
 pub mod filter;
 pub mod generate;
 pub mod layout;
+pub mod pool;
 pub mod queries;
 pub mod regions;
 pub mod report;
@@ -30,6 +31,7 @@ pub mod schema;
 pub mod session;
 pub mod source;
 pub mod table;
+pub mod verify;
 
 pub use session::{TrailSession, open, open_for_query};
 pub use table::archive::ReadOptions;

@@ -54,11 +54,7 @@ impl<R: BufRead> JsonText<R> {
     /// exactly one gzip member: bytes after its end (a second member appended, or anything
     /// else) are an error, as in `aws cloudtrail validate-logs`, and none of the file is used.
     pub fn finish(self) -> Result<(), DecodeError> {
-        let JsonText::Gzip(decoder) = self else {
-            return Ok(());
-        };
-        let trailing = io::copy(&mut decoder.into_inner(), &mut io::sink())
-            .map_err(|e| DecodeError::new(LoadStage::Fetch, format!("cannot read: {e}")))?;
+        let trailing = self.trailing_bytes()?;
         if trailing > 0 {
             return Err(DecodeError::new(
                 LoadStage::Gunzip,
@@ -68,6 +64,18 @@ impl<R: BufRead> JsonText<R> {
             ));
         }
         Ok(())
+    }
+}
+
+impl<R: BufRead> JsonText<R> {
+    /// How many bytes follow the first gzip member, once the text is read to its end (0 for a
+    /// plain file).
+    pub fn trailing_bytes(self) -> Result<u64, DecodeError> {
+        let JsonText::Gzip(decoder) = self else {
+            return Ok(0);
+        };
+        io::copy(&mut decoder.into_inner(), &mut io::sink())
+            .map_err(|e| DecodeError::new(LoadStage::Fetch, format!("cannot read: {e}")))
     }
 }
 

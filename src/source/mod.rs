@@ -174,13 +174,27 @@ impl Fetched {
     }
 }
 
+/// S3 user metadata (`x-amz-meta-NAME`, by NAME).
+pub type UserMetadata = HashMap<String, String>;
+
 impl Fetcher {
-    /// Downloads a remote object; local files are left for [`Fetched::into_bytes`].
+    /// Downloads a remote object; local files are left for [`Fetched::open`].
     pub async fn fetch(&self, object: &LogObject) -> std::result::Result<Fetched, FileError> {
+        self.fetch_with_metadata(object).await.map(|(fetched, _)| fetched)
+    }
+
+    /// Like [`Fetcher::fetch`], with the object's S3 user metadata (`None` for a local file,
+    /// which has none).
+    pub async fn fetch_with_metadata(
+        &self,
+        object: &LogObject,
+    ) -> std::result::Result<(Fetched, Option<UserMetadata>), FileError> {
         match &object.location {
-            Location::Local(path) => Ok(Fetched::LocalFile(path.clone())),
+            Location::Local(path) => Ok((Fetched::LocalFile(path.clone()), None)),
             Location::S3 { bucket, key } => match self.s3.get(bucket) {
-                Some(client) => s3::get(client, bucket, key).await.map(Fetched::Bytes),
+                Some(client) => s3::get(client, bucket, key)
+                    .await
+                    .map(|(body, metadata)| (Fetched::Bytes(body), Some(metadata))),
                 None => Err(FileError::Fetch {
                     bucket: bucket.clone(),
                     key: key.clone(),
@@ -202,6 +216,10 @@ pub struct Listing {
     pub errors: Vec<LoadError>,
     /// How to read the listed objects.
     pub fetcher: Fetcher,
+    /// Digest files, when listing for verification ([`list_with_digests`]).
+    pub digests: Vec<Arc<LogObject>>,
+    /// Whether digest files are kept (in [`Listing::digests`]) rather than skipped.
+    keep_digests: bool,
     /// Local files listed so far, by identity on disk (a file reached by two paths is read once).
     local_files: std::collections::HashSet<local::FileIdentity>,
 }
@@ -212,6 +230,10 @@ impl Listing {
     pub fn offer(&mut self, object: LogObject, explicit: bool) {
         match key::classify(&object.context.log_file) {
             KeyKind::Log => {}
+            KeyKind::Digest if self.keep_digests => {
+                self.digests.push(Arc::new(object));
+                return;
+            }
             KeyKind::Other if explicit => {}
             KeyKind::Digest | KeyKind::Insight | KeyKind::Other => {
                 tracing::debug!(file = %object.context.log_file, "skipped by name");
@@ -222,10 +244,20 @@ impl Listing {
         self.objects.push(Arc::new(object));
     }
 
+    /// Whether the files under a folder are wanted: log folders, and digest folders when
+    /// listing for verification.
+    pub fn wants_folder(&self, scope: &key::PrefixScope) -> bool {
+        scope.may_hold_logs()
+            || (self.keep_digests && scope.folder.as_deref() == Some("CloudTrail-Digest"))
+    }
+
     /// Drops files listed twice, keeps those `keys` allows, in a stable order.
     fn settle(&mut self, keys: Option<&KeyPredicate>) {
         let mut seen = std::collections::HashSet::new();
         self.objects.retain(|o| seen.insert(o.location.clone()));
+        self.digests.retain(|o| seen.insert(o.location.clone()));
+        self.digests
+            .sort_by(|a, b| a.context.log_file.cmp(&b.context.log_file));
         if let Some(keys) = keys {
             let keep = keys.keep_keys(self.objects.iter().map(|o| o.key()));
             let listed = self.objects.len();
@@ -251,7 +283,29 @@ pub async fn list(
     keys: Option<&KeyPredicate>,
     aws_options: &aws::AwsOptions,
 ) -> Result<Listing> {
-    let mut listing = Listing::default();
+    list_into(Listing::default(), specs, keys, aws_options).await
+}
+
+/// Like [`list`], keeping digest files (in [`Listing::digests`]; `keys` prunes their folders by
+/// account, Region and date) for verification.
+pub async fn list_with_digests(
+    specs: &[SourceSpec],
+    keys: Option<&KeyPredicate>,
+    aws_options: &aws::AwsOptions,
+) -> Result<Listing> {
+    let listing = Listing {
+        keep_digests: true,
+        ..Listing::default()
+    };
+    list_into(listing, specs, keys, aws_options).await
+}
+
+async fn list_into(
+    mut listing: Listing,
+    specs: &[SourceSpec],
+    keys: Option<&KeyPredicate>,
+    aws_options: &aws::AwsOptions,
+) -> Result<Listing> {
     let needs_aws = specs.iter().any(|s| !matches!(s, SourceSpec::Local(_)));
     let config = match needs_aws {
         true => Some(aws::load(aws_options).await),

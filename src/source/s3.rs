@@ -16,7 +16,7 @@ use futures::stream::FuturesUnordered;
 use crate::error::{BoxError, FileError, LoadError, LoadStage};
 use crate::layout::key::PrefixScope;
 use crate::layout::pruning::KeyPredicate;
-use crate::source::{Listing, Location, LogObject};
+use crate::source::{Listing, Location, LogObject, UserMetadata};
 
 /// Folders listed at once. Each LIST waits tens of milliseconds on S3, and a day's folders
 /// are many (accounts × Regions × days), so many go at once.
@@ -141,7 +141,7 @@ pub async fn list(
                 );
                 for ((sub, scope), allowed) in folder.folders.into_iter().zip(&scopes).zip(allowed)
                 {
-                    if allowed && scope.may_hold_logs() {
+                    if allowed && listing.wants_folder(scope) {
                         waiting.push_back(sub);
                     } else {
                         tracing::debug!(prefix = sub, "folder skipped by filters");
@@ -162,10 +162,14 @@ pub async fn list(
     }
 }
 
-/// Downloads one object whole (into the SDK's buffer, handed on without a copy). The SDK
-/// retries the request; a body cut off mid-way is fetched again, up to
+/// Downloads one object whole (into the SDK's buffer, handed on without a copy), with its user
+/// metadata. The SDK retries the request; a body cut off mid-way is fetched again, up to
 /// [`super::aws::MAX_ATTEMPTS`] times.
-pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Bytes, FileError> {
+pub async fn get(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(Bytes, UserMetadata), FileError> {
     let failed = |source: BoxError| FileError::Fetch {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
@@ -173,7 +177,7 @@ pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Bytes, File
     };
     let mut last_error = None;
     for _ in 0..super::aws::MAX_ATTEMPTS {
-        let output = client
+        let mut output = client
             .get_object()
             .bucket(bucket)
             .key(key)
@@ -181,8 +185,9 @@ pub async fn get(client: &Client, bucket: &str, key: &str) -> Result<Bytes, File
             .await
             // The SDK error's Display is its kind only; the context names the cause.
             .map_err(|e| failed(DisplayErrorContext(&e).to_string().into()))?;
+        let metadata = output.metadata.take().unwrap_or_default();
         match output.body.collect().await {
-            Ok(data) => return Ok(data.into_bytes()),
+            Ok(data) => return Ok((data.into_bytes(), metadata)),
             Err(e) => last_error = Some(e),
         }
     }

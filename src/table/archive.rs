@@ -20,7 +20,8 @@ use crate::decode::batch::DecodedBatch;
 use crate::decode::gzip::DEFAULT_MAX_FILE_SIZE;
 use crate::decode::profiles::ProfileMap;
 use crate::decode::{DecodePlan, Decoded, Pending, created_profiles, decode_file, resolve_pending};
-use crate::error::{DecodeError, FileError, LoadError, LoadStage};
+use crate::error::{DecodeError, FileError, LoadError};
+use crate::pool::on_rayon;
 use crate::filter::ScanFilter;
 use crate::source::{Fetched, Fetcher, Listing, LogObject, Skipped};
 
@@ -587,48 +588,6 @@ async fn decode_on_rayon(
         .map_err(|e| FileError::decode(&object.context.log_file, e))
     })
     .await
-}
-
-/// Runs `work` for `log_file` on the rayon pool and hands its result back. A panic in it
-/// becomes a load error of that file (rayon would abort the process on a panic in a spawned
-/// job), so one bad file never takes the others down.
-async fn on_rayon<T: Send + 'static>(
-    log_file: String,
-    work: impl FnOnce() -> Result<T, FileError> + Send + 'static,
-) -> Result<T, FileError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let file = log_file.clone();
-    rayon::spawn(move || {
-        // The receiver is gone only when the query was cancelled; nothing to do then.
-        let _ = tx.send(without_panics(&file, work));
-    });
-    rx.await.unwrap_or_else(|_| {
-        Err(FileError::decode(
-            &log_file,
-            DecodeError::new(LoadStage::Json, "the decoding thread stopped"),
-        ))
-    })
-}
-
-/// `work()`, with a panic turned into a load error of `log_file`.
-fn without_panics<T>(
-    log_file: &str,
-    work: impl FnOnce() -> Result<T, FileError>,
-) -> Result<T, FileError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".to_owned());
-        Err(FileError::decode(
-            log_file,
-            DecodeError::new(
-                LoadStage::Schema,
-                format!("decoding panicked (a trailmap bug, please report it): {message}"),
-            ),
-        ))
-    })
 }
 
 #[cfg(test)]

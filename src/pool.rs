@@ -1,0 +1,46 @@
+//! Per-file CPU work (decoding, hashing) on the rayon pool, keeping tokio's threads free for
+//! I/O, with a panic in one file's work turned into that file's error.
+
+use crate::error::{DecodeError, FileError, LoadStage};
+
+/// Runs `work` for `log_file` on the rayon pool and hands its result back. A panic in it
+/// becomes a load error of that file (rayon would abort the process on a panic in a spawned
+/// job), so one bad file never takes the others down.
+pub async fn on_rayon<T: Send + 'static>(
+    log_file: String,
+    work: impl FnOnce() -> Result<T, FileError> + Send + 'static,
+) -> Result<T, FileError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let file = log_file.clone();
+    rayon::spawn(move || {
+        // The receiver is gone only when the query was cancelled; nothing to do then.
+        let _ = tx.send(without_panics(&file, work));
+    });
+    rx.await.unwrap_or_else(|_| {
+        Err(FileError::decode(
+            &log_file,
+            DecodeError::new(LoadStage::Json, "the decoding thread stopped"),
+        ))
+    })
+}
+
+/// `work()`, with a panic turned into a load error of `log_file`.
+fn without_panics<T>(
+    log_file: &str,
+    work: impl FnOnce() -> Result<T, FileError>,
+) -> Result<T, FileError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_owned());
+        Err(FileError::decode(
+            log_file,
+            DecodeError::new(
+                LoadStage::Schema,
+                format!("decoding panicked (a trailmap bug, please report it): {message}"),
+            ),
+        ))
+    })
+}

@@ -1,0 +1,421 @@
+//! `trailmap verify`: CloudTrail's signed digest chain checked in full, for every (trail,
+//! account, Region) chain in range at once.
+//!
+//! Every digest in range is read and checked on its own (in place, signed with a CloudTrail key)
+//! and against its successor (its SHA-256 and signature as the successor records them). Every
+//! log file a digest names is hashed (SHA-256 of the inflated first gzip member) and compared;
+//! every log file present in range that no digest names is `unlisted`; every stretch of time
+//! no valid digest covers is a gap, measured in hours, at the ends of the range too.
+//!
+//! Signatures live in S3 object metadata, which a download does not keep: a local copy is
+//! verified along the hash chain only, and says so ([`Signatures::LocalCopy`]).
+
+pub mod chain;
+pub mod digest;
+pub mod hash;
+pub mod keys;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::error::{DecodeError, FileError, LoadError, LoadStage, Result};
+use crate::filter::ScanFilter;
+use crate::layout::pruning::KeyPredicate;
+use crate::pool::on_rayon;
+use crate::source::aws::{self, AwsOptions};
+use crate::source::{self, Fetched, Fetcher, Location, LogObject, SourceSpec};
+use chain::{
+    DigestStatus, FoundDigest, FoundLog, Gap, Judgement, LogStatus, LogVerdict, Range, ReadDigest,
+};
+use digest::{Digest, DigestKey, format_digest_time};
+use hash::hash_inflated;
+use keys::PublicKeys;
+
+/// Objects fetched and hashed at once.
+const CONCURRENCY: usize = 32;
+
+/// What to verify and with which keys.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// `--from/--to/--account/--source-region`: `--from/--to` bound the range verified (by
+    /// delivery time); without them the range is what the digests found cover.
+    pub filter: ScanFilter,
+    /// `--public-keys`: the JSON of `aws cloudtrail list-public-keys` (else CloudTrail's
+    /// `ListPublicKeys` in each trail's home Region, when a digest was read from S3).
+    pub public_keys: Option<PathBuf>,
+    /// `--max-file-size`: a file inflating past this is unreadable, not hashed to the end.
+    pub max_file_size: u64,
+}
+
+/// How signatures were checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Signatures {
+    /// Every digest came from S3 and its signature was checked.
+    Verified,
+    /// Every digest came from a local copy: hashes only.
+    LocalCopy,
+    /// Some of each.
+    Mixed,
+    /// No digest was found.
+    None,
+}
+
+impl Signatures {
+    /// The line in reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Signatures::Verified => "verified (S3 metadata)",
+            Signatures::LocalCopy => "unverified (local copy)",
+            Signatures::Mixed => "verified for S3 digests, unverified for local copies",
+            Signatures::None => "none (no digest files found)",
+        }
+    }
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    /// The verdicts.
+    pub judgement: Judgement,
+    /// How signatures were checked.
+    pub signatures: Signatures,
+    /// Objects that could not be listed or read.
+    pub errors: Vec<LoadError>,
+    /// Inflated bytes hashed (log files and digests).
+    pub hashed_bytes: u64,
+}
+
+/// Counts by status name.
+pub type StatusCounts = BTreeMap<&'static str, usize>;
+
+impl Verification {
+    /// Whether everything in range verified: every digest and log file valid, no gap, no error.
+    pub fn is_verified(&self) -> bool {
+        self.errors.is_empty() && !self.has_problems()
+    }
+
+    /// Whether any integrity problem was found (a digest or log file not valid, or a gap).
+    pub fn has_problems(&self) -> bool {
+        let j = &self.judgement;
+        j.digests.iter().any(|d| d.status != DigestStatus::Valid)
+            || j.log_files.iter().any(|l| l.status != LogStatus::Valid)
+            || !j.gaps.is_empty()
+    }
+
+    /// Whether nothing at all was found to verify.
+    pub fn is_empty(&self) -> bool {
+        self.judgement.digests.is_empty() && self.judgement.log_files.is_empty()
+    }
+
+    /// Digests by status.
+    pub fn digest_counts(&self) -> StatusCounts {
+        count(self.judgement.digests.iter().map(|d| d.status.as_str()))
+    }
+
+    /// Log files by status.
+    pub fn log_counts(&self) -> StatusCounts {
+        count(self.judgement.log_files.iter().map(|l| l.status.as_str()))
+    }
+
+    /// Hours no valid digest covers.
+    pub fn gap_hours(&self) -> f64 {
+        self.judgement.gaps.iter().map(|g| g.hours).sum()
+    }
+
+    /// The verdict of each log file, as the `integrity` table.
+    pub fn integrity_batch(&self) -> Result<RecordBatch> {
+        let rows = &self.judgement.log_files;
+        let text = |f: &dyn Fn(&LogVerdict) -> Option<&str>| {
+            Arc::new(StringArray::from_iter(rows.iter().map(f)))
+        };
+        Ok(RecordBatch::try_new(
+            integrity_schema(),
+            vec![
+                text(&|r| Some(&r.log_file)),
+                text(&|r| Some(r.status.as_str())),
+                text(&|r| r.digest_file.as_deref()),
+                text(&|r| r.reason.as_deref()),
+            ],
+        )?)
+    }
+}
+
+/// The columns of the `integrity` table.
+pub fn integrity_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("log_file", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("digest_file", DataType::Utf8, true),
+        Field::new("reason", DataType::Utf8, true),
+    ]))
+}
+
+fn count(names: impl Iterator<Item = &'static str>) -> StatusCounts {
+    let mut counts = StatusCounts::new();
+    for name in names {
+        *counts.entry(name).or_default() += 1;
+    }
+    counts
+}
+
+/// A CloudTrail management event that changes a trail's logging, for explaining gaps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailEvent {
+    /// `eventTime`.
+    pub time: DateTime<Utc>,
+    /// `StopLogging`, `StartLogging`, `UpdateTrail` or `DeleteTrail`.
+    pub name: String,
+    /// `requestParameters.name`: the trail's name or ARN.
+    pub trail: String,
+}
+
+/// The events that change a trail's logging.
+pub const TRAIL_EVENTS: [&str; 4] = ["StopLogging", "StartLogging", "UpdateTrail", "DeleteTrail"];
+
+/// Notes on each gap the trail events within an hour of it.
+pub fn explain_gaps(gaps: &mut [Gap], events: &[TrailEvent]) {
+    for gap in gaps {
+        let (from, to) = gap.span;
+        gap.explained_by = events
+            .iter()
+            .filter(|e| {
+                (e.trail == gap.trail || e.trail.ends_with(&format!(":trail/{}", gap.trail)))
+                    && e.time >= from - Duration::hours(1)
+                    && e.time <= to + Duration::hours(1)
+            })
+            .map(|e| format!("{} {}", e.name, format_digest_time(e.time)))
+            .collect();
+    }
+}
+
+/// Lists the sources (digests included), reads every digest and hashes every log file, and
+/// judges them.
+pub async fn verify(
+    specs: &[SourceSpec],
+    options: &VerifyOptions,
+    aws_options: &AwsOptions,
+) -> Result<Verification> {
+    options.filter.validate()?;
+    let key_filters: Vec<_> = options.filter.key_expr().into_iter().collect();
+    let keys = KeyPredicate::new(
+        &key_filters,
+        options.filter.delivery_margin + Duration::hours(2),
+        &SessionContext::new().state(),
+    )?;
+    let listing = source::list_with_digests(specs, keys.as_ref(), aws_options).await?;
+    let mut errors = listing.errors.clone();
+    let fetcher = &listing.fetcher;
+    let wanted = |account: Option<&str>, region: Option<&str>| {
+        let f = &options.filter;
+        (f.accounts.is_empty() || account.is_some_and(|a| f.accounts.iter().any(|x| x == a)))
+            && (f.source_regions.is_empty()
+                || region.is_some_and(|r| f.source_regions.iter().any(|x| x == r)))
+    };
+    let digest_objects: Vec<(Arc<LogObject>, DigestKey)> = listing
+        .digests
+        .iter()
+        .filter_map(|o| Some((Arc::clone(o), DigestKey::parse(&o.context.log_file)?)))
+        .filter(|(_, k)| wanted(Some(&k.chain.account), Some(&k.chain.region)))
+        .collect();
+    let log_objects: Vec<Arc<LogObject>> = listing
+        .objects
+        .iter()
+        .filter(|o| wanted(o.key().account.as_deref(), o.key().region.as_deref()))
+        .cloned()
+        .collect();
+
+    let mut hashed_bytes = 0;
+    let digests: Vec<FoundDigest> = futures::stream::iter(digest_objects)
+        .map(|(object, key)| read_digest(fetcher, object, key))
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(|(found, bytes, error)| {
+            hashed_bytes += bytes;
+            errors.extend(error);
+            found
+        })
+        .collect();
+
+    let max = options.max_file_size;
+    let logs: BTreeMap<String, FoundLog> = futures::stream::iter(log_objects)
+        .map(|object| hash_log(fetcher, object, max))
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(|(name, found, error)| {
+            if let Ok(hashed) = &found.hashed {
+                hashed_bytes += hashed.inflated_bytes;
+            }
+            errors.extend(error);
+            (name, found)
+        })
+        .collect();
+
+    let public_keys = public_keys(&digests, options, aws_options).await?;
+    let range = Range {
+        from: options.filter.from,
+        to: options.filter.to,
+    };
+    let judgement = chain::judge(&digests, &logs, &public_keys, range);
+    errors.sort_by(|a, b| a.log_file.cmp(&b.log_file));
+    Ok(Verification {
+        judgement,
+        signatures: signatures(&digests),
+        errors,
+        hashed_bytes,
+    })
+}
+
+fn signatures(digests: &[FoundDigest]) -> Signatures {
+    let from_s3 = digests.iter().filter(|d| d.bucket.is_some()).count();
+    match (from_s3, digests.len()) {
+        (_, 0) => Signatures::None,
+        (0, _) => Signatures::LocalCopy,
+        (s3, all) if s3 == all => Signatures::Verified,
+        _ => Signatures::Mixed,
+    }
+}
+
+/// The public keys for the digests read from S3: `--public-keys`, else CloudTrail's, from each
+/// trail's home Region.
+async fn public_keys(
+    digests: &[FoundDigest],
+    options: &VerifyOptions,
+    aws_options: &AwsOptions,
+) -> Result<PublicKeys> {
+    if let Some(path) = &options.public_keys {
+        return PublicKeys::from_file(path);
+    }
+    let signed: Vec<&FoundDigest> = digests.iter().filter(|d| d.bucket.is_some()).collect();
+    let times: Vec<DateTime<Utc>> = signed.iter().map(|d| d.key.time).collect();
+    let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
+        return Ok(PublicKeys::default());
+    };
+    let home_regions: BTreeSet<&str> = signed
+        .iter()
+        .map(|d| d.key.chain.home_region.as_str())
+        .collect();
+    let config = aws::load(aws_options).await;
+    let mut keys = PublicKeys::default();
+    for region in home_regions {
+        let (start, end) = (*first - Duration::days(1), *last + Duration::days(1));
+        keys.extend(PublicKeys::fetch(&config, region, start, end).await?);
+    }
+    Ok(keys)
+}
+
+/// Fetches and reads one digest: its inflated bytes hashed, its JSON parsed, its signature
+/// metadata kept. Returns the bytes hashed and a load error if it could not be fetched.
+async fn read_digest(
+    fetcher: &Fetcher,
+    object: Arc<LogObject>,
+    key: DigestKey,
+) -> (FoundDigest, u64, Option<LoadError>) {
+    let bucket = match &object.location {
+        Location::S3 { bucket, .. } => Some(bucket.clone()),
+        Location::Local(_) => None,
+    };
+    let file = object.context.log_file.clone();
+    let outcome = match fetcher.fetch_with_metadata(&object).await {
+        Ok((fetched, metadata)) => {
+            let signature = metadata.and_then(|mut m| m.remove("signature"));
+            let file = file.clone();
+            on_rayon(file.clone(), move || inflate_digest(&file, fetched, signature)).await
+        }
+        Err(e) => Err(e),
+    };
+    let (content, bytes, error) = match outcome {
+        Ok((read, bytes)) => (Ok(read), bytes, None),
+        Err(e) => {
+            let error = LoadError::of_file(file.clone(), &e);
+            (Err(error.message.clone()), 0, Some(error))
+        }
+    };
+    (
+        FoundDigest {
+            file,
+            bucket,
+            key,
+            content,
+        },
+        bytes,
+        // A digest that is there but not a digest is a finding (`invalid`), not a read error.
+        error.filter(|e| e.stage == LoadStage::Fetch),
+    )
+}
+
+/// The largest digest file read: a digest names an hour of log files, a few hundred KB at most.
+const MAX_DIGEST_SIZE: u64 = 256 << 20;
+
+fn inflate_digest(
+    file: &str,
+    fetched: Fetched,
+    signature: Option<String>,
+) -> std::result::Result<(ReadDigest, u64), FileError> {
+    let failed = |e: DecodeError| FileError::decode(file, e);
+    let input = fetched.open()?;
+    let mut text = crate::decode::gzip::JsonText::open(input, true).map_err(failed)?;
+    let mut bytes = Vec::new();
+    (&mut text)
+        .take(MAX_DIGEST_SIZE)
+        .read_to_end(&mut bytes)
+        .map_err(|e| failed(DecodeError::new(LoadStage::Gunzip, e)))?;
+    let sha256 = hash::sha256_hex(&bytes);
+    let digest: Digest = serde_json::from_slice(&bytes).map_err(|e| {
+        failed(DecodeError::new(
+            LoadStage::Schema,
+            format!("not a CloudTrail digest: {e}"),
+        ))
+    })?;
+    Ok((
+        ReadDigest {
+            digest,
+            sha256,
+            signature,
+        },
+        bytes.len() as u64,
+    ))
+}
+
+/// Fetches and hashes one log file on the rayon pool.
+async fn hash_log(
+    fetcher: &Fetcher,
+    object: Arc<LogObject>,
+    max_file_size: u64,
+) -> (String, FoundLog, Option<LoadError>) {
+    let name = object.context.log_file.clone();
+    let delivered = object.key().delivered;
+    let hashed = match fetcher.fetch(&object).await {
+        Ok(fetched) => {
+            let object = Arc::clone(&object);
+            on_rayon(name.clone(), move || {
+                let input = fetched.open()?;
+                hash_inflated(input, object.named_gzip(), max_file_size)
+                    .map_err(|e| FileError::decode(&object.context.log_file, e))
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    let (hashed, error) = match hashed {
+        Ok(hashed) => (Ok(hashed), None),
+        Err(e) => {
+            let error = LoadError::of_file(name.clone(), &e);
+            (Err(error.to_string()), Some(error))
+        }
+    };
+    (name, FoundLog { delivered, hashed }, error)
+}
