@@ -8,6 +8,7 @@ use trailmap::decode::profiles::ProfileMap;
 use trailmap::filter::{Bound, ScanFilter, parse_duration, parse_time};
 use trailmap::source::SourceSpec;
 use trailmap::source::aws::AwsOptions;
+use trailmap::verify::{Verification, VerifyOptions};
 use trailmap::{ReadOptions, TrailSession};
 
 /// Where to read and which events.
@@ -129,6 +130,17 @@ impl SourceArgs {
     pub async fn open(&self) -> anyhow::Result<TrailSession> {
         let (specs, options) = self.parse()?;
         Ok(trailmap::open(&specs, &options, &self.aws()).await?)
+    }
+
+    /// Verifies the digest chain of the sources, with `public_keys` (`--public-keys`).
+    pub async fn verify(&self, public_keys: Option<PathBuf>) -> anyhow::Result<Verification> {
+        let (specs, options) = self.parse()?;
+        let options = VerifyOptions {
+            filter: options.filter,
+            public_keys,
+            max_file_size: options.max_file_size,
+        };
+        Ok(trailmap::verify::verify(&specs, &options, &self.aws()).await?)
     }
 
     /// Opens a session for one statement: S3 folders its SQL rules out are not listed.

@@ -6,7 +6,9 @@ use chrono::NaiveDate;
 use clap::Args;
 
 use super::Outcome;
-use trailmap::generate::{GeneratorConfig, generate};
+use anyhow::Context;
+use trailmap::generate::{DEFAULT_BUCKET, DigestChain, GeneratorConfig, generate};
+use trailmap::verify::keys::SigningKey;
 
 /// Write a synthetic CloudTrail archive in the real key layout.
 ///
@@ -41,10 +43,45 @@ pub struct GenerateArgs {
     /// appended (trailmap must report it as a load error).
     #[arg(long)]
     pub bad: bool,
+    /// Write the hourly digest chain CloudTrail writes with log file validation on (one digest
+    /// per hour, account and Region, hashes of every log file), for `trailmap verify`.
+    /// Without it, a few placeholder digest files are written.
+    #[arg(long)]
+    pub digest_chain: bool,
+    /// Sign the digest chain with this PEM RSA private key (implies --digest-chain), as
+    /// CloudTrail does; each signature is written beside its digest as DIGEST.json.gz.sig, to
+    /// be uploaded as the object's x-amz-meta-signature. Make a key with
+    /// `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem`.
+    #[arg(long, value_name = "PEM")]
+    pub sign_key: Option<PathBuf>,
+    /// With --sign-key: write the public key here, as `aws cloudtrail list-public-keys`
+    /// prints it (for `trailmap verify --public-keys`).
+    #[arg(long, value_name = "FILE.json", requires = "sign_key")]
+    pub public_keys_out: Option<PathBuf>,
+    /// The bucket the digests name: the archive is meant to be that bucket's content.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_BUCKET)]
+    pub bucket: String,
 }
 
 /// Runs `trailmap generate`.
 pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
+    let signing_key_pem = match &args.sign_key {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read signing key {}", path.display()))?,
+        ),
+        None => None,
+    };
+    if let (Some(pem), Some(out)) = (&signing_key_pem, &args.public_keys_out) {
+        let origin = args.sign_key.as_deref().map(|p| p.display().to_string());
+        let key = SigningKey::from_pem(pem, origin.as_deref().unwrap_or_default())?;
+        std::fs::write(out, key.public_keys_json()?)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    let digest_chain = (args.digest_chain || signing_key_pem.is_some()).then(|| DigestChain {
+        bucket: args.bucket.clone(),
+        signing_key_pem,
+    });
     let config = GeneratorConfig {
         events: args.events,
         events_per_file: args.events_per_file,
@@ -53,6 +90,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
         days: args.days,
         invocation_percent: args.invocation_percent,
         bad: args.bad,
+        digest_chain,
     };
     let written = generate(&args.output, &config)?;
     eprintln!(

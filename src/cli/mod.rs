@@ -8,6 +8,7 @@ mod output;
 mod progress;
 mod query;
 mod report;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -72,6 +73,23 @@ pub enum Command {
     ///   trailmap audit -s logs/ --from 2025-03-01 --to 2025-03-31 --policy p.toml --format json -o evidence.json
     #[command(verbatim_doc_comment)]
     Audit(audit::AuditArgs),
+    /// Check the logs against CloudTrail's signed digest chain: altered, deleted or inserted
+    /// log files, deleted or moved digests, and hours no digest covers.
+    ///
+    /// Every (trail, account, Region) chain in the sources at once. Digests read from S3 have
+    /// their signatures checked (x-amz-meta-signature, CloudTrail's public keys); a local copy
+    /// has lost that metadata and is checked along the hash chain only, and says so. Without
+    /// --from/--to the range is what the digests found cover.
+    ///
+    /// Exit codes: 0 everything in range verified; 1 any integrity problem; 2 an object that
+    /// could not be read, or nothing found.
+    ///
+    /// Examples:
+    ///   trailmap verify -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --to 2025-03-31
+    ///   trailmap verify -s logs/ --format json -o integrity.json
+    ///   trailmap verify -s s3://bucket/ --public-keys keys.json --format csv -o integrity.csv
+    #[command(verbatim_doc_comment)]
+    Verify(verify::VerifyArgs),
     /// List the named queries with their descriptions.
     Queries,
     /// Print the tables and their columns with meanings.
@@ -108,6 +126,7 @@ pub async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
         Command::Query(args) => query::run(args, quiet).await,
         Command::Report(args) => report::run(args, quiet).await,
         Command::Audit(args) => audit::run(args, quiet).await,
+        Command::Verify(args) => verify::run(args, quiet).await,
         Command::Queries => catalog::list_queries(),
         Command::Schema => catalog::print_schema(),
         Command::Generate(args) => generate::run(args),

@@ -12,17 +12,21 @@
 //! events, records whose `eventTime` does not parse and, with [`GeneratorConfig::bad`], a log
 //! file with a second gzip member appended.
 
+pub mod chain;
 mod events;
 mod rng;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use flate2::{Compression, GzBuilder};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
+use crate::verify::hash::sha256_hex;
+use crate::verify::keys::SigningKey;
+use chain::WrittenLog;
 use events::Origin;
 use rng::Rng;
 
@@ -61,7 +65,22 @@ pub struct GeneratorConfig {
     pub invocation_percent: u64,
     /// Also write files CloudTrail never writes (a second gzip member appended to a log file).
     pub bad: bool,
+    /// Write the hourly digest chain CloudTrail writes (else a few placeholder digest files,
+    /// which only show that listing skips digests).
+    pub digest_chain: Option<DigestChain>,
 }
+
+/// How to write the digest chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestChain {
+    /// The bucket the digests name (the archive is that bucket's content).
+    pub bucket: String,
+    /// A PEM RSA private key to sign the digests with (unsigned without).
+    pub signing_key_pem: Option<String>,
+}
+
+/// The bucket generated digests name by default.
+pub const DEFAULT_BUCKET: &str = "org-trail-logs";
 
 impl Default for GeneratorConfig {
     fn default() -> Self {
@@ -73,6 +92,7 @@ impl Default for GeneratorConfig {
             days: 7,
             invocation_percent: 60,
             bad: false,
+            digest_chain: None,
         }
     }
 }
@@ -111,13 +131,13 @@ impl FilePlan {
         }
     }
 
-    fn path(&self, rng: &mut Rng) -> PathBuf {
+    fn path(&self, rng: &mut Rng) -> String {
         let d = self.delivered + self.late;
         let id = rng.string(
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
             16,
         );
-        PathBuf::from(format!(
+        format!(
             "{}/CloudTrail/{}/{}/{}_CloudTrail_{}_{}_{id}.json.gz",
             self.prefix(),
             self.region,
@@ -125,7 +145,18 @@ impl FilePlan {
             self.account,
             self.region,
             d.format("%Y%m%dT%H%MZ"),
-        ))
+        )
+    }
+
+    /// The log file as a digest names it.
+    fn written(&self, key: String, json: &[u8]) -> WrittenLog {
+        WrittenLog {
+            account: self.account,
+            region: self.region,
+            key,
+            delivered: self.delivered + self.late,
+            sha256: sha256_hex(json),
+        }
     }
 }
 
@@ -246,9 +277,13 @@ fn write_gzip(path: &Path, json: &[u8]) -> std::io::Result<()> {
     gz.finish()?.flush()
 }
 
-fn write_log_file(dir: &Path, plan: &FilePlan, config: &GeneratorConfig) -> std::io::Result<usize> {
+fn write_log_file(
+    dir: &Path,
+    plan: &FilePlan,
+    config: &GeneratorConfig,
+) -> std::io::Result<(usize, WrittenLog)> {
     let mut rng = Rng::new(config.seed, plan.index as u64);
-    let path = dir.join(plan.path(&mut rng));
+    let key = plan.path(&mut rng);
     let records = records(plan, config, &mut rng);
     let body = canonical(json!({ "Records": records }));
     let json = if plan.index % 9 == 4 {
@@ -257,11 +292,12 @@ fn write_log_file(dir: &Path, plan: &FilePlan, config: &GeneratorConfig) -> std:
         serde_json::to_vec(&body)
     }
     .map_err(std::io::Error::other)?;
-    write_gzip(&path, &json)?;
-    Ok(records.len())
+    write_gzip(&dir.join(&key), &json)?;
+    Ok((records.len(), plan.written(key, &json)))
 }
 
-fn write_digest(dir: &Path, plan: &FilePlan) -> std::io::Result<()> {
+/// A placeholder digest (not a chain), for archives without [`GeneratorConfig::digest_chain`].
+fn write_placeholder_digest(dir: &Path, plan: &FilePlan) -> std::io::Result<()> {
     let d = plan.delivered;
     let path = dir.join(format!(
         "{}/CloudTrail-Digest/{}/{}/{}_CloudTrail-Digest_{}_trail_{}_{}.json.gz",
@@ -327,17 +363,12 @@ fn gzip_bytes(json: &[u8]) -> std::io::Result<Vec<u8>> {
 /// Writes an archive under `dir` (created if needed).
 pub fn generate(dir: &Path, config: &GeneratorConfig) -> std::io::Result<Generated> {
     let plans = plan_files(config);
-    let events = plans
+    let written: Vec<(usize, WrittenLog)> = plans
         .par_iter()
         .map(|plan| write_log_file(dir, plan, config))
-        .try_reduce(|| 0, |a, b| Ok(a + b))?;
-    // One digest per Region route on the first and last day, as a trail would deliver hourly.
-    let mut digests = 0;
-    let last_day = plans.len().saturating_sub(8).max(8);
-    for plan in plans.iter().take(8).chain(plans.iter().skip(last_day)) {
-        write_digest(dir, plan)?;
-        digests += 1;
-    }
+        .collect::<std::io::Result<_>>()?;
+    let events = written.iter().map(|(n, _)| n).sum();
+    let mut logs: Vec<WrittenLog> = written.into_iter().map(|(_, log)| log).collect();
     // A file with an empty Records array, as CloudTrail writes when nothing happened.
     if let Some(last) = plans.last() {
         let empty = FilePlan {
@@ -348,8 +379,33 @@ pub fn generate(dir: &Path, config: &GeneratorConfig) -> std::io::Result<Generat
             ..*last
         };
         let mut rng = Rng::new(config.seed, empty.index as u64);
-        write_gzip(&dir.join(empty.path(&mut rng)), br#"{"Records":[]}"#)?;
+        let key = empty.path(&mut rng);
+        let json = br#"{"Records":[]}"#;
+        write_gzip(&dir.join(&key), json)?;
+        logs.push(empty.written(key, json));
     }
+    let digests = match &config.digest_chain {
+        Some(chain) => {
+            let key = chain
+                .signing_key_pem
+                .as_deref()
+                .map(|pem| SigningKey::from_pem(pem, "the signing key"))
+                .transpose()
+                .map_err(std::io::Error::other)?;
+            let start = config.start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            chain::write_chain(dir, &chain.bucket, key.as_ref(), start, &logs)?
+        }
+        None => {
+            // One placeholder per Region route on the first and last day.
+            let last_day = plans.len().saturating_sub(8).max(8);
+            let mut count = 0;
+            for plan in plans.iter().take(8).chain(plans.iter().skip(last_day)) {
+                write_placeholder_digest(dir, plan)?;
+                count += 1;
+            }
+            count
+        }
+    };
     let bad_files = match (config.bad, plans.first()) {
         (true, Some(first)) => write_appended_member(dir, first, config)?,
         _ => 0,

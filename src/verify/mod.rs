@@ -129,7 +129,7 @@ impl Verification {
 
     /// Hours no valid digest covers.
     pub fn gap_hours(&self) -> f64 {
-        self.judgement.gaps.iter().map(|g| g.hours).sum()
+        self.judgement.gaps.iter().map(|g| g.hours).fold(0.0, |a, b| a + b)
     }
 
     /// The verdict of each log file, as the `integrity` table.

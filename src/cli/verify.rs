@@ -1,0 +1,291 @@
+//! `trailmap verify`: the digest chain's verdicts as a summary and a table of problems, JSON
+//! or CSV.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use serde_json::{Value, json};
+
+use super::Outcome;
+use super::args::SourceArgs;
+use super::output::{self, Format};
+use trailmap::TrailSession;
+use trailmap::verify::chain::{DigestStatus, LogStatus};
+use trailmap::verify::digest::format_digest_time;
+use trailmap::verify::{StatusCounts, TRAIL_EVENTS, TrailEvent, Verification, explain_gaps};
+
+/// Output format of a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    /// A summary and a table of every problem.
+    Table,
+    /// Everything as one JSON document (see README for its shape).
+    Json,
+    /// One row per digest, log file and gap: kind, file, status, digest_file, reason.
+    Csv,
+}
+
+/// Options of `trailmap verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// CloudTrail's public keys: the JSON `aws cloudtrail list-public-keys` prints. Default:
+    /// asked of CloudTrail (ListPublicKeys) in each trail's home Region, when digests are
+    /// read from S3.
+    #[arg(long, value_name = "FILE.json")]
+    pub public_keys: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Table)]
+    pub format: VerifyFormat,
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Problems shown in the table format; all of them are in JSON and CSV.
+const TABLE_PROBLEMS: usize = 50;
+
+/// Runs `trailmap verify`.
+pub async fn run(args: VerifyArgs, _quiet: bool) -> anyhow::Result<Outcome> {
+    let mut verification = args.source.verify(args.public_keys.clone()).await?;
+    if !verification.judgement.gaps.is_empty() {
+        let session = args.source.open().await?;
+        let events = trail_events(&session).await?;
+        explain_gaps(&mut verification.judgement.gaps, &events);
+    }
+    let target = output::target_name(args.output.as_deref());
+    let write_error = |e: std::io::Error| output::output_error(&target)(Box::new(e));
+    match args.format {
+        VerifyFormat::Table => {
+            let mut sink = output::open_sink(Format::Table, args.output.as_deref())?;
+            sink.write_all(table_text(&verification)?.as_bytes())
+                .map_err(write_error)?;
+            sink.flush().map_err(write_error)?;
+        }
+        VerifyFormat::Json => {
+            let mut sink = output::open_sink(Format::Json, args.output.as_deref())?;
+            serde_json::to_writer_pretty(&mut sink, &json_report(&verification))?;
+            writeln!(sink).map_err(write_error)?;
+            sink.flush().map_err(write_error)?;
+        }
+        VerifyFormat::Csv => {
+            let sink = output::open_sink(Format::Csv, args.output.as_deref())?;
+            output::write_batch(&rows_batch(&verification, usize::MAX)?, Format::Csv, sink, &target)?;
+        }
+    }
+    if args.format != VerifyFormat::Table || args.output.is_some() {
+        eprint!("{}", summary_text(&verification));
+    }
+    Ok(outcome(&verification))
+}
+
+/// 2 when something could not be read or nothing was found, 1 on any integrity problem.
+pub fn outcome(verification: &Verification) -> Outcome {
+    if !verification.errors.is_empty() || verification.is_empty() {
+        Outcome::Incomplete
+    } else if verification.has_problems() {
+        Outcome::Violations
+    } else {
+        Outcome::Success
+    }
+}
+
+/// The archive's `StopLogging`, `StartLogging`, `UpdateTrail` and `DeleteTrail` events.
+async fn trail_events(session: &TrailSession) -> anyhow::Result<Vec<TrailEvent>> {
+    let names = TRAIL_EVENTS.map(|n| format!("'{n}'")).join(", ");
+    let sql = format!(
+        "SELECT CAST(to_unixtime(event_time) AS BIGINT) AS t, event_name, \
+         json_get_str(request_parameters, 'name') AS trail FROM events \
+         WHERE event_source = 'cloudtrail.amazonaws.com' AND event_name IN ({names})"
+    );
+    let batches = session.sql(&sql).await?.collect().await?;
+    let mut events = Vec::new();
+    for batch in batches {
+        let (Some(times), Some(names), Some(trails)) = (
+            batch.column(0).as_any().downcast_ref::<Int64Array>(),
+            batch.column(1).as_any().downcast_ref::<StringArray>(),
+            batch.column(2).as_any().downcast_ref::<StringArray>(),
+        ) else {
+            anyhow::bail!("internal error: unexpected column types reading trail events");
+        };
+        for row in 0..batch.num_rows() {
+            if times.is_null(row) || trails.is_null(row) {
+                continue;
+            }
+            if let Some(time) = chrono::DateTime::from_timestamp(times.value(row), 0) {
+                events.push(TrailEvent {
+                    time,
+                    name: names.value(row).to_owned(),
+                    trail: trails.value(row).to_owned(),
+                });
+            }
+        }
+    }
+    Ok(events)
+}
+
+fn counts_text(counts: &StatusCounts) -> String {
+    if counts.is_empty() {
+        return "none".to_owned();
+    }
+    counts
+        .iter()
+        .map(|(status, n)| format!("{n} {status}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What was verified and the verdict, a few lines.
+fn summary_text(v: &Verification) -> String {
+    let j = &v.judgement;
+    let range = match j.span {
+        Some((from, to)) => format!("{} to {}", format_digest_time(from), format_digest_time(to)),
+        None => "no digest range".to_owned(),
+    };
+    let mut text = format!("Range: {range}\n");
+    text.push_str(&format!("Signatures: {}\n", v.signatures.describe()));
+    text.push_str(&format!("Digests: {}\n", counts_text(&v.digest_counts())));
+    text.push_str(&format!("Log files: {}\n", counts_text(&v.log_counts())));
+    text.push_str(&format!(
+        "Gaps: {} ({} hours not covered by a valid digest)\n",
+        j.gaps.len(),
+        v.gap_hours()
+    ));
+    text.push_str(&format!(
+        "Hashed: {:.1} MB of inflated digests and log files\n",
+        v.hashed_bytes as f64 / 1e6
+    ));
+    for e in &v.errors {
+        text.push_str(&format!("  not read: {} ({}): {}\n", e.log_file, e.stage, e.message));
+    }
+    let result = if !v.errors.is_empty() {
+        format!(
+            "INCOMPLETE: {} object(s) could not be read; nothing can be said of them",
+            v.errors.len()
+        )
+    } else if v.is_empty() {
+        "INCOMPLETE: no digest or log file found in range".to_owned()
+    } else if v.has_problems() {
+        "NOT VERIFIED: the logs in range cannot be shown to be complete and unaltered".to_owned()
+    } else {
+        "VERIFIED: every digest and log file in range is intact and every hour is covered"
+            .to_owned()
+    };
+    text.push_str(&format!("Result: {result}\n"));
+    text
+}
+
+fn table_text(v: &Verification) -> anyhow::Result<String> {
+    let problems = rows_batch(v, TABLE_PROBLEMS)?;
+    let total = problem_count(v);
+    let mut text = String::new();
+    if total > 0 {
+        text.push_str(&format!("Problems: {total}\n"));
+        text.push_str(&format!("{}\n", pretty_format_batches(&[problems])?));
+        if total > TABLE_PROBLEMS {
+            text.push_str(&format!(
+                "... and {} more: --format csv or --format json lists every one\n",
+                total - TABLE_PROBLEMS
+            ));
+        }
+        text.push('\n');
+    }
+    text.push_str(&summary_text(v));
+    Ok(text)
+}
+
+fn problem_count(v: &Verification) -> usize {
+    let j = &v.judgement;
+    j.digests.iter().filter(|d| d.status != DigestStatus::Valid).count()
+        + j.log_files.iter().filter(|l| l.status != LogStatus::Valid).count()
+        + j.gaps.len()
+}
+
+/// One row per digest, log file and gap (problems only, up to `limit`, when `limit` is not
+/// `usize::MAX`): kind, file, status, digest_file, reason.
+fn rows_batch(v: &Verification, limit: usize) -> anyhow::Result<RecordBatch> {
+    let everything = limit == usize::MAX;
+    let j = &v.judgement;
+    let mut rows: Vec<[Option<String>; 5]> = Vec::new();
+    for d in j.digests.iter().filter(|d| everything || d.status != DigestStatus::Valid) {
+        rows.push([
+            Some("digest".into()),
+            Some(d.digest_file.clone()),
+            Some(d.status.as_str().into()),
+            None,
+            d.reason.clone(),
+        ]);
+    }
+    for l in j.log_files.iter().filter(|l| everything || l.status != LogStatus::Valid) {
+        rows.push([
+            Some("log_file".into()),
+            Some(l.log_file.clone()),
+            Some(l.status.as_str().into()),
+            l.digest_file.clone(),
+            l.reason.clone(),
+        ]);
+    }
+    for g in &j.gaps {
+        let mut reason = format!("{} to {}, {} hour(s) not covered", g.from, g.to, g.hours);
+        if !g.explained_by.is_empty() {
+            reason.push_str(&format!("; trail events: {}", g.explained_by.join(", ")));
+        }
+        rows.push([
+            Some("gap".into()),
+            Some(format!("{} {} {}", g.trail, g.account, g.region)),
+            Some("gap".into()),
+            None,
+            Some(reason),
+        ]);
+    }
+    rows.truncate(limit);
+    let names = ["kind", "file", "status", "digest_file", "reason"];
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = (0..names.len())
+        .map(|i| {
+            Arc::new(StringArray::from_iter(rows.iter().map(|r| r[i].as_deref())))
+                as Arc<dyn Array>
+        })
+        .collect();
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// The JSON document of `--format json`.
+fn json_report(v: &Verification) -> Value {
+    let j = &v.judgement;
+    json!({
+        "verified": v.is_verified(),
+        "signatures": v.signatures.describe(),
+        "range": j.span.map(|(from, to)| json!({
+            "from": format_digest_time(from),
+            "to": format_digest_time(to),
+        })),
+        "summary": {
+            "digests": v.digest_counts(),
+            "log_files": v.log_counts(),
+            "gaps": j.gaps.len(),
+            "gap_hours": v.gap_hours(),
+            "hashed_bytes": v.hashed_bytes,
+            "errors": v.errors.len(),
+        },
+        "digests": j.digests,
+        "log_files": j.log_files,
+        "gaps": j.gaps,
+        "errors": v.errors.iter().map(|e| json!({
+            "file": e.log_file,
+            "stage": e.stage.as_str(),
+            "message": e.message,
+        })).collect::<Vec<_>>(),
+    })
+}
