@@ -12,3 +12,4 @@ mod published;
 mod report;
 mod s3;
 mod trail;
+mod verify;

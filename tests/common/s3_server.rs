@@ -57,6 +57,8 @@ struct State {
     distinct: HashMap<String, usize>,
     gets_in_flight: usize,
     peak_gets_in_flight: usize,
+    /// User metadata (`x-amz-meta-NAME: VALUE`) of objects, by key, sent with their GETs.
+    metadata: HashMap<String, Vec<(String, String)>>,
 }
 
 /// Counts a GET as in flight from when its request arrives until its answer is produced.
@@ -231,6 +233,10 @@ impl S3Server {
                             state.calls.push(call.clone());
                             decide(&mut state, &faults, &call)
                         };
+                        let metadata = match &call {
+                            Call::Get(key) => state.lock().unwrap().metadata.get(key).cloned(),
+                            _ => None,
+                        };
                         let in_flight =
                             matches!(call, Call::Get(_)).then(|| GetInFlight::start(&state));
                         async move {
@@ -243,7 +249,10 @@ impl S3Server {
                             }
                             match fault {
                                 None => Ok(match service.call(req.map(s3s::Body::from)).await {
-                                    Ok(response) => response,
+                                    Ok(mut response) => {
+                                        add_metadata(&mut response, metadata);
+                                        response
+                                    }
                                     Err(_) => error_response(500, "InternalError"),
                                 }),
                                 Some(Fault::Status(code, name)) => Ok(error_response(code, name)),
@@ -270,6 +279,21 @@ impl S3Server {
             state,
             _runtime: runtime,
         }
+    }
+
+    /// Sets the user metadata GETs of `key` answer with (`x-amz-meta-NAME: VALUE`), as S3
+    /// stores it with an object. (s3s-fs stores metadata in a file named after the base64 of
+    /// the key, too long for the file system with CloudTrail's digest keys.)
+    pub fn set_metadata(&self, key: &str, metadata: &[(&str, &str)]) {
+        let pairs = metadata
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.state
+            .lock()
+            .unwrap()
+            .metadata
+            .insert(key.to_owned(), pairs);
     }
 
     /// Every request so far.
@@ -305,6 +329,21 @@ impl S3Server {
             ("AWS_CONFIG_FILE", "/nonexistent".to_owned()),
             ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
         ]
+    }
+}
+
+/// Adds stored user metadata to a successful GET's response.
+fn add_metadata(response: &mut http::Response<s3s::Body>, metadata: Option<Vec<(String, String)>>) {
+    if !response.status().is_success() {
+        return;
+    }
+    for (name, value) in metadata.unwrap_or_default() {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::try_from(format!("x-amz-meta-{name}")),
+            http::HeaderValue::try_from(value),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
     }
 }
 
