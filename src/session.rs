@@ -16,12 +16,15 @@ use crate::layout::pruning::{KeyPredicate, plan_key_filter};
 use crate::source::aws::AwsOptions;
 use crate::source::{self, Listing, SourceSpec};
 use crate::table::archive::ReadOptions;
+use crate::table::integrity::Integrity;
 use crate::table::{self, archive::Archive, archive::Coverage, archive::ProgressSnapshot};
+use crate::verify::{Verification, VerifyOptions};
 
 /// An open archive with its tables registered on a DataFusion session.
 pub struct TrailSession {
     ctx: SessionContext,
     archive: Arc<Archive>,
+    integrity: Arc<Integrity>,
 }
 
 /// Lists `sources` (pruned by the options' filter) and registers the tables over them. `aws`
@@ -35,7 +38,7 @@ pub async fn open(
     let state = SessionContext::new().state();
     let keys = key_predicate(&options.filter, None, &state)?;
     let listing = source::list(sources, keys.as_ref(), aws).await?;
-    session_over(listing, options.clone()).await
+    session_over(listing, options.clone(), sources, aws).await
 }
 
 /// Like [`open`], for one statement: the statement is planned first (so bad SQL fails before
@@ -48,12 +51,12 @@ pub async fn open_for_query(
     sql: &str,
 ) -> Result<TrailSession> {
     options.filter.validate()?;
-    let probe = session_over(Listing::default(), options.clone()).await?;
+    let probe = session_over(Listing::default(), options.clone(), sources, aws).await?;
     let state = probe.ctx.state();
     let plan = probe.checked_plan(sql).await?;
     let keys = key_predicate(&options.filter, Some(&state.optimize(&plan)?), &state)?;
     let listing = source::list(sources, keys.as_ref(), aws).await?;
-    session_over(listing, options.clone()).await
+    session_over(listing, options.clone(), sources, aws).await
 }
 
 /// What listing may skip: the command-line filters, and the key filters of every `events` scan
@@ -82,7 +85,12 @@ fn read_only() -> SQLOptions {
 }
 
 /// A session over already listed files.
-async fn session_over(listing: Listing, options: ReadOptions) -> Result<TrailSession> {
+async fn session_over(
+    listing: Listing,
+    options: ReadOptions,
+    sources: &[SourceSpec],
+    aws: &AwsOptions,
+) -> Result<TrailSession> {
     tracing::info!(
         files = listing.objects.len(),
         skipped_by_name = listing.skipped.by_name,
@@ -96,12 +104,17 @@ async fn session_over(listing: Listing, options: ReadOptions) -> Result<TrailSes
             .build_arc()?,
         None => Arc::new(RuntimeEnv::default()),
     };
+    let integrity = Arc::new(Integrity::new(sources, VerifyOptions::from(&options), aws));
     let archive = Arc::new(Archive::new(listing, options));
     // DATAFUSION_* variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS) tune the engine.
     let config = SessionConfig::from_env()?.with_information_schema(true);
     let ctx = SessionContext::new_with_config_rt(config, runtime);
-    table::register(&ctx, Arc::clone(&archive)).await?;
-    Ok(TrailSession { ctx, archive })
+    table::register(&ctx, Arc::clone(&archive), Arc::clone(&integrity)).await?;
+    Ok(TrailSession {
+        ctx,
+        archive,
+        integrity,
+    })
 }
 
 impl TrailSession {
@@ -145,6 +158,12 @@ impl TrailSession {
     /// What has been read so far.
     pub fn coverage(&self) -> Coverage {
         self.archive.coverage()
+    }
+
+    /// The digest chain's verdicts on the session's sources (the `integrity` table), verified
+    /// now if no query has needed them yet.
+    pub async fn verification(&self) -> Result<Arc<Verification>> {
+        self.integrity.verification().await
     }
 
     /// The filter the session reads with.

@@ -36,7 +36,11 @@ impl Signed {
             ..GeneratorConfig::default()
         };
         generate(&root.path().join(BUCKET), &config).unwrap();
-        std::fs::write(root.path().join("keys.json"), key.public_keys_json().unwrap()).unwrap();
+        std::fs::write(
+            root.path().join("keys.json"),
+            key.public_keys_json().unwrap(),
+        )
+        .unwrap();
         Signed { root }
     }
 
@@ -140,7 +144,11 @@ fn problems(report: &Value) -> BTreeSet<(String, String, String)> {
     };
     let mut found = BTreeSet::new();
     for (kind, field) in [("digest", "digest_file"), ("log_file", "log_file")] {
-        let plural = if kind == "digest" { "digests" } else { "log_files" };
+        let plural = if kind == "digest" {
+            "digests"
+        } else {
+            "log_files"
+        };
         for row in report[plural].as_array().unwrap() {
             let status = row["status"].as_str().unwrap();
             if status != "valid" {
@@ -221,18 +229,31 @@ fn a_clean_signed_chain_verifies_on_s3() {
     let digests = walkdir::WalkDir::new(signed.bucket())
         .into_iter()
         .filter_map(|e| e.ok())
-        .filter(|e| e.path().to_str().unwrap().ends_with(".json.gz") && e.path().to_str().unwrap().contains("CloudTrail-Digest"))
+        .filter(|e| {
+            e.path().to_str().unwrap().ends_with(".json.gz")
+                && e.path().to_str().unwrap().contains("CloudTrail-Digest")
+        })
         .count();
     assert_eq!(report["summary"]["digests"]["valid"], digests);
-    assert_eq!(report["summary"]["log_files"]["valid"], log_file_count(&signed));
+    assert_eq!(
+        report["summary"]["log_files"]["valid"],
+        log_file_count(&signed)
+    );
 
     // Without CloudTrail's key, no signature is taken on trust.
     let other = SigningKey::generate().unwrap();
-    std::fs::write(signed.root.path().join("keys.json"), other.public_keys_json().unwrap()).unwrap();
+    std::fs::write(
+        signed.root.path().join("keys.json"),
+        other.public_keys_json().unwrap(),
+    )
+    .unwrap();
     let (code, report) = verify_s3(&server, &signed, &[]);
     assert_eq!(code, Some(1));
     assert_eq!(report["summary"]["digests"]["bad-signature"], digests);
-    assert_eq!(report["summary"]["log_files"]["unverified"], log_file_count(&signed));
+    assert_eq!(
+        report["summary"]["log_files"]["unverified"],
+        log_file_count(&signed)
+    );
 }
 
 #[test]
@@ -260,7 +281,12 @@ fn every_tamper_case_is_found_exactly_on_s3() {
     // successor; the gap is two hours.
     let empty = empty_hours(&signed, org1, "eu-west-1");
     let (first, second) = (&empty[3], &empty[4]);
-    assert!(signed.digests(org1, "eu-west-1").windows(2).any(|w| w[0] == *first && w[1] == *second));
+    assert!(
+        signed
+            .digests(org1, "eu-west-1")
+            .windows(2)
+            .any(|w| w[0] == *first && w[1] == *second)
+    );
     std::fs::remove_file(first).unwrap();
     std::fs::remove_file(second).unwrap();
     expected.insert(entry("digest", "missing", &signed.key(second)));
@@ -268,7 +294,9 @@ fn every_tamper_case_is_found_exactly_on_s3() {
 
     // An inserted log file no digest names.
     let source = &signed.logs(org2, "eu-central-1")[0];
-    let inserted = source.with_file_name(format!("{org2}_CloudTrail_eu-central-1_20250301T0301Z_INSERTEDINSERTED.json.gz"));
+    let inserted = source.with_file_name(format!(
+        "{org2}_CloudTrail_eu-central-1_20250301T0301Z_INSERTEDINSERTED.json.gz"
+    ));
     std::fs::copy(source, &inserted).unwrap();
     expected.insert(entry("log_file", "unlisted", &signed.key(&inserted)));
 
@@ -281,7 +309,8 @@ fn every_tamper_case_is_found_exactly_on_s3() {
 
     // A digest moved to another key (an hour without log files).
     let original = &empty_hours(&signed, org2, "ap-northeast-1")[5];
-    let signature = std::fs::read_to_string(format!("{}{SIGNATURE_SUFFIX}", original.display())).unwrap();
+    let signature =
+        std::fs::read_to_string(format!("{}{SIGNATURE_SUFFIX}", original.display())).unwrap();
     // Same bytes and signature, in another folder.
     let moved_key = {
         let key = signed.key(original);
@@ -295,7 +324,11 @@ fn every_tamper_case_is_found_exactly_on_s3() {
     std::fs::remove_file(original).unwrap();
     expected.insert(entry("digest", "moved", &moved_key));
     expected.insert(entry("digest", "missing", &signed.key(original)));
-    expected_gaps.insert((org2.to_owned(), "ap-northeast-1".to_owned(), "1.0".to_owned()));
+    expected_gaps.insert((
+        org2.to_owned(),
+        "ap-northeast-1".to_owned(),
+        "1.0".to_owned(),
+    ));
 
     // A digest whose signature is not CloudTrail's; the log files it names are unverified.
     let bad = signed
@@ -309,25 +342,46 @@ fn every_tamper_case_is_found_exactly_on_s3() {
     expected_gaps.insert((own.to_owned(), "us-east-1".to_owned(), "1.0".to_owned()));
     let named: Value = {
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(std::fs::File::open(&bad).unwrap()), &mut text).unwrap();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(&bad).unwrap()),
+            &mut text,
+        )
+        .unwrap();
         serde_json::from_str(&text).unwrap()
     };
     for log in named["logFiles"].as_array().unwrap() {
-        expected.insert(entry("log_file", "unverified", log["s3Object"].as_str().unwrap()));
+        expected.insert(entry(
+            "log_file",
+            "unverified",
+            log["s3Object"].as_str().unwrap(),
+        ));
     }
 
     // The newest three digests of a stream deleted with the log files they name.
-    let newest: Vec<PathBuf> = signed.digests(own, "ap-southeast-2").into_iter().rev().take(3).collect();
+    let newest: Vec<PathBuf> = signed
+        .digests(own, "ap-southeast-2")
+        .into_iter()
+        .rev()
+        .take(3)
+        .collect();
     for digest in &newest {
         let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(std::fs::File::open(digest).unwrap()), &mut text).unwrap();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(digest).unwrap()),
+            &mut text,
+        )
+        .unwrap();
         let named: Value = serde_json::from_str(&text).unwrap();
         for log in named["logFiles"].as_array().unwrap() {
             std::fs::remove_file(signed.bucket().join(log["s3Object"].as_str().unwrap())).unwrap();
         }
         std::fs::remove_file(digest).unwrap();
     }
-    expected_gaps.insert((own.to_owned(), "ap-southeast-2".to_owned(), "3.0".to_owned()));
+    expected_gaps.insert((
+        own.to_owned(),
+        "ap-southeast-2".to_owned(),
+        "3.0".to_owned(),
+    ));
 
     let (code, report) = verify_s3(&server, &signed, &[]);
     assert_eq!(code, Some(1), "{report:#}");
@@ -344,7 +398,10 @@ fn a_local_copy_is_verified_along_the_hash_chain() {
     let (code, report) = verify(&source, &[], &[]);
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(report["signatures"], "unverified (local copy)");
-    assert_eq!(report["summary"]["log_files"]["valid"], log_file_count(&signed));
+    assert_eq!(
+        report["summary"]["log_files"]["valid"],
+        log_file_count(&signed)
+    );
 
     // A digest rewritten (its log list emptied): its successor's hash shows it.
     let org1 = "111122223333";
@@ -355,9 +412,18 @@ fn a_local_copy_is_verified_along_the_hash_chain() {
         .unwrap()
         .clone();
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(std::fs::File::open(&victim).unwrap()), &mut text).unwrap();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(&victim).unwrap()),
+        &mut text,
+    )
+    .unwrap();
     let mut digest: Value = serde_json::from_str(&text).unwrap();
-    let hidden: Vec<String> = digest["logFiles"].as_array().unwrap().iter().map(|l| l["s3Object"].as_str().unwrap().to_owned()).collect();
+    let hidden: Vec<String> = digest["logFiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["s3Object"].as_str().unwrap().to_owned())
+        .collect();
     digest["logFiles"] = Value::Array(Vec::new());
     std::fs::write(&victim, gzip(&serde_json::to_vec(&digest).unwrap())).unwrap();
     // And a modified log file elsewhere.
@@ -388,10 +454,16 @@ fn the_table_and_csv_formats_and_exit_code_two() {
     let source = signed.bucket().display().to_string();
     let output = trailmap(&["verify", "-s", &source]);
     let text = stdout_ok(&output);
-    assert!(text.contains("Signatures: unverified (local copy)"), "{text}");
+    assert!(
+        text.contains("Signatures: unverified (local copy)"),
+        "{text}"
+    );
     assert!(text.contains("Result: VERIFIED"), "{text}");
     let csv = stdout_ok(&trailmap(&["verify", "-s", &source, "--format", "csv"]));
-    assert!(csv.starts_with("kind,file,status,digest_file,reason\n"), "{csv}");
+    assert!(
+        csv.starts_with("kind,file,status,digest_file,reason\n"),
+        "{csv}"
+    );
     let rows = csv.lines().count() - 1;
     let (_, report) = verify(&source, &[], &[]);
     assert_eq!(
@@ -403,4 +475,74 @@ fn the_table_and_csv_formats_and_exit_code_two() {
     let output = trailmap(&["verify", "-s", empty.path().to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stdout).contains("INCOMPLETE"));
+}
+
+#[test]
+fn the_integrity_table_joins_events_and_audit_and_report_require_it() {
+    let key = SigningKey::generate().unwrap();
+    let signed = Signed::new(&key);
+    let source = signed.bucket().display().to_string();
+    let modified = &signed.logs("444455556666", "eu-west-1")[0];
+    // Altered but still a readable log: one record fewer.
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(modified).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    let mut log: Value = serde_json::from_str(&text).unwrap();
+    log["Records"].as_array_mut().unwrap().pop();
+    let events_left = log["Records"].as_array().unwrap().len() as u64;
+    std::fs::write(modified, gzip(&serde_json::to_vec(&log).unwrap())).unwrap();
+
+    let rows = query_json(
+        &signed.bucket(),
+        &[],
+        "SELECT i.status, count(*) AS events FROM events e JOIN integrity i ON e.log_file = i.log_file GROUP BY 1 ORDER BY 1",
+    );
+    let by_status: Vec<(String, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap().to_owned(),
+                r["events"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let walked = walk(&signed.bucket()).len() as u64;
+    assert_eq!(
+        by_status,
+        vec![
+            ("modified".to_owned(), events_left),
+            ("valid".to_owned(), walked - events_left)
+        ]
+    );
+
+    let (code, report, _) = audit_run(
+        &signed.bucket(),
+        "queries/policies/eu-residency.toml",
+        &["--verify"],
+    );
+    assert_eq!(code, Some(2), "{report:#}");
+    assert_eq!(report["complete"], false);
+    let integrity = &report["coverage"]["integrity"];
+    assert_eq!(integrity["log_files"]["modified"], 1);
+    assert_eq!(integrity["verified"], false);
+
+    let html = signed.root.path().join("report.html");
+    stdout_ok(&trailmap(&[
+        "report",
+        "-s",
+        &source,
+        "--verify",
+        "-o",
+        html.to_str().unwrap(),
+    ]));
+    let page = std::fs::read_to_string(&html).unwrap();
+    let expected = format!(
+        "{} of {} log files verified",
+        log_file_count(&signed) - 1,
+        log_file_count(&signed)
+    );
+    assert!(page.contains(&expected), "{expected}");
 }

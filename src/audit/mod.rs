@@ -32,6 +32,7 @@ use crate::error::{Error, LoadError, Result};
 use crate::schema::timestamp_type;
 use crate::session::TrailSession;
 use crate::table::archive::human_duration;
+use crate::verify::IntegritySummary;
 use policy::{Policy, PolicyError, Rule};
 
 /// `requirement` of a finding the log cannot settle.
@@ -141,7 +142,7 @@ pub struct UnknownBedrockEvent {
 }
 
 /// What the audit read, so a reader knows what "compliant" covers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AuditCoverage {
     /// Files listed after pruning by name and `--from/--to/--account/--source-region`.
     pub files_listed: usize,
@@ -174,6 +175,9 @@ pub struct AuditCoverage {
     pub unknown_bedrock_events: Vec<UnknownBedrockEvent>,
     /// The files that could not be read.
     pub load_errors: Vec<LoadErrorRow>,
+    /// The digest chain's verdict, with `--verify`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<IntegritySummary>,
 }
 
 /// A load error in the audit output.
@@ -201,7 +205,7 @@ impl From<LoadError> for LoadErrorRow {
 }
 
 /// The audit's result. JSON output is this structure serialized.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditReport {
     /// No findings (violations or unverifiable calls) and complete input.
     pub compliant: bool,
@@ -217,6 +221,16 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
+    /// Requires the logs to be shown unaltered (`--verify`): unless every log file and digest
+    /// in range verified and every hour is covered, the audit is incomplete.
+    pub fn require_integrity(&mut self, integrity: IntegritySummary) {
+        if !integrity.verified {
+            self.complete = false;
+            self.compliant = false;
+        }
+        self.coverage.integrity = Some(integrity);
+    }
+
     /// Proven violations.
     pub fn violation_count(&self) -> usize {
         self.violations
@@ -428,6 +442,7 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
             })
             .collect(),
         load_errors: load_errors.into_iter().map(LoadErrorRow::from).collect(),
+        integrity: None,
     };
     let mut violations = fold.violations;
     let order = |v: &Violation| policy.rules.iter().position(|r| r.name == v.rule);

@@ -58,6 +58,11 @@ pub struct SourceArgs {
     /// Default: no limit.
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+    /// CloudTrail's public keys for digest signatures (`trailmap verify`, the integrity table,
+    /// --verify): the JSON `aws cloudtrail list-public-keys` prints. Default: asked of
+    /// CloudTrail (ListPublicKeys) in each trail's home Region when digests are read from S3.
+    #[arg(long, value_name = "FILE.json")]
+    pub public_keys: Option<PathBuf>,
     /// Exit with code 2 if any file could not be read (default: warn and go on).
     #[arg(long)]
     pub strict: bool,
@@ -114,6 +119,7 @@ impl SourceArgs {
                 profiles,
                 max_file_size,
                 memory_limit,
+                public_keys: self.public_keys.clone(),
             },
         ))
     }
@@ -132,14 +138,10 @@ impl SourceArgs {
         Ok(trailmap::open(&specs, &options, &self.aws()).await?)
     }
 
-    /// Verifies the digest chain of the sources, with `public_keys` (`--public-keys`).
-    pub async fn verify(&self, public_keys: Option<PathBuf>) -> anyhow::Result<Verification> {
+    /// Verifies the digest chain of the sources.
+    pub async fn verify(&self) -> anyhow::Result<Verification> {
         let (specs, options) = self.parse()?;
-        let options = VerifyOptions {
-            filter: options.filter,
-            public_keys,
-            max_file_size: options.max_file_size,
-        };
+        let options = VerifyOptions::from(&options);
         Ok(trailmap::verify::verify(&specs, &options, &self.aws()).await?)
     }
 

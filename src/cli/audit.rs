@@ -38,6 +38,11 @@ pub struct AuditArgs {
     /// Write to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also require the logs to be shown unaltered: check them against CloudTrail's digest
+    /// chain (as `trailmap verify` does); any log file or digest in range that does not verify,
+    /// or any hour no valid digest covers, makes the audit incomplete (exit 2).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// One line saying what the audit concluded.
@@ -59,6 +64,12 @@ fn verdict(report: &AuditReport) -> String {
         let mut missing = Vec::new();
         if !c.load_errors.is_empty() {
             missing.push(format!("{} file(s) could not be read", c.load_errors.len()));
+        }
+        if let Some(integrity) = c.integrity.as_ref().filter(|i| !i.verified) {
+            missing.push(format!(
+                "the logs cannot be shown unaltered: {}",
+                integrity.headline()
+            ));
         }
         if c.events_left_out_for_bad_time > 0 {
             missing.push(format!(
@@ -101,6 +112,9 @@ fn coverage_text(report: &AuditReport) -> String {
         text.push_str(
             "  WARNING: the largest lag is more than half the margin; files delivered later may have been pruned by time: widen --delivery-margin\n",
         );
+    }
+    if let Some(integrity) = &c.integrity {
+        text.push_str(&format!("  integrity: {}\n", integrity.headline()));
     }
     if c.bad_event_times > 0 {
         text.push_str(&format!(
@@ -162,7 +176,10 @@ pub async fn run(args: AuditArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let policy = Policy::load(&args.policy)?;
     let session = Arc::new(args.source.open().await?);
     let progress = Progress::start(&session, quiet);
-    let report = audit::run(&session, &policy).await?;
+    let mut report = audit::run(&session, &policy).await?;
+    if args.verify {
+        report.require_integrity(session.verification().await?.summary());
+    }
     progress.finish(&session);
     let target = output::target_name(args.output.as_deref());
     let write_error = |e: std::io::Error| output::output_error(&target)(Box::new(e));

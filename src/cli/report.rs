@@ -26,13 +26,20 @@ pub struct ReportArgs {
     /// `trailmap query NAME` gives, as on the page).
     #[arg(long, requires = "markdown")]
     pub full: bool,
+    /// Also check the logs against CloudTrail's digest chain (as `trailmap verify` does) and
+    /// say in the headline how many log files verified.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// Runs `trailmap report`.
 pub async fn run(args: ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let session = Arc::new(args.source.open().await?);
     let progress = Progress::start(&session, quiet);
-    let data = report::build(&session).await?;
+    let mut data = report::build(&session).await?;
+    if args.verify {
+        data.integrity = Some(session.verification().await?.summary());
+    }
     progress.finish(&session);
     std::fs::write(&args.output, html::render(&data))
         .with_context(|| format!("cannot write {}", args.output.display()))?;

@@ -35,11 +35,6 @@ pub enum VerifyFormat {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// CloudTrail's public keys: the JSON `aws cloudtrail list-public-keys` prints. Default:
-    /// asked of CloudTrail (ListPublicKeys) in each trail's home Region, when digests are
-    /// read from S3.
-    #[arg(long, value_name = "FILE.json")]
-    pub public_keys: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = VerifyFormat::Table)]
     pub format: VerifyFormat,
@@ -53,7 +48,7 @@ const TABLE_PROBLEMS: usize = 50;
 
 /// Runs `trailmap verify`.
 pub async fn run(args: VerifyArgs, _quiet: bool) -> anyhow::Result<Outcome> {
-    let mut verification = args.source.verify(args.public_keys.clone()).await?;
+    let mut verification = args.source.verify().await?;
     if !verification.judgement.gaps.is_empty() {
         let session = args.source.open().await?;
         let events = trail_events(&session).await?;
@@ -76,7 +71,12 @@ pub async fn run(args: VerifyArgs, _quiet: bool) -> anyhow::Result<Outcome> {
         }
         VerifyFormat::Csv => {
             let sink = output::open_sink(Format::Csv, args.output.as_deref())?;
-            output::write_batch(&rows_batch(&verification, usize::MAX)?, Format::Csv, sink, &target)?;
+            output::write_batch(
+                &rows_batch(&verification, usize::MAX)?,
+                Format::Csv,
+                sink,
+                &target,
+            )?;
         }
     }
     if args.format != VerifyFormat::Table || args.output.is_some() {
@@ -162,7 +162,10 @@ fn summary_text(v: &Verification) -> String {
         v.hashed_bytes as f64 / 1e6
     ));
     for e in &v.errors {
-        text.push_str(&format!("  not read: {} ({}): {}\n", e.log_file, e.stage, e.message));
+        text.push_str(&format!(
+            "  not read: {} ({}): {}\n",
+            e.log_file, e.stage, e.message
+        ));
     }
     let result = if !v.errors.is_empty() {
         format!(
@@ -202,8 +205,14 @@ fn table_text(v: &Verification) -> anyhow::Result<String> {
 
 fn problem_count(v: &Verification) -> usize {
     let j = &v.judgement;
-    j.digests.iter().filter(|d| d.status != DigestStatus::Valid).count()
-        + j.log_files.iter().filter(|l| l.status != LogStatus::Valid).count()
+    j.digests
+        .iter()
+        .filter(|d| d.status != DigestStatus::Valid)
+        .count()
+        + j.log_files
+            .iter()
+            .filter(|l| l.status != LogStatus::Valid)
+            .count()
         + j.gaps.len()
 }
 
@@ -213,7 +222,11 @@ fn rows_batch(v: &Verification, limit: usize) -> anyhow::Result<RecordBatch> {
     let everything = limit == usize::MAX;
     let j = &v.judgement;
     let mut rows: Vec<[Option<String>; 5]> = Vec::new();
-    for d in j.digests.iter().filter(|d| everything || d.status != DigestStatus::Valid) {
+    for d in j
+        .digests
+        .iter()
+        .filter(|d| everything || d.status != DigestStatus::Valid)
+    {
         rows.push([
             Some("digest".into()),
             Some(d.digest_file.clone()),
@@ -222,7 +235,11 @@ fn rows_batch(v: &Verification, limit: usize) -> anyhow::Result<RecordBatch> {
             d.reason.clone(),
         ]);
     }
-    for l in j.log_files.iter().filter(|l| everything || l.status != LogStatus::Valid) {
+    for l in j
+        .log_files
+        .iter()
+        .filter(|l| everything || l.status != LogStatus::Valid)
+    {
         rows.push([
             Some("log_file".into()),
             Some(l.log_file.clone()),
@@ -254,8 +271,7 @@ fn rows_batch(v: &Verification, limit: usize) -> anyhow::Result<RecordBatch> {
     ));
     let columns = (0..names.len())
         .map(|i| {
-            Arc::new(StringArray::from_iter(rows.iter().map(|r| r[i].as_deref())))
-                as Arc<dyn Array>
+            Arc::new(StringArray::from_iter(rows.iter().map(|r| r[i].as_deref()))) as Arc<dyn Array>
         })
         .collect();
     Ok(RecordBatch::try_new(schema, columns)?)

@@ -51,7 +51,10 @@ pub fn write_chain(
     let first_hour = start.duration_trunc(Duration::hours(1)).unwrap_or(start);
     let mut by_stream: BTreeMap<(&str, &str), Vec<&WrittenLog>> = BTreeMap::new();
     for log in logs {
-        by_stream.entry((log.account, log.region)).or_default().push(log);
+        by_stream
+            .entry((log.account, log.region))
+            .or_default()
+            .push(log);
     }
     let mut written = 0;
     for (account, org, regions) in ACCOUNTS {

@@ -392,7 +392,11 @@ pub fn generate(dir: &Path, config: &GeneratorConfig) -> std::io::Result<Generat
                 .map(|pem| SigningKey::from_pem(pem, "the signing key"))
                 .transpose()
                 .map_err(std::io::Error::other)?;
-            let start = config.start.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+            let start = config
+                .start
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .and_utc();
             chain::write_chain(dir, &chain.bucket, key.as_ref(), start, &logs)?
         }
         None => {

@@ -210,6 +210,13 @@ pub fn render(report: &ReportData) -> String {
         env!("CARGO_PKG_VERSION")
     );
     headline(&mut out, h);
+    if let Some(integrity) = &report.integrity {
+        let _ = writeln!(
+            out,
+            "<p class=\"sub\" id=\"integrity\">{}.</p>",
+            escape(&integrity.headline())
+        );
+    }
     if h.invocations == 0 {
         out.push_str("<p class=\"empty\" id=\"no-invocations\">No Bedrock invocations in this archive: nothing ran anywhere, so there is nothing to chart. The coverage note below says what was read.</p>\n");
     } else {

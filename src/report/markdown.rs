@@ -73,6 +73,9 @@ pub fn render(report: &ReportData, full: bool) -> String {
         cell(&h.last_event),
         env!("CARGO_PKG_VERSION")
     );
+    if let Some(integrity) = &report.integrity {
+        let _ = writeln!(out, "{}.\n", cell(&integrity.headline()));
+    }
     let headline = TableData {
         columns: vec!["measure".into(), "value".into()],
         rows: [

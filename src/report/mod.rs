@@ -20,6 +20,7 @@ use crate::bedrock;
 use crate::error::{LoadError, Result};
 use crate::queries;
 use crate::session::TrailSession;
+use crate::verify::IntegritySummary;
 use table::TableData;
 
 /// One table section of the report, from a named query.
@@ -96,6 +97,8 @@ pub struct ReportData {
     pub unknown_bedrock_events: TableData,
     /// The delivery margin and the largest delivery lag seen.
     pub delivery_note: String,
+    /// The digest chain's verdict, with `--verify`.
+    pub integrity: Option<IntegritySummary>,
 }
 
 impl ReportData {
@@ -223,6 +226,7 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
         load_errors,
         unknown_bedrock_events,
         delivery_note: coverage.delivery_note(),
+        integrity: None,
     })
 }
 

@@ -180,7 +180,9 @@ pub type UserMetadata = HashMap<String, String>;
 impl Fetcher {
     /// Downloads a remote object; local files are left for [`Fetched::open`].
     pub async fn fetch(&self, object: &LogObject) -> std::result::Result<Fetched, FileError> {
-        self.fetch_with_metadata(object).await.map(|(fetched, _)| fetched)
+        self.fetch_with_metadata(object)
+            .await
+            .map(|(fetched, _)| fetched)
     }
 
     /// Like [`Fetcher::fetch`], with the object's S3 user metadata (`None` for a local file,

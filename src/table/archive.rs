@@ -21,8 +21,8 @@ use crate::decode::gzip::DEFAULT_MAX_FILE_SIZE;
 use crate::decode::profiles::ProfileMap;
 use crate::decode::{DecodePlan, Decoded, Pending, created_profiles, decode_file, resolve_pending};
 use crate::error::{DecodeError, FileError, LoadError};
-use crate::pool::on_rayon;
 use crate::filter::ScanFilter;
+use crate::pool::on_rayon;
 use crate::source::{Fetched, Fetcher, Listing, LogObject, Skipped};
 
 /// Files checked at once when `load_errors` is asked for files no query has read yet.
@@ -211,6 +211,20 @@ pub struct ReadOptions {
     pub max_file_size: u64,
     /// `--memory-limit`: the size of DataFusion's memory pool (`None`: unbounded).
     pub memory_limit: Option<u64>,
+    /// `--public-keys`: CloudTrail's public keys for the `integrity` table and `--verify`
+    /// (else asked of CloudTrail when digests are read from S3).
+    pub public_keys: Option<std::path::PathBuf>,
+}
+
+impl From<&ReadOptions> for crate::verify::VerifyOptions {
+    /// Verification of what a session reads: its filter, keys and file-size cap.
+    fn from(options: &ReadOptions) -> Self {
+        crate::verify::VerifyOptions {
+            filter: options.filter.clone(),
+            public_keys: options.public_keys.clone(),
+            max_file_size: options.max_file_size,
+        }
+    }
 }
 
 impl Default for ReadOptions {
@@ -220,6 +234,7 @@ impl Default for ReadOptions {
             profiles: ProfileMap::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             memory_limit: None,
+            public_keys: None,
         }
     }
 }

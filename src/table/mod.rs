@@ -1,10 +1,11 @@
 //! DataFusion tables over an archive: `events`, `invocations`, `regions`, `load_errors`,
-//! `application_profiles`, plus
+//! `application_profiles`, `integrity`, plus
 //! the `geography` function and the JSON functions of `datafusion-functions-json`.
 
 pub mod archive;
 pub mod events;
 pub mod exec;
+pub mod integrity;
 pub mod load_errors;
 pub mod profiles;
 pub mod pruning;
@@ -23,7 +24,15 @@ const INVOCATIONS_VIEW: &str =
     "CREATE VIEW invocations AS SELECT * FROM events WHERE is_invocation";
 
 /// Registers every table and function on `ctx`.
-pub async fn register(ctx: &SessionContext, archive: Arc<Archive>) -> Result<()> {
+pub async fn register(
+    ctx: &SessionContext,
+    archive: Arc<Archive>,
+    integrity: Arc<integrity::Integrity>,
+) -> Result<()> {
+    ctx.register_table(
+        "integrity",
+        Arc::new(integrity::integrity_table(Arc::clone(&archive), integrity)),
+    )?;
     ctx.register_table(
         "events",
         Arc::new(events::EventsTable::new(Arc::clone(&archive))),

@@ -367,10 +367,9 @@ fn link(
 ) {
     let by_name: HashMap<&str, &FoundDigest> = all.iter().map(|d| (d.file.as_str(), d)).collect();
     for found in in_range {
-        let (Ok(read), Some(DigestStatus::Valid)) = (
-            &found.content,
-            verdicts.get(&found.file).map(|v| v.status),
-        ) else {
+        let (Ok(read), Some(DigestStatus::Valid)) =
+            (&found.content, verdicts.get(&found.file).map(|v| v.status))
+        else {
             continue;
         };
         let digest = &read.digest;
@@ -390,10 +389,11 @@ fn link(
                     .previous_digest_hash_value
                     .as_deref()
                     .is_some_and(|h| !h.eq_ignore_ascii_case(&previous_read.sha256));
-                let signature_differs = match (&previous_read.signature, &digest.previous_digest_signature) {
-                    (Some(actual), Some(recorded)) => !actual.eq_ignore_ascii_case(recorded),
-                    _ => false,
-                };
+                let signature_differs =
+                    match (&previous_read.signature, &digest.previous_digest_signature) {
+                        (Some(actual), Some(recorded)) => !actual.eq_ignore_ascii_case(recorded),
+                        _ => false,
+                    };
                 if (hash_differs || signature_differs)
                     && let Some(verdict) = verdicts.get_mut(&name)
                     && verdict.status == DigestStatus::Valid
@@ -435,7 +435,8 @@ fn judge_logs(
     // Each named log file with the digest that names it, a valid one first.
     let mut named: BTreeMap<String, (&FoundDigest, &str, DigestStatus)> = BTreeMap::new();
     for found in in_range {
-        let (Ok(read), Some(status)) = (&found.content, verdicts.get(&found.file).map(|v| v.status))
+        let (Ok(read), Some(status)) =
+            (&found.content, verdicts.get(&found.file).map(|v| v.status))
         else {
             continue;
         };
@@ -462,7 +463,12 @@ fn judge_logs(
         })
         .collect();
     let named_names: HashSet<&str> = named.keys().map(String::as_str).collect();
-    let start = span.start_of.values().copied().min().unwrap_or(span.default_start);
+    let start = span
+        .start_of
+        .values()
+        .copied()
+        .min()
+        .unwrap_or(span.default_start);
     verdicts_out.extend(unlisted(logs, &named_names, Some(start), Some(span.end)));
     verdicts_out.sort_by(|a, b| a.log_file.cmp(&b.log_file));
     verdicts_out
@@ -506,7 +512,9 @@ fn log_status(
         ),
         DigestStatus::Unsigned => (
             LogStatus::Unsigned,
-            Some(format!("named only by {digest_file}, which has no signature")),
+            Some(format!(
+                "named only by {digest_file}, which has no signature"
+            )),
         ),
         other => (
             LogStatus::Unverified,
@@ -576,7 +584,10 @@ fn gaps(
         if let (true, Ok(read)) = (valid, &found.content)
             && let Some(period) = read.digest.period()
         {
-            covered.entry(found.key.chain.stream()).or_default().push(period);
+            covered
+                .entry(found.key.chain.stream())
+                .or_default()
+                .push(period);
         }
     }
     let mut gaps = Vec::new();
@@ -594,16 +605,21 @@ fn gaps(
             uncovered.push((cursor, span.end));
         }
         let (trail, account, region) = stream;
-        gaps.extend(uncovered.into_iter().filter(|(a, b)| b > a).map(|(from, to)| Gap {
-            trail: trail.clone(),
-            account: account.clone(),
-            region: region.clone(),
-            from: format_digest_time(from),
-            to: format_digest_time(to),
-            hours: ((to - from).num_seconds() as f64 / 36.0).round() / 100.0,
-            explained_by: Vec::new(),
-            span: (from, to),
-        }));
+        gaps.extend(
+            uncovered
+                .into_iter()
+                .filter(|(a, b)| b > a)
+                .map(|(from, to)| Gap {
+                    trail: trail.clone(),
+                    account: account.clone(),
+                    region: region.clone(),
+                    from: format_digest_time(from),
+                    to: format_digest_time(to),
+                    hours: ((to - from).num_seconds() as f64 / 36.0).round() / 100.0,
+                    explained_by: Vec::new(),
+                    span: (from, to),
+                }),
+        );
     }
     gaps
 }

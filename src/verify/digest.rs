@@ -58,8 +58,7 @@ impl DigestKey {
         // REGION_TRAIL_HOMEREGION: Regions have no underscore; trail names may.
         let (region, rest) = rest.split_once('_')?;
         let (trail, home_region) = rest.rsplit_once('_')?;
-        if account.is_empty() || region.is_empty() || trail.is_empty() || home_region.is_empty()
-        {
+        if account.is_empty() || region.is_empty() || trail.is_empty() || home_region.is_empty() {
             return None;
         }
         Some(DigestKey {

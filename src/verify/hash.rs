@@ -24,15 +24,17 @@ const CHUNK: usize = 256 << 10;
 
 /// Hashes the inflated text of `input`, up to `max` bytes: a file that inflates past that (a
 /// gzip bomb, or not a log file) is an error, not hashed to the end.
-pub fn hash_inflated(input: impl BufRead, named_gzip: bool, max: u64) -> Result<Hashed, DecodeError> {
+pub fn hash_inflated(
+    input: impl BufRead,
+    named_gzip: bool,
+    max: u64,
+) -> Result<Hashed, DecodeError> {
     let mut text = JsonText::open(input, named_gzip)?;
     let (sha256, inflated_bytes) = sha256_of(&mut (&mut text).take(max.saturating_add(1)))?;
     if inflated_bytes > max {
         return Err(DecodeError::new(
             LoadStage::Gunzip,
-            format!(
-                "inflates to more than {max} bytes (--max-file-size); not hashed to the end"
-            ),
+            format!("inflates to more than {max} bytes (--max-file-size); not hashed to the end"),
         ));
     }
     let trailing_bytes = text.trailing_bytes()?;

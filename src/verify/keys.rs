@@ -84,7 +84,8 @@ impl PublicKeys {
 
     /// Whether a key with this fingerprint is known.
     pub fn contains(&self, fingerprint: &str) -> bool {
-        self.by_fingerprint.contains_key(&fingerprint.to_ascii_lowercase())
+        self.by_fingerprint
+            .contains_key(&fingerprint.to_ascii_lowercase())
     }
 
     /// Reads the JSON that `aws cloudtrail list-public-keys` prints.
@@ -100,9 +101,9 @@ impl PublicKeys {
         })?;
         let mut keys = PublicKeys::default();
         for (index, entry) in list.public_key_list.into_iter().enumerate() {
-            let der = BASE64.decode(entry.value.trim()).map_err(|e| {
-                invalid(format!("PublicKeyList[{index}].Value is not base64: {e}"))
-            })?;
+            let der = BASE64
+                .decode(entry.value.trim())
+                .map_err(|e| invalid(format!("PublicKeyList[{index}].Value is not base64: {e}")))?;
             keys.insert(der);
         }
         Ok(keys)
@@ -134,7 +135,8 @@ impl PublicKeys {
             origin: format!("CloudTrail ListPublicKeys in {region}"),
             reason,
         };
-        let to_smithy = |t: DateTime<Utc>| aws_sdk_cloudtrail::primitives::DateTime::from_secs(t.timestamp());
+        let to_smithy =
+            |t: DateTime<Utc>| aws_sdk_cloudtrail::primitives::DateTime::from_secs(t.timestamp());
         let mut keys = PublicKeys::default();
         let mut pages = client
             .list_public_keys()
@@ -246,7 +248,12 @@ impl SigningKey {
             .chunks(64)
             .filter_map(|c| std::str::from_utf8(c).ok())
             .collect();
-        Ok(format!("{}\n{}\n{}\n", PKCS8_PEM.0, lines.join("\n"), PKCS8_PEM.1))
+        Ok(format!(
+            "{}\n{}\n{}\n",
+            PKCS8_PEM.0,
+            lines.join("\n"),
+            PKCS8_PEM.1
+        ))
     }
 
     /// The public key, DER `RSAPublicKey`.
@@ -304,8 +311,14 @@ mod tests {
         assert_eq!(keys.len(), 1);
         let signature = key.sign(b"message").unwrap();
         let fp = key.fingerprint();
-        assert_eq!(keys.check(&fp, b"message", &signature), SignatureCheck::Valid);
-        assert_eq!(keys.check(&fp, b"messagE", &signature), SignatureCheck::Invalid);
+        assert_eq!(
+            keys.check(&fp, b"message", &signature),
+            SignatureCheck::Valid
+        );
+        assert_eq!(
+            keys.check(&fp, b"messagE", &signature),
+            SignatureCheck::Invalid
+        );
         assert_eq!(keys.check(&fp, b"message", "zz"), SignatureCheck::Invalid);
         assert_eq!(
             keys.check("00", b"message", &signature),
@@ -313,18 +326,28 @@ mod tests {
         );
         let other = SigningKey::generate().unwrap();
         let forged = other.sign(b"message").unwrap();
-        assert_eq!(keys.check(&fp, b"message", &forged), SignatureCheck::Invalid);
+        assert_eq!(
+            keys.check(&fp, b"message", &forged),
+            SignatureCheck::Invalid
+        );
     }
 
     #[test]
     fn bad_key_files_are_named() {
-        let err = PublicKeys::from_list_json("{}", "keys.json").unwrap_err().to_string();
-        assert!(err.contains("keys.json") && err.contains("PublicKeyList"), "{err}");
+        let err = PublicKeys::from_list_json("{}", "keys.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("keys.json") && err.contains("PublicKeyList"),
+            "{err}"
+        );
         let err = PublicKeys::from_list_json(r#"{"PublicKeyList":[{"Value":"!!"}]}"#, "k")
             .unwrap_err()
             .to_string();
         assert!(err.contains("PublicKeyList[0].Value"), "{err}");
-        let err = SigningKey::from_pem("hello", "key.pem").unwrap_err().to_string();
+        let err = SigningKey::from_pem("hello", "key.pem")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("key.pem") && err.contains("PEM"), "{err}");
     }
 }

@@ -98,6 +98,54 @@ pub struct Verification {
 /// Counts by status name.
 pub type StatusCounts = BTreeMap<&'static str, usize>;
 
+/// What a verification concluded, in a few numbers (for the audit and the report).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntegritySummary {
+    /// Everything in range verified.
+    pub verified: bool,
+    /// How signatures were checked.
+    pub signatures: &'static str,
+    /// Digests by status.
+    pub digests: StatusCounts,
+    /// Log files by status.
+    pub log_files: StatusCounts,
+    /// Log files valid.
+    pub log_files_valid: usize,
+    /// Log files judged.
+    pub log_files_total: usize,
+    /// Hours no valid digest covers.
+    pub gap_hours: f64,
+    /// Objects that could not be read.
+    pub errors: usize,
+}
+
+impl IntegritySummary {
+    /// One sentence for a report's headline: how many log files verified, against what.
+    pub fn headline(&self) -> String {
+        let against = match self.signatures {
+            s if s == Signatures::Verified.describe() => "against signed digests",
+            s if s == Signatures::LocalCopy.describe() => {
+                "along the digest hash chain (local copy: signatures unverified)"
+            }
+            _ => "against digests",
+        };
+        let mut text = format!(
+            "{} of {} log files verified {against}",
+            self.log_files_valid, self.log_files_total
+        );
+        if self.gap_hours > 0.0 {
+            text.push_str(&format!(
+                "; {} hour(s) no valid digest covers",
+                self.gap_hours
+            ));
+        }
+        if !self.verified {
+            text.push_str(" (trailmap verify lists every problem)");
+        }
+        text
+    }
+}
+
 impl Verification {
     /// Whether everything in range verified: every digest and log file valid, no gap, no error.
     pub fn is_verified(&self) -> bool {
@@ -127,9 +175,31 @@ impl Verification {
         count(self.judgement.log_files.iter().map(|l| l.status.as_str()))
     }
 
+    /// The numbers of the verdict.
+    pub fn summary(&self) -> IntegritySummary {
+        let log_files = &self.judgement.log_files;
+        IntegritySummary {
+            verified: self.is_verified() && !self.is_empty(),
+            signatures: self.signatures.describe(),
+            digests: self.digest_counts(),
+            log_files: self.log_counts(),
+            log_files_valid: log_files
+                .iter()
+                .filter(|l| l.status == LogStatus::Valid)
+                .count(),
+            log_files_total: log_files.len(),
+            gap_hours: self.gap_hours(),
+            errors: self.errors.len(),
+        }
+    }
+
     /// Hours no valid digest covers.
     pub fn gap_hours(&self) -> f64 {
-        self.judgement.gaps.iter().map(|g| g.hours).fold(0.0, |a, b| a + b)
+        self.judgement
+            .gaps
+            .iter()
+            .map(|g| g.hours)
+            .fold(0.0, |a, b| a + b)
     }
 
     /// The verdict of each log file, as the `integrity` table.
@@ -333,7 +403,10 @@ async fn read_digest(
         Ok((fetched, metadata)) => {
             let signature = metadata.and_then(|mut m| m.remove("signature"));
             let file = file.clone();
-            on_rayon(file.clone(), move || inflate_digest(&file, fetched, signature)).await
+            on_rayon(file.clone(), move || {
+                inflate_digest(&file, fetched, signature)
+            })
+            .await
         }
         Err(e) => Err(e),
     };
