@@ -627,19 +627,4 @@ mod tests {
             batch.get_array_memory_size()
         );
     }
-
-    #[test]
-    fn a_panic_while_decoding_is_a_load_error_of_that_file() {
-        let error = without_panics::<()>("f.json.gz", || panic!("index out of bounds"))
-            .expect_err("the panic is caught");
-        let row = LoadError::of_file("f.json.gz".into(), &error);
-        assert_eq!(row.stage, LoadStage::Schema);
-        assert!(
-            row.message.contains("index out of bounds"),
-            "{}",
-            row.message
-        );
-        assert!(row.message.contains("please report"), "{}", row.message);
-        assert_eq!(without_panics("f", || Ok(7)).ok(), Some(7));
-    }
 }

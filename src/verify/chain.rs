@@ -565,6 +565,9 @@ fn unlisted(
         .collect()
 }
 
+/// A stretch of time, start and end.
+type Period = (DateTime<Utc>, DateTime<Utc>);
+
 /// Every stretch of each stream's range that no valid digest (main or backfill) covers.
 fn gaps(
     all: &[FoundDigest],
@@ -572,8 +575,7 @@ fn gaps(
     verdicts: &BTreeMap<String, DigestVerdict>,
     span: &Span,
 ) -> Vec<Gap> {
-    let mut covered: BTreeMap<(String, String, String), Vec<(DateTime<Utc>, DateTime<Utc>)>> =
-        BTreeMap::new();
+    let mut covered: BTreeMap<(String, String, String), Vec<Period>> = BTreeMap::new();
     for found in all {
         covered.entry(found.key.chain.stream()).or_default();
     }
