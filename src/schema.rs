@@ -143,6 +143,26 @@ pub struct SmallColumn {
     pub meaning: &'static str,
 }
 
+/// Columns of the `integrity` table (`trailmap verify`'s verdict per log file).
+pub const INTEGRITY_COLUMNS: &[SmallColumn] = &[
+    SmallColumn {
+        name: "log_file",
+        meaning: "the log file, as in events.log_file",
+    },
+    SmallColumn {
+        name: "status",
+        meaning: "valid, modified, missing, unlisted, trailing-data, unsigned, unverified or unreadable",
+    },
+    SmallColumn {
+        name: "digest_file",
+        meaning: "the digest that names it (null when none does)",
+    },
+    SmallColumn {
+        name: "reason",
+        meaning: "why, when not valid",
+    },
+];
+
 /// Columns of the `regions` reference table.
 pub const REGIONS_COLUMNS: &[SmallColumn] = &[
     SmallColumn {

@@ -5,7 +5,8 @@ use std::io::Write;
 use super::Outcome;
 use trailmap::queries;
 use trailmap::schema::{
-    APPLICATION_PROFILES_COLUMNS, Column, LOAD_ERRORS_COLUMNS, REGIONS_COLUMNS, SmallColumn,
+    APPLICATION_PROFILES_COLUMNS, Column, INTEGRITY_COLUMNS, LOAD_ERRORS_COLUMNS, REGIONS_COLUMNS,
+    SmallColumn,
 };
 
 /// Prints every named query with its description.
@@ -56,6 +57,11 @@ pub fn print_schema() -> anyhow::Result<Outcome> {
         "\napplication_profiles: application inference profiles, from CreateInferenceProfile events and --profiles"
     )?;
     print_small(&mut out, APPLICATION_PROFILES_COLUMNS)?;
+    writeln!(
+        out,
+        "\nintegrity: the digest chain's verdict on each log file (as trailmap verify; computed when first queried)"
+    )?;
+    print_small(&mut out, INTEGRITY_COLUMNS)?;
     writeln!(out, "\nfunctions:")?;
     writeln!(
         out,

@@ -43,7 +43,7 @@ pub enum Command {
     /// Run SQL (or a named query) over the archive.
     ///
     /// Tables: events (every record), invocations (Bedrock invocations), regions, load_errors,
-    /// application_profiles.
+    /// application_profiles, integrity (the digest chain's verdict per log file).
     /// `trailmap schema` lists the columns and `trailmap queries` the named queries.
     ///
     /// Examples:

@@ -31,6 +31,7 @@ use crate::error::{DecodeError, FileError, LoadError, LoadStage, Result};
 use crate::filter::ScanFilter;
 use crate::layout::pruning::KeyPredicate;
 use crate::pool::on_rayon;
+use crate::schema::INTEGRITY_COLUMNS;
 use crate::source::aws::{self, AwsOptions};
 use crate::source::{self, Fetched, Fetcher, Location, LogObject, SourceSpec};
 use chain::{
@@ -220,14 +221,17 @@ impl Verification {
     }
 }
 
-/// The columns of the `integrity` table.
+/// The columns of the `integrity` table ([`INTEGRITY_COLUMNS`]).
 pub fn integrity_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("log_file", DataType::Utf8, false),
-        Field::new("status", DataType::Utf8, false),
-        Field::new("digest_file", DataType::Utf8, true),
-        Field::new("reason", DataType::Utf8, true),
-    ]))
+    Arc::new(Schema::new(
+        INTEGRITY_COLUMNS
+            .iter()
+            .map(|c| {
+                let nullable = matches!(c.name, "digest_file" | "reason");
+                Field::new(c.name, DataType::Utf8, nullable)
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn count(names: impl Iterator<Item = &'static str>) -> StatusCounts {
