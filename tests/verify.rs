@@ -185,6 +185,16 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
+fn read_gzip_json(path: &Path) -> Value {
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 /// Digests of a stream that name no log file (an hour with no delivery), in time order.
 fn empty_hours(signed: &Signed, account: &str, region: &str) -> Vec<PathBuf> {
     signed
@@ -200,6 +210,18 @@ fn empty_hours(signed: &Signed, account: &str, region: &str) -> Vec<PathBuf> {
             text.contains("\"logFiles\":[]")
         })
         .collect()
+}
+
+/// Two consecutive digests of a stream that name no log file (after the first few hours).
+fn consecutive_empty_hours(signed: &Signed, account: &str, region: &str) -> (PathBuf, PathBuf) {
+    let empty = empty_hours(signed, account, region);
+    signed
+        .digests(account, region)
+        .windows(2)
+        .skip(2)
+        .find(|w| empty.contains(&w[0]) && empty.contains(&w[1]))
+        .map(|w| (w[0].clone(), w[1].clone()))
+        .expect("two consecutive hours without log files")
 }
 
 /// The log files named by the digest of every valid row, per the independent count: one per
@@ -239,6 +261,18 @@ fn a_clean_signed_chain_verifies_on_s3() {
         report["summary"]["log_files"]["valid"],
         log_file_count(&signed)
     );
+
+    // Without --public-keys, the keys come from CloudTrail's ListPublicKeys in the trails'
+    // home Region.
+    // (The SDK's own Region is another one.)
+    server.set_public_keys(&key.public_keys_json().unwrap());
+    let mut env = server.env();
+    env.retain(|(k, _)| *k != "AWS_REGION");
+    env.push(("AWS_REGION", "eu-west-2".to_owned()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (code, report) = verify(&format!("s3://{BUCKET}/"), &[], &env);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(server.public_key_regions(), vec!["us-east-1".to_owned()]);
 
     // Without CloudTrail's key, no signature is taken on trust.
     let other = SigningKey::generate().unwrap();
@@ -545,4 +579,64 @@ fn the_integrity_table_joins_events_and_audit_and_report_require_it() {
         log_file_count(&signed)
     );
     assert!(page.contains(&expected), "{expected}");
+}
+
+#[test]
+fn gaps_are_explained_by_the_trails_own_events() {
+    let key = SigningKey::generate().unwrap();
+    let signed = Signed::new(&key);
+    let org1 = "111122223333";
+    let (first, second) = &consecutive_empty_hours(&signed, org1, "eu-west-1");
+    let from = read_gzip_json(first)["digestStartTime"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let to = read_gzip_json(second)["digestEndTime"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::remove_file(first).unwrap();
+    std::fs::remove_file(second).unwrap();
+    let time = |t: &str, minutes: i64| {
+        (chrono::DateTime::parse_from_rfc3339(t).unwrap() + chrono::Duration::minutes(minutes))
+            .to_utc()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let event = |name: &str, at: &str, trail: &str| {
+        serde_json::json!({
+            "eventVersion": "1.11", "eventTime": at, "eventSource": "cloudtrail.amazonaws.com",
+            "eventName": name, "awsRegion": "us-east-1", "recipientAccountId": org1,
+            "eventID": format!("{name}-{at}"),
+            "requestParameters": { "name": trail }
+        })
+    };
+    let arn = format!("arn:aws:cloudtrail:us-east-1:{org1}:trail/org-trail");
+    let records = serde_json::json!({ "Records": [
+        event("StopLogging", &time(&from, -10), &arn),
+        event("StartLogging", &time(&to, 5), "org-trail"),
+        event("StopLogging", &time(&from, -10), "another-trail"),
+        event("StopLogging", &time(&from, -600), &arn),
+    ]});
+    // Outside the CloudTrail layout, so not a log file in range.
+    let events_file = signed.bucket().join("exported/trail-events.json.gz");
+    std::fs::create_dir_all(events_file.parent().unwrap()).unwrap();
+    std::fs::write(&events_file, gzip(&serde_json::to_vec(&records).unwrap())).unwrap();
+
+    let (code, report) = verify(&signed.bucket().display().to_string(), &[], &[]);
+    assert_eq!(code, Some(1), "{report:#}");
+    let gaps = report["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1, "{report:#}");
+    assert_eq!(
+        (gaps[0]["from"].as_str(), gaps[0]["to"].as_str()),
+        (Some(from.as_str()), Some(to.as_str()))
+    );
+    assert_eq!(gaps[0]["hours"], 2.0);
+    assert_eq!(
+        gaps[0]["explained_by"],
+        serde_json::json!([
+            format!("StopLogging {}", time(&from, -10)),
+            format!("StartLogging {}", time(&to, 5)),
+        ])
+    );
 }

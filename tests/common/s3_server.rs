@@ -59,6 +59,10 @@ struct State {
     peak_gets_in_flight: usize,
     /// User metadata (`x-amz-meta-NAME: VALUE`) of objects, by key, sent with their GETs.
     metadata: HashMap<String, Vec<(String, String)>>,
+    /// The answer to CloudTrail ListPublicKeys, if it has one.
+    public_keys: Option<String>,
+    /// The Region (of the request's signature) of every ListPublicKeys call.
+    public_key_regions: Vec<String>,
 }
 
 /// Counts a GET as in flight from when its request arrives until its answer is produced.
@@ -225,7 +229,14 @@ impl S3Server {
                 tokio::spawn(async move {
                     let handler = service_fn(move |req: http::Request<Incoming>| {
                         let service = service.clone();
-                        let cloudtrail = cloudtrail_answer(&req);
+                        let cloudtrail = {
+                            let mut state = state.lock().unwrap();
+                            if is_list_public_keys(&req) {
+                                let region = signing_region(&req);
+                                state.public_key_regions.push(region);
+                            }
+                            cloudtrail_answer(&req, state.public_keys.as_deref())
+                        };
                         let call = classify(&req);
                         let latency = faults.latency;
                         let fault = {
@@ -296,6 +307,16 @@ impl S3Server {
             .insert(key.to_owned(), pairs);
     }
 
+    /// Answers CloudTrail ListPublicKeys with this JSON (`{"PublicKeyList": [...]}`).
+    pub fn set_public_keys(&self, json: &str) {
+        self.state.lock().unwrap().public_keys = Some(json.to_owned());
+    }
+
+    /// The Region of every ListPublicKeys call so far.
+    pub fn public_key_regions(&self) -> Vec<String> {
+        self.state.lock().unwrap().public_key_regions.clone()
+    }
+
     /// Every request so far.
     pub fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
@@ -348,24 +369,48 @@ fn add_metadata(response: &mut http::Response<s3s::Body>, metadata: Option<Vec<(
 }
 
 /// The loopback endpoint also answers CloudTrail's GetTrail (AWS's CloudTrail API cannot run
-/// here), with a hand-written organization trail delivering to this server's `trail-bucket`.
-fn cloudtrail_answer(req: &http::Request<Incoming>) -> Option<http::Response<s3s::Body>> {
+/// here), with a hand-written organization trail delivering to this server's `trail-bucket`,
+/// and ListPublicKeys with the keys given by [`S3Server::set_public_keys`].
+fn cloudtrail_answer(
+    req: &http::Request<Incoming>,
+    public_keys: Option<&str>,
+) -> Option<http::Response<s3s::Body>> {
     let target = req.headers().get("x-amz-target")?.to_str().ok()?;
-    let body = match target {
-        "CloudTrail_20131101.GetTrail" => {
-            r#"{"Trail":{"Name":"org-trail","S3BucketName":"trail-bucket","IsOrganizationTrail":true,"HomeRegion":"us-east-1"}}"#
-        }
-        _ => r#"{"__type":"TrailNotFoundException","Message":"Unknown trail"}"#,
+    let (status, body) = match (target, public_keys) {
+        ("CloudTrail_20131101.GetTrail", _) => (
+            http::StatusCode::OK,
+            r#"{"Trail":{"Name":"org-trail","S3BucketName":"trail-bucket","IsOrganizationTrail":true,"HomeRegion":"us-east-1"}}"#,
+        ),
+        ("CloudTrail_20131101.ListPublicKeys", Some(keys)) => (http::StatusCode::OK, keys),
+        _ => (
+            http::StatusCode::BAD_REQUEST,
+            r#"{"__type":"TrailNotFoundException","Message":"Unknown trail"}"#,
+        ),
     };
     let mut response = http::Response::new(s3s::Body::from(body.to_owned()));
-    if target != "CloudTrail_20131101.GetTrail" {
-        *response.status_mut() = http::StatusCode::BAD_REQUEST;
-    }
+    *response.status_mut() = status;
     response.headers_mut().insert(
         "content-type",
         http::HeaderValue::from_static("application/x-amz-json-1.1"),
     );
     Some(response)
+}
+
+fn is_list_public_keys(req: &http::Request<Incoming>) -> bool {
+    req.headers()
+        .get("x-amz-target")
+        .is_some_and(|t| t == "CloudTrail_20131101.ListPublicKeys")
+}
+
+/// The Region of a SigV4 request: `Credential=KEY/DATE/REGION/SERVICE/aws4_request`.
+fn signing_region(req: &http::Request<Incoming>) -> String {
+    req.headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(2))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The response with its full Content-Length but only the first half of its body: the
