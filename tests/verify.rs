@@ -200,15 +200,7 @@ fn empty_hours(signed: &Signed, account: &str, region: &str) -> Vec<PathBuf> {
     signed
         .digests(account, region)
         .into_iter()
-        .filter(|p| {
-            let mut text = String::new();
-            std::io::Read::read_to_string(
-                &mut flate2::read::GzDecoder::new(std::fs::File::open(p).unwrap()),
-                &mut text,
-            )
-            .unwrap();
-            text.contains("\"logFiles\":[]")
-        })
+        .filter(|p| read_gzip_json(p)["logFiles"].as_array().unwrap().is_empty())
         .collect()
 }
 
@@ -313,14 +305,7 @@ fn every_tamper_case_is_found_exactly_on_s3() {
 
     // Two consecutive deleted digests (hours without log files): the later is named by its
     // successor; the gap is two hours.
-    let empty = empty_hours(&signed, org1, "eu-west-1");
-    let (first, second) = (&empty[3], &empty[4]);
-    assert!(
-        signed
-            .digests(org1, "eu-west-1")
-            .windows(2)
-            .any(|w| w[0] == *first && w[1] == *second)
-    );
+    let (first, second) = &consecutive_empty_hours(&signed, org1, "eu-west-1");
     std::fs::remove_file(first).unwrap();
     std::fs::remove_file(second).unwrap();
     expected.insert(entry("digest", "missing", &signed.key(second)));
@@ -374,15 +359,7 @@ fn every_tamper_case_is_found_exactly_on_s3() {
     put_digest(&server, &signed.key(&bad), &forged);
     expected.insert(entry("digest", "bad-signature", &signed.key(&bad)));
     expected_gaps.insert((own.to_owned(), "us-east-1".to_owned(), "1.0".to_owned()));
-    let named: Value = {
-        let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut flate2::read::GzDecoder::new(std::fs::File::open(&bad).unwrap()),
-            &mut text,
-        )
-        .unwrap();
-        serde_json::from_str(&text).unwrap()
-    };
+    let named = read_gzip_json(&bad);
     for log in named["logFiles"].as_array().unwrap() {
         expected.insert(entry(
             "log_file",
@@ -399,13 +376,7 @@ fn every_tamper_case_is_found_exactly_on_s3() {
         .take(3)
         .collect();
     for digest in &newest {
-        let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut flate2::read::GzDecoder::new(std::fs::File::open(digest).unwrap()),
-            &mut text,
-        )
-        .unwrap();
-        let named: Value = serde_json::from_str(&text).unwrap();
+        let named = read_gzip_json(digest);
         for log in named["logFiles"].as_array().unwrap() {
             std::fs::remove_file(signed.bucket().join(log["s3Object"].as_str().unwrap())).unwrap();
         }
@@ -445,13 +416,7 @@ fn a_local_copy_is_verified_along_the_hash_chain() {
         .find(|d| !empty_hours(&signed, org1, "us-east-1").contains(d))
         .unwrap()
         .clone();
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(std::fs::File::open(&victim).unwrap()),
-        &mut text,
-    )
-    .unwrap();
-    let mut digest: Value = serde_json::from_str(&text).unwrap();
+    let mut digest = read_gzip_json(&victim);
     let hidden: Vec<String> = digest["logFiles"]
         .as_array()
         .unwrap()
@@ -518,13 +483,7 @@ fn the_integrity_table_joins_events_and_audit_and_report_require_it() {
     let source = signed.bucket().display().to_string();
     let modified = &signed.logs("444455556666", "eu-west-1")[0];
     // Altered but still a readable log: one record fewer.
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(std::fs::File::open(modified).unwrap()),
-        &mut text,
-    )
-    .unwrap();
-    let mut log: Value = serde_json::from_str(&text).unwrap();
+    let mut log = read_gzip_json(modified);
     log["Records"].as_array_mut().unwrap().pop();
     let events_left = log["Records"].as_array().unwrap().len() as u64;
     std::fs::write(modified, gzip(&serde_json::to_vec(&log).unwrap())).unwrap();

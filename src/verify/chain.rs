@@ -625,3 +625,176 @@ fn gaps(
     }
     gaps
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::digest::DigestedLog;
+
+    const ROOT: &str = "/copy/";
+
+    /// A local digest of `trail` covering hour `hour` (of 2025-03-01), naming `logs`.
+    fn digest(
+        hour: u32,
+        backfill: bool,
+        previous: Option<&FoundDigest>,
+        logs: &[(&str, &str)],
+    ) -> FoundDigest {
+        let end = format!("2025-03-01T{:02}:00:00Z", hour + 1);
+        let suffix = if backfill { "_backfill" } else { "" };
+        let object = format!(
+            "AWSLogs/1/CloudTrail-Digest/r-1/1_CloudTrail-Digest_eu-west-1_t_us-east-1_20250301T{:02}0000Z{suffix}.json.gz",
+            hour + 1
+        );
+        let previous_read = previous.and_then(|p| p.content.as_ref().ok());
+        let digest = Digest {
+            aws_account_id: None,
+            digest_start_time: format!("2025-03-01T{hour:02}:00:00Z"),
+            digest_end_time: end,
+            digest_s3_bucket: "b".into(),
+            digest_s3_object: object.clone(),
+            digest_public_key_fingerprint: String::new(),
+            digest_signature_algorithm: "SHA256withRSA".into(),
+            previous_digest_s3_bucket: previous_read.map(|_| "b".into()),
+            previous_digest_s3_object: previous_read.map(|p| p.digest.digest_s3_object.clone()),
+            previous_digest_hash_value: previous_read.map(|p| p.sha256.clone()),
+            previous_digest_hash_algorithm: None,
+            previous_digest_signature: None,
+            log_files: logs
+                .iter()
+                .map(|(key, hash)| DigestedLog {
+                    s3_bucket: "b".into(),
+                    s3_object: (*key).into(),
+                    hash_value: (*hash).into(),
+                    hash_algorithm: "SHA-256".into(),
+                    oldest_event_time: None,
+                    newest_event_time: None,
+                })
+                .collect(),
+        };
+        let file = format!("{ROOT}{object}");
+        FoundDigest {
+            key: DigestKey::parse(&file).unwrap(),
+            file,
+            bucket: None,
+            content: Ok(ReadDigest {
+                digest,
+                sha256: format!("hash-of-{hour}{suffix}"),
+                signature: None,
+            }),
+        }
+    }
+
+    fn log(hour: u32, sha256: &str) -> (String, FoundLog) {
+        (
+            format!("{ROOT}AWSLogs/1/CloudTrail/eu-west-1/f{hour}.json.gz"),
+            FoundLog {
+                delivered: Some(
+                    chrono::DateTime::parse_from_rfc3339(&format!("2025-03-01T{hour:02}:30:00Z"))
+                        .unwrap()
+                        .to_utc(),
+                ),
+                hashed: Ok(Hashed {
+                    sha256: sha256.into(),
+                    trailing_bytes: 0,
+                    inflated_bytes: 1,
+                }),
+            },
+        )
+    }
+
+    #[test]
+    fn a_linked_chain_is_valid_and_a_broken_link_is_named() {
+        let d0 = digest(
+            0,
+            false,
+            None,
+            &[("AWSLogs/1/CloudTrail/eu-west-1/f0.json.gz", "aa")],
+        );
+        let d1 = digest(1, false, Some(&d0), &[]);
+        let d2 = digest(2, false, Some(&d1), &[]);
+        let logs = BTreeMap::from([log(0, "aa")]);
+        let judged = judge(
+            &[d0.clone(), d1.clone(), d2.clone()],
+            &logs,
+            &PublicKeys::default(),
+            Range::default(),
+        );
+        assert!(
+            judged
+                .digests
+                .iter()
+                .all(|d| d.status == DigestStatus::Valid)
+        );
+        assert_eq!(judged.log_files.len(), 1);
+        assert_eq!(judged.log_files[0].status, LogStatus::Valid);
+        assert!(judged.gaps.is_empty());
+
+        // d1 altered: d2's record of its hash no longer matches.
+        let mut altered = d1.clone();
+        if let Ok(read) = &mut altered.content {
+            read.sha256 = "other".into();
+        }
+        let judged = judge(
+            &[d0.clone(), altered, d2.clone()],
+            &logs,
+            &PublicKeys::default(),
+            Range::default(),
+        );
+        let statuses: Vec<DigestStatus> = judged.digests.iter().map(|d| d.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                DigestStatus::Valid,
+                DigestStatus::Modified,
+                DigestStatus::Valid
+            ]
+        );
+        assert_eq!(judged.gaps.len(), 1);
+        assert_eq!(judged.gaps[0].hours, 1.0);
+    }
+
+    #[test]
+    fn backfill_digests_cover_time_and_the_range_ends_are_gaps() {
+        let d0 = digest(0, false, None, &[]);
+        let d2 = digest(2, false, None, &[]);
+        let hour = |h: u32| {
+            chrono::DateTime::parse_from_rfc3339(&format!("2025-03-01T{h:02}:00:00Z"))
+                .unwrap()
+                .to_utc()
+        };
+        // Hour 1 is missing from the main chain: a gap, unless a backfill digest covers it.
+        let judged = judge(
+            &[d0.clone(), d2.clone()],
+            &BTreeMap::new(),
+            &PublicKeys::default(),
+            Range::default(),
+        );
+        assert_eq!(judged.gaps.len(), 1);
+        let backfill = digest(1, true, None, &[]);
+        assert!(backfill.key.chain.backfill);
+        let all = [d0, backfill, d2];
+        let judged = judge(
+            &all,
+            &BTreeMap::new(),
+            &PublicKeys::default(),
+            Range::default(),
+        );
+        assert!(judged.gaps.is_empty(), "{:?}", judged.gaps);
+        // --to four hours past the newest digest: a gap at the end of the range.
+        let range = Range {
+            from: Some(hour(0)),
+            to: Some(hour(7)),
+        };
+        let judged = judge(&all, &BTreeMap::new(), &PublicKeys::default(), range);
+        assert_eq!(judged.gaps.len(), 1);
+        assert_eq!(
+            (judged.gaps[0].from.as_str(), judged.gaps[0].hours),
+            ("2025-03-01T03:00:00Z", 4.0)
+        );
+        // A log file delivered in range that no digest names is unlisted.
+        let logs = BTreeMap::from([log(1, "bb")]);
+        let judged = judge(&all, &logs, &PublicKeys::default(), range);
+        assert_eq!(judged.log_files[0].status, LogStatus::Unlisted);
+    }
+}
