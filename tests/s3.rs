@@ -528,6 +528,85 @@ fn bodies_cut_off_mid_way_are_fetched_again() {
     }
 }
 
+/// A log file of `records` records of about 600 bytes each (event ids `NAME-INDEX`), gzip
+/// without compression (so it is as large compressed as inflated, cheaply).
+fn stored_log(name: &str, records: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut json = String::from(r#"{"Records":["#);
+    for i in 0..records {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(&format!(
+            r#"{{"eventVersion":"1.11","eventTime":"2025-03-01T00:{:02}:{:02}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","eventID":"{name}-{i}","recipientAccountId":"111122223333","requestParameters":{{"bucketName":"data","key":"{}"}}}}"#,
+            (i / 60) % 60,
+            i % 60,
+            "k".repeat(400)
+        ));
+    }
+    json.push_str("]}");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+    encoder.write_all(json.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn large_bodies_stream_and_a_cut_one_resumes_with_a_ranged_get() {
+    let root = tempfile::tempdir().unwrap();
+    let folder = "AWSLogs/111122223333/CloudTrail/us-east-1/2025/03/01";
+    let big_key = format!("{folder}/111122223333_CloudTrail_us-east-1_20250301T0100Z_big.json.gz");
+    let small_key =
+        format!("{folder}/111122223333_CloudTrail_us-east-1_20250301T0100Z_small.json.gz");
+    let big = stored_log("big", 20_000);
+    assert!(big.len() > 10 << 20, "{} bytes", big.len());
+    for (key, body) in [(&big_key, big), (&small_key, stored_log("small", 10))] {
+        let path = root.path().join(BUCKET).join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    // The first GET of every object is cut off half-way.
+    let server = S3Server::start(
+        root.path(),
+        Faults {
+            cut_body_every: Some(1),
+            ..Faults::default()
+        },
+    );
+    let output = run(
+        &server,
+        &[
+            "query",
+            "-s",
+            "s3://trail-bucket/AWSLogs/",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM events",
+        ],
+    );
+    assert_eq!(stdout_ok(&output), "n,d\n20010,20010\n");
+    let gets = |key: &str| {
+        server
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, Call::Get(k) if k == key))
+            .count()
+    };
+    // The large object streamed: the cut was resumed from where it stopped, not fetched whole
+    // again; the small one was fetched whole again.
+    assert_eq!(gets(&big_key), 2);
+    let ranges = server.ranged_gets();
+    assert_eq!(ranges.len(), 1, "{ranges:?}");
+    assert_eq!(ranges[0].0, big_key);
+    let start: u64 = ranges[0]
+        .1
+        .strip_prefix("bytes=")
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("an open range from an offset: {}", ranges[0].1));
+    assert!(start > 0);
+    assert_eq!(gets(&small_key), 2);
+}
+
 #[test]
 fn an_event_time_range_in_sql_prunes_the_s3_listing() {
     let (root, local) = bucket_with_archive(&twenty_days());

@@ -144,14 +144,16 @@ pub struct Fetcher {
     s3: HashMap<String, aws_sdk_s3::Client>,
 }
 
-/// An object's bytes, or a local file for the decoding thread to read itself (saving a hand-off
-/// between threads per file).
+/// An object's bytes, a local file for the decoding thread to read itself (saving a hand-off
+/// between threads per file), or a large S3 object arriving as it is read.
 #[derive(Debug)]
 pub enum Fetched {
     /// Downloaded bytes (the SDK's buffer, not copied).
     Bytes(Bytes),
     /// A local file, not read yet.
     LocalFile(PathBuf),
+    /// A large S3 object, streamed as it is read.
+    Stream(s3::BodyReader),
 }
 
 /// Bytes read from a local file at a time.
@@ -163,6 +165,7 @@ impl Fetched {
     pub fn open(self) -> std::result::Result<Box<dyn BufRead + Send>, FileError> {
         match self {
             Fetched::Bytes(bytes) => Ok(Box::new(std::io::Cursor::new(bytes))),
+            Fetched::Stream(reader) => Ok(Box::new(reader)),
             Fetched::LocalFile(path) => match std::fs::File::open(&path) {
                 Ok(file) => Ok(Box::new(BufReader::with_capacity(LOCAL_READ_BUFFER, file))),
                 Err(source) => Err(FileError::ReadLocal {
@@ -194,6 +197,9 @@ impl Fetcher {
         match &object.location {
             Location::Local(path) => Ok((Fetched::LocalFile(path.clone()), None)),
             Location::S3 { bucket, key } => match self.s3.get(bucket) {
+                Some(client) if object.size > s3::STREAM_ABOVE => s3::stream(client, bucket, key)
+                    .await
+                    .map(|(body, metadata)| (Fetched::Stream(body), Some(metadata))),
                 Some(client) => s3::get(client, bucket, key)
                     .await
                     .map(|(body, metadata)| (Fetched::Bytes(body), Some(metadata))),

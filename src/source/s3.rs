@@ -4,8 +4,15 @@
 //! at once, descending only into folders the filters allow: accounts, Regions and dates outside
 //! `--account/--source-region/--from/--to` are never listed, digest folders never entered.
 //! Only read calls are made: ListObjectsV2, GetObject and HeadBucket.
+//!
+//! Objects up to [`STREAM_ABOVE`] are downloaded whole (many at once, to hide S3's time to first
+//! byte); larger ones are streamed into the reader as they arrive ([`stream`]), so a huge log
+//! file never sits in memory compressed either.
 
 use std::collections::VecDeque;
+use std::io::{self, BufRead, Read};
+
+use bytes::Buf;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::DisplayErrorContext;
@@ -195,4 +202,149 @@ pub async fn get(
         Some(e) => format!("download interrupted: {e}").into(),
         None => "no attempt made".into(),
     }))
+}
+
+/// Objects larger than this (compressed) are streamed rather than downloaded whole first.
+pub const STREAM_ABOVE: u64 = 8 << 20;
+
+/// Chunks of a streamed body downloaded ahead of its reader.
+const STREAM_CHUNKS: usize = 16;
+
+/// A streamed S3 body, read (on a decoding thread, never inside the async runtime) as it
+/// downloads.
+#[derive(Debug)]
+pub struct BodyReader {
+    chunks: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    chunk: Bytes,
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for BodyReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.chunk.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(Ok(chunk)) => self.chunk = chunk,
+                Some(Err(e)) => return Err(e),
+                None => break,
+            }
+        }
+        Ok(&self.chunk)
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.chunk.advance(amount.min(self.chunk.len()));
+    }
+}
+
+/// Starts streaming one object: the GET is sent now (so a missing or forbidden object is a fetch
+/// error at once), and its body is then pumped into the returned reader by a task of its own,
+/// a few chunks ahead. A body cut off mid-way is resumed from where it stopped with a ranged GET
+/// (`If-Match` its ETag, so a changed object is never spliced), up to
+/// [`super::aws::MAX_ATTEMPTS`] times; past that the reader fails with the cause.
+pub async fn stream(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<(BodyReader, UserMetadata), FileError> {
+    let mut output = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| FileError::Fetch {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            source: DisplayErrorContext(&e).to_string().into(),
+        })?;
+    let metadata = output.metadata.take().unwrap_or_default();
+    let (sender, chunks) = tokio::sync::mpsc::channel(STREAM_CHUNKS);
+    let pump = Pump {
+        client: client.clone(),
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        etag: output.e_tag.take(),
+        sender,
+    };
+    tokio::spawn(pump.run(output.body));
+    Ok((
+        BodyReader {
+            chunks,
+            chunk: Bytes::new(),
+        },
+        metadata,
+    ))
+}
+
+/// Moves one streamed body into its reader's channel.
+struct Pump {
+    client: Client,
+    bucket: String,
+    key: String,
+    etag: Option<String>,
+    sender: tokio::sync::mpsc::Sender<io::Result<Bytes>>,
+}
+
+impl Pump {
+    async fn run(self, mut body: aws_sdk_s3::primitives::ByteStream) {
+        let mut delivered = 0u64;
+        let mut attempts = 1;
+        loop {
+            let error = match body.next().await {
+                // The whole body: dropping the sender ends the reader.
+                None => return,
+                Some(Ok(chunk)) => {
+                    delivered += chunk.len() as u64;
+                    if self.sender.send(Ok(chunk)).await.is_err() {
+                        // The reader is gone (the file failed, or the query was cancelled).
+                        return;
+                    }
+                    continue;
+                }
+                Some(Err(e)) => e.to_string(),
+            };
+            if attempts >= super::aws::MAX_ATTEMPTS {
+                return self
+                    .fail(format!(
+                        "download interrupted after {delivered} bytes, {attempts} attempts: {error}"
+                    ))
+                    .await;
+            }
+            attempts += 1;
+            tracing::debug!(key = self.key, delivered, error, "resuming a cut-off body");
+            let mut resume = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .range(format!("bytes={delivered}-"));
+            if let Some(etag) = &self.etag {
+                resume = resume.if_match(etag);
+            }
+            match resume.send().await {
+                Ok(output) => body = output.body,
+                Err(e) => {
+                    return self
+                        .fail(format!(
+                            "download interrupted after {delivered} bytes ({error}) and could not be resumed: {}",
+                            DisplayErrorContext(&e)
+                        ))
+                        .await;
+                }
+            }
+        }
+    }
+
+    async fn fail(&self, message: String) {
+        let _ = self.sender.send(Err(io::Error::other(message))).await;
+    }
 }

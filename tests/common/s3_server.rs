@@ -59,6 +59,8 @@ struct State {
     peak_gets_in_flight: usize,
     /// User metadata (`x-amz-meta-NAME: VALUE`) of objects, by key, sent with their GETs.
     metadata: HashMap<String, Vec<(String, String)>>,
+    /// `(key, Range header)` of every GET with a Range.
+    ranged_gets: Vec<(String, String)>,
     /// The answer to CloudTrail ListPublicKeys, if it has one.
     public_keys: Option<String>,
     /// The Region (of the request's signature) of every ListPublicKeys call.
@@ -244,6 +246,13 @@ impl S3Server {
                             state.calls.push(call.clone());
                             decide(&mut state, &faults, &call)
                         };
+                        if let (Call::Get(key), Some(range)) = (
+                            &call,
+                            req.headers().get("range").and_then(|r| r.to_str().ok()),
+                        ) {
+                            let entry = (key.clone(), range.to_owned());
+                            state.lock().unwrap().ranged_gets.push(entry);
+                        }
                         let metadata = match &call {
                             Call::Get(key) => state.lock().unwrap().metadata.get(key).cloned(),
                             _ => None,
@@ -315,6 +324,11 @@ impl S3Server {
     /// The Region of every ListPublicKeys call so far.
     pub fn public_key_regions(&self) -> Vec<String> {
         self.state.lock().unwrap().public_key_regions.clone()
+    }
+
+    /// `(key, Range header)` of every ranged GET so far.
+    pub fn ranged_gets(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().ranged_gets.clone()
     }
 
     /// Every request so far.
@@ -413,8 +427,8 @@ fn signing_region(req: &http::Request<Incoming>) -> String {
         .to_owned()
 }
 
-/// The response with its full Content-Length but only the first half of its body: the
-/// connection closes mid-body, as a network failure would.
+/// The response with its full Content-Length but only the first half of its body, after which
+/// the connection fails, as a network failure mid-body would.
 async fn cut_body(response: http::Response<s3s::Body>) -> http::Response<s3s::Body> {
     let (mut parts, mut body) = response.into_parts();
     let bytes = body.store_all_limited(usize::MAX).await.unwrap_or_default();
@@ -423,7 +437,26 @@ async fn cut_body(response: http::Response<s3s::Body>) -> http::Response<s3s::Bo
         http::HeaderValue::from(bytes.len()),
     );
     let half = bytes.slice(..bytes.len() / 2);
-    http::Response::from_parts(parts, s3s::Body::from(half))
+    http::Response::from_parts(parts, s3s::Body::http_body(HalfBody(Some(half))))
+}
+
+/// A body that sends its bytes, then fails (its length unknown to hyper, so the
+/// Content-Length header stands).
+struct HalfBody(Option<bytes::Bytes>);
+
+impl http_body::Body for HalfBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(match self.0.take() {
+            Some(half) => Ok(http_body::Frame::data(half)),
+            None => Err(std::io::Error::other("connection cut on purpose")),
+        }))
+    }
 }
 
 fn error_response(code: u16, name: &str) -> http::Response<s3s::Body> {
