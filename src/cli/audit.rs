@@ -1,6 +1,5 @@
 //! `trailmap audit`: findings, per-rule summary and coverage, as a table, JSON or CSV.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -182,20 +181,9 @@ pub async fn run(args: AuditArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
     progress.finish(&session);
     let target = output::target_name(args.output.as_deref());
-    let write_error = |e: std::io::Error| output::output_error(&target)(Box::new(e));
     match args.format {
-        AuditFormat::Table => {
-            let mut sink = output::open_sink(Format::Table, args.output.as_deref())?;
-            sink.write_all(table_text(&report)?.as_bytes())
-                .map_err(write_error)?;
-            sink.flush().map_err(write_error)?;
-        }
-        AuditFormat::Json => {
-            let mut sink = output::open_sink(Format::Json, args.output.as_deref())?;
-            serde_json::to_writer_pretty(&mut sink, &report)?;
-            writeln!(sink).map_err(write_error)?;
-            sink.flush().map_err(write_error)?;
-        }
+        AuditFormat::Table => output::write_text(&table_text(&report)?, args.output.as_deref())?,
+        AuditFormat::Json => output::write_json(&report, args.output.as_deref())?,
         AuditFormat::Csv => {
             let sink = output::open_sink(Format::Csv, args.output.as_deref())?;
             output::write_batch(&report.violations_batch()?, Format::Csv, sink, &target)?;

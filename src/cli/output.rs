@@ -61,6 +61,26 @@ pub fn open_sink(format: Format, path: Option<&Path>) -> Result<Box<dyn Write + 
     })
 }
 
+/// Writes `text` to `path` (or stdout).
+pub fn write_text(text: &str, path: Option<&Path>) -> Result<()> {
+    let target = target_name(path);
+    let mut sink = open_sink(Format::Table, path)?;
+    sink.write_all(text.as_bytes())
+        .and_then(|()| sink.flush())
+        .map_err(|e| output_error(&target)(Box::new(e)))
+}
+
+/// Writes `value` as indented JSON and a newline to `path` (or stdout).
+pub fn write_json(value: &impl serde::Serialize, path: Option<&Path>) -> Result<()> {
+    let target = target_name(path);
+    let mut sink = open_sink(Format::Json, path)?;
+    serde_json::to_writer_pretty(&mut sink, value)
+        .map_err(|e| output_error(&target)(Box::new(e)))?;
+    writeln!(sink)
+        .and_then(|()| sink.flush())
+        .map_err(|e| output_error(&target)(Box::new(e)))
+}
+
 /// How errors name the output.
 pub fn target_name(path: Option<&Path>) -> String {
     path.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string())

@@ -1,7 +1,6 @@
 //! `trailmap verify`: the digest chain's verdicts as a summary and a table of problems, JSON
 //! or CSV.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -55,19 +54,12 @@ pub async fn run(args: VerifyArgs, _quiet: bool) -> anyhow::Result<Outcome> {
         explain_gaps(&mut verification.judgement.gaps, &events);
     }
     let target = output::target_name(args.output.as_deref());
-    let write_error = |e: std::io::Error| output::output_error(&target)(Box::new(e));
     match args.format {
         VerifyFormat::Table => {
-            let mut sink = output::open_sink(Format::Table, args.output.as_deref())?;
-            sink.write_all(table_text(&verification)?.as_bytes())
-                .map_err(write_error)?;
-            sink.flush().map_err(write_error)?;
+            output::write_text(&table_text(&verification)?, args.output.as_deref())?;
         }
         VerifyFormat::Json => {
-            let mut sink = output::open_sink(Format::Json, args.output.as_deref())?;
-            serde_json::to_writer_pretty(&mut sink, &json_report(&verification))?;
-            writeln!(sink).map_err(write_error)?;
-            sink.flush().map_err(write_error)?;
+            output::write_json(&json_report(&verification), args.output.as_deref())?;
         }
         VerifyFormat::Csv => {
             let sink = output::open_sink(Format::Csv, args.output.as_deref())?;

@@ -184,14 +184,7 @@ pub async fn get(
     };
     let mut last_error = None;
     for _ in 0..super::aws::MAX_ATTEMPTS {
-        let mut output = client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            // The SDK error's Display is its kind only; the context names the cause.
-            .map_err(|e| failed(DisplayErrorContext(&e).to_string().into()))?;
+        let mut output = send_get(client, bucket, key).await?;
         let metadata = output.metadata.take().unwrap_or_default();
         match output.body.collect().await {
             Ok(data) => return Ok((data.into_bytes(), metadata)),
@@ -202,6 +195,26 @@ pub async fn get(
         Some(e) => format!("download interrupted: {e}").into(),
         None => "no attempt made".into(),
     }))
+}
+
+/// Sends a GET of `key` (the SDK retrying it), up to its response headers.
+async fn send_get(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, FileError> {
+    client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        // The SDK error's Display is its kind only; the context names the cause.
+        .map_err(|e| FileError::Fetch {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            source: DisplayErrorContext(&e).to_string().into(),
+        })
 }
 
 /// Objects larger than this (compressed) are streamed rather than downloaded whole first.
@@ -255,17 +268,7 @@ pub async fn stream(
     bucket: &str,
     key: &str,
 ) -> Result<(BodyReader, UserMetadata), FileError> {
-    let mut output = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| FileError::Fetch {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            source: DisplayErrorContext(&e).to_string().into(),
-        })?;
+    let mut output = send_get(client, bucket, key).await?;
     let metadata = output.metadata.take().unwrap_or_default();
     let (sender, chunks) = tokio::sync::mpsc::channel(STREAM_CHUNKS);
     let pump = Pump {
