@@ -83,10 +83,34 @@ impl<R: BufRead> Read for JsonText<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             JsonText::Plain(input) => input.read(buf),
-            JsonText::Gzip(decoder) => decoder
-                .read(buf)
-                .map_err(|e| io::Error::new(e.kind(), format!("corrupt gzip stream: {e}"))),
+            JsonText::Gzip(decoder) => decoder.read(buf).map_err(|e| match e.kind() {
+                // Bad data, or the file ends before its gzip stream does.
+                io::ErrorKind::InvalidData
+                | io::ErrorKind::InvalidInput
+                | io::ErrorKind::UnexpectedEof => {
+                    io::Error::new(e.kind(), CorruptGzip(e.to_string()))
+                }
+                // The file's bytes could not be read (e.g. a download cut off for good).
+                _ => e,
+            }),
         }
+    }
+}
+
+/// The inflater's complaint about a corrupt gzip stream, as a read error's inner error.
+#[derive(Debug, thiserror::Error)]
+#[error("corrupt gzip stream: {0}")]
+struct CorruptGzip(String);
+
+/// The load error of a failure reading a file's text: stage `gunzip` when the gzip stream is
+/// corrupt, `fetch` when the bytes themselves could not be read.
+pub fn read_error(error: io::Error) -> DecodeError {
+    let corrupt = error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<CorruptGzip>());
+    match corrupt {
+        true => DecodeError::new(LoadStage::Gunzip, error),
+        false => DecodeError::new(LoadStage::Fetch, format!("cannot read: {error}")),
     }
 }
 
@@ -105,8 +129,7 @@ mod tests {
     fn inflate(raw: &[u8], named_gzip: bool) -> Result<Vec<u8>, DecodeError> {
         let mut text = JsonText::open(raw, named_gzip)?;
         let mut out = Vec::new();
-        text.read_to_end(&mut out)
-            .map_err(|e| DecodeError::new(LoadStage::Gunzip, e))?;
+        text.read_to_end(&mut out).map_err(read_error)?;
         text.finish().map(|()| out)
     }
 
@@ -132,6 +155,28 @@ mod tests {
         let mut padded = gzip(b"ab");
         padded.push(0);
         assert_eq!(inflate(&padded, true).unwrap_err().stage, LoadStage::Gunzip);
+    }
+
+    #[test]
+    fn a_failing_input_is_a_fetch_error_not_bad_gzip() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("connection reset"))
+            }
+        }
+        let mut plain = JsonText::Plain(io::BufReader::new(Failing));
+        let err = read_error(plain.read(&mut [0; 8]).unwrap_err());
+        assert_eq!(err.stage, LoadStage::Fetch);
+        let mut half = gzip(&[b'x'; 10_000]);
+        half.truncate(half.len() / 2);
+        let mut gz = JsonText::open(
+            io::BufReader::new(io::Read::chain(&half[..], Failing)),
+            true,
+        )
+        .unwrap();
+        let err = read_error(gz.read_to_end(&mut Vec::new()).unwrap_err());
+        assert_eq!(err.stage, LoadStage::Fetch, "{}", err.source);
     }
 
     #[test]

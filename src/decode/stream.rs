@@ -331,7 +331,7 @@ impl Window {
             let read = match input.read(&mut self.buffer[self.end..wanted]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(read_error(e)),
+                Err(e) => return Err(super::gzip::read_error(e)),
             };
             self.end += read;
             self.total += read as u64;
@@ -380,11 +380,6 @@ impl Drop for Window {
             WINDOW_BUFFER.set(std::mem::take(&mut self.buffer));
         }
     }
-}
-
-/// A read failure of the input (the inflater's say the gzip stream is corrupt).
-fn read_error(error: std::io::Error) -> DecodeError {
-    DecodeError::new(LoadStage::Gunzip, error)
 }
 
 /// The error for a text longer than `--max-file-size`.

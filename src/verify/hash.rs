@@ -5,7 +5,7 @@ use std::io::{BufRead, Read};
 
 use aws_lc_rs::digest::{Context, SHA256};
 
-use crate::decode::gzip::JsonText;
+use crate::decode::gzip::{JsonText, read_error};
 use crate::error::{DecodeError, LoadStage};
 
 /// What hashing a file found.
@@ -55,7 +55,7 @@ pub fn sha256_of(input: &mut impl Read) -> Result<(String, u64), DecodeError> {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(DecodeError::new(LoadStage::Gunzip, e)),
+            Err(e) => return Err(read_error(e)),
         };
         context.update(&buffer[..n]);
         total += n as u64;

@@ -449,7 +449,7 @@ fn inflate_digest(
     (&mut text)
         .take(MAX_DIGEST_SIZE)
         .read_to_end(&mut bytes)
-        .map_err(|e| failed(DecodeError::new(LoadStage::Gunzip, e)))?;
+        .map_err(|e| failed(crate::decode::gzip::read_error(e)))?;
     let sha256 = hash::sha256_hex(&bytes);
     let digest: Digest = serde_json::from_slice(&bytes).map_err(|e| {
         failed(DecodeError::new(
