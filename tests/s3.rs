@@ -528,6 +528,28 @@ fn bodies_cut_off_mid_way_are_fetched_again() {
     }
 }
 
+#[test]
+fn downloads_start_while_the_listing_goes_on() {
+    let (root, local) = bucket_with_archive(&config());
+    // S3's time to first byte: each round of folder listings takes a while, and the account
+    // trail's day folders (one level shallower than the organization trail's) come first.
+    let server = S3Server::start(
+        root.path(),
+        Faults {
+            latency: Some(std::time::Duration::from_millis(20)),
+            ..Faults::default()
+        },
+    );
+    assert_eq!(s3_csv(&server, EVERY_EVENT), local_csv(&local, EVERY_EVENT));
+    let calls = server.calls();
+    let first_get = calls.iter().position(|c| matches!(c, Call::Get(_)));
+    let last_list = calls.iter().rposition(|c| matches!(c, Call::List(_)));
+    assert!(
+        first_get < last_list,
+        "first GET at {first_get:?}, last LIST at {last_list:?}"
+    );
+}
+
 /// A log file of `records` records of about 600 bytes each (event ids `NAME-INDEX`), gzip
 /// without compression (so it is as large compressed as inflated, cheaply).
 fn stored_log(name: &str, records: usize) -> Vec<u8> {

@@ -138,11 +138,29 @@ pub struct Skipped {
     pub folders: usize,
 }
 
-/// Reads objects' bytes: local files, or S3 objects with one client per bucket.
+/// Reads objects' bytes: local files, or S3 objects with one client per bucket. The first S3
+/// objects listed are downloaded while the listing goes on ([`Fetcher::start_early`]), so the
+/// first GETs do not wait for the last LIST.
 #[derive(Debug, Clone, Default)]
 pub struct Fetcher {
     s3: HashMap<String, aws_sdk_s3::Client>,
+    early: Arc<std::sync::Mutex<EarlyGets>>,
 }
+
+/// A download started while listing.
+type EarlyGet = tokio::task::JoinHandle<std::result::Result<(Bytes, UserMetadata), FileError>>;
+
+/// Downloads started while listing, by location, and the bytes they may take.
+#[derive(Debug, Default)]
+struct EarlyGets {
+    started: HashMap<Location, EarlyGet>,
+    bytes: u64,
+}
+
+/// Compressed bytes downloaded ahead of the scan while listing, at most.
+pub const EARLY_GET_BYTES: u64 = 32 << 20;
+/// Downloads started while listing, at most.
+pub const EARLY_GETS: usize = 64;
 
 /// An object's bytes, a local file for the decoding thread to read itself (saving a hand-off
 /// between threads per file), or a large S3 object arriving as it is read.
@@ -194,6 +212,18 @@ impl Fetcher {
         &self,
         object: &LogObject,
     ) -> std::result::Result<(Fetched, Option<UserMetadata>), FileError> {
+        if let (Some(early), Location::S3 { bucket, key }) =
+            (self.take_early(&object.location), &object.location)
+        {
+            return match early.await {
+                Ok(got) => got.map(|(body, metadata)| (Fetched::Bytes(body), Some(metadata))),
+                Err(e) => Err(FileError::Fetch {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    source: format!("the download task failed: {e}").into(),
+                }),
+            };
+        }
         match &object.location {
             Location::Local(path) => Ok((Fetched::LocalFile(path.clone()), None)),
             Location::S3 { bucket, key } => match self.s3.get(bucket) {
@@ -209,6 +239,56 @@ impl Fetcher {
                     source: "no S3 client for this bucket (a bug: the listing makes one)".into(),
                 }),
             },
+        }
+    }
+}
+
+impl Fetcher {
+    /// Starts downloading `object` now, if it is an S3 object small enough to be downloaded
+    /// whole and the early budget ([`EARLY_GETS`], [`EARLY_GET_BYTES`]) allows.
+    fn start_early(&self, object: &LogObject) {
+        let Location::S3 { bucket, key } = &object.location else {
+            return;
+        };
+        let Some(client) = self.s3.get(bucket).cloned() else {
+            return;
+        };
+        let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+        if object.size > s3::STREAM_ABOVE
+            || early.started.len() >= EARLY_GETS
+            || early.bytes + object.size > EARLY_GET_BYTES
+            || early.started.contains_key(&object.location)
+        {
+            return;
+        }
+        early.bytes += object.size;
+        let (bucket, key) = (bucket.clone(), key.clone());
+        let task = tokio::spawn(async move { s3::get(&client, &bucket, &key).await });
+        early.started.insert(object.location.clone(), task);
+    }
+
+    /// The download started early for `location`, if any (taken: a second read fetches again).
+    fn take_early(&self, location: &Location) -> Option<EarlyGet> {
+        self.early
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .started
+            .remove(location)
+    }
+
+    /// Whether `object` was downloaded (or is downloading) ahead of the scan.
+    pub fn started_early(&self, object: &LogObject) -> bool {
+        self.early
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .started
+            .contains_key(&object.location)
+    }
+
+    /// Stops the early downloads of objects the listing dropped.
+    fn cancel_early(&self, location: &Location) {
+        if let Some(task) = self.take_early(location) {
+            task.abort();
         }
     }
 }
@@ -252,6 +332,23 @@ impl Listing {
         self.objects.push(Arc::new(object));
     }
 
+    /// Starts downloading the log objects listed since `first` (those `keys` keeps), within the
+    /// early budget, while listing goes on.
+    pub fn start_early_gets(&self, first: usize, keys: Option<&KeyPredicate>) {
+        let Some(new) = self.objects.get(first..) else {
+            return;
+        };
+        let keep = match keys {
+            Some(keys) => keys.keep_keys(new.iter().map(|o| o.key())),
+            None => vec![true; new.len()],
+        };
+        for (object, kept) in new.iter().zip(keep) {
+            if kept {
+                self.fetcher.start_early(object);
+            }
+        }
+    }
+
     /// Whether the files under a folder are wanted: log folders, and digest folders when
     /// listing for verification.
     pub fn wants_folder(&self, scope: &key::PrefixScope) -> bool {
@@ -270,10 +367,12 @@ impl Listing {
             let keep = keys.keep_keys(self.objects.iter().map(|o| o.key()));
             let listed = self.objects.len();
             let mut keep = keep.into_iter();
+            let fetcher = &self.fetcher;
             self.objects.retain(|o| {
                 let kept = keep.next().unwrap_or(true);
                 if !kept {
                     tracing::debug!(file = %o.context.log_file, "skipped by key filter");
+                    fetcher.cancel_early(&o.location);
                 }
                 kept
             });

@@ -123,6 +123,7 @@ pub async fn list(
                     folders = folder.folders.len(),
                     "listed"
                 );
+                let first = listing.objects.len();
                 for (key, size) in folder.objects {
                     let log_file = format!("s3://{bucket}/{key}");
                     listing.offer(
@@ -137,6 +138,7 @@ pub async fn list(
                         false,
                     );
                 }
+                listing.start_early_gets(first, keys);
                 let scopes: Vec<PrefixScope> = folder
                     .folders
                     .iter()

@@ -283,6 +283,11 @@ impl Archive {
         &self.objects
     }
 
+    /// Whether `object`'s download started while listing (reading it first saves waiting).
+    pub fn started_early(&self, object: &LogObject) -> bool {
+        self.fetcher.started_early(object)
+    }
+
     /// The command-line filter applied to every record.
     pub fn filter(&self) -> &ScanFilter {
         &self.filter

@@ -172,7 +172,9 @@ impl ExecutionPlan for EventsScanExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let files = self.partitions.get(partition).cloned().unwrap_or_default();
+        let mut files = self.partitions.get(partition).cloned().unwrap_or_default();
+        // Objects whose download started while listing come first: they are (nearly) here.
+        files.sort_by_key(|f| !self.archive.started_early(f));
         let read_ahead = read_ahead(&files);
         let budget = Arc::new(Semaphore::new(READ_AHEAD_KIB as usize));
         let archive = Arc::clone(&self.archive);
