@@ -8,7 +8,7 @@ use trailmap::decode::profiles::ProfileMap;
 use trailmap::filter::{Bound, ScanFilter, parse_duration, parse_time};
 use trailmap::source::SourceSpec;
 use trailmap::source::aws::AwsOptions;
-use trailmap::verify::{Verification, VerifyOptions};
+use trailmap::verify::{Verification, VerifyOptions, VerifyProgress};
 use trailmap::{ReadOptions, TrailSession};
 
 /// Where to read and which events.
@@ -138,11 +138,11 @@ impl SourceArgs {
         Ok(trailmap::open(&specs, &options, &self.aws()).await?)
     }
 
-    /// Verifies the digest chain of the sources.
-    pub async fn verify(&self) -> anyhow::Result<Verification> {
+    /// Verifies the digest chain of the sources, counting in `progress`.
+    pub async fn verify(&self, progress: &VerifyProgress) -> anyhow::Result<Verification> {
         let (specs, options) = self.parse()?;
         let options = VerifyOptions::from(&options);
-        Ok(trailmap::verify::verify(&specs, &options, &self.aws()).await?)
+        Ok(trailmap::verify::verify(&specs, &options, &self.aws(), progress).await?)
     }
 
     /// Opens a session for one statement: S3 folders its SQL rules out are not listed.

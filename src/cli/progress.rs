@@ -8,6 +8,51 @@ use std::time::{Duration, Instant};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use trailmap::TrailSession;
 
+/// A bar of objects done out of objects listed on a terminal (nothing otherwise), fed by
+/// `snapshot` (listed, done, bytes) every 100 ms until dropped.
+pub struct CountBar {
+    bar: ProgressBar,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl CountBar {
+    /// Starts a bar of `what` (e.g. "objects verified"); `None` when quiet or not a terminal.
+    pub fn start(
+        what: &'static str,
+        quiet: bool,
+        snapshot: impl Fn() -> (usize, usize, u64) + Send + 'static,
+    ) -> Option<CountBar> {
+        if quiet || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = ProgressBar::new(0).with_style(
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} [{{bar:30}}] {{pos}}/{{len}} {what} {{msg}} ({{elapsed}})"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        let ticking = bar.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                let (listed, done, bytes) = snapshot();
+                ticking.set_length(listed as u64);
+                ticking.set_position(done as u64);
+                ticking.set_message(format!("{}", HumanBytes(bytes)));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Some(CountBar { bar, ticker })
+    }
+}
+
+impl Drop for CountBar {
+    fn drop(&mut self) {
+        self.ticker.abort();
+        self.bar.finish_and_clear();
+    }
+}
+
 /// Shows progress of the reads of a session until [`Progress::finish`].
 pub struct Progress {
     bar: Option<ProgressBar>,

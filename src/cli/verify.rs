@@ -13,10 +13,14 @@ use serde_json::{Value, json};
 use super::Outcome;
 use super::args::SourceArgs;
 use super::output::{self, Format};
+use super::progress::CountBar;
+use indicatif::HumanBytes;
 use trailmap::TrailSession;
 use trailmap::verify::chain::{DigestStatus, LogStatus};
 use trailmap::verify::digest::format_digest_time;
-use trailmap::verify::{StatusCounts, TRAIL_EVENTS, TrailEvent, Verification, explain_gaps};
+use trailmap::verify::{
+    StatusCounts, TRAIL_EVENTS, TrailEvent, Verification, VerifyProgress, explain_gaps,
+};
 
 /// Output format of a verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,8 +50,22 @@ pub struct VerifyArgs {
 const TABLE_PROBLEMS: usize = 50;
 
 /// Runs `trailmap verify`.
-pub async fn run(args: VerifyArgs, _quiet: bool) -> anyhow::Result<Outcome> {
-    let mut verification = args.source.verify().await?;
+pub async fn run(args: VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
+    let progress = Arc::new(VerifyProgress::default());
+    let counting = Arc::clone(&progress);
+    let bar = CountBar::start("objects", quiet, move || counting.snapshot());
+    let mut verification = args.source.verify(&progress).await?;
+    drop(bar);
+    if !quiet {
+        let (listed, _, bytes) = progress.snapshot();
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "trailmap: read {listed} digest and log files, {} inflated, in {seconds:.2} s ({:.0} MB/s)",
+            HumanBytes(bytes),
+            bytes as f64 / 1e6 / seconds.max(1e-9)
+        );
+    }
     if !verification.judgement.gaps.is_empty() {
         let session = args.source.open().await?;
         let events = trail_events(&session).await?;

@@ -16,7 +16,7 @@ use crate::source::SourceSpec;
 use crate::source::aws::AwsOptions;
 use crate::table::archive::Archive;
 use crate::table::small::{SmallTable, SmallTableRows};
-use crate::verify::{Verification, VerifyOptions, integrity_schema, verify};
+use crate::verify::{Verification, VerifyOptions, VerifyProgress, integrity_schema, verify};
 
 /// The sources of a session, verified on first use.
 #[derive(Debug)]
@@ -42,9 +42,14 @@ impl Integrity {
     pub async fn verification(&self) -> Result<Arc<Verification>> {
         self.verification
             .get_or_try_init(|| async {
-                verify(&self.specs, &self.options, &self.aws)
-                    .await
-                    .map(Arc::new)
+                verify(
+                    &self.specs,
+                    &self.options,
+                    &self.aws,
+                    &VerifyProgress::default(),
+                )
+                .await
+                .map(Arc::new)
             })
             .await
             .cloned()

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use datafusion::arrow::array::{RecordBatch, StringArray};
@@ -272,12 +273,37 @@ pub fn explain_gaps(gaps: &mut [Gap], events: &[TrailEvent]) {
     }
 }
 
+/// Live counters of a verification under way, for a progress display.
+#[derive(Debug, Default)]
+pub struct VerifyProgress {
+    listed: AtomicUsize,
+    done: AtomicUsize,
+    bytes: AtomicU64,
+}
+
+impl VerifyProgress {
+    /// Objects listed (0 while listing), objects read so far, inflated bytes hashed so far.
+    pub fn snapshot(&self) -> (usize, usize, u64) {
+        (
+            self.listed.load(Ordering::Relaxed),
+            self.done.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+
+    fn read_one(&self, bytes: u64) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
 /// Lists the sources (digests included), reads every digest and hashes every log file, and
-/// judges them.
+/// judges them; `progress` counts as it goes.
 pub async fn verify(
     specs: &[SourceSpec],
     options: &VerifyOptions,
     aws_options: &AwsOptions,
+    progress: &VerifyProgress,
 ) -> Result<Verification> {
     options.filter.validate()?;
     let key_filters: Vec<_> = options.filter.key_expr().into_iter().collect();
@@ -308,10 +334,14 @@ pub async fn verify(
         .cloned()
         .collect();
 
+    progress
+        .listed
+        .store(digest_objects.len() + log_objects.len(), Ordering::Relaxed);
     let mut hashed_bytes = 0;
     let digests: Vec<FoundDigest> = futures::stream::iter(digest_objects)
         .map(|(object, key)| read_digest(fetcher, object, key))
         .buffer_unordered(CONCURRENCY)
+        .inspect(|(_, bytes, _)| progress.read_one(*bytes))
         .collect::<Vec<_>>()
         .await
         .into_iter()
@@ -326,6 +356,10 @@ pub async fn verify(
     let logs: BTreeMap<String, FoundLog> = futures::stream::iter(log_objects)
         .map(|object| hash_log(fetcher, object, max))
         .buffer_unordered(CONCURRENCY)
+        .inspect(|(_, found, _)| {
+            let bytes = found.hashed.as_ref().map_or(0, |h| h.inflated_bytes);
+            progress.read_one(bytes);
+        })
         .collect::<Vec<_>>()
         .await
         .into_iter()
