@@ -22,7 +22,8 @@ use clap::{Parser, Subcommand};
 /// that Region in additionalEventData.inferenceRegion, which trailmap exposes as
 /// `inference_region` and `served_region`.
 ///
-/// Data goes to stdout, diagnostics to stderr. Exit codes: 0 success, 1 audit violations,
+/// Data goes to stdout, diagnostics to stderr. Exit codes: 0 success, 1 audit violations (or
+/// integrity problems found by verify),
 /// 2 error or incomplete input.
 #[derive(Debug, Parser)]
 #[command(name = "trailmap", version, about, long_about, max_term_width = 100)]
