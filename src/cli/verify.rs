@@ -19,7 +19,7 @@ use trailmap::TrailSession;
 use trailmap::verify::chain::{DigestStatus, LogStatus};
 use trailmap::verify::digest::format_digest_time;
 use trailmap::verify::{
-    StatusCounts, TRAIL_EVENTS, TrailEvent, Verification, VerifyProgress, explain_gaps,
+    Signatures, StatusCounts, TRAIL_EVENTS, TrailEvent, Verification, VerifyProgress, explain_gaps,
 };
 
 /// Output format of a verification.
@@ -191,6 +191,11 @@ fn summary_text(v: &Verification) -> String {
             .to_owned()
     };
     text.push_str(&format!("Result: {result}\n"));
+    if v.signatures == Signatures::None && !v.is_empty() {
+        text.push_str(
+            "Hint: no digest files were found. They live in CloudTrail-Digest/ beside CloudTrail/: give -s at the AWSLogs/ level (or above), and check that the trail has log file validation on.\n",
+        );
+    }
     text
 }
 

@@ -207,4 +207,48 @@ mod tests {
         let (start, end) = digest.period().unwrap();
         assert_eq!((end - start).num_hours(), 1);
     }
+
+    #[test]
+    fn reads_a_digest_as_cloudtrail_documents_it() {
+        // The shape of the sample in the CloudTrail User Guide ("CloudTrail digest file
+        // structure"): times not on the hour, top-level event times, more fields than verified.
+        let text = r#"{
+          "awsAccountId": "111122223333",
+          "digestStartTime": "2015-08-17T14:01:31Z",
+          "digestEndTime": "2015-08-17T15:01:31Z",
+          "digestS3Bucket": "amzn-s3-demo-bucket",
+          "digestS3Object": "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/111122223333_CloudTrail-Digest_us-east-2_your-trail-name_us-east-2_20150817T150131Z.json.gz",
+          "digestPublicKeyFingerprint": "31e8b5433410dfb61a9dc45cc65b22ff",
+          "digestSignatureAlgorithm": "SHA256withRSA",
+          "newestEventTime": "2015-08-17T14:52:27Z",
+          "oldestEventTime": "2015-08-17T14:42:27Z",
+          "previousDigestS3Bucket": "amzn-s3-demo-bucket",
+          "previousDigestS3Object": "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2015/08/17/111122223333_CloudTrail-Digest_us-east-2_your-trail-name_us-east-2_20150817T140131Z.json.gz",
+          "previousDigestHashValue": "97fb791cf91ffc440d274f8190dbdd9aa09c34432aba82739df18b6d3c13df2d",
+          "previousDigestHashAlgorithm": "SHA-256",
+          "previousDigestSignature": "50887ccffad4c002b97caa37cc9dc626e3c680207d41d27fa5835458e066e0d3",
+          "logFiles": [{
+            "s3Bucket": "amzn-s3-demo-bucket",
+            "s3Object": "AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/17/111122223333_CloudTrail_us-east-2_20150817T1445Z_9nYN7gp2eWAJHIfT.json.gz",
+            "hashValue": "9bb6196fc6b84d6f075a56548feca262bd99ba3c2de41b618e5b6e22c1fc71f6",
+            "hashAlgorithm": "SHA-256",
+            "newestEventTime": "2015-08-17T14:52:27Z",
+            "oldestEventTime": "2015-08-17T14:42:27Z"
+          }]
+        }"#;
+        let digest: Digest = serde_json::from_str(text).unwrap();
+        let key = DigestKey::parse(&digest.digest_s3_object).unwrap();
+        assert_eq!(key.chain.trail, "your-trail-name");
+        assert_eq!(key.chain.region, "us-east-2");
+        assert_eq!(key.chain.home_region, "us-east-2");
+        assert_eq!(key.time.to_rfc3339(), "2015-08-17T15:01:31+00:00");
+        let (start, end) = digest.period().unwrap();
+        assert_eq!((end - start).num_minutes(), 60);
+        assert_eq!(digest.log_files.len(), 1);
+        assert!(
+            digest.string_to_sign("ab").ends_with(
+                "\nab\n50887ccffad4c002b97caa37cc9dc626e3c680207d41d27fa5835458e066e0d3"
+            )
+        );
+    }
 }
