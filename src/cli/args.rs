@@ -11,7 +11,7 @@ use trailmap::source::aws::AwsOptions;
 use trailmap::verify::{Verification, VerifyOptions, VerifyProgress};
 use trailmap::{ReadOptions, TrailSession};
 
-/// Where to read and which events.
+/// Where to read and which events (every command that reads an archive).
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// A local directory (read recursively) or file (.json.gz or .json), s3://bucket/prefix,
@@ -43,29 +43,15 @@ pub struct SourceArgs {
     /// minutes on average, with no upper bound; the coverage reports the largest lag seen.
     #[arg(long, value_name = "DURATION", default_value = "48h")]
     pub delivery_margin: String,
-    /// Application inference profiles created before the archive starts: the JSON output of
-    /// `aws bedrock list-inference-profiles --type-equals APPLICATION`. Profiles created inside
-    /// the archive are read from its CreateInferenceProfile events.
-    #[arg(long, value_name = "FILE.json")]
-    pub profiles: Option<PathBuf>,
     /// The largest JSON text one log file may inflate to (e.g. 512MiB, 2GiB, 200MB): a larger
     /// file (a gzip bomb, or not a log file) is a load error and the rest is read.
     #[arg(long, value_name = "SIZE", default_value = "1GiB")]
     pub max_file_size: String,
-    /// The most memory the query engine may hold (e.g. 2GiB, 512MiB): rows being decoded,
-    /// rows waiting for application profiles, sorts and aggregations count against it; a query
-    /// that needs more fails with an error saying so instead of exhausting the machine.
-    /// Default: no limit.
-    #[arg(long, value_name = "SIZE")]
-    pub memory_limit: Option<String>,
     /// CloudTrail's public keys for digest signatures (`trailmap verify`, the integrity table,
     /// --verify): the JSON `aws cloudtrail list-public-keys` prints. Default: asked of
     /// CloudTrail (ListPublicKeys) in each trail's home Region when digests are read from S3.
     #[arg(long, value_name = "FILE.json")]
     pub public_keys: Option<PathBuf>,
-    /// Exit with code 2 if any file could not be read (default: warn and go on).
-    #[arg(long)]
-    pub strict: bool,
     /// AWS named profile for S3 and trail sources (as in the AWS CLI).
     #[arg(long, value_name = "NAME", env = "AWS_PROFILE", help_heading = "AWS")]
     pub profile: Option<String>,
@@ -106,20 +92,13 @@ impl SourceArgs {
             delivery_margin: parse_duration(&self.delivery_margin)?,
         };
         filter.validate()?;
-        let profiles = match &self.profiles {
-            Some(path) => ProfileMap::from_profiles_file(path)?,
-            None => ProfileMap::default(),
-        };
-        let max_file_size = parse_size(&self.max_file_size)?;
-        let memory_limit = self.memory_limit.as_deref().map(parse_size).transpose()?;
         Ok((
             specs,
             ReadOptions {
                 filter,
-                profiles,
-                max_file_size,
-                memory_limit,
+                max_file_size: parse_size(&self.max_file_size)?,
                 public_keys: self.public_keys.clone(),
+                ..ReadOptions::default()
             },
         ))
     }
@@ -132,7 +111,7 @@ impl SourceArgs {
         }
     }
 
-    /// Lists the sources and opens a session over them.
+    /// Lists the sources and opens a session over them, with the engine's defaults.
     pub async fn open(&self) -> anyhow::Result<TrailSession> {
         let (specs, options) = self.parse()?;
         Ok(trailmap::open(&specs, &options, &self.aws()).await?)
@@ -144,11 +123,58 @@ impl SourceArgs {
         let options = VerifyOptions::from(&options);
         Ok(trailmap::verify::verify(&specs, &options, &self.aws(), progress).await?)
     }
+}
+
+/// The sources, and how the query engine reads them (query, report, audit).
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Application inference profiles created before the archive starts: the JSON output of
+    /// `aws bedrock list-inference-profiles --type-equals APPLICATION`. Profiles created inside
+    /// the archive are read from its CreateInferenceProfile events.
+    #[arg(long, value_name = "FILE.json")]
+    pub profiles: Option<PathBuf>,
+    /// The most memory the query engine may hold (e.g. 2GiB, 512MiB): rows being decoded,
+    /// rows waiting for application profiles, sorts and aggregations count against it; a query
+    /// that needs more fails with an error saying so instead of exhausting the machine.
+    /// Default: no limit.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Exit with code 2 if any file could not be read (default: warn and go on).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+impl ReadArgs {
+    /// Validates the options (cheap, before anything is listed).
+    pub fn parse(&self) -> anyhow::Result<(Vec<SourceSpec>, ReadOptions)> {
+        let (specs, options) = self.source.parse()?;
+        let profiles = match &self.profiles {
+            Some(path) => ProfileMap::from_profiles_file(path)?,
+            None => ProfileMap::default(),
+        };
+        let memory_limit = self.memory_limit.as_deref().map(parse_size).transpose()?;
+        Ok((
+            specs,
+            ReadOptions {
+                profiles,
+                memory_limit,
+                ..options
+            },
+        ))
+    }
+
+    /// Lists the sources and opens a session over them.
+    pub async fn open(&self) -> anyhow::Result<TrailSession> {
+        let (specs, options) = self.parse()?;
+        Ok(trailmap::open(&specs, &options, &self.source.aws()).await?)
+    }
 
     /// Opens a session for one statement: S3 folders its SQL rules out are not listed.
     pub async fn open_for_query(&self, sql: &str) -> anyhow::Result<TrailSession> {
         let (specs, options) = self.parse()?;
-        Ok(trailmap::open_for_query(&specs, &options, &self.aws(), sql).await?)
+        Ok(trailmap::open_for_query(&specs, &options, &self.source.aws(), sql).await?)
     }
 }
 

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 use super::Outcome;
-use super::args::SourceArgs;
+use super::args::ReadArgs;
 use super::output::{self, Format};
 use super::progress::Progress;
 use trailmap::audit::{self, AuditReport, format_time, policy::Policy};
@@ -27,7 +27,7 @@ pub enum AuditFormat {
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub source: ReadArgs,
     /// The residency policy (TOML, one [[rule]] per requirement; see queries/policies/).
     #[arg(short, long, value_name = "FILE.toml")]
     pub policy: PathBuf,

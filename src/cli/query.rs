@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::Outcome;
-use super::args::{SourceArgs, report_load_errors};
+use super::args::{ReadArgs, report_load_errors};
 use super::output::{Format, open_sink, refuse_binary_on_terminal, write_results};
 use super::progress::Progress;
 use trailmap::error::Error;
@@ -17,7 +17,7 @@ use trailmap::queries;
 #[derive(Debug, Args)]
 pub struct QueryArgs {
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub source: ReadArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::Outcome;
-use super::args::{SourceArgs, report_load_errors};
+use super::args::{ReadArgs, report_load_errors};
 use super::progress::Progress;
 use trailmap::report::{self, html, markdown};
 
@@ -15,7 +15,7 @@ use trailmap::report::{self, html, markdown};
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub source: ReadArgs,
     /// The HTML file to write (self-contained: open it from disk, print it, mail it).
     #[arg(short, long, value_name = "report.html")]
     pub output: PathBuf,
