@@ -114,17 +114,18 @@ pub fn read_error(error: io::Error) -> DecodeError {
     }
 }
 
+/// `data` as one gzip member (for unit tests).
+#[cfg(test)]
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::{Compression, write::GzEncoder};
-    use std::io::Write;
-
-    fn gzip(data: &[u8]) -> Vec<u8> {
-        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
-        enc.write_all(data).unwrap();
-        enc.finish().unwrap()
-    }
 
     fn inflate(raw: &[u8], named_gzip: bool) -> Result<Vec<u8>, DecodeError> {
         let mut text = JsonText::open(raw, named_gzip)?;
