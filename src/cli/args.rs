@@ -1,5 +1,6 @@
 //! Options shared by every subcommand that reads an archive.
 
+use chrono::{DateTime, Utc};
 use clap::Args;
 
 use std::path::PathBuf;
@@ -111,9 +112,20 @@ impl SourceArgs {
         }
     }
 
-    /// Lists the sources and opens a session over them, with the engine's defaults.
-    pub async fn open(&self) -> anyhow::Result<TrailSession> {
-        let (specs, options) = self.parse()?;
+    /// Lists the sources and opens a session over the events from `from` to `to` (within
+    /// `--from/--to`), with the engine's defaults.
+    pub async fn open_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> anyhow::Result<TrailSession> {
+        let (specs, mut options) = self.parse()?;
+        let filter = &mut options.filter;
+        filter.from = Some(filter.from.map_or(from, |f| f.max(from)));
+        filter.to = Some(filter.to.map_or(to, |t| t.min(to)));
+        if filter.from > filter.to {
+            filter.to = filter.from;
+        }
         Ok(trailmap::open(&specs, &options, &self.aws()).await?)
     }
 

@@ -66,8 +66,8 @@ pub async fn run(args: VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
             bytes as f64 / 1e6 / seconds.max(1e-9)
         );
     }
-    if !verification.judgement.gaps.is_empty() {
-        let session = args.source.open().await?;
+    if let Some((from, to)) = verification.explaining_span() {
+        let session = args.source.open_between(from, to).await?;
         let events = trail_events(&session).await?;
         explain_gaps(&mut verification.judgement.gaps, &events);
     }

@@ -195,6 +195,15 @@ impl Verification {
         }
     }
 
+    /// The time in which trail events could explain a gap (`None` without gaps): only events
+    /// then need reading.
+    pub fn explaining_span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let gaps = &self.judgement.gaps;
+        let from = gaps.iter().map(|g| g.span.0).min()?;
+        let to = gaps.iter().map(|g| g.span.1).max()?;
+        Some((from - EXPLAIN_SLACK, to + EXPLAIN_SLACK))
+    }
+
     /// Hours no valid digest covers.
     pub fn gap_hours(&self) -> f64 {
         self.judgement
@@ -257,6 +266,9 @@ pub struct TrailEvent {
 /// The events that change a trail's logging.
 pub const TRAIL_EVENTS: [&str; 4] = ["StopLogging", "StartLogging", "UpdateTrail", "DeleteTrail"];
 
+/// How far before or after a gap a trail event may explain it.
+const EXPLAIN_SLACK: Duration = Duration::hours(1);
+
 /// Notes on each gap the trail events within an hour of it.
 pub fn explain_gaps(gaps: &mut [Gap], events: &[TrailEvent]) {
     for gap in gaps {
@@ -265,8 +277,8 @@ pub fn explain_gaps(gaps: &mut [Gap], events: &[TrailEvent]) {
             .iter()
             .filter(|e| {
                 (e.trail == gap.trail || e.trail.ends_with(&format!(":trail/{}", gap.trail)))
-                    && e.time >= from - Duration::hours(1)
-                    && e.time <= to + Duration::hours(1)
+                    && e.time >= from - EXPLAIN_SLACK
+                    && e.time <= to + EXPLAIN_SLACK
             })
             .map(|e| format!("{} {}", e.name, format_digest_time(e.time)))
             .collect();
