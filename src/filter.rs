@@ -176,9 +176,12 @@ impl ScanFilter {
             }
             None => self.from.is_none() && self.to.is_none(),
         };
-        in_time
-            && (self.accounts.is_empty()
-                || account.is_some_and(|a| self.accounts.iter().any(|x| x == a)))
+        in_time && self.keeps_origin(account, region)
+    }
+
+    /// Whether `--account` and `--source-region` keep records of this account and Region.
+    pub fn keeps_origin(&self, account: Option<&str>, region: Option<&str>) -> bool {
+        (self.accounts.is_empty() || account.is_some_and(|a| self.accounts.iter().any(|x| x == a)))
             && (self.source_regions.is_empty()
                 || region.is_some_and(|r| self.source_regions.iter().any(|x| x == r)))
     }

@@ -204,6 +204,22 @@ fn empty_hours(signed: &Signed, account: &str, region: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The digest of a stream that names the log file `log`.
+fn digest_naming(signed: &Signed, account: &str, region: &str, log: &Path) -> PathBuf {
+    let key = signed.key(log);
+    signed
+        .digests(account, region)
+        .into_iter()
+        .find(|d| {
+            read_gzip_json(d)["logFiles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["s3Object"] == key.as_str())
+        })
+        .expect("a digest names every log file")
+}
+
 /// Two consecutive digests of a stream that name no log file (after the first few hours).
 fn consecutive_empty_hours(signed: &Signed, account: &str, region: &str) -> (PathBuf, PathBuf) {
     let empty = empty_hours(signed, account, region);
@@ -297,6 +313,20 @@ fn every_tamper_case_is_found_exactly_on_s3() {
     let modified = &signed.logs(org1, "us-east-1")[0];
     std::fs::write(modified, gzip(br#"{"Records":[]}"#)).unwrap();
     expected.insert(entry("log_file", "modified", &signed.key(modified)));
+
+    // A digest without signature metadata: unsigned, and so are the log files it names.
+    let named = &signed.logs(org1, "us-east-1")[1];
+    let unsigned = digest_naming(&signed, org1, "us-east-1", named);
+    server.set_metadata(&signed.key(&unsigned), &[]);
+    expected.insert(entry("digest", "unsigned", &signed.key(&unsigned)));
+    for log in read_gzip_json(&unsigned)["logFiles"].as_array().unwrap() {
+        expected.insert(entry(
+            "log_file",
+            "unsigned",
+            log["s3Object"].as_str().unwrap(),
+        ));
+    }
+    expected_gaps.insert((org1.to_owned(), "us-east-1".to_owned(), "1.0".to_owned()));
 
     // A deleted log file.
     let deleted = &signed.logs(org1, "us-west-2")[1];
@@ -597,5 +627,58 @@ fn gaps_are_explained_by_the_trails_own_events() {
             format!("StopLogging {}", time(&from, -10)),
             format!("StartLogging {}", time(&to, 5)),
         ])
+    );
+}
+
+#[test]
+fn what_cannot_be_read_or_placed_is_never_passed() {
+    let key = SigningKey::generate().unwrap();
+    let signed = Signed::new(&key);
+    let org2 = "444455556666";
+    // A digest that is not gzip: invalid, and its hour a gap.
+    let broken = empty_hours(&signed, org2, "eu-central-1")[4].clone();
+    std::fs::write(&broken, b"not a digest").unwrap();
+    // A log file a digest names that cannot be read.
+    let garbage = signed.logs(org2, "eu-west-1")[1].clone();
+    std::fs::write(&garbage, b"garbage").unwrap();
+    // A log file outside the CloudTrail key layout: no delivery time, named by no digest.
+    let stray = signed.bucket().join("AWSLogs/exported/notes.json.gz");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, gzip(br#"{"Records":[]}"#)).unwrap();
+    // A file in a digest folder not named as a digest.
+    let odd = signed
+        .bucket()
+        .join("AWSLogs/777788889999/CloudTrail-Digest/us-east-1/2025/03/01/odd.json.gz");
+    std::fs::write(&odd, gzip(b"{}")).unwrap();
+
+    let (code, report) = verify(&signed.bucket().display().to_string(), &[], &[]);
+    assert_eq!(code, Some(2), "{report:#}");
+    assert_eq!(
+        problems(&report),
+        BTreeSet::from([
+            entry("digest", "invalid", &signed.key(&broken)),
+            entry("log_file", "unreadable", &signed.key(&garbage)),
+            entry("log_file", "unlisted", "AWSLogs/exported/notes.json.gz"),
+        ]),
+        "{report:#}"
+    );
+    assert_eq!(
+        gaps(&report),
+        BTreeSet::from([(org2.to_owned(), "eu-central-1".to_owned(), "1.0".to_owned())])
+    );
+    let errors: Vec<&str> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(errors.len(), 2, "{report:#}");
+    assert!(
+        errors.iter().any(|f| f.ends_with("odd.json.gz")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|f| f.ends_with(&signed.key(&garbage))),
+        "{errors:?}"
     );
 }

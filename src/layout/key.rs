@@ -39,14 +39,16 @@ pub struct LogKey {
 /// Classifies an object by its key or path, before it is read.
 pub fn classify(key: &str) -> KeyKind {
     let file_name = key.rsplit(['/', '\\']).next().unwrap_or(key);
-    if key.contains("/CloudTrail-Digest/") || file_name.contains("_CloudTrail-Digest_") {
+    let json = file_name.ends_with(".json.gz") || file_name.ends_with(".json");
+    if !json {
+        // Not JSON wherever it is (e.g. a signature saved beside a digest).
+        KeyKind::Other
+    } else if key.contains("/CloudTrail-Digest/") || file_name.contains("_CloudTrail-Digest_") {
         KeyKind::Digest
     } else if key.contains("/CloudTrail-Insight/") || file_name.contains("_CloudTrail-Insight_") {
         KeyKind::Insight
-    } else if file_name.ends_with(".json.gz") || file_name.ends_with(".json") {
-        KeyKind::Log
     } else {
-        KeyKind::Other
+        KeyKind::Log
     }
 }
 

@@ -48,6 +48,16 @@ impl FoundDigest {
         }
     }
 
+    /// The time it covers: its period, or for a digest whose content or times cannot be read,
+    /// the hour before the time in its name (when it was delivered).
+    fn estimated_period(&self) -> Period {
+        self.content
+            .as_ref()
+            .ok()
+            .and_then(|read| read.digest.period())
+            .unwrap_or((self.key.time - Duration::hours(1), self.key.time))
+    }
+
     /// The name in results of the object at `bucket`/`object` as this digest names it: an S3
     /// URL, or for a local copy the same path under the copy's root.
     pub fn name_of(&self, bucket: &str, object: &str) -> String {
@@ -217,16 +227,13 @@ impl Span {
     /// The range: `--from` (else each stream's first digest) to `--to` (else the newest digest
     /// end of all).
     fn of(digests: &[FoundDigest], range: Range) -> Option<Span> {
-        let periods: Vec<(&FoundDigest, DateTime<Utc>, DateTime<Utc>)> = digests
-            .iter()
-            .filter_map(|d| {
-                let (start, end) = d.content.as_ref().ok()?.digest.period()?;
-                Some((d, start, end))
-            })
-            .collect();
-        let end = range.to.or_else(|| periods.iter().map(|p| p.2).max())?;
+        let periods: Vec<(&FoundDigest, Period)> =
+            digests.iter().map(|d| (d, d.estimated_period())).collect();
+        let end = range
+            .to
+            .or_else(|| periods.iter().map(|(_, (_, end))| *end).max())?;
         let mut start_of: HashMap<(String, String, String), DateTime<Utc>> = HashMap::new();
-        for (d, start, _) in &periods {
+        for (d, (start, _)) in &periods {
             let first = start_of.entry(d.key.chain.stream()).or_insert(*start);
             *first = (*first).min(*start);
         }
@@ -235,7 +242,7 @@ impl Span {
         }
         let default_start = range
             .from
-            .or_else(|| periods.iter().map(|p| p.1).min())
+            .or_else(|| periods.iter().map(|(_, (start, _))| *start).min())
             .unwrap_or(end);
         Some(Span {
             end,
@@ -251,13 +258,10 @@ impl Span {
             .unwrap_or(self.default_start)
     }
 
-    /// Whether a digest is in range (by its period, else by its key's time).
+    /// Whether a digest's period is in range.
     fn holds_digest(&self, digest: &FoundDigest) -> bool {
-        let start = self.start(&digest.key.chain.stream());
-        match digest.content.as_ref().ok().and_then(|r| r.digest.period()) {
-            Some((from, to)) => from < self.end && to > start,
-            None => digest.key.time > start && digest.key.time <= self.end + Duration::hours(1),
-        }
+        let (from, to) = digest.estimated_period();
+        from < self.end && to > self.start(&digest.key.chain.stream())
     }
 }
 
@@ -315,6 +319,13 @@ fn own_verdict(found: &FoundDigest, keys: &PublicKeys) -> DigestVerdict {
         Err(reason) => return verdict(DigestStatus::Invalid, Some(reason.clone()), None),
     };
     let digest = &read.digest;
+    if digest.period().is_none() {
+        return verdict(
+            DigestStatus::Invalid,
+            Some("digestStartTime or digestEndTime is not an RFC 3339 time".into()),
+            Some(digest),
+        );
+    }
     if !found.in_place(digest) {
         let named = s3_name(&digest.digest_s3_bucket, &digest.digest_s3_object);
         return verdict(
@@ -526,7 +537,8 @@ fn log_status(
     }
 }
 
-/// Present log files delivered in `(from, to]` (by their key) that no digest names.
+/// Present log files that no digest names, delivered in `(from, to]` by their key or with no
+/// delivery time in their key (which cannot be placed outside the range).
 fn unlisted(
     logs: &BTreeMap<String, FoundLog>,
     named: &HashSet<&str>,
@@ -535,10 +547,12 @@ fn unlisted(
 ) -> Vec<LogVerdict> {
     logs.iter()
         .filter(|(name, log)| {
+            // A file whose key carries no delivery time (outside the CloudTrail layout) cannot
+            // be placed outside the range, so it counts as in it.
             !named.contains(name.as_str())
-                && log.delivered.is_some_and(|t| {
-                    from.is_none_or(|from| t > from) && to.is_none_or(|to| t <= to)
-                })
+                && log
+                    .delivered
+                    .is_none_or(|t| from.is_none_or(|from| t > from) && to.is_none_or(|to| t <= to))
         })
         .map(|(name, log)| {
             let (status, reason) = match &log.hashed {
@@ -549,6 +563,11 @@ fn unlisted(
                         "named by no digest, and {} byte(s) after the first gzip member",
                         hashed.trailing_bytes
                     ),
+                ),
+                Ok(_) if log.delivered.is_none() => (
+                    LogStatus::Unlisted,
+                    "named by no digest, and outside the CloudTrail key layout (no delivery time)"
+                        .to_owned(),
                 ),
                 Ok(_) => (
                     LogStatus::Unlisted,
@@ -796,5 +815,32 @@ mod tests {
         let logs = BTreeMap::from([log(1, "bb")]);
         let judged = judge(&all, &logs, &PublicKeys::default(), range);
         assert_eq!(judged.log_files[0].status, LogStatus::Unlisted);
+        // So is one whose key carries no delivery time.
+        let mut undated = log(1, "bb");
+        undated.1.delivered = None;
+        let judged = judge(
+            &all,
+            &BTreeMap::from([undated]),
+            &PublicKeys::default(),
+            range,
+        );
+        assert_eq!(judged.log_files[0].status, LogStatus::Unlisted);
+    }
+
+    #[test]
+    fn a_digest_whose_times_do_not_parse_is_invalid() {
+        let mut d0 = digest(0, false, None, &[]);
+        if let Ok(read) = &mut d0.content {
+            read.digest.digest_start_time = "yesterday".into();
+        }
+        let d1 = digest(1, false, None, &[]);
+        let judged = judge(
+            &[d0, d1],
+            &BTreeMap::new(),
+            &PublicKeys::default(),
+            Range::default(),
+        );
+        let statuses: Vec<DigestStatus> = judged.digests.iter().map(|d| d.status).collect();
+        assert_eq!(statuses, [DigestStatus::Invalid, DigestStatus::Valid]);
     }
 }

@@ -327,22 +327,26 @@ pub async fn verify(
     let listing = source::list_with_digests(specs, keys.as_ref(), aws_options).await?;
     let mut errors = listing.errors.clone();
     let fetcher = &listing.fetcher;
-    let wanted = |account: Option<&str>, region: Option<&str>| {
-        let f = &options.filter;
-        (f.accounts.is_empty() || account.is_some_and(|a| f.accounts.iter().any(|x| x == a)))
-            && (f.source_regions.is_empty()
-                || region.is_some_and(|r| f.source_regions.iter().any(|x| x == r)))
-    };
-    let digest_objects: Vec<(Arc<LogObject>, DigestKey)> = listing
-        .digests
-        .iter()
-        .filter_map(|o| Some((Arc::clone(o), DigestKey::parse(&o.context.log_file)?)))
-        .filter(|(_, k)| wanted(Some(&k.chain.account), Some(&k.chain.region)))
-        .collect();
+    let filter = &options.filter;
+    let mut digest_objects: Vec<(Arc<LogObject>, DigestKey)> = Vec::new();
+    for object in &listing.digests {
+        match DigestKey::parse(&object.context.log_file) {
+            Some(key) if filter.keeps_origin(Some(&key.chain.account), Some(&key.chain.region)) => {
+                digest_objects.push((Arc::clone(object), key));
+            }
+            Some(_) => {}
+            // In a digest folder but not named as a digest: it cannot be placed in a chain.
+            None => errors.push(LoadError::new(
+                object.context.log_file.clone(),
+                LoadStage::Schema,
+                "in a CloudTrail-Digest folder but not named ACCOUNT_CloudTrail-Digest_REGION_TRAIL_HOMEREGION_TIME.json.gz: it cannot be placed in a chain",
+            )),
+        }
+    }
     let log_objects: Vec<Arc<LogObject>> = listing
         .objects
         .iter()
-        .filter(|o| wanted(o.key().account.as_deref(), o.key().region.as_deref()))
+        .filter(|o| filter.keeps_origin(o.key().account.as_deref(), o.key().region.as_deref()))
         .cloned()
         .collect();
 
