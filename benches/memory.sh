@@ -19,12 +19,7 @@ THREADS="${THREADS:-2}"
 export RAYON_NUM_THREADS="$THREADS" TOKIO_WORKER_THREADS="$THREADS" \
   DATAFUSION_EXECUTION_TARGET_PARTITIONS="$THREADS"
 
-if [ -n "${TRAILMAP_BIN:-}" ]; then
-  BIN="$TRAILMAP_BIN"
-else
-  cargo build --release --quiet
-  BIN="$PWD/target/release/trailmap"
-fi
+. benches/common/trailmap-bin.sh
 mkdir -p "$WORK"
 
 # One file of BIG_EVENTS records.

@@ -16,12 +16,7 @@ WORK="${VERIFY_DIR:-/tmp/trailmap-verify}"
 THREADS="${THREADS:-2}"
 export RAYON_NUM_THREADS="$THREADS" TOKIO_WORKER_THREADS="$THREADS"
 
-if [ -n "${TRAILMAP_BIN:-}" ]; then
-  BIN="$TRAILMAP_BIN"
-else
-  cargo build --release --quiet
-  BIN="$PWD/target/release/trailmap"
-fi
+. benches/common/trailmap-bin.sh
 mkdir -p "$WORK"
 ARCHIVE="$WORK/chain-$EVENTS"
 if [ ! -d "$ARCHIVE" ]; then

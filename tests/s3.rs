@@ -594,18 +594,8 @@ fn large_bodies_stream_and_a_cut_one_resumes_with_a_ranged_get() {
             ..Faults::default()
         },
     );
-    let output = run(
-        &server,
-        &[
-            "query",
-            "-s",
-            "s3://trail-bucket/AWSLogs/",
-            "--format",
-            "csv",
-            "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM events",
-        ],
-    );
-    assert_eq!(stdout_ok(&output), "n,d\n20010,20010\n");
+    let sql = "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM events";
+    assert_eq!(s3_csv(&server, sql), "n,d\n20010,20010\n");
     let gets = |key: &str| {
         server
             .calls()

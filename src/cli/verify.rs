@@ -82,7 +82,7 @@ pub async fn run(args: VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
         VerifyFormat::Csv => {
             let sink = output::open_sink(Format::Csv, args.output.as_deref())?;
             output::write_batch(
-                &rows_batch(&verification, usize::MAX)?,
+                &rows_batch(&verification, Rows::All)?,
                 Format::Csv,
                 sink,
                 &target,
@@ -200,7 +200,12 @@ fn summary_text(v: &Verification) -> String {
 }
 
 fn table_text(v: &Verification) -> anyhow::Result<String> {
-    let problems = rows_batch(v, TABLE_PROBLEMS)?;
+    let problems = rows_batch(
+        v,
+        Rows::Problems {
+            limit: TABLE_PROBLEMS,
+        },
+    )?;
     let total = problem_count(v);
     let mut text = String::new();
     if total > 0 {
@@ -231,10 +236,21 @@ fn problem_count(v: &Verification) -> usize {
         + j.gaps.len()
 }
 
-/// One row per digest, log file and gap (problems only, up to `limit`, when `limit` is not
-/// `usize::MAX`): kind, file, status, digest_file, reason.
-fn rows_batch(v: &Verification, limit: usize) -> anyhow::Result<RecordBatch> {
-    let everything = limit == usize::MAX;
+/// Which rows [`rows_batch`] makes.
+#[derive(Clone, Copy)]
+enum Rows {
+    /// Every digest, log file and gap.
+    All,
+    /// Those that are not valid, and gaps, the first `limit`.
+    Problems { limit: usize },
+}
+
+/// One row per digest, log file and gap: kind, file, status, digest_file, reason.
+fn rows_batch(v: &Verification, which: Rows) -> anyhow::Result<RecordBatch> {
+    let (everything, limit) = match which {
+        Rows::All => (true, usize::MAX),
+        Rows::Problems { limit } => (false, limit),
+    };
     let j = &v.judgement;
     let mut rows: Vec<[Option<String>; 5]> = Vec::new();
     for d in j

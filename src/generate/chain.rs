@@ -60,7 +60,7 @@ pub fn write_chain(
     for (account, org, regions) in ACCOUNTS {
         for region in *regions {
             let stream = by_stream.remove(&(*account, *region)).unwrap_or_default();
-            let mut previous: Option<(String, String, Option<String>)> = None;
+            let mut previous: Option<Link> = None;
             let mut hour = first_hour;
             while hour <= last {
                 let end = hour + Duration::hours(1);
@@ -114,7 +114,17 @@ impl Stream<'_> {
     }
 }
 
-/// Writes one digest; returns its key, SHA-256 and signature for the next.
+/// What a digest's successor records of it.
+struct Link {
+    /// Its key.
+    object: String,
+    /// Hex SHA-256 of its JSON text.
+    sha256: String,
+    /// Its signature, when signed.
+    signature: Option<String>,
+}
+
+/// Writes one digest; returns what the next records of it.
 fn write_digest<'a>(
     dir: &Path,
     bucket: &str,
@@ -122,11 +132,11 @@ fn write_digest<'a>(
     stream: &Stream,
     (start, end): (DateTime<Utc>, DateTime<Utc>),
     logs: impl Iterator<Item = &'a &'a WrittenLog>,
-    previous: Option<(String, String, Option<String>)>,
-) -> std::io::Result<(String, String, Option<String>)> {
+    previous: Option<Link>,
+) -> std::io::Result<Link> {
     let object = stream.digest_key(end);
     let (previous_object, previous_hash, previous_signature) = match previous {
-        Some((object, hash, signature)) => (Some(object), Some(hash), signature),
+        Some(link) => (Some(link.object), Some(link.sha256), link.signature),
         None => (None, None, None),
     };
     let digest = Digest {
@@ -169,5 +179,9 @@ fn write_digest<'a>(
         }
         None => None,
     };
-    Ok((object, sha256, signature))
+    Ok(Link {
+        object,
+        sha256,
+        signature,
+    })
 }

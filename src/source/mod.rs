@@ -212,9 +212,11 @@ impl Fetcher {
         &self,
         object: &LogObject,
     ) -> std::result::Result<(Fetched, Option<UserMetadata>), FileError> {
-        if let (Some(early), Location::S3 { bucket, key }) =
-            (self.take_early(&object.location), &object.location)
-        {
+        let (bucket, key) = match &object.location {
+            Location::Local(path) => return Ok((Fetched::LocalFile(path.clone()), None)),
+            Location::S3 { bucket, key } => (bucket, key),
+        };
+        if let Some(early) = self.take_early(&object.location) {
             return match early.await {
                 Ok(got) => got.map(|(body, metadata)| (Fetched::Bytes(body), Some(metadata))),
                 Err(e) => Err(FileError::Fetch {
@@ -224,21 +226,18 @@ impl Fetcher {
                 }),
             };
         }
-        match &object.location {
-            Location::Local(path) => Ok((Fetched::LocalFile(path.clone()), None)),
-            Location::S3 { bucket, key } => match self.s3.get(bucket) {
-                Some(client) if object.size > s3::STREAM_ABOVE => s3::stream(client, bucket, key)
-                    .await
-                    .map(|(body, metadata)| (Fetched::Stream(body), Some(metadata))),
-                Some(client) => s3::get(client, bucket, key)
-                    .await
-                    .map(|(body, metadata)| (Fetched::Bytes(body), Some(metadata))),
-                None => Err(FileError::Fetch {
-                    bucket: bucket.clone(),
-                    key: key.clone(),
-                    source: "no S3 client for this bucket (a bug: the listing makes one)".into(),
-                }),
-            },
+        match self.s3.get(bucket) {
+            Some(client) if object.size > s3::STREAM_ABOVE => s3::stream(client, bucket, key)
+                .await
+                .map(|(body, metadata)| (Fetched::Stream(body), Some(metadata))),
+            Some(client) => s3::get(client, bucket, key)
+                .await
+                .map(|(body, metadata)| (Fetched::Bytes(body), Some(metadata))),
+            None => Err(FileError::Fetch {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                source: "no S3 client for this bucket (a bug: the listing makes one)".into(),
+            }),
         }
     }
 }
@@ -253,7 +252,7 @@ impl Fetcher {
         let Some(client) = self.s3.get(bucket).cloned() else {
             return;
         };
-        let mut early = self.early.lock().unwrap_or_else(|p| p.into_inner());
+        let mut early = self.early();
         if object.size > s3::STREAM_ABOVE
             || early.started.len() >= EARLY_GETS
             || early.bytes + object.size > EARLY_GET_BYTES
@@ -267,22 +266,26 @@ impl Fetcher {
         early.started.insert(object.location.clone(), task);
     }
 
+    /// The downloads started while listing. A poisoned lock only means another thread
+    /// panicked; the map stays valid.
+    fn early(&self) -> std::sync::MutexGuard<'_, EarlyGets> {
+        self.early.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the early budget ([`EARLY_GETS`], [`EARLY_GET_BYTES`]) is spent.
+    fn early_budget_spent(&self) -> bool {
+        let early = self.early();
+        early.started.len() >= EARLY_GETS || early.bytes >= EARLY_GET_BYTES
+    }
+
     /// The download started early for `location`, if any (taken: a second read fetches again).
     fn take_early(&self, location: &Location) -> Option<EarlyGet> {
-        self.early
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .started
-            .remove(location)
+        self.early().started.remove(location)
     }
 
     /// Whether `object` was downloaded (or is downloading) ahead of the scan.
     pub fn started_early(&self, object: &LogObject) -> bool {
-        self.early
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .started
-            .contains_key(&object.location)
+        self.early().started.contains_key(&object.location)
     }
 
     /// Stops the early downloads of objects the listing dropped.
@@ -338,6 +341,10 @@ impl Listing {
         let Some(new) = self.objects.get(first..) else {
             return;
         };
+        // Past the budget, the listing is not slowed by judging keys for nothing.
+        if new.is_empty() || self.fetcher.early_budget_spent() {
+            return;
+        }
         let keep = match keys {
             Some(keys) => keys.keep_keys(new.iter().map(|o| o.key())),
             None => vec![true; new.len()],

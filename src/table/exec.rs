@@ -174,7 +174,7 @@ impl ExecutionPlan for EventsScanExec {
     ) -> Result<SendableRecordBatchStream> {
         let mut files = self.partitions.get(partition).cloned().unwrap_or_default();
         // Objects whose download started while listing come first: they are (nearly) here.
-        files.sort_by_key(|f| !self.archive.started_early(f));
+        files.sort_by_cached_key(|f| !self.archive.started_early(f));
         let read_ahead = read_ahead(&files);
         let budget = Arc::new(Semaphore::new(READ_AHEAD_KIB as usize));
         let archive = Arc::clone(&self.archive);

@@ -23,6 +23,18 @@ pub fn fingerprint(der: &[u8]) -> String {
     hex::encode(md5::Md5::digest(der))
 }
 
+/// A key file's text and its name for errors.
+fn read_key_file(path: &Path) -> Result<(String, String)> {
+    let origin = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((text, origin)),
+        Err(e) => Err(Error::Keys {
+            origin,
+            reason: e.to_string(),
+        }),
+    }
+}
+
 /// One entry of `aws cloudtrail list-public-keys` output.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -111,11 +123,7 @@ impl PublicKeys {
 
     /// Reads a `--public-keys` file.
     pub fn from_file(path: &Path) -> Result<PublicKeys> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Keys {
-            origin: origin.clone(),
-            reason: e.to_string(),
-        })?;
+        let (text, origin) = read_key_file(path)?;
         PublicKeys::from_list_json(&text, &origin)
     }
 
@@ -224,16 +232,6 @@ impl SigningKey {
         }
         .map_err(|e| invalid(format!("not an RSA private key: {e}")))?;
         Ok(SigningKey { pair })
-    }
-
-    /// Reads a PEM private key file.
-    pub fn from_file(path: &Path) -> Result<SigningKey> {
-        let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Keys {
-            origin: origin.clone(),
-            reason: e.to_string(),
-        })?;
-        SigningKey::from_pem(&text, &origin)
     }
 
     /// The key as PKCS#8 PEM.

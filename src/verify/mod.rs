@@ -59,8 +59,7 @@ pub struct VerifyOptions {
 }
 
 /// How signatures were checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signatures {
     /// Every digest came from S3 and its signature was checked.
     Verified,
@@ -105,8 +104,9 @@ pub type StatusCounts = BTreeMap<&'static str, usize>;
 pub struct IntegritySummary {
     /// Everything in range verified.
     pub verified: bool,
-    /// How signatures were checked.
-    pub signatures: &'static str,
+    /// How signatures were checked (in JSON, as [`Signatures::describe`] says it).
+    #[serde(serialize_with = "describe_signatures")]
+    pub signatures: Signatures,
     /// Digests by status.
     pub digests: StatusCounts,
     /// Log files by status.
@@ -121,15 +121,22 @@ pub struct IntegritySummary {
     pub errors: usize,
 }
 
+fn describe_signatures<S: serde::Serializer>(
+    signatures: &Signatures,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(signatures.describe())
+}
+
 impl IntegritySummary {
     /// One sentence for a report's headline: how many log files verified, against what.
     pub fn headline(&self) -> String {
         let against = match self.signatures {
-            s if s == Signatures::Verified.describe() => "against signed digests",
-            s if s == Signatures::LocalCopy.describe() => {
+            Signatures::Verified => "against signed digests",
+            Signatures::LocalCopy => {
                 "along the digest hash chain (local copy: signatures unverified)"
             }
-            _ => "against digests",
+            Signatures::Mixed | Signatures::None => "against digests",
         };
         let mut text = format!(
             "{} of {} log files verified {against}",
@@ -182,7 +189,7 @@ impl Verification {
         let log_files = &self.judgement.log_files;
         IntegritySummary {
             verified: self.is_verified() && !self.is_empty(),
-            signatures: self.signatures.describe(),
+            signatures: self.signatures,
             digests: self.digest_counts(),
             log_files: self.log_counts(),
             log_files_valid: log_files

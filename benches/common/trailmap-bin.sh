@@ -1,0 +1,8 @@
+# Sourced by the benchmark scripts: the binary to measure, in $BIN. TRAILMAP_BIN measures a
+# binary already built; otherwise the release binary is built first.
+if [ -n "${TRAILMAP_BIN:-}" ]; then
+  BIN="$TRAILMAP_BIN"
+else
+  cargo build --release --quiet
+  BIN="$PWD/target/release/trailmap"
+fi
