@@ -81,6 +81,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A Parquet warehouse that cannot be read or written.
+    #[error("warehouse {location}: {reason}")]
+    Warehouse {
+        /// The warehouse (a directory or `s3://bucket/prefix`).
+        location: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A broken invariant of trailmap itself (a bug), with what broke.
     #[error("internal error (please report): {0}")]
     Internal(String),
@@ -150,7 +158,8 @@ pub enum PolicyError {
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How far reading a file got before it failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LoadStage {
     /// Reading the bytes (local I/O or S3 GET).
     Fetch,
@@ -296,7 +305,7 @@ impl FileError {
 }
 
 /// One file that could not be read: a row of `load_errors`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct LoadError {
     /// The file (local path or `s3://bucket/key`).
     pub log_file: String,

@@ -138,6 +138,19 @@ impl ScanFilter {
     /// `log_account`, `log_region`), for pruning keys and folders; `None` when it restricts
     /// nothing. A key's account and Region folders are those of its records.
     pub fn key_expr(&self) -> Option<Expr> {
+        self.expr_over(Column::LogAccount, Column::LogRegion)
+    }
+
+    /// The filter as the exact cut on rows of `events` (`event_time`, `account_id`,
+    /// `aws_region`), as [`ScanFilter::keeps_record`] makes it while decoding; `None` when it
+    /// restricts nothing.
+    pub fn record_expr(&self) -> Option<Expr> {
+        self.expr_over(Column::AccountId, Column::AwsRegion)
+    }
+
+    /// `event_time` within `--from/--to`, `account` in `--account`, `region` in
+    /// `--source-region`.
+    fn expr_over(&self, account: Column, region: Column) -> Option<Expr> {
         let time = |t: DateTime<Utc>| {
             lit(ScalarValue::TimestampMicrosecond(
                 Some(t.timestamp_micros()),
@@ -154,8 +167,8 @@ impl ScanFilter {
             [
                 self.from.map(|from| event_time().gt_eq(time(from))),
                 self.to.map(|to| event_time().lt_eq(time(to))),
-                any_of(Column::LogAccount, &self.accounts),
-                any_of(Column::LogRegion, &self.source_regions),
+                any_of(account, &self.accounts),
+                any_of(region, &self.source_regions),
             ]
             .into_iter()
             .flatten(),

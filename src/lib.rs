@@ -22,6 +22,7 @@ pub mod decode;
 pub mod error;
 pub mod filter;
 pub mod generate;
+pub mod ingest;
 pub mod layout;
 pub mod pool;
 pub mod queries;
@@ -32,6 +33,7 @@ pub mod session;
 pub mod source;
 pub mod table;
 pub mod verify;
+pub mod warehouse;
 
 pub use session::{TrailSession, open, open_for_query};
 pub use table::archive::ReadOptions;

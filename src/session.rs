@@ -11,6 +11,8 @@ use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::{Error, LoadError, Result};
+use crate::table::warehouse::warehouse_coverage;
+use crate::warehouse::Warehouse;
 use crate::filter::ScanFilter;
 use crate::layout::pruning::{KeyPredicate, plan_key_filter};
 use crate::source::aws::AwsOptions;
@@ -23,8 +25,23 @@ use crate::verify::{Verification, VerifyOptions};
 /// An open archive with its tables registered on a DataFusion session.
 pub struct TrailSession {
     ctx: SessionContext,
-    archive: Arc<Archive>,
-    integrity: Arc<Integrity>,
+    store: Store,
+}
+
+/// Where a session's events come from.
+enum Store {
+    /// Raw CloudTrail log files, read by the scans.
+    Archive {
+        archive: Arc<Archive>,
+        integrity: Arc<Integrity>,
+    },
+    /// A Parquet warehouse: what was read is known from its manifest.
+    Warehouse {
+        location: String,
+        filter: ScanFilter,
+        coverage: Coverage,
+        load_errors: Vec<LoadError>,
+    },
 }
 
 /// Lists `sources` (pruned by the options' filter) and registers the tables over them. `aws`
@@ -35,6 +52,9 @@ pub async fn open(
     aws: &AwsOptions,
 ) -> Result<TrailSession> {
     options.filter.validate()?;
+    if let Some(warehouse) = warehouse_among(sources).await? {
+        return session_over_warehouse(warehouse, options).await;
+    }
     let state = SessionContext::new().state();
     let keys = key_predicate(&options.filter, None, &state)?;
     let listing = source::list(sources, keys.as_ref(), aws).await?;
@@ -51,6 +71,9 @@ pub async fn open_for_query(
     sql: &str,
 ) -> Result<TrailSession> {
     options.filter.validate()?;
+    if let Some(warehouse) = warehouse_among(sources).await? {
+        return session_over_warehouse(warehouse, options).await;
+    }
     let probe = session_over(Listing::default(), options.clone(), sources, aws).await?;
     let state = probe.ctx.state();
     let plan = probe.checked_plan(sql).await?;
@@ -59,9 +82,20 @@ pub async fn open_for_query(
     session_over(listing, options.clone(), sources, aws).await
 }
 
+/// A session over files listed already (e.g. the objects an ingest has not taken yet).
+pub async fn open_listed(
+    listing: Listing,
+    options: &ReadOptions,
+    sources: &[SourceSpec],
+    aws: &AwsOptions,
+) -> Result<TrailSession> {
+    options.filter.validate()?;
+    session_over(listing, options.clone(), sources, aws).await
+}
+
 /// What listing may skip: the command-line filters, and the key filters of every `events` scan
 /// of `plan` (when listing for one statement), through one [`KeyPredicate`].
-fn key_predicate(
+pub fn key_predicate(
     filter: &ScanFilter,
     plan: Option<&LogicalPlan>,
     state: &SessionState,
@@ -84,6 +118,63 @@ fn read_only() -> SQLOptions {
         .with_allow_statements(false)
 }
 
+/// The warehouse among `sources`, if one is (it must then be the only source).
+async fn warehouse_among(sources: &[SourceSpec]) -> Result<Option<Warehouse>> {
+    let mut found = None;
+    for spec in sources {
+        if let Some(warehouse) = Warehouse::detect(spec).await? {
+            found = Some(warehouse);
+        }
+    }
+    match found {
+        Some(warehouse) if sources.len() > 1 => Err(Error::Warehouse {
+            location: warehouse.location().to_owned(),
+            reason: "a warehouse is read on its own: give it as the only -s source (ingest the other sources into it first)".into(),
+        }),
+        found => Ok(found),
+    }
+}
+
+/// The DataFusion session every store uses: `memory_limit` on the memory pool, `DATAFUSION_*`
+/// variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS) tuning the engine.
+fn new_context(memory_limit: Option<u64>) -> Result<SessionContext> {
+    let runtime = match memory_limit {
+        Some(bytes) => RuntimeEnvBuilder::new()
+            .with_memory_limit(usize::try_from(bytes).unwrap_or(usize::MAX), 1.0)
+            .build_arc()?,
+        None => Arc::new(RuntimeEnv::default()),
+    };
+    let config = SessionConfig::from_env()?.with_information_schema(true);
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// A session over a warehouse's manifest.
+async fn session_over_warehouse(warehouse: Warehouse, options: &ReadOptions) -> Result<TrailSession> {
+    let manifest = warehouse.manifest().await?;
+    let ctx = new_context(options.memory_limit)?;
+    ctx.register_object_store(warehouse.store_url().as_ref(), warehouse.store());
+    let state = ctx.state();
+    let (coverage, load_errors) = warehouse_coverage(&manifest, &options.filter, &state)?;
+    tracing::info!(
+        commits = manifest.last_commit,
+        files = manifest.files.len(),
+        objects = coverage.files_read,
+        "opened warehouse"
+    );
+    let location = warehouse.location().to_owned();
+    table::register_warehouse(&ctx, warehouse, &manifest, options.filter.clone(), &load_errors)
+        .await?;
+    Ok(TrailSession {
+        ctx,
+        store: Store::Warehouse {
+            location,
+            filter: options.filter.clone(),
+            coverage,
+            load_errors,
+        },
+    })
+}
+
 /// A session over already listed files.
 async fn session_over(
     listing: Listing,
@@ -98,22 +189,13 @@ async fn session_over(
         folders_not_listed = listing.skipped.folders,
         "listed sources"
     );
-    let runtime = match options.memory_limit {
-        Some(bytes) => RuntimeEnvBuilder::new()
-            .with_memory_limit(usize::try_from(bytes).unwrap_or(usize::MAX), 1.0)
-            .build_arc()?,
-        None => Arc::new(RuntimeEnv::default()),
-    };
+    let ctx = new_context(options.memory_limit)?;
     let integrity = Arc::new(Integrity::new(sources, VerifyOptions::from(&options), aws));
     let archive = Arc::new(Archive::new(listing, options));
-    // DATAFUSION_* variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS) tune the engine.
-    let config = SessionConfig::from_env()?.with_information_schema(true);
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
     table::register(&ctx, Arc::clone(&archive), Arc::clone(&integrity)).await?;
     Ok(TrailSession {
         ctx,
-        archive,
-        integrity,
+        store: Store::Archive { archive, integrity },
     })
 }
 
@@ -139,35 +221,73 @@ impl TrailSession {
         Ok(plan)
     }
 
-    /// Files that could not be read so far.
+    /// Files that could not be read so far (over a warehouse: the objects that could not be
+    /// ingested).
     pub fn load_errors(&self) -> Vec<LoadError> {
-        self.archive.load_errors()
+        match &self.store {
+            Store::Archive { archive, .. } => archive.load_errors(),
+            Store::Warehouse { load_errors, .. } => load_errors.clone(),
+        }
     }
 
     /// Reads every file no query has read yet, so that [`TrailSession::load_errors`] and
-    /// [`TrailSession::coverage`] describe the whole archive.
+    /// [`TrailSession::coverage`] describe the whole archive (a warehouse's manifest does
+    /// already).
     pub async fn check_all(&self) {
-        self.archive.check_all().await;
+        if let Store::Archive { archive, .. } = &self.store {
+            archive.check_all().await;
+        }
     }
 
-    /// Live reading counters (for progress bars).
+    /// Live reading counters (for progress bars; none over a warehouse).
     pub fn progress(&self) -> ProgressSnapshot {
-        self.archive.progress().snapshot()
+        match &self.store {
+            Store::Archive { archive, .. } => archive.progress().snapshot(),
+            Store::Warehouse { .. } => ProgressSnapshot::default(),
+        }
     }
 
-    /// What has been read so far.
+    /// What has been read so far (over a warehouse: every object the filter keeps).
     pub fn coverage(&self) -> Coverage {
-        self.archive.coverage()
+        match &self.store {
+            Store::Archive { archive, .. } => archive.coverage(),
+            Store::Warehouse { coverage, .. } => *coverage,
+        }
     }
 
     /// The digest chain's verdicts on the session's sources (the `integrity` table), verified
-    /// now if no query has needed them yet.
+    /// now if no query has needed them yet. A warehouse keeps no digests: an error says so.
     pub async fn verification(&self) -> Result<Arc<Verification>> {
-        self.integrity.verification().await
+        match &self.store {
+            Store::Archive { integrity, .. } => integrity.verification().await,
+            Store::Warehouse { location, .. } => Err(Error::Warehouse {
+                location: location.clone(),
+                reason: "a warehouse keeps no digest files: verify the raw archive it was ingested from (trailmap verify, or --verify over the raw sources)".into(),
+            }),
+        }
     }
 
     /// The filter the session reads with.
     pub fn filter(&self) -> &ScanFilter {
-        self.archive.filter()
+        match &self.store {
+            Store::Archive { archive, .. } => archive.filter(),
+            Store::Warehouse { filter, .. } => filter,
+        }
+    }
+
+    /// The warehouse the session reads, if it reads one.
+    pub fn warehouse_location(&self) -> Option<&str> {
+        match &self.store {
+            Store::Archive { .. } => None,
+            Store::Warehouse { location, .. } => Some(location),
+        }
+    }
+
+    /// The raw archive the session reads, if it reads one (not a warehouse).
+    pub fn archive(&self) -> Option<&Arc<Archive>> {
+        match &self.store {
+            Store::Archive { archive, .. } => Some(archive),
+            Store::Warehouse { .. } => None,
+        }
     }
 }

@@ -104,7 +104,8 @@ impl SourceArgs {
         ))
     }
 
-    fn aws(&self) -> AwsOptions {
+    /// The AWS options of the API calls.
+    pub fn aws(&self) -> AwsOptions {
         AwsOptions {
             profile: self.profile.clone(),
             region: self.region.clone(),
@@ -207,7 +208,7 @@ pub fn report_load_errors(session: &TrailSession) -> bool {
 
 /// Parses a size: a number of bytes with an optional unit (`KB`, `MB`, `GB` are powers of 1000,
 /// `KiB`, `MiB`, `GiB` powers of 1024), e.g. `512MiB` or `2GB`.
-fn parse_size(value: &str) -> anyhow::Result<u64> {
+pub fn parse_size(value: &str) -> anyhow::Result<u64> {
     let text = value.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())

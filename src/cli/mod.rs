@@ -4,6 +4,7 @@ mod args;
 mod audit;
 mod catalog;
 mod generate;
+mod ingest;
 mod output;
 mod progress;
 mod query;
@@ -91,6 +92,23 @@ pub enum Command {
     ///   trailmap verify -s s3://bucket/ --public-keys keys.json --format csv -o integrity.csv
     #[command(verbatim_doc_comment)]
     Verify(verify::VerifyArgs),
+    /// Turn raw archives into a Parquet warehouse, incrementally: each run adds the objects
+    /// the warehouse does not hold yet, whole and exactly once.
+    ///
+    /// The warehouse (a local directory) then works as a source for query, report and audit
+    /// (`-s WAREHOUSE`): same tables, same answers, without parsing JSON again. --from/--to,
+    /// --account and --source-region choose which objects (by key, with the delivery margin);
+    /// every event of each chosen object is ingested. A run killed at any moment leaves
+    /// nothing half-done: the next run finishes the job. Objects that could not be read are
+    /// in the warehouse's load_errors and retried by the next run; an object that changed
+    /// since it was ingested is reported, not ingested twice.
+    ///
+    /// Examples:
+    ///   trailmap ingest -s sample-data --into warehouse/
+    ///   trailmap ingest -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --into /data/trail-warehouse
+    ///   trailmap query -s warehouse/ served-regions
+    #[command(verbatim_doc_comment)]
+    Ingest(ingest::IngestArgs),
     /// List the named queries with their descriptions.
     Queries,
     /// Print the tables and their columns with meanings.
@@ -128,6 +146,7 @@ pub async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
         Command::Report(args) => report::run(args, quiet).await,
         Command::Audit(args) => audit::run(args, quiet).await,
         Command::Verify(args) => verify::run(args, quiet).await,
+        Command::Ingest(args) => ingest::run(args, quiet).await,
         Command::Queries => catalog::list_queries(),
         Command::Schema => catalog::print_schema(),
         Command::Generate(args) => generate::run(args),

@@ -104,28 +104,43 @@ impl Progress {
         }
     }
 
-    /// Stops the bar and prints the summary line.
-    pub fn finish(self, session: &TrailSession) {
-        if let Some(ticker) = self.ticker {
+    /// Stops the bar without a summary.
+    pub fn clear(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(ticker) = self.ticker.take() {
             ticker.abort();
         }
-        if let Some(bar) = self.bar {
+        if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+    }
+
+    /// Stops the bar and prints the summary line.
+    pub fn finish(mut self, session: &TrailSession) {
+        self.stop();
         if self.quiet {
             return;
         }
         let p = session.progress();
         let c = session.coverage();
-        eprintln!(
-            "trailmap: read {} of {} listed files ({}, {} events) in {:.2} s; {} could not be read",
-            c.files_read,
-            c.files_listed,
-            HumanBytes(p.bytes),
-            p.records,
-            self.started.elapsed().as_secs_f64(),
-            c.files_failed
-        );
+        let seconds = self.started.elapsed().as_secs_f64();
+        match session.warehouse_location() {
+            Some(warehouse) => eprintln!(
+                "trailmap: read warehouse {warehouse} in {seconds:.2} s: {} ingested object(s) in range ({} events); {} could not be ingested",
+                c.files_read, c.records, c.files_failed
+            ),
+            None => eprintln!(
+                "trailmap: read {} of {} listed files ({}, {} events) in {seconds:.2} s; {} could not be read",
+                c.files_read,
+                c.files_listed,
+                HumanBytes(p.bytes),
+                p.records,
+                c.files_failed
+            ),
+        }
         let delivery = c.delivery_note();
         if c.lag_exceeds_half_margin() {
             eprintln!("trailmap: {delivery}");

@@ -23,7 +23,7 @@ use crate::regions;
 pub const FROM_PROFILES_FILE: &str = "profiles-file";
 
 /// One application inference profile: a row of `application_profiles`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct ApplicationProfile {
     /// The profile's ARN, as calls name it in `modelId`.
     pub arn: String,

@@ -99,6 +99,14 @@ fn offer(listing: &mut Listing, path: &Path, metadata: &Metadata, explicit: bool
         Location::Local(path.to_owned()),
         path.display().to_string(),
         metadata.len(),
-    );
+    )
+    .with_revision(modified_nanos(metadata));
     listing.offer(object, explicit);
+}
+
+/// A file's modification time in nanoseconds since the epoch, as text.
+fn modified_nanos(metadata: &Metadata) -> Option<String> {
+    let modified = metadata.modified().ok()?;
+    let since_epoch = modified.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(since_epoch.as_nanos().to_string())
 }

@@ -99,6 +99,9 @@ pub struct LogObject {
     pub size: u64,
     /// Facts from its name, shared by every row.
     pub context: FileContext,
+    /// What changes when the object is rewritten: an S3 object's ETag, a local file's
+    /// modification time (nanoseconds since the epoch); `None` when unknown.
+    pub revision: Option<String>,
 }
 
 impl LogObject {
@@ -108,7 +111,13 @@ impl LogObject {
             location,
             size,
             context: FileContext::new(log_file),
+            revision: None,
         }
+    }
+
+    /// The same object, with what changes when it is rewritten (see [`LogObject::revision`]).
+    pub fn with_revision(self, revision: Option<String>) -> Self {
+        LogObject { revision, ..self }
     }
 
     /// The key's parts.

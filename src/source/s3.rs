@@ -55,7 +55,8 @@ pub async fn client_for_bucket(config: &aws_config::SdkConfig, bucket: &str) -> 
 /// One folder's listing.
 struct Folder {
     prefix: String,
-    objects: Vec<(String, u64)>,
+    /// Key, size and ETag of each object.
+    objects: Vec<(String, u64, Option<String>)>,
     folders: Vec<String>,
 }
 
@@ -80,9 +81,11 @@ async fn list_folder(
         let page = page.map_err(|e| (prefix.clone(), DisplayErrorContext(&e).to_string()))?;
         for object in page.contents() {
             if let Some(key) = object.key() {
-                folder
-                    .objects
-                    .push((key.to_owned(), object.size().unwrap_or(0).max(0) as u64));
+                folder.objects.push((
+                    key.to_owned(),
+                    object.size().unwrap_or(0).max(0) as u64,
+                    object.e_tag().map(str::to_owned),
+                ));
             }
         }
         folder.folders.extend(
@@ -124,7 +127,7 @@ pub async fn list(
                     "listed"
                 );
                 let first = listing.objects.len();
-                for (key, size) in folder.objects {
+                for (key, size, etag) in folder.objects {
                     let log_file = format!("s3://{bucket}/{key}");
                     listing.offer(
                         LogObject::new(
@@ -134,7 +137,8 @@ pub async fn list(
                             },
                             log_file,
                             size,
-                        ),
+                        )
+                        .with_revision(etag),
                         false,
                     );
                 }

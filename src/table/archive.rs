@@ -82,13 +82,16 @@ impl PendingBatch {
 }
 
 /// What a file read in full showed.
-#[derive(Debug, Clone, Copy)]
-struct FileFacts {
-    records: usize,
-    json_bytes: u64,
-    bad_times: usize,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileFacts {
+    /// Records in the file.
+    pub records: usize,
+    /// Bytes of JSON decoded.
+    pub json_bytes: u64,
+    /// Records whose `eventTime` is missing or does not parse.
+    pub bad_times: usize,
     /// Delivery time (from the key) minus the oldest event, in seconds.
-    lag_seconds: Option<i64>,
+    pub lag_seconds: Option<i64>,
 }
 
 /// Totals over the files read so far.
@@ -514,6 +517,21 @@ impl Archive {
         }));
         errors.sort();
         errors
+    }
+
+    /// What reading each file read so far gave, by `log_file`: its facts, or why it could not
+    /// be read.
+    pub fn file_outcomes(&self) -> BTreeMap<String, Result<FileFacts, LoadError>> {
+        self.outcomes()
+            .iter()
+            .map(|(file, outcome)| {
+                let outcome = match outcome {
+                    Outcome::Read(facts) => Ok(*facts),
+                    Outcome::Failed(error) => Err(error.clone()),
+                };
+                (file.clone(), outcome)
+            })
+            .collect()
     }
 
     /// Live reading counters.

@@ -21,6 +21,11 @@ pub struct LoadErrorRows;
 
 /// The `load_errors` table over `archive`.
 pub fn load_errors_table(archive: Arc<Archive>) -> SmallTable<LoadErrorRows> {
+    SmallTable::new(archive, load_errors_schema(), LoadErrorRows)
+}
+
+/// The columns of `load_errors`.
+pub fn load_errors_schema() -> SchemaRef {
     let fields: Vec<Field> = LOAD_ERRORS_COLUMNS
         .iter()
         .map(|c| match c.name {
@@ -28,11 +33,11 @@ pub fn load_errors_table(archive: Arc<Archive>) -> SmallTable<LoadErrorRows> {
             _ => Field::new(c.name, DataType::Utf8, false),
         })
         .collect();
-    SmallTable::new(archive, Arc::new(Schema::new(fields)), LoadErrorRows)
+    Arc::new(Schema::new(fields))
 }
 
 /// The rows of `load_errors` as one batch.
-fn load_errors_batch(schema: SchemaRef, errors: &[LoadError]) -> Result<RecordBatch> {
+pub fn load_errors_batch(schema: SchemaRef, errors: &[LoadError]) -> Result<RecordBatch> {
     let column = |f: fn(&LoadError) -> &str| {
         Arc::new(errors.iter().map(f).map(Some).collect::<StringArray>())
     };

@@ -11,12 +11,17 @@ pub mod profiles;
 pub mod pruning;
 pub mod regions;
 pub mod small;
+pub mod warehouse;
 
 use std::sync::Arc;
 
+use datafusion::catalog::MemTable;
 use datafusion::prelude::SessionContext;
 
-use crate::error::Result;
+use crate::error::{LoadError, Result};
+use crate::filter::ScanFilter;
+use crate::warehouse::Warehouse;
+use crate::warehouse::manifest::Manifest;
 use archive::Archive;
 
 /// SQL of the `invocations` view.
@@ -45,6 +50,47 @@ pub async fn register(
         "application_profiles",
         Arc::new(profiles::application_profiles_table(archive)),
     )?;
+    register_shared(ctx).await
+}
+
+/// Registers every table and function on `ctx` over a Parquet warehouse: `events` from its
+/// files (cut by `filter` as a raw scan cuts), `load_errors` (the objects `filter` keeps that
+/// could not be ingested) and `application_profiles` from its manifest. `integrity` says
+/// that digests are verified on the raw archive.
+pub async fn register_warehouse(
+    ctx: &SessionContext,
+    warehouse: Warehouse,
+    manifest: &Manifest,
+    filter: ScanFilter,
+    load_errors: &[LoadError],
+) -> Result<()> {
+    let location = warehouse.location().to_owned();
+    ctx.register_table(
+        "events",
+        Arc::new(warehouse::WarehouseEvents::new(warehouse, manifest, filter)),
+    )?;
+    let errors = load_errors::load_errors_schema();
+    let errors_batch = load_errors::load_errors_batch(Arc::clone(&errors), load_errors)?;
+    ctx.register_table(
+        "load_errors",
+        Arc::new(MemTable::try_new(errors, vec![vec![errors_batch]])?),
+    )?;
+    let profiles = profiles::profiles_schema();
+    let profiles_batch = profiles::profiles_batch(Arc::clone(&profiles), &manifest.profiles)?;
+    ctx.register_table(
+        "application_profiles",
+        Arc::new(MemTable::try_new(profiles, vec![vec![profiles_batch]])?),
+    )?;
+    ctx.register_table(
+        "integrity",
+        Arc::new(warehouse::NoIntegrity::new(location)),
+    )?;
+    register_shared(ctx).await
+}
+
+/// The tables and functions that do not depend on where events come from, and the
+/// `invocations` view over `events`.
+async fn register_shared(ctx: &SessionContext) -> Result<()> {
     ctx.register_table("regions", Arc::new(regions::regions_table()?))?;
     ctx.register_udf(regions::geography_udf());
     datafusion_functions_json::register_all(&mut ctx.clone())?;

@@ -20,6 +20,11 @@ pub struct ApplicationProfileRows;
 
 /// The `application_profiles` table over `archive`.
 pub fn application_profiles_table(archive: Arc<Archive>) -> SmallTable<ApplicationProfileRows> {
+    SmallTable::new(archive, profiles_schema(), ApplicationProfileRows)
+}
+
+/// The columns of `application_profiles`.
+pub fn profiles_schema() -> SchemaRef {
     let fields: Vec<Field> = APPLICATION_PROFILES_COLUMNS
         .iter()
         .map(|c| match c.name {
@@ -28,15 +33,11 @@ pub fn application_profiles_table(archive: Arc<Archive>) -> SmallTable<Applicati
             _ => Field::new(c.name, DataType::Utf8, true),
         })
         .collect();
-    SmallTable::new(
-        archive,
-        Arc::new(Schema::new(fields)),
-        ApplicationProfileRows,
-    )
+    Arc::new(Schema::new(fields))
 }
 
 /// The rows of `application_profiles` as one batch.
-fn profiles_batch(schema: SchemaRef, profiles: &ProfileMap) -> Result<RecordBatch> {
+pub fn profiles_batch(schema: SchemaRef, profiles: &ProfileMap) -> Result<RecordBatch> {
     let rows: Vec<&ApplicationProfile> = profiles.iter().collect();
     let text = |f: fn(&ApplicationProfile) -> Option<&str>| {
         Arc::new(rows.iter().map(|p| f(p)).collect::<StringArray>())

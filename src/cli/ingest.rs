@@ -1,0 +1,104 @@
+//! `trailmap ingest`: raw archives into an incremental Parquet warehouse.
+
+use std::sync::Arc;
+
+use clap::Args;
+use indicatif::HumanBytes;
+
+use super::Outcome;
+use super::args::{ReadArgs, parse_size};
+use super::progress::Progress;
+use trailmap::ingest::{Ingest, IngestOptions, IngestReport};
+use trailmap::warehouse::Warehouse;
+
+/// Options of `trailmap ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub source: ReadArgs,
+    /// The warehouse: a local directory (created if missing). It is the only place ingest
+    /// writes; the sources are only read.
+    #[arg(long, value_name = "WAREHOUSE")]
+    pub into: String,
+    /// The size of Parquet file to aim for (one day's events are split into files of about
+    /// this size).
+    #[arg(long, value_name = "SIZE", default_value = "128MiB")]
+    pub target_file_size: String,
+}
+
+/// Runs `trailmap ingest`.
+pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let (specs, read) = args.source.parse()?;
+    let options = IngestOptions {
+        read,
+        target_file_bytes: parse_size(&args.target_file_size)?,
+    };
+    let warehouse = Warehouse::for_ingest(&args.into)?;
+    let ingest = Ingest::prepare(&specs, &options, &args.source.source.aws(), warehouse).await?;
+    let session = Arc::clone(ingest.session());
+    let progress = Progress::start(&session, quiet);
+    let report = ingest.run().await?;
+    match report.commit {
+        Some(_) => progress.finish(&session),
+        None => progress.clear(),
+    }
+    print_summary(&report, &args.into);
+    Ok(if !report.load_errors.is_empty() && args.source.strict {
+        Outcome::Incomplete
+    } else {
+        Outcome::Success
+    })
+}
+
+/// Objects changed since ingested that are named one by one.
+const CHANGED_SHOWN: usize = 10;
+
+/// What the run did, on stderr.
+fn print_summary(report: &IngestReport, into: &str) {
+    match report.commit {
+        Some(commit) => eprintln!(
+            "trailmap: ingested {} object(s), {} events, into {into}: commit {commit}, {} Parquet file(s), {}; {} of {} listed object(s) were in already",
+            report.ingested,
+            report.events,
+            report.files_written,
+            HumanBytes(report.bytes_written),
+            report.already_in,
+            report.listed
+        ),
+        None => eprintln!(
+            "trailmap: {into} is up to date: {} listed object(s), all in already",
+            report.listed
+        ),
+    }
+    if report.leftovers_deleted > 0 {
+        eprintln!(
+            "trailmap: deleted {} file(s) an interrupted run had written but not committed",
+            report.leftovers_deleted
+        );
+    }
+    if !report.changed.is_empty() {
+        eprintln!(
+            "trailmap: WARNING: {} object(s) changed since they were ingested (not ingested again; the warehouse keeps what was read then):",
+            report.changed.len()
+        );
+        for change in report.changed.iter().take(CHANGED_SHOWN) {
+            eprintln!(
+                "  {}: size {} -> {}, revision {} -> {}",
+                change.log_file,
+                change.ingested.0,
+                change.listed.0,
+                change.ingested.1.as_deref().unwrap_or("unknown"),
+                change.listed.1.as_deref().unwrap_or("unknown")
+            );
+        }
+        if report.changed.len() > CHANGED_SHOWN {
+            eprintln!("  and {} more", report.changed.len() - CHANGED_SHOWN);
+        }
+    }
+    if !report.load_errors.is_empty() {
+        eprintln!(
+            "trailmap: {} object(s) could not be read; they are listed in the warehouse's load_errors and retried by the next run",
+            report.load_errors.len()
+        );
+    }
+}

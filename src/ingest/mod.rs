@@ -1,0 +1,316 @@
+//! `trailmap ingest`: raw CloudTrail objects into a Parquet warehouse, incrementally, each
+//! object whole and exactly once ([`crate::warehouse`] documents the layout and the commit
+//! protocol that makes a killed run harmless).
+//!
+//! A run lists the sources (`--from/--to/--account/--source-region` choose *objects*, by key,
+//! with the delivery margin), leaves out the objects the manifest already holds (by
+//! [`object_identity`]; one whose size or revision changed since is reported, never ingested
+//! twice), reads the rest through the same scan as `trailmap query` (every record of each
+//! object, no row cut), writes one day at a time sorted by `event_time`, and commits.
+
+pub mod writer;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+
+use crate::error::{Error, LoadError, Result};
+use crate::filter::ScanFilter;
+use crate::session::{self, TrailSession};
+use crate::source::aws::AwsOptions;
+use crate::source::{self, LogObject, SourceSpec};
+use crate::table::archive::{FileFacts, ReadOptions};
+use crate::warehouse::Warehouse;
+use crate::warehouse::manifest::{self, Commit, IngestedObject, Manifest, object_identity};
+use writer::{FileWriter, WrittenFile};
+
+/// Default size of the Parquet files a run aims for.
+pub const DEFAULT_TARGET_FILE_BYTES: u64 = 128 << 20;
+/// Default memory for the per-day sorts of a run when `--memory-limit` is not given: a larger
+/// day spills to disk rather than growing without bound.
+pub const DEFAULT_MEMORY_LIMIT: u64 = 2 << 30;
+
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Which objects (the filter chooses objects by key, not rows), `--profiles`, the file-size
+    /// cap and the memory limit.
+    pub read: ReadOptions,
+    /// The size of Parquet file to aim for.
+    pub target_file_bytes: u64,
+}
+
+/// An object the manifest holds whose size or revision is no longer what was ingested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedObject {
+    /// The object as listed now.
+    pub log_file: String,
+    /// What was ingested (size, revision).
+    pub ingested: (u64, Option<String>),
+    /// What is listed now (size, revision).
+    pub listed: (u64, Option<String>),
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    /// The commit made (`None`: nothing new to ingest).
+    pub commit: Option<u64>,
+    /// Objects listed (after pruning by key).
+    pub listed: usize,
+    /// Objects the warehouse held already.
+    pub already_in: usize,
+    /// Objects ingested by this run.
+    pub ingested: usize,
+    /// Events ingested by this run.
+    pub events: u64,
+    /// Parquet files written.
+    pub files_written: usize,
+    /// Their size in bytes.
+    pub bytes_written: u64,
+    /// Objects changed since they were ingested (not ingested again).
+    pub changed: Vec<ChangedObject>,
+    /// What could not be read by this run (objects, and folders that could not be listed);
+    /// objects among them are retried by the next run.
+    pub load_errors: Vec<LoadError>,
+    /// Files of runs that died before committing, deleted.
+    pub leftovers_deleted: usize,
+}
+
+/// A run, listed and ready to read.
+pub struct Ingest {
+    warehouse: Warehouse,
+    manifest: Manifest,
+    session: Arc<TrailSession>,
+    new_objects: Vec<Arc<LogObject>>,
+    report: IngestReport,
+    target_file_bytes: u64,
+}
+
+impl Ingest {
+    /// Reads the manifest, lists the sources and opens a session over the objects the
+    /// warehouse does not hold yet.
+    pub async fn prepare(
+        sources: &[SourceSpec],
+        options: &IngestOptions,
+        aws: &AwsOptions,
+        warehouse: Warehouse,
+    ) -> Result<Ingest> {
+        let filter = &options.read.filter;
+        filter.validate()?;
+        let manifest = warehouse.manifest().await?;
+        let keys = session::key_predicate(filter, None, &SessionContext::new().state())?;
+        let mut listing = source::list(sources, keys.as_ref(), aws).await?;
+        let mut report = IngestReport {
+            listed: listing.objects.len(),
+            ..IngestReport::default()
+        };
+        let mut new_objects = Vec::new();
+        for object in std::mem::take(&mut listing.objects) {
+            match manifest.objects.get(&object_identity(&object.context.log_file)) {
+                None => new_objects.push(object),
+                Some(ingested) => match changed(ingested, &object) {
+                    Some(change) => report.changed.push(change),
+                    None => report.already_in += 1,
+                },
+            }
+        }
+        listing.objects = new_objects.clone();
+        let mut profiles = options.read.profiles.clone();
+        profiles.extend(manifest.profiles.clone());
+        let read = ReadOptions {
+            // Whole objects: the filter chose them, it cuts no row.
+            filter: ScanFilter {
+                delivery_margin: filter.delivery_margin,
+                ..ScanFilter::default()
+            },
+            profiles,
+            memory_limit: options.read.memory_limit.or(Some(DEFAULT_MEMORY_LIMIT)),
+            ..options.read.clone()
+        };
+        let session = Arc::new(session::open_listed(listing, &read, sources, aws).await?);
+        Ok(Ingest {
+            warehouse,
+            manifest,
+            session,
+            new_objects,
+            report,
+            target_file_bytes: options.target_file_bytes,
+        })
+    }
+
+    /// The session reading the new objects (for progress display).
+    pub fn session(&self) -> &Arc<TrailSession> {
+        &self.session
+    }
+
+    /// Deletes what a dead run left, reads and writes the new objects, and commits.
+    pub async fn run(mut self) -> Result<IngestReport> {
+        self.report.leftovers_deleted = self.delete_leftovers().await?;
+        if self.new_objects.is_empty() {
+            self.report.load_errors = self.session.load_errors();
+            return Ok(self.report);
+        }
+        let number = self.manifest.last_commit + 1;
+        let days: BTreeSet<Option<NaiveDate>> =
+            self.new_objects.iter().map(|o| o.key().date).collect();
+        let mut writer = FileWriter::new(&self.warehouse, number, self.target_file_bytes);
+        for day in days {
+            writer.start_day(day).await?;
+            let mut rows = self.session.sql(&day_sql(day)).await?.execute_stream().await?;
+            while let Some(batch) = rows.next().await {
+                writer.write(&batch?).await?;
+            }
+        }
+        let written = writer.finish().await?;
+        let commit = self.commit_of(number, &written).await?;
+        self.warehouse.commit(&commit).await?;
+        self.report.commit = Some(number);
+        self.report.ingested = commit.objects.len();
+        self.report.events = commit.added_files.iter().map(|f| f.rows).sum();
+        self.report.files_written = written.len();
+        self.report.bytes_written = commit.added_files.iter().map(|f| f.bytes).sum();
+        self.report.load_errors = self.session.load_errors();
+        Ok(self.report)
+    }
+
+    /// Deletes Parquet files no commit names: what runs that died before committing wrote.
+    async fn delete_leftovers(&self) -> Result<usize> {
+        let mut deleted = 0;
+        for file in self.warehouse.stored_data_files().await? {
+            if !self.manifest.files.contains_key(&file) {
+                tracing::info!(file, "deleting a file of a run that did not commit");
+                self.warehouse.delete(&file).await?;
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// The commit of this run: its files, its objects (each checked to have put exactly its
+    /// records into the files), the load errors and the profiles it found.
+    async fn commit_of(&self, number: u64, written: &[WrittenFile]) -> Result<Commit> {
+        let archive = self
+            .session
+            .archive()
+            .ok_or_else(|| Error::Internal("ingest session reads no raw archive".into()))?;
+        let outcomes = archive.file_outcomes();
+        let mut placed: BTreeMap<&str, (u64, Vec<String>)> = BTreeMap::new();
+        for file in written {
+            for (log_file, rows) in &file.rows_by_object {
+                let entry = placed.entry(log_file.as_str()).or_default();
+                entry.0 += rows;
+                entry.1.push(file.file.path.clone());
+            }
+        }
+        let mut objects = Vec::new();
+        let mut failed = Vec::new();
+        for object in &self.new_objects {
+            let log_file = &object.context.log_file;
+            match outcomes.get(log_file) {
+                Some(Ok(facts)) => {
+                    let (rows, files) = placed.remove(log_file.as_str()).unwrap_or_default();
+                    objects.push(ingested(object, facts, rows, files)?);
+                }
+                Some(Err(error)) => failed.push(error.clone()),
+                None => {
+                    return Err(Error::Internal(format!(
+                        "{log_file} was listed for ingest but not read"
+                    )));
+                }
+            }
+        }
+        if let Some((log_file, _)) = placed.into_iter().next() {
+            return Err(Error::Internal(format!(
+                "rows of {log_file}, which was not listed for ingest, were written"
+            )));
+        }
+        let retried: BTreeSet<String> = self
+            .new_objects
+            .iter()
+            .map(|o| object_identity(&o.context.log_file))
+            .collect();
+        let mut load_errors: Vec<LoadError> = self
+            .manifest
+            .load_errors
+            .iter()
+            .filter(|e| !retried.contains(&object_identity(&e.log_file)))
+            .cloned()
+            .chain(failed)
+            .collect();
+        load_errors.sort();
+        let profiles = archive
+            .application_profiles()
+            .await
+            .iter()
+            .filter(|p| self.manifest.profiles.get(&p.arn).is_none())
+            .cloned()
+            .collect();
+        Ok(Commit {
+            format: manifest::FORMAT,
+            number,
+            committed_at: chrono::Utc::now().to_rfc3339(),
+            writer: format!("trailmap {}", env!("CARGO_PKG_VERSION")),
+            added_files: written.iter().map(|w| w.file.clone()).collect(),
+            removed_files: Vec::new(),
+            objects,
+            load_errors,
+            profiles,
+        })
+    }
+}
+
+/// The rows of one delivery day, in `event_time` order.
+fn day_sql(day: Option<NaiveDate>) -> String {
+    match day {
+        Some(date) => format!(
+            "SELECT * FROM events WHERE log_date = DATE '{}' ORDER BY event_time",
+            date.format("%Y-%m-%d")
+        ),
+        None => "SELECT * FROM events WHERE log_date IS NULL ORDER BY event_time".to_owned(),
+    }
+}
+
+/// The manifest entry of an object read in full, refused if the rows written are not exactly
+/// its records.
+fn ingested(
+    object: &LogObject,
+    facts: &FileFacts,
+    rows: u64,
+    files: Vec<String>,
+) -> Result<IngestedObject> {
+    if rows != facts.records as u64 {
+        return Err(Error::Internal(format!(
+            "{} has {} records but {rows} rows were written",
+            object.context.log_file, facts.records
+        )));
+    }
+    Ok(IngestedObject {
+        log_file: object.context.log_file.clone(),
+        size: object.size,
+        revision: object.revision.clone(),
+        events: rows,
+        json_bytes: facts.json_bytes,
+        bad_times: facts.bad_times as u64,
+        lag_seconds: facts.lag_seconds,
+        files,
+    })
+}
+
+/// How `listed` differs from what was ingested under its identity, if it does: another size,
+/// or (same location) another ETag or modification time.
+fn changed(ingested: &IngestedObject, listed: &LogObject) -> Option<ChangedObject> {
+    let same_place = ingested.log_file == listed.context.log_file;
+    let other_revision = same_place
+        && ingested.revision.is_some()
+        && listed.revision.is_some()
+        && ingested.revision != listed.revision;
+    (ingested.size != listed.size || other_revision).then(|| ChangedObject {
+        log_file: listed.context.log_file.clone(),
+        ingested: (ingested.size, ingested.revision.clone()),
+        listed: (listed.size, listed.revision.clone()),
+    })
+}

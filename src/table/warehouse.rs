@@ -1,0 +1,248 @@
+//! `events` over a Parquet warehouse: the files its manifest names, pruned by the keys of the
+//! objects each file holds (the same [`KeyPredicate`] that prunes a raw archive's keys, so
+//! `log_date`, `log_account`, `log_region` and `event_time` filters skip whole files), then read
+//! by DataFusion's Parquet scan, which prunes row groups by their statistics.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{DFSchema, Result};
+use datafusion::error::DataFusionError;
+use datafusion::datasource::TableType;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::filter::FilterExecBuilder;
+
+use crate::error::LoadError;
+use crate::filter::ScanFilter;
+use crate::table::archive::Coverage;
+use crate::layout::key::LogKey;
+use crate::layout::pruning::KeyPredicate;
+use crate::schema::events_schema;
+use crate::verify::integrity_schema;
+use crate::warehouse::Warehouse;
+use crate::warehouse::manifest::Manifest;
+
+/// One Parquet file of the warehouse and the keys of the objects in it.
+#[derive(Debug)]
+struct EventsFile {
+    path: String,
+    bytes: u64,
+    keys: Vec<LogKey>,
+}
+
+/// `events` over a warehouse, with the command line's exact cut.
+#[derive(Debug)]
+pub struct WarehouseEvents {
+    warehouse: Warehouse,
+    files: Vec<EventsFile>,
+    filter: ScanFilter,
+}
+
+impl WarehouseEvents {
+    /// The table over `manifest`'s files, rows cut by `filter` as a raw scan cuts them.
+    pub fn new(warehouse: Warehouse, manifest: &Manifest, filter: ScanFilter) -> Self {
+        let objects = manifest.objects_by_file();
+        let files = manifest
+            .files
+            .values()
+            .map(|file| EventsFile {
+                path: warehouse.path(&file.path).to_string(),
+                bytes: file.bytes,
+                keys: objects
+                    .get(file.path.as_str())
+                    .into_iter()
+                    .flatten()
+                    .map(|o| LogKey::parse(&o.log_file))
+                    .collect(),
+            })
+            .collect();
+        WarehouseEvents {
+            warehouse,
+            files,
+            filter,
+        }
+    }
+
+    /// The files that may hold rows matching `filters` (and the command line's filter).
+    fn prune(&self, filters: &[Expr], session: &dyn Session) -> Result<Vec<&EventsFile>> {
+        let key_filters: Vec<Expr> = filters
+            .iter()
+            .cloned()
+            .chain(self.filter.key_expr())
+            .collect();
+        let Some(predicate) = KeyPredicate::new(&key_filters, self.filter.delivery_margin, session)?
+        else {
+            return Ok(self.files.iter().collect());
+        };
+        Ok(self
+            .files
+            .iter()
+            .filter(|file| predicate.keep_keys(&file.keys).contains(&true))
+            .collect())
+    }
+}
+
+#[async_trait]
+impl TableProvider for WarehouseEvents {
+    fn schema(&self) -> SchemaRef {
+        events_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // Files and row groups are pruned by them; DataFusion still filters the rows.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let schema = events_schema();
+        let requested: Vec<usize> = projection
+            .cloned()
+            .unwrap_or_else(|| (0..schema.fields().len()).collect());
+        let files = self.prune(filters, state)?;
+        tracing::debug!(
+            files = self.files.len(),
+            kept = files.len(),
+            "pruned warehouse files"
+        );
+        if files.is_empty() {
+            return Ok(Arc::new(EmptyExec::new(Arc::new(
+                schema.project(&requested)?,
+            ))));
+        }
+        // The command line's cut reads its columns even when the query does not select them:
+        // they are scanned after the requested ones and projected away after the filter.
+        let cut = self.filter.record_expr();
+        let mut scanned = requested.clone();
+        if let Some(cut) = &cut {
+            for column in cut.column_refs() {
+                let index = schema.index_of(&column.name)?;
+                if !scanned.contains(&index) {
+                    scanned.push(index);
+                }
+            }
+        }
+        let table_schema = DFSchema::try_from(Arc::clone(&schema))?;
+        let mut source = ParquetSource::new(Arc::clone(&schema));
+        if let Some(predicate) = conjunction(filters.iter().cloned().chain(cut.clone())) {
+            source = source.with_predicate(state.create_physical_expr(predicate, &table_schema)?);
+        }
+        let partitions = state.config().target_partitions().max(1);
+        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); partitions.min(files.len())];
+        let group_count = groups.len();
+        for (i, file) in files.iter().enumerate() {
+            groups[i % group_count].push(PartitionedFile::new(file.path.clone(), file.bytes));
+        }
+        let exact_limit = (filters.is_empty() && cut.is_none()).then_some(limit).flatten();
+        let config = FileScanConfigBuilder::new(self.warehouse.store_url(), Arc::new(source))
+            .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+            .with_projection_indices(Some(scanned.clone()))?
+            .with_limit(exact_limit)
+            .build();
+        let scan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
+        let Some(cut) = cut else {
+            return Ok(scan);
+        };
+        let scanned_schema = DFSchema::try_from(scan.schema())?;
+        let predicate = state.create_physical_expr(cut, &scanned_schema)?;
+        let filter = FilterExecBuilder::new(predicate, scan)
+            .apply_projection(Some((0..requested.len()).collect()))?
+            .build()?;
+        Ok(Arc::new(filter))
+    }
+}
+
+/// What a session over the warehouse covers under `filter`: the ingested objects whose keys
+/// `filter` keeps (as listing the raw archive with the same filter would), and the objects it
+/// keeps that could not be ingested.
+pub fn warehouse_coverage(
+    manifest: &Manifest,
+    filter: &ScanFilter,
+    session: &dyn Session,
+) -> Result<(Coverage, Vec<LoadError>)> {
+    let key_filters: Vec<Expr> = filter.key_expr().into_iter().collect();
+    let predicate = KeyPredicate::new(&key_filters, filter.delivery_margin, session)?;
+    let keeps = |log_file: &str| {
+        predicate
+            .as_ref()
+            .is_none_or(|p| p.keep_keys([&LogKey::parse(log_file)]).contains(&true))
+    };
+    let load_errors: Vec<LoadError> = manifest
+        .load_errors
+        .iter()
+        .filter(|e| keeps(&e.log_file))
+        .cloned()
+        .collect();
+    let mut coverage = Coverage {
+        files_failed: load_errors.len(),
+        delivery_margin_seconds: filter.delivery_margin.num_seconds(),
+        ..Coverage::default()
+    };
+    for object in manifest.objects.values().filter(|o| keeps(&o.log_file)) {
+        coverage.files_read += 1;
+        coverage.records += object.events as usize;
+        coverage.json_bytes += object.json_bytes;
+        coverage.bad_event_times += object.bad_times as usize;
+        coverage.max_delivery_lag_seconds = coverage.max_delivery_lag_seconds.max(object.lag_seconds);
+    }
+    coverage.files_listed = coverage.files_read + coverage.files_failed;
+    Ok((coverage, load_errors))
+}
+
+/// `integrity` over a warehouse: the digest chain covers the raw log files, which a warehouse
+/// does not keep, so scanning it says where to verify instead of answering nothing.
+#[derive(Debug)]
+pub struct NoIntegrity {
+    location: String,
+}
+
+impl NoIntegrity {
+    /// The table of the warehouse at `location`.
+    pub fn new(location: String) -> Self {
+        NoIntegrity { location }
+    }
+}
+
+#[async_trait]
+impl TableProvider for NoIntegrity {
+    fn schema(&self) -> SchemaRef {
+        integrity_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Err(DataFusionError::Plan(format!(
+            "the integrity table needs the raw archive and its digest files; {} is a warehouse: run `trailmap verify -s` on the trail bucket it was ingested from",
+            self.location
+        )))
+    }
+}

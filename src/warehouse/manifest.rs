@@ -1,0 +1,240 @@
+//! The warehouse's manifest: a log of numbered commits, each saying what one run of
+//! `trailmap ingest` (or a compaction) changed. The state of the warehouse is every commit
+//! applied in order ([`Manifest::apply`]).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::decode::profiles::{ApplicationProfile, ProfileMap};
+use crate::error::LoadError;
+use crate::layout::key::LogKey;
+
+/// Version of the commit format this trailmap writes; a commit of a newer format is refused.
+pub const FORMAT: u32 = 1;
+
+/// One commit: what one run changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Commit {
+    /// Commit format ([`FORMAT`]).
+    pub format: u32,
+    /// Its number: 1 for the first commit, then one more each time.
+    pub number: u64,
+    /// When it was committed (RFC 3339).
+    pub committed_at: String,
+    /// The program that wrote it (`trailmap 0.1.0`).
+    pub writer: String,
+    /// Parquet files written by the run.
+    #[serde(default)]
+    pub added_files: Vec<DataFile>,
+    /// Parquet files no longer part of the warehouse (replaced by a compaction); deleted after
+    /// the commit.
+    #[serde(default)]
+    pub removed_files: Vec<String>,
+    /// Source objects ingested, or re-pointed to new files by a compaction.
+    #[serde(default)]
+    pub objects: Vec<IngestedObject>,
+    /// Every object that could not be read, as of this commit: replaces the previous set.
+    #[serde(default)]
+    pub load_errors: Vec<LoadError>,
+    /// Application inference profiles found by the run (`--profiles` and the
+    /// `CreateInferenceProfile` events it read).
+    #[serde(default)]
+    pub profiles: Vec<ApplicationProfile>,
+}
+
+/// One Parquet file of the `events` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFile {
+    /// Path relative to the warehouse root (`events/log_date=2025-03-01/part-...parquet`).
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Rows (events).
+    pub rows: u64,
+    /// The `log_date` of every row (`None`: files outside the CloudTrail key layout).
+    pub log_date: Option<String>,
+}
+
+/// One source object, ingested whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestedObject {
+    /// Its `log_file` (path or `s3://` URL), as the events' `log_file` column says.
+    pub log_file: String,
+    /// Size in bytes when ingested.
+    pub size: u64,
+    /// ETag (S3) or modification time (local) when ingested.
+    pub revision: Option<String>,
+    /// Events read from it (every record: ingest takes whole objects).
+    pub events: u64,
+    /// Bytes of JSON decoded.
+    pub json_bytes: u64,
+    /// Records whose `eventTime` is missing or does not parse.
+    pub bad_times: u64,
+    /// Delivery time minus its oldest event, in seconds.
+    pub lag_seconds: Option<i64>,
+    /// The Parquet files holding its events (none when it had no events).
+    pub files: Vec<String>,
+}
+
+impl IngestedObject {
+    /// The object's identity in the warehouse ([`object_identity`]).
+    pub fn identity(&self) -> String {
+        object_identity(&self.log_file)
+    }
+}
+
+/// The identity of a source object: its file name when it follows the CloudTrail layout
+/// (`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz` is unique, so the same object
+/// under `./logs`, `/abs/logs` or a replica bucket is ingested once), else its whole name.
+pub fn object_identity(log_file: &str) -> String {
+    let key = LogKey::parse(log_file);
+    let file_name = log_file.rsplit(['/', '\\']).next().unwrap_or(log_file);
+    if key.account.is_some() && key.region.is_some() && key.delivered.is_some() {
+        file_name.to_owned()
+    } else {
+        log_file.to_owned()
+    }
+}
+
+/// The warehouse's state: every commit applied in order.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    /// Number of the last commit (0: none yet).
+    pub last_commit: u64,
+    /// The Parquet files of `events`, by path.
+    pub files: BTreeMap<String, DataFile>,
+    /// Ingested objects, by [`object_identity`].
+    pub objects: BTreeMap<String, IngestedObject>,
+    /// Objects that could not be read (retried by the next run).
+    pub load_errors: Vec<LoadError>,
+    /// Application inference profiles.
+    pub profiles: ProfileMap,
+}
+
+impl Manifest {
+    /// Applies the next commit. Refuses one of a newer format or out of sequence.
+    pub fn apply(&mut self, commit: Commit) -> Result<(), String> {
+        if commit.format > FORMAT {
+            return Err(format!(
+                "commit {} has format {}, newer than this trailmap reads ({FORMAT}): upgrade trailmap",
+                commit.number, commit.format
+            ));
+        }
+        if commit.number != self.last_commit + 1 {
+            return Err(format!(
+                "commit {} follows commit {}: the manifest is not a sequence",
+                commit.number, self.last_commit
+            ));
+        }
+        for removed in &commit.removed_files {
+            self.files.remove(removed);
+        }
+        for file in commit.added_files {
+            self.files.insert(file.path.clone(), file);
+        }
+        for object in commit.objects {
+            self.objects.insert(object.identity(), object);
+        }
+        self.load_errors = commit.load_errors;
+        for profile in commit.profiles {
+            self.profiles.insert(profile);
+        }
+        self.last_commit = commit.number;
+        Ok(())
+    }
+
+    /// Events in the warehouse.
+    pub fn events(&self) -> u64 {
+        self.files.values().map(|f| f.rows).sum()
+    }
+
+    /// The ingested objects of each data file.
+    pub fn objects_by_file(&self) -> BTreeMap<&str, Vec<&IngestedObject>> {
+        let mut by_file: BTreeMap<&str, Vec<&IngestedObject>> = BTreeMap::new();
+        for object in self.objects.values() {
+            for file in &object.files {
+                by_file.entry(file.as_str()).or_default().push(object);
+            }
+        }
+        by_file
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(log_file: &str, files: &[&str]) -> IngestedObject {
+        IngestedObject {
+            log_file: log_file.into(),
+            size: 10,
+            revision: None,
+            events: 2,
+            json_bytes: 100,
+            bad_times: 0,
+            lag_seconds: Some(300),
+            files: files.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    fn file(path: &str, rows: u64) -> DataFile {
+        DataFile {
+            path: path.into(),
+            bytes: 1000,
+            rows,
+            log_date: Some("2025-03-01".into()),
+        }
+    }
+
+    const KEY: &str = "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/01/111122223333_CloudTrail_eu-west-1_20250301T1205Z_abc.json.gz";
+
+    #[test]
+    fn a_layout_object_is_known_by_its_file_name_wherever_it_is() {
+        let name = KEY.rsplit('/').next().unwrap();
+        assert_eq!(object_identity(&format!("s3://bucket/{KEY}")), name);
+        assert_eq!(object_identity(&format!("./logs/{KEY}")), name);
+        assert_eq!(object_identity("logs/odd.json.gz"), "logs/odd.json.gz");
+    }
+
+    #[test]
+    fn commits_apply_in_order_and_a_compaction_re_points_objects() {
+        let mut manifest = Manifest::default();
+        let first = Commit {
+            format: FORMAT,
+            number: 1,
+            added_files: vec![file("events/a.parquet", 2), file("events/b.parquet", 2)],
+            objects: vec![
+                object(&format!("s3://b/{KEY}"), &["events/a.parquet"]),
+                object("x/odd.json", &["events/b.parquet"]),
+            ],
+            ..Commit::default()
+        };
+        manifest.apply(first.clone()).unwrap();
+        assert_eq!(manifest.events(), 4);
+        assert_eq!(manifest.objects_by_file()["events/a.parquet"].len(), 1);
+        let err = manifest.apply(first).unwrap_err();
+        assert!(err.contains("follows commit 1"), "{err}");
+        let compaction = Commit {
+            format: FORMAT,
+            number: 2,
+            added_files: vec![file("events/c.parquet", 4)],
+            removed_files: vec!["events/a.parquet".into(), "events/b.parquet".into()],
+            objects: vec![
+                object(&format!("s3://b/{KEY}"), &["events/c.parquet"]),
+                object("x/odd.json", &["events/c.parquet"]),
+            ],
+            ..Commit::default()
+        };
+        manifest.apply(compaction).unwrap();
+        assert_eq!(manifest.files.len(), 1);
+        assert_eq!(manifest.events(), 4);
+        assert_eq!(manifest.objects_by_file()["events/c.parquet"].len(), 2);
+        let newer = Commit {
+            format: FORMAT + 1,
+            number: 3,
+            ..Commit::default()
+        };
+        assert!(manifest.apply(newer).unwrap_err().contains("upgrade"));
+    }
+}
