@@ -158,7 +158,9 @@ pub enum PolicyError {
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How far reading a file got before it failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum LoadStage {
     /// Reading the bytes (local I/O or S3 GET).

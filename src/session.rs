@@ -11,16 +11,16 @@ use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
 
 use crate::error::{Error, LoadError, Result};
-use crate::table::warehouse::warehouse_coverage;
-use crate::warehouse::Warehouse;
 use crate::filter::ScanFilter;
 use crate::layout::pruning::{KeyPredicate, plan_key_filter};
 use crate::source::aws::AwsOptions;
 use crate::source::{self, Listing, SourceSpec};
 use crate::table::archive::ReadOptions;
 use crate::table::integrity::Integrity;
+use crate::table::warehouse::warehouse_coverage;
 use crate::table::{self, archive::Archive, archive::Coverage, archive::ProgressSnapshot};
 use crate::verify::{Verification, VerifyOptions};
+use crate::warehouse::Warehouse;
 
 /// An open archive with its tables registered on a DataFusion session.
 pub struct TrailSession {
@@ -149,7 +149,10 @@ fn new_context(memory_limit: Option<u64>) -> Result<SessionContext> {
 }
 
 /// A session over a warehouse's manifest.
-async fn session_over_warehouse(warehouse: Warehouse, options: &ReadOptions) -> Result<TrailSession> {
+async fn session_over_warehouse(
+    warehouse: Warehouse,
+    options: &ReadOptions,
+) -> Result<TrailSession> {
     let manifest = warehouse.manifest().await?;
     let ctx = new_context(options.memory_limit)?;
     ctx.register_object_store(warehouse.store_url().as_ref(), warehouse.store());
@@ -162,8 +165,14 @@ async fn session_over_warehouse(warehouse: Warehouse, options: &ReadOptions) -> 
         "opened warehouse"
     );
     let location = warehouse.location().to_owned();
-    table::register_warehouse(&ctx, warehouse, &manifest, options.filter.clone(), &load_errors)
-        .await?;
+    table::register_warehouse(
+        &ctx,
+        warehouse,
+        &manifest,
+        options.filter.clone(),
+        &load_errors,
+    )
+    .await?;
     Ok(TrailSession {
         ctx,
         store: Store::Warehouse {

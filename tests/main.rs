@@ -13,3 +13,4 @@ mod report;
 mod s3;
 mod trail;
 mod verify;
+mod warehouse;

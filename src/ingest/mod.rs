@@ -110,7 +110,10 @@ impl Ingest {
         };
         let mut new_objects = Vec::new();
         for object in std::mem::take(&mut listing.objects) {
-            match manifest.objects.get(&object_identity(&object.context.log_file)) {
+            match manifest
+                .objects
+                .get(&object_identity(&object.context.log_file))
+            {
                 None => new_objects.push(object),
                 Some(ingested) => match changed(ingested, &object) {
                     Some(change) => report.changed.push(change),
@@ -160,7 +163,12 @@ impl Ingest {
         let mut writer = FileWriter::new(&self.warehouse, number, self.target_file_bytes);
         for day in days {
             writer.start_day(day).await?;
-            let mut rows = self.session.sql(&day_sql(day)).await?.execute_stream().await?;
+            let mut rows = self
+                .session
+                .sql(&day_sql(day))
+                .await?
+                .execute_stream()
+                .await?;
             while let Some(batch) = rows.next().await {
                 writer.write(&batch?).await?;
             }

@@ -1,7 +1,6 @@
 //! Writes the rows of one `log_date`, sorted by `event_time`, into Parquet files of about the
 //! target size, counting the rows each source object put into each file.
 
-use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, RecordBatch, StringArray};
 use datafusion::parquet::arrow::AsyncArrowWriter;
@@ -9,6 +8,7 @@ use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::WriterProperties;
 use object_store::buffered::BufWriter;
+use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::schema::{Column, events_schema};
@@ -133,8 +133,9 @@ impl<'w> FileWriter<'w> {
         );
         self.next_number += 1;
         let target = BufWriter::new(self.warehouse.store(), self.warehouse.path(&relative));
-        let writer = AsyncArrowWriter::try_new(target, events_schema(), Some(self.properties.clone()))
-            .map_err(|e| write_error(self.warehouse, &relative, e))?;
+        let writer =
+            AsyncArrowWriter::try_new(target, events_schema(), Some(self.properties.clone()))
+                .map_err(|e| write_error(self.warehouse, &relative, e))?;
         Ok(OpenFile {
             relative,
             writer,
@@ -179,7 +180,11 @@ fn count_rows_by_object(batch: &RecordBatch, counts: &mut BTreeMap<String, u64>)
         .ok_or_else(|| Error::Internal("ingest batch without a text log_file column".into()))?;
     let mut last: Option<(&str, u64)> = None;
     for i in 0..column.len() {
-        let file = if column.is_null(i) { "" } else { column.value(i) };
+        let file = if column.is_null(i) {
+            ""
+        } else {
+            column.value(i)
+        };
         match &mut last {
             Some((name, n)) if *name == file => *n += 1,
             _ => {

@@ -81,10 +81,7 @@ pub async fn register_warehouse(
         "application_profiles",
         Arc::new(MemTable::try_new(profiles, vec![vec![profiles_batch]])?),
     )?;
-    ctx.register_table(
-        "integrity",
-        Arc::new(warehouse::NoIntegrity::new(location)),
-    )?;
+    ctx.register_table("integrity", Arc::new(warehouse::NoIntegrity::new(location)))?;
     register_shared(ctx).await
 }
 

@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DFSchema, Result};
-use datafusion::error::DataFusionError;
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::DataFusionError;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
@@ -22,10 +22,10 @@ use datafusion::physical_plan::filter::FilterExecBuilder;
 
 use crate::error::LoadError;
 use crate::filter::ScanFilter;
-use crate::table::archive::Coverage;
 use crate::layout::key::LogKey;
 use crate::layout::pruning::KeyPredicate;
 use crate::schema::events_schema;
+use crate::table::archive::Coverage;
 use crate::verify::integrity_schema;
 use crate::warehouse::Warehouse;
 use crate::warehouse::manifest::Manifest;
@@ -78,7 +78,8 @@ impl WarehouseEvents {
             .cloned()
             .chain(self.filter.key_expr())
             .collect();
-        let Some(predicate) = KeyPredicate::new(&key_filters, self.filter.delivery_margin, session)?
+        let Some(predicate) =
+            KeyPredicate::new(&key_filters, self.filter.delivery_margin, session)?
         else {
             return Ok(self.files.iter().collect());
         };
@@ -153,7 +154,9 @@ impl TableProvider for WarehouseEvents {
         for (i, file) in files.iter().enumerate() {
             groups[i % group_count].push(PartitionedFile::new(file.path.clone(), file.bytes));
         }
-        let exact_limit = (filters.is_empty() && cut.is_none()).then_some(limit).flatten();
+        let exact_limit = (filters.is_empty() && cut.is_none())
+            .then_some(limit)
+            .flatten();
         let config = FileScanConfigBuilder::new(self.warehouse.store_url(), Arc::new(source))
             .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
             .with_projection_indices(Some(scanned.clone()))?
@@ -203,7 +206,8 @@ pub fn warehouse_coverage(
         coverage.records += object.events as usize;
         coverage.json_bytes += object.json_bytes;
         coverage.bad_event_times += object.bad_times as usize;
-        coverage.max_delivery_lag_seconds = coverage.max_delivery_lag_seconds.max(object.lag_seconds);
+        coverage.max_delivery_lag_seconds =
+            coverage.max_delivery_lag_seconds.max(object.lag_seconds);
     }
     coverage.files_listed = coverage.files_read + coverage.files_failed;
     Ok((coverage, load_errors))

@@ -63,6 +63,9 @@ pub struct Warehouse {
     store: Arc<dyn ObjectStore>,
     store_url: ObjectStoreUrl,
     root: Path,
+    /// The directory of a local warehouse: leftovers are found on disk, where a local object
+    /// store's half-written staging files (`name#N`) are, which its listings do not show.
+    dir: Option<std::path::PathBuf>,
 }
 
 impl Warehouse {
@@ -86,6 +89,7 @@ impl Warehouse {
             store: Arc::new(LocalFileSystem::new()),
             store_url: ObjectStoreUrl::local_filesystem(),
             root,
+            dir: Some(absolute),
         })
     }
 
@@ -167,9 +171,8 @@ impl Warehouse {
         numbered.sort();
         let mut manifest = Manifest::default();
         for (number, path) in numbered {
-            let unreadable = |e: object_store::Error| {
-                self.error(format!("cannot read commit {number}: {e}"))
-            };
+            let unreadable =
+                |e: object_store::Error| self.error(format!("cannot read commit {number}: {e}"));
             let got = self.store.get(&path).await.map_err(unreadable)?;
             let bytes = got.bytes().await.map_err(unreadable)?;
             let commit: Commit = serde_json::from_slice(&bytes)
@@ -208,8 +211,12 @@ impl Warehouse {
         }
     }
 
-    /// Every Parquet file under `events/` (relative paths), committed or not.
+    /// Every file under `events/` (relative paths), committed or not, half-written ones
+    /// included.
     pub async fn stored_data_files(&self) -> Result<Vec<String>> {
+        if let Some(dir) = &self.dir {
+            return self.local_files(dir);
+        }
         let metas: Vec<Path> = self
             .store
             .list(Some(&self.path(EVENTS_DIR)))
@@ -220,12 +227,41 @@ impl Warehouse {
         Ok(metas.iter().filter_map(|p| self.relative(p)).collect())
     }
 
+    fn local_files(&self, dir: &std::path::Path) -> Result<Vec<String>> {
+        let events = dir.join(EVENTS_DIR);
+        if !events.exists() {
+            return Ok(Vec::new());
+        }
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(&events) {
+            let entry = entry.map_err(|e| self.error(format!("cannot list its files: {e}")))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            if let Ok(inside) = entry.path().strip_prefix(dir) {
+                let parts: Vec<String> = inside
+                    .iter()
+                    .map(|part| part.to_string_lossy().into_owned())
+                    .collect();
+                files.push(parts.join("/"));
+            }
+        }
+        Ok(files)
+    }
+
     /// Deletes a file (missing already is fine).
     pub async fn delete(&self, relative: &str) -> Result<()> {
-        match self.store.delete(&self.path(relative)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.error(format!("cannot delete {relative}: {e}"))),
-        }
+        let deleted = match &self.dir {
+            Some(dir) => match std::fs::remove_file(dir.join(relative)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.to_string()),
+                _ => Ok(()),
+            },
+            None => match self.store.delete(&self.path(relative)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        deleted.map_err(|e| self.error(format!("cannot delete {relative}: {e}")))
     }
 }
 
