@@ -36,12 +36,15 @@ enum Store {
         integrity: Arc<Integrity>,
     },
     /// A Parquet warehouse: what was read is known from its manifest.
-    Warehouse {
-        location: String,
-        filter: ScanFilter,
-        coverage: Coverage,
-        load_errors: Vec<LoadError>,
-    },
+    Warehouse(Box<WarehouseStore>),
+}
+
+/// What a session over a warehouse knows from its manifest.
+struct WarehouseStore {
+    location: String,
+    filter: ScanFilter,
+    coverage: Coverage,
+    load_errors: Vec<LoadError>,
 }
 
 /// Lists `sources` (pruned by the options' filter) and registers the tables over them. `aws`
@@ -175,12 +178,12 @@ async fn session_over_warehouse(
     .await?;
     Ok(TrailSession {
         ctx,
-        store: Store::Warehouse {
+        store: Store::Warehouse(Box::new(WarehouseStore {
             location,
             filter: options.filter.clone(),
             coverage,
             load_errors,
-        },
+        })),
     })
 }
 
@@ -235,7 +238,7 @@ impl TrailSession {
     pub fn load_errors(&self) -> Vec<LoadError> {
         match &self.store {
             Store::Archive { archive, .. } => archive.load_errors(),
-            Store::Warehouse { load_errors, .. } => load_errors.clone(),
+            Store::Warehouse(store) => store.load_errors.clone(),
         }
     }
 
@@ -252,7 +255,7 @@ impl TrailSession {
     pub fn progress(&self) -> ProgressSnapshot {
         match &self.store {
             Store::Archive { archive, .. } => archive.progress().snapshot(),
-            Store::Warehouse { .. } => ProgressSnapshot::default(),
+            Store::Warehouse(_) => ProgressSnapshot::default(),
         }
     }
 
@@ -260,7 +263,7 @@ impl TrailSession {
     pub fn coverage(&self) -> Coverage {
         match &self.store {
             Store::Archive { archive, .. } => archive.coverage(),
-            Store::Warehouse { coverage, .. } => *coverage,
+            Store::Warehouse(store) => store.coverage,
         }
     }
 
@@ -269,8 +272,8 @@ impl TrailSession {
     pub async fn verification(&self) -> Result<Arc<Verification>> {
         match &self.store {
             Store::Archive { integrity, .. } => integrity.verification().await,
-            Store::Warehouse { location, .. } => Err(Error::Warehouse {
-                location: location.clone(),
+            Store::Warehouse(store) => Err(Error::Warehouse {
+                location: store.location.clone(),
                 reason: "a warehouse keeps no digest files: verify the raw archive it was ingested from (trailmap verify, or --verify over the raw sources)".into(),
             }),
         }
@@ -280,7 +283,7 @@ impl TrailSession {
     pub fn filter(&self) -> &ScanFilter {
         match &self.store {
             Store::Archive { archive, .. } => archive.filter(),
-            Store::Warehouse { filter, .. } => filter,
+            Store::Warehouse(store) => &store.filter,
         }
     }
 
@@ -288,7 +291,7 @@ impl TrailSession {
     pub fn warehouse_location(&self) -> Option<&str> {
         match &self.store {
             Store::Archive { .. } => None,
-            Store::Warehouse { location, .. } => Some(location),
+            Store::Warehouse(store) => Some(&store.location),
         }
     }
 
@@ -296,7 +299,7 @@ impl TrailSession {
     pub fn archive(&self) -> Option<&Arc<Archive>> {
         match &self.store {
             Store::Archive { archive, .. } => Some(archive),
-            Store::Warehouse { .. } => None,
+            Store::Warehouse(_) => None,
         }
     }
 }

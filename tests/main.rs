@@ -11,6 +11,7 @@ mod fail_closed;
 mod published;
 mod report;
 mod s3;
+mod shell;
 mod trail;
 mod verify;
 mod warehouse;

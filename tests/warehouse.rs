@@ -39,6 +39,9 @@ fn sorted_rows(source: &Path, extra: &[&str], sql: &str) -> Vec<String> {
     rows
 }
 
+/// A test on a row of JSON output.
+type RowTest<'a> = dyn Fn(&serde_json::Map<String, Value>) -> bool + 'a;
+
 /// `count(*)` and `count(DISTINCT event_id)` of `events`.
 fn event_counts(source: &Path) -> (u64, u64) {
     let rows = query_json(
@@ -87,10 +90,7 @@ fn every_named_query_and_the_audit_agree_with_the_raw_archive() {
             .unwrap_or_default()
             .to_owned()
     };
-    let cuts: [(
-        &[&str],
-        Box<dyn Fn(&serde_json::Map<String, Value>) -> bool>,
-    ); 2] = [
+    let cuts: [(&[&str], Box<RowTest<'_>>); 2] = [
         (
             &["--from", "2025-03-03", "--to", "2025-03-04T12:00:00Z"],
             Box::new(|row| {

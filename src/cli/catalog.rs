@@ -27,41 +27,73 @@ fn print_small(out: &mut impl Write, columns: &[SmallColumn]) -> std::io::Result
     Ok(())
 }
 
+/// The tables, each with a one-line description.
+pub const TABLES: &[(&str, &str)] = &[
+    ("events", "one row per CloudTrail record (every event type)"),
+    (
+        "invocations",
+        "view, SELECT * FROM events WHERE is_invocation (same columns)",
+    ),
+    ("regions", "every AWS Region trailmap knows"),
+    ("load_errors", "one row per file that could not be read"),
+    (
+        "application_profiles",
+        "application inference profiles, from CreateInferenceProfile events and --profiles",
+    ),
+    (
+        "integrity",
+        "the digest chain's verdict on each log file (as trailmap verify; computed when first queried)",
+    ),
+];
+
+/// The column names of a table (`None`: no such table).
+pub fn column_names(table: &str) -> Option<Vec<&'static str>> {
+    let small = |columns: &[SmallColumn]| columns.iter().map(|c| c.name).collect();
+    Some(match table {
+        "events" | "invocations" => Column::ALL.iter().map(|c| c.name()).collect(),
+        "regions" => small(REGIONS_COLUMNS),
+        "load_errors" => small(LOAD_ERRORS_COLUMNS),
+        "application_profiles" => small(APPLICATION_PROFILES_COLUMNS),
+        "integrity" => small(INTEGRITY_COLUMNS),
+        _ => return None,
+    })
+}
+
+/// Writes one table's description and columns, with types and meanings; `false` if there is no
+/// such table.
+pub fn write_table(out: &mut impl Write, table: &str) -> std::io::Result<bool> {
+    let Some((name, description)) = TABLES.iter().find(|(name, _)| *name == table) else {
+        return Ok(false);
+    };
+    writeln!(out, "{name}: {description}")?;
+    match *name {
+        "events" => {
+            for c in Column::ALL {
+                let data_type = match c.kind() {
+                    trailmap::schema::Kind::Time => "Timestamp".to_owned(),
+                    kind => kind.data_type().to_string(),
+                };
+                writeln!(out, "  {:<24} {:<12} {}", c.name(), data_type, c.meaning())?;
+            }
+        }
+        "regions" => print_small(out, REGIONS_COLUMNS)?,
+        "load_errors" => print_small(out, LOAD_ERRORS_COLUMNS)?,
+        "application_profiles" => print_small(out, APPLICATION_PROFILES_COLUMNS)?,
+        "integrity" => print_small(out, INTEGRITY_COLUMNS)?,
+        _ => {}
+    }
+    Ok(true)
+}
+
 /// Prints every table with its columns, types and meanings.
 pub fn print_schema() -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "events: one row per CloudTrail record (every event type)"
-    )?;
-    for c in Column::ALL {
-        let data_type = match c.kind() {
-            trailmap::schema::Kind::Time => "Timestamp".to_owned(),
-            kind => kind.data_type().to_string(),
-        };
-        writeln!(out, "  {:<24} {:<12} {}", c.name(), data_type, c.meaning())?;
+    for (i, (name, _)) in TABLES.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        write_table(&mut out, name)?;
     }
-    writeln!(
-        out,
-        "\ninvocations: view, SELECT * FROM events WHERE is_invocation (same columns)"
-    )?;
-    writeln!(out, "\nregions: every AWS Region trailmap knows")?;
-    print_small(&mut out, REGIONS_COLUMNS)?;
-    writeln!(
-        out,
-        "\nload_errors: one row per file that could not be read"
-    )?;
-    print_small(&mut out, LOAD_ERRORS_COLUMNS)?;
-    writeln!(
-        out,
-        "\napplication_profiles: application inference profiles, from CreateInferenceProfile events and --profiles"
-    )?;
-    print_small(&mut out, APPLICATION_PROFILES_COLUMNS)?;
-    writeln!(
-        out,
-        "\nintegrity: the digest chain's verdict on each log file (as trailmap verify; computed when first queried)"
-    )?;
-    print_small(&mut out, INTEGRITY_COLUMNS)?;
     writeln!(out, "\nfunctions:")?;
     writeln!(
         out,

@@ -9,6 +9,7 @@ mod output;
 mod progress;
 mod query;
 mod report;
+mod shell;
 mod verify;
 
 use std::process::ExitCode;
@@ -109,6 +110,19 @@ pub enum Command {
     ///   trailmap query -s warehouse/ served-regions
     #[command(verbatim_doc_comment)]
     Ingest(ingest::IngestArgs),
+    /// An interactive SQL prompt over the sources (a raw archive or a warehouse).
+    ///
+    /// Statements end with `;` and may span lines; a named query runs by its name. \d lists
+    /// the tables, \d TABLE their columns, \timing times statements, \q quits. Tab
+    /// completes tables, columns and named queries; Ctrl-C cancels the running statement.
+    /// History is kept in the user's data directory (e.g. ~/.local/share/trailmap).
+    ///
+    /// Examples:
+    ///   trailmap shell -s sample-data
+    ///   trailmap shell -s warehouse/
+    ///   echo 'SELECT count(*) FROM invocations;' | trailmap shell -s sample-data
+    #[command(verbatim_doc_comment)]
+    Shell(shell::ShellArgs),
     /// List the named queries with their descriptions.
     Queries,
     /// Print the tables and their columns with meanings.
@@ -147,6 +161,7 @@ pub async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
         Command::Audit(args) => audit::run(args, quiet).await,
         Command::Verify(args) => verify::run(args, quiet).await,
         Command::Ingest(args) => ingest::run(args, quiet).await,
+        Command::Shell(args) => shell::run(args, quiet).await,
         Command::Queries => catalog::list_queries(),
         Command::Schema => catalog::print_schema(),
         Command::Generate(args) => generate::run(args),

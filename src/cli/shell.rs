@@ -1,0 +1,313 @@
+//! `trailmap shell`: an interactive SQL prompt over one session.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+use rustyline::{Context, Editor, Helper, Highlighter, Hinter, Validator};
+
+use super::Outcome;
+use super::args::ReadArgs;
+use super::catalog::{self, TABLES};
+use super::output::{Format, write_results};
+use trailmap::TrailSession;
+use trailmap::queries;
+
+/// Options of `trailmap shell`.
+#[derive(Debug, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub source: ReadArgs,
+}
+
+/// What the backslash commands do, for `\?`.
+const HELP: &str = "\
+Statements end with `;` and may span lines. A named query runs by its name alone.
+  \\d             list the tables
+  \\d TABLE       the columns of TABLE, with their meanings
+  \\queries       list the named queries
+  \\timing        show how long each statement takes (on/off)
+  \\?             this help
+  \\q             quit (or Ctrl-D)
+Ctrl-C cancels the running statement (or the line being typed), not the shell.";
+
+/// Runs `trailmap shell`.
+pub async fn run(args: ShellArgs, quiet: bool) -> anyhow::Result<Outcome> {
+    let session = Arc::new(args.source.open().await?);
+    if !quiet {
+        let coverage = session.coverage();
+        eprintln!(
+            "trailmap shell over {} listed file(s). \\? for help, \\q to quit.",
+            coverage.files_listed
+        );
+    }
+    let mut editor: Editor<ShellHelper, FileHistory> = Editor::new()?;
+    editor.set_helper(Some(ShellHelper::new()));
+    let history = history_path();
+    if let Some(path) = &history {
+        // No history yet is normal.
+        let _ = editor.load_history(path);
+    }
+    let mut shell = Shell {
+        session,
+        timing: false,
+    };
+    let mut statement = String::new();
+    loop {
+        let prompt = if statement.is_empty() {
+            "trailmap> "
+        } else {
+            "     ...> "
+        };
+        let line = match tokio::task::block_in_place(|| editor.readline(prompt)) {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted) => {
+                statement.clear();
+                continue;
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
+        if statement.is_empty() && line.trim().is_empty() {
+            continue;
+        }
+        if !statement.is_empty() {
+            statement.push('\n');
+        }
+        statement.push_str(&line);
+        let Some(input) = Input::parse(&statement) else {
+            continue;
+        };
+        let _ = editor.add_history_entry(statement.trim());
+        statement.clear();
+        if !shell.handle(input).await {
+            break;
+        }
+    }
+    if let Some(path) = &history {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = editor.save_history(path) {
+            tracing::warn!(
+                "could not save the shell history to {}: {e}",
+                path.display()
+            );
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// Where the history is kept: the user's data directory.
+fn history_path() -> Option<PathBuf> {
+    Some(dirs::data_dir()?.join("trailmap").join("shell_history"))
+}
+
+/// One complete input of the shell.
+#[derive(Debug, PartialEq, Eq)]
+enum Input {
+    /// A backslash command and its argument.
+    Command(String, Option<String>),
+    /// SQL, without its final `;`.
+    Sql(String),
+}
+
+impl Input {
+    /// A complete input, or `None` while a statement still lacks its `;`.
+    fn parse(text: &str) -> Option<Input> {
+        let trimmed = text.trim();
+        if let Some(command) = trimmed.strip_prefix('\\') {
+            let mut words = command.split_whitespace();
+            let name = words.next().unwrap_or_default().to_owned();
+            let argument = words.next().map(|w| w.trim_end_matches(';').to_owned());
+            return Some(Input::Command(name, argument));
+        }
+        let without_semicolon = trimmed.trim_end_matches(';').trim();
+        if let Some(named) = queries::find(without_semicolon) {
+            return Some(Input::Sql(named.sql.to_owned()));
+        }
+        trimmed
+            .ends_with(';')
+            .then(|| Input::Sql(without_semicolon.to_owned()))
+    }
+}
+
+/// The shell's state between inputs.
+struct Shell {
+    session: Arc<TrailSession>,
+    timing: bool,
+}
+
+impl Shell {
+    /// Handles one input; `false` to quit.
+    async fn handle(&mut self, input: Input) -> bool {
+        match input {
+            Input::Command(name, argument) => self.command(&name, argument.as_deref()),
+            Input::Sql(sql) => {
+                self.run_sql(&sql).await;
+                true
+            }
+        }
+    }
+
+    fn command(&mut self, name: &str, argument: Option<&str>) -> bool {
+        let mut out = std::io::stdout().lock();
+        let written = match (name, argument) {
+            ("q" | "quit", _) => return false,
+            ("d", None) => TABLES
+                .iter()
+                .try_for_each(|(name, description)| writeln!(out, "{name:<22} {description}")),
+            ("d", Some(table)) => match catalog::write_table(&mut out, table) {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    eprintln!("no table {table:?}; \\d lists them");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            ("queries", _) => {
+                queries::all().try_for_each(|q| writeln!(out, "{:<26} {}", q.name, q.description))
+            }
+            ("timing", _) => {
+                self.timing = !self.timing;
+                let state = if self.timing { "on" } else { "off" };
+                writeln!(out, "timing is {state}")
+            }
+            ("?" | "h" | "help", _) => writeln!(out, "{HELP}"),
+            (other, _) => {
+                eprintln!("unknown command \\{other}; \\? lists the commands");
+                Ok(())
+            }
+        };
+        if let Err(e) = written.and_then(|()| out.flush()) {
+            eprintln!("error: {e}");
+        }
+        true
+    }
+
+    /// Runs one statement, printing the table or the error; Ctrl-C cancels it.
+    async fn run_sql(&self, sql: &str) {
+        let started = Instant::now();
+        let work = async {
+            let frame = self.session.sql(sql).await?;
+            let sink = Box::new(std::io::BufWriter::new(std::io::stdout()));
+            write_results(frame, Format::Table, sink, None).await
+        };
+        tokio::select! {
+            result = work => {
+                if let Err(e) = result {
+                    eprintln!("error: {e}");
+                }
+            }
+            _ = tokio::signal::ctrl_c() => eprintln!("cancelled"),
+        }
+        if self.timing {
+            eprintln!("time: {:.3} s", started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+/// Completion of table names, column names, named queries and backslash commands.
+#[derive(Helper, Hinter, Highlighter, Validator)]
+struct ShellHelper {
+    words: Vec<String>,
+}
+
+impl ShellHelper {
+    fn new() -> Self {
+        let mut words: Vec<String> = TABLES.iter().map(|(name, _)| name.to_string()).collect();
+        for (table, _) in TABLES {
+            words.extend(
+                catalog::column_names(table)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(str::to_owned),
+            );
+        }
+        words.extend(queries::all().map(|q| q.name.to_owned()));
+        words.extend(
+            ["\\d", "\\queries", "\\timing", "\\q", "\\?"]
+                .into_iter()
+                .map(str::to_owned),
+        );
+        words.sort();
+        words.dedup();
+        ShellHelper { words }
+    }
+
+    /// The words starting with `prefix` (case-insensitive).
+    fn candidates(&self, prefix: &str) -> Vec<&str> {
+        let prefix = prefix.to_ascii_lowercase();
+        self.words
+            .iter()
+            .filter(|w| w.to_ascii_lowercase().starts_with(&prefix))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+impl Completer for ShellHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let before = &line[..pos];
+        let start = before
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '\\'))
+            .map_or(0, |i| i + 1);
+        let word = &before[start..];
+        if word.is_empty() {
+            return Ok((pos, Vec::new()));
+        }
+        let pairs = self
+            .candidates(word)
+            .into_iter()
+            .map(|w| Pair {
+                display: w.to_owned(),
+                replacement: w.to_owned(),
+            })
+            .collect();
+        Ok((start, pairs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_end_at_a_semicolon_or_are_commands_or_named_queries() {
+        assert_eq!(Input::parse("SELECT 1"), None);
+        assert_eq!(
+            Input::parse("SELECT 1\n FROM events ;"),
+            Some(Input::Sql("SELECT 1\n FROM events".into()))
+        );
+        assert_eq!(
+            Input::parse("\\d events"),
+            Some(Input::Command("d".into(), Some("events".into())))
+        );
+        assert_eq!(Input::parse("\\q"), Some(Input::Command("q".into(), None)));
+        let Some(Input::Sql(sql)) = Input::parse("served-regions") else {
+            panic!("a named query runs by its name");
+        };
+        assert_eq!(sql, queries::find("served-regions").unwrap().sql);
+    }
+
+    #[test]
+    fn completion_offers_tables_columns_and_queries() {
+        let helper = ShellHelper::new();
+        assert_eq!(helper.candidates("invoc"), vec!["invocations"]);
+        assert!(helper.candidates("served_").contains(&"served_region"));
+        assert!(helper.candidates("SERVED-").contains(&"served-regions"));
+        assert!(helper.candidates("\\ti").contains(&"\\timing"));
+    }
+}
