@@ -55,7 +55,7 @@ pub async fn open(
     aws: &AwsOptions,
 ) -> Result<TrailSession> {
     options.filter.validate()?;
-    if let Some(warehouse) = warehouse_among(sources).await? {
+    if let Some(warehouse) = warehouse_among(sources, aws).await? {
         return session_over_warehouse(warehouse, options).await;
     }
     let state = SessionContext::new().state();
@@ -74,7 +74,7 @@ pub async fn open_for_query(
     sql: &str,
 ) -> Result<TrailSession> {
     options.filter.validate()?;
-    if let Some(warehouse) = warehouse_among(sources).await? {
+    if let Some(warehouse) = warehouse_among(sources, aws).await? {
         return session_over_warehouse(warehouse, options).await;
     }
     let probe = session_over(Listing::default(), options.clone(), sources, aws).await?;
@@ -122,10 +122,10 @@ fn read_only() -> SQLOptions {
 }
 
 /// The warehouse among `sources`, if one is (it must then be the only source).
-async fn warehouse_among(sources: &[SourceSpec]) -> Result<Option<Warehouse>> {
+async fn warehouse_among(sources: &[SourceSpec], aws: &AwsOptions) -> Result<Option<Warehouse>> {
     let mut found = None;
     for spec in sources {
-        if let Some(warehouse) = Warehouse::detect(spec).await? {
+        if let Some(warehouse) = Warehouse::detect(spec, aws).await? {
             found = Some(warehouse);
         }
     }

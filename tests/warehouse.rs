@@ -382,14 +382,8 @@ fn files_on_disk(warehouse: &Path) -> BTreeSet<String> {
 
 /// The data files the warehouse's commits name, read from the commit files themselves.
 fn committed_files(warehouse: &Path) -> BTreeSet<String> {
-    let mut commits: Vec<_> = std::fs::read_dir(warehouse.join("_trailmap/commits"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    commits.sort();
     let mut files = BTreeSet::new();
-    for commit in commits {
-        let commit: Value = serde_json::from_slice(&std::fs::read(&commit).unwrap()).unwrap();
+    for commit in commits(warehouse) {
         for added in commit["added_files"].as_array().unwrap() {
             files.insert(added["path"].as_str().unwrap().to_owned());
         }
@@ -398,4 +392,132 @@ fn committed_files(warehouse: &Path) -> BTreeSet<String> {
         }
     }
     files
+}
+
+#[test]
+fn a_warehouse_on_s3_is_written_and_read_through_the_sdk() {
+    use crate::common::s3_server::{Faults, S3Server};
+    let root = tempfile::tempdir().unwrap();
+    let trail = root.path().join("trail-bucket");
+    trailmap::generate::generate(
+        &trail,
+        &GeneratorConfig {
+            events: 2_000,
+            days: 3,
+            ..GeneratorConfig::default()
+        },
+    )
+    .unwrap();
+    std::fs::create_dir(root.path().join("warehouse-bucket")).unwrap();
+    let server = S3Server::start(root.path(), Faults::default());
+    let env = server.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = |args: &[&str]| crate::common::trailmap_with_env(args, &env);
+    let into = "s3://warehouse-bucket/wh";
+    let first = run(&["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", into]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(stderr.contains("commit 1"), "{stderr}");
+    let again = run(&["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", into]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("up to date"));
+    // The objects are where the layout says: the Parquet files the commit names.
+    let stored = root.path().join("warehouse-bucket/wh");
+    let parquet: BTreeSet<String> = files_on_disk(&stored)
+        .into_iter()
+        .filter(|f| f.ends_with(".parquet"))
+        .collect();
+    assert!(!parquet.is_empty());
+    assert_eq!(parquet, committed_files(&stored));
+    // Every named query over the S3 warehouse answers as over the raw archive on disk.
+    for query in trailmap::queries::all() {
+        let output = run(&["query", "-s", into, "--format", "json", query.name]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut rows: Vec<String> = serde_json::from_slice::<Vec<Value>>(&output.stdout)
+            .unwrap()
+            .into_iter()
+            .map(|row| row.to_string())
+            .collect();
+        rows.sort();
+        assert_eq!(rows, sorted_rows(&trail, &[], query.name), "{}", query.name);
+    }
+}
+
+#[test]
+fn small_increments_are_compacted_without_changing_an_answer() {
+    let raw = Path::new("sample-data");
+    let warehouse = tempfile::tempdir().unwrap();
+    let regions: Vec<String> = query_json(
+        raw,
+        &[],
+        "SELECT DISTINCT log_region AS r FROM events ORDER BY 1",
+    )
+    .into_iter()
+    .map(|row| row["r"].as_str().unwrap().to_owned())
+    .collect();
+    assert!(regions.len() > 3);
+    // One run per source Region: each adds a small file to most days; past eight files a day
+    // is compacted on its own.
+    for region in &regions {
+        ingest(raw, warehouse.path(), &["--source-region", region]);
+    }
+    let days = query_json(
+        warehouse.path(),
+        &[],
+        "SELECT count(DISTINCT log_date) AS d FROM events",
+    )[0]["d"]
+        .as_u64()
+        .unwrap() as usize;
+    assert!(files_on_disk(warehouse.path()).len() > days);
+    let walked = walk(raw).len() as u64;
+    assert_eq!(event_counts(warehouse.path()), (walked, walked));
+    let stderr = ingest(raw, warehouse.path(), &["--compact"]);
+    assert!(stderr.contains("compacted"), "{stderr}");
+    // One file per day now, the replaced ones deleted, nothing lost or doubled.
+    let files = files_on_disk(warehouse.path());
+    assert_eq!(files.len(), days, "{files:?}");
+    assert_eq!(files, committed_files(warehouse.path()));
+    assert_eq!(event_counts(warehouse.path()), (walked, walked));
+    for query in trailmap::queries::all() {
+        assert_eq!(
+            sorted_rows(warehouse.path(), &[], query.name),
+            sorted_rows(raw, &[], query.name),
+            "{}",
+            query.name
+        );
+    }
+    // Every object was re-pointed to the file that holds its events now.
+    let mut objects = std::collections::BTreeMap::new();
+    for commit in commits(warehouse.path()) {
+        for object in commit["objects"].as_array().unwrap() {
+            objects.insert(object["log_file"].to_string(), object["files"].clone());
+        }
+    }
+    for (object, named) in objects {
+        for file in named.as_array().unwrap() {
+            assert!(
+                files.contains(file.as_str().unwrap()),
+                "{object} names {file}"
+            );
+        }
+    }
+    // Compacted days stay compacted: nothing to do.
+    let again = ingest(raw, warehouse.path(), &["--compact"]);
+    assert!(again.contains("up to date"), "{again}");
+}
+
+/// Every commit of the warehouse, in order, as JSON.
+fn commits(warehouse: &Path) -> Vec<Value> {
+    let mut paths: Vec<_> = std::fs::read_dir(warehouse.join("_trailmap/commits"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect()
 }

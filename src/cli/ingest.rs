@@ -16,14 +16,18 @@ use trailmap::warehouse::Warehouse;
 pub struct IngestArgs {
     #[command(flatten)]
     pub source: ReadArgs,
-    /// The warehouse: a local directory (created if missing). It is the only place ingest
-    /// writes; the sources are only read.
+    /// The warehouse: a local directory (created if missing) or s3://bucket/prefix. It is the
+    /// only place ingest writes; the sources are only read.
     #[arg(long, value_name = "WAREHOUSE")]
     pub into: String,
     /// The size of Parquet file to aim for (one day's events are split into files of about
     /// this size).
     #[arg(long, value_name = "SIZE", default_value = "128MiB")]
     pub target_file_size: String,
+    /// Also rewrite every day that has small Parquet files into files of about
+    /// --target-file-size (done anyway, in the same run, for a day with more than 8 files).
+    #[arg(long)]
+    pub compact: bool,
 }
 
 /// Runs `trailmap ingest`.
@@ -32,9 +36,11 @@ pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let options = IngestOptions {
         read,
         target_file_bytes: parse_size(&args.target_file_size)?,
+        compact: args.compact,
     };
-    let warehouse = Warehouse::for_ingest(&args.into)?;
-    let ingest = Ingest::prepare(&specs, &options, &args.source.source.aws(), warehouse).await?;
+    let aws = args.source.source.aws();
+    let warehouse = Warehouse::for_ingest(&args.into, &aws).await?;
+    let ingest = Ingest::prepare(&specs, &options, &aws, warehouse).await?;
     let session = Arc::clone(ingest.session());
     let progress = Progress::start(&session, quiet);
     let report = ingest.run().await?;
@@ -57,7 +63,7 @@ const CHANGED_SHOWN: usize = 10;
 fn print_summary(report: &IngestReport, into: &str) {
     match report.commit {
         Some(commit) => eprintln!(
-            "trailmap: ingested {} object(s), {} events, into {into}: commit {commit}, {} Parquet file(s), {}; {} of {} listed object(s) were in already",
+            "trailmap: ingested {} object(s), {} events, into {into}: commit {commit}, {} Parquet file(s) written, {}; {} of {} listed object(s) were in already",
             report.ingested,
             report.events,
             report.files_written,
@@ -69,6 +75,12 @@ fn print_summary(report: &IngestReport, into: &str) {
             "trailmap: {into} is up to date: {} listed object(s), all in already",
             report.listed
         ),
+    }
+    if report.days_compacted > 0 {
+        eprintln!(
+            "trailmap: compacted {} day(s): {} file(s) replaced",
+            report.days_compacted, report.files_replaced
+        );
     }
     if report.leftovers_deleted > 0 {
         eprintln!(

@@ -7,6 +7,12 @@
 //! [`object_identity`]; one whose size or revision changed since is reported, never ingested
 //! twice), reads the rest through the same scan as `trailmap query` (every record of each
 //! object, no row cut), writes one day at a time sorted by `event_time`, and commits.
+//!
+//! Compaction: a day whose files are many and small (more than [`AUTO_COMPACT_FILES`] with
+//! this run's, or any two with `--compact`) is rewritten whole in the same run and commit: its
+//! files and this run's new rows of that day are sorted together into new files, the commit
+//! re-points the day's objects to them and removes the old files, which are deleted after
+//! the commit.
 
 pub mod writer;
 
@@ -14,21 +20,28 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::prelude::SessionContext;
-use futures::StreamExt;
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
+use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, LoadError, Result};
 use crate::filter::ScanFilter;
+use crate::schema::{Column, events_schema};
 use crate::session::{self, TrailSession};
 use crate::source::aws::AwsOptions;
 use crate::source::{self, LogObject, SourceSpec};
 use crate::table::archive::{FileFacts, ReadOptions};
 use crate::warehouse::Warehouse;
-use crate::warehouse::manifest::{self, Commit, IngestedObject, Manifest, object_identity};
-use writer::{FileWriter, WrittenFile};
+use crate::warehouse::manifest::{
+    self, Commit, DataFile, IngestedObject, Manifest, object_identity,
+};
+use writer::{DayWriter, RunWriter, WrittenFile};
 
 /// Default size of the Parquet files a run aims for.
 pub const DEFAULT_TARGET_FILE_BYTES: u64 = 128 << 20;
+/// Days read, sorted and written at once.
+const DAYS_AT_ONCE: usize = 2;
+/// A day with more files than this (its files and this run's) is compacted automatically.
+pub const AUTO_COMPACT_FILES: usize = 8;
 /// Default memory for the per-day sorts of a run when `--memory-limit` is not given: a larger
 /// day spills to disk rather than growing without bound.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 2 << 30;
@@ -41,6 +54,9 @@ pub struct IngestOptions {
     pub read: ReadOptions,
     /// The size of Parquet file to aim for.
     pub target_file_bytes: u64,
+    /// Compact every day with small files (`--compact`), not only days past
+    /// [`AUTO_COMPACT_FILES`].
+    pub compact: bool,
 }
 
 /// An object the manifest holds whose size or revision is no longer what was ingested.
@@ -78,6 +94,10 @@ pub struct IngestReport {
     pub load_errors: Vec<LoadError>,
     /// Files of runs that died before committing, deleted.
     pub leftovers_deleted: usize,
+    /// Days whose files were compacted.
+    pub days_compacted: usize,
+    /// Parquet files the compaction replaced (deleted after the commit).
+    pub files_replaced: usize,
 }
 
 /// A run, listed and ready to read.
@@ -86,6 +106,8 @@ pub struct Ingest {
     manifest: Manifest,
     session: Arc<TrailSession>,
     new_objects: Vec<Arc<LogObject>>,
+    /// The days to compact, with their current files.
+    compact: BTreeMap<Option<NaiveDate>, Vec<DataFile>>,
     report: IngestReport,
     target_file_bytes: u64,
 }
@@ -135,11 +157,18 @@ impl Ingest {
             ..options.read.clone()
         };
         let session = Arc::new(session::open_listed(listing, &read, sources, aws).await?);
+        // Compaction reads the warehouse's own files in the same session.
+        session
+            .context()
+            .register_object_store(warehouse.store_url().as_ref(), warehouse.store());
+        let new_days = new_objects.iter().map(|o| o.key().date).collect();
+        let compact = days_to_compact(&manifest, &new_days, options);
         Ok(Ingest {
             warehouse,
             manifest,
             session,
             new_objects,
+            compact,
             report,
             target_file_bytes: options.target_file_bytes,
         })
@@ -150,39 +179,99 @@ impl Ingest {
         &self.session
     }
 
-    /// Deletes what a dead run left, reads and writes the new objects, and commits.
+    /// Deletes what a dead run left, reads and writes the new objects (compacting the days
+    /// that need it), commits, then deletes the files the compaction replaced.
     pub async fn run(mut self) -> Result<IngestReport> {
         self.report.leftovers_deleted = self.delete_leftovers().await?;
-        if self.new_objects.is_empty() {
+        if self.new_objects.is_empty() && self.compact.is_empty() {
             self.report.load_errors = self.session.load_errors();
             return Ok(self.report);
         }
         let number = self.manifest.last_commit + 1;
-        let days: BTreeSet<Option<NaiveDate>> =
+        let new_days: BTreeSet<Option<NaiveDate>> =
             self.new_objects.iter().map(|o| o.key().date).collect();
-        let mut writer = FileWriter::new(&self.warehouse, number, self.target_file_bytes);
+        let days: BTreeSet<Option<NaiveDate>> = new_days
+            .iter()
+            .copied()
+            .chain(self.compact.keys().copied())
+            .collect();
+        let run = RunWriter::new(self.warehouse.clone(), number, self.target_file_bytes);
+        // Days are written by tasks of their own, a few at a time: one day's Parquet encoding
+        // runs while the next day's files are decoded.
+        let mut writing = Vec::new();
         for day in days {
-            writer.start_day(day).await?;
-            let mut rows = self
-                .session
-                .sql(&day_sql(day))
-                .await?
-                .execute_stream()
-                .await?;
-            while let Some(batch) = rows.next().await {
-                writer.write(&batch?).await?;
-            }
+            let rows = self.day_rows(day, new_days.contains(&day)).await?;
+            let writer = run.day(day);
+            writing.push(async move { tokio::spawn(write_day(rows, writer)).await });
         }
-        let written = writer.finish().await?;
+        let written: Vec<WrittenFile> = futures::stream::iter(writing)
+            .buffered(DAYS_AT_ONCE)
+            .map(|joined| {
+                joined.map_err(|e| Error::Internal(format!("a day's writer stopped: {e}")))?
+            })
+            .try_collect::<Vec<Vec<WrittenFile>>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         let commit = self.commit_of(number, &written).await?;
         self.warehouse.commit(&commit).await?;
+        for replaced in &commit.removed_files {
+            // A file left here is deleted by the next run, as no commit names it any more.
+            if let Err(e) = self.warehouse.delete(replaced).await {
+                tracing::warn!("{e}");
+            }
+        }
+        let new_identities: BTreeSet<String> = self
+            .new_objects
+            .iter()
+            .map(|o| object_identity(&o.context.log_file))
+            .collect();
         self.report.commit = Some(number);
-        self.report.ingested = commit.objects.len();
-        self.report.events = commit.added_files.iter().map(|f| f.rows).sum();
+        self.report.ingested = commit
+            .objects
+            .iter()
+            .filter(|o| new_identities.contains(&o.identity()))
+            .count();
+        self.report.events = commit
+            .objects
+            .iter()
+            .filter(|o| new_identities.contains(&o.identity()))
+            .map(|o| o.events)
+            .sum();
         self.report.files_written = written.len();
         self.report.bytes_written = commit.added_files.iter().map(|f| f.bytes).sum();
+        self.report.days_compacted = self.compact.len();
+        self.report.files_replaced = commit.removed_files.len();
         self.report.load_errors = self.session.load_errors();
         Ok(self.report)
+    }
+
+    /// One day's rows, sorted by `event_time`: the new objects' (when `has_new`) and, when the
+    /// day is compacted, those of its current files.
+    async fn day_rows(&self, day: Option<NaiveDate>, has_new: bool) -> Result<DataFrame> {
+        let mut rows = match has_new {
+            true => Some(self.session.sql(&day_sql(day)).await?),
+            false => None,
+        };
+        if let Some(files) = self.compact.get(&day) {
+            let urls: Vec<String> = files
+                .iter()
+                .map(|f| self.warehouse.url_of(&f.path))
+                .collect();
+            let schema = events_schema();
+            let current = self
+                .session
+                .context()
+                .read_parquet(urls, ParquetReadOptions::default().schema(&schema))
+                .await?;
+            rows = Some(match rows {
+                Some(new) => new.union(current)?,
+                None => current,
+            });
+        }
+        let rows = rows.ok_or_else(|| Error::Internal("a day with nothing to write".into()))?;
+        Ok(rows.sort(vec![col(Column::EventTime.name()).sort(true, true)])?)
     }
 
     /// Deletes Parquet files no commit names: what runs that died before committing wrote.
@@ -231,9 +320,31 @@ impl Ingest {
                 }
             }
         }
+        let replaced: BTreeSet<&str> = self
+            .compact
+            .values()
+            .flatten()
+            .map(|f| f.path.as_str())
+            .collect();
+        for old in self.manifest.objects.values() {
+            if !old.files.iter().any(|f| replaced.contains(f.as_str())) {
+                continue;
+            }
+            let (rows, files) = placed.remove(old.log_file.as_str()).unwrap_or_default();
+            if rows != old.events {
+                return Err(Error::Internal(format!(
+                    "compacting {} gave {rows} rows for its {} events",
+                    old.log_file, old.events
+                )));
+            }
+            objects.push(IngestedObject {
+                files,
+                ..old.clone()
+            });
+        }
         if let Some((log_file, _)) = placed.into_iter().next() {
             return Err(Error::Internal(format!(
-                "rows of {log_file}, which was not listed for ingest, were written"
+                "rows of {log_file}, which was neither listed for ingest nor compacted, were written"
             )));
         }
         let retried: BTreeSet<String> = self
@@ -263,7 +374,7 @@ impl Ingest {
             committed_at: chrono::Utc::now().to_rfc3339(),
             writer: format!("trailmap {}", env!("CARGO_PKG_VERSION")),
             added_files: written.iter().map(|w| w.file.clone()).collect(),
-            removed_files: Vec::new(),
+            removed_files: replaced.into_iter().map(str::to_owned).collect(),
             objects,
             load_errors,
             profiles,
@@ -271,15 +382,54 @@ impl Ingest {
     }
 }
 
-/// The rows of one delivery day, in `event_time` order.
+/// Writes one day's sorted rows; returns the files written.
+async fn write_day(rows: DataFrame, mut writer: DayWriter) -> Result<Vec<WrittenFile>> {
+    let mut rows = rows.execute_stream().await?;
+    while let Some(batch) = rows.next().await {
+        writer.write(&batch?).await?;
+    }
+    writer.finish().await
+}
+
+/// The rows of one delivery day.
 fn day_sql(day: Option<NaiveDate>) -> String {
     match day {
         Some(date) => format!(
-            "SELECT * FROM events WHERE log_date = DATE '{}' ORDER BY event_time",
+            "SELECT * FROM events WHERE log_date = DATE '{}'",
             date.format("%Y-%m-%d")
         ),
-        None => "SELECT * FROM events WHERE log_date IS NULL ORDER BY event_time".to_owned(),
+        None => "SELECT * FROM events WHERE log_date IS NULL".to_owned(),
     }
+}
+
+/// The days whose files a run rewrites, with their files: more than [`AUTO_COMPACT_FILES`]
+/// (counting the one this run adds), or, with `--compact`, two or more; in both cases at least
+/// two of them small (under half the target size; this run's counts as small).
+fn days_to_compact(
+    manifest: &Manifest,
+    new_days: &BTreeSet<Option<NaiveDate>>,
+    options: &IngestOptions,
+) -> BTreeMap<Option<NaiveDate>, Vec<DataFile>> {
+    let mut by_day: BTreeMap<Option<NaiveDate>, Vec<DataFile>> = BTreeMap::new();
+    for file in manifest.files.values() {
+        let day = file.log_date.as_deref().and_then(|d| d.parse().ok());
+        by_day.entry(day).or_default().push(file.clone());
+    }
+    by_day.retain(|day, files| {
+        let incoming = usize::from(new_days.contains(day));
+        let small = files
+            .iter()
+            .filter(|f| f.bytes < options.target_file_bytes / 2)
+            .count()
+            + incoming;
+        let count = files.len() + incoming;
+        let due = match options.compact {
+            true => count >= 2,
+            false => count > AUTO_COMPACT_FILES,
+        };
+        due && small >= 2
+    });
+    by_day
 }
 
 /// The manifest entry of an object read in full, refused if the rows written are not exactly

@@ -1,4 +1,4 @@
-//! Writes the rows of one `log_date`, sorted by `event_time`, into Parquet files of about the
+//! Writes the rows of each `log_date`, sorted by `event_time`, into Parquet files of about the
 //! target size, counting the rows each source object put into each file.
 
 use chrono::NaiveDate;
@@ -6,9 +6,12 @@ use datafusion::arrow::array::{Array, RecordBatch, StringArray};
 use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::metadata::SortingColumn;
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
 use object_store::buffered::BufWriter;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::{Error, Result};
 use crate::schema::{Column, events_schema};
@@ -41,21 +44,34 @@ struct OpenFile {
     rows_by_object: BTreeMap<String, u64>,
 }
 
-/// Writes the files of one run: days one after another, each split at the target size.
-pub struct FileWriter<'w> {
-    warehouse: &'w Warehouse,
+/// Columns that are (nearly) unique per event: a dictionary would only be tried and dropped.
+const NEAR_UNIQUE: &[Column] = &[
+    Column::EventId,
+    Column::RequestId,
+    Column::SharedEventId,
+    Column::UserIdentity,
+    Column::RequestParameters,
+    Column::ResponseElements,
+    Column::AdditionalEventData,
+    Column::Resources,
+    Column::AccessKeyId,
+    Column::PrincipalId,
+];
+
+/// What every file of one run shares: where, the commit number, the target size, the Parquet
+/// settings and the file numbering. Each day is written by its own [`DayWriter`].
+#[derive(Clone)]
+pub struct RunWriter {
+    warehouse: Warehouse,
     commit: u64,
     target_bytes: u64,
     properties: WriterProperties,
-    log_date: Option<NaiveDate>,
-    next_number: u32,
-    open: Option<OpenFile>,
-    written: Vec<WrittenFile>,
+    next_number: Arc<AtomicU32>,
 }
 
-impl<'w> FileWriter<'w> {
-    /// A writer of commit `commit`'s files into `warehouse`, each about `target_bytes`.
-    pub fn new(warehouse: &'w Warehouse, commit: u64, target_bytes: u64) -> Self {
+impl RunWriter {
+    /// The writer of commit `commit`'s files into `warehouse`, each about `target_bytes`.
+    pub fn new(warehouse: Warehouse, commit: u64, target_bytes: u64) -> Self {
         let event_time = Column::ALL
             .iter()
             .position(|c| *c == Column::EventTime)
@@ -64,36 +80,51 @@ impl<'w> FileWriter<'w> {
         let compression = ZstdLevel::try_new(ZSTD_LEVEL)
             .map(Compression::ZSTD)
             .unwrap_or(Compression::SNAPPY);
-        let properties = WriterProperties::builder()
+        // Row-group statistics are what readers prune by; a page index would only make every
+        // footer larger to read.
+        let mut builder = WriterProperties::builder()
             .set_compression(compression)
+            .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_sorting_columns(Some(vec![SortingColumn {
                 column_idx: event_time,
                 descending: false,
                 nulls_first: true,
             }]))
-            .set_created_by(format!("trailmap {}", env!("CARGO_PKG_VERSION")))
-            .build();
-        FileWriter {
+            .set_created_by(format!("trailmap {}", env!("CARGO_PKG_VERSION")));
+        for column in NEAR_UNIQUE {
+            builder = builder.set_column_dictionary_enabled(ColumnPath::from(column.name()), false);
+        }
+        RunWriter {
             warehouse,
             commit,
             target_bytes,
-            properties,
-            log_date: None,
-            next_number: 1,
+            properties: builder.build(),
+            next_number: Arc::new(AtomicU32::new(1)),
+        }
+    }
+
+    /// A writer of one day's rows.
+    pub fn day(&self, log_date: Option<NaiveDate>) -> DayWriter {
+        DayWriter {
+            run: self.clone(),
+            log_date,
             open: None,
             written: Vec::new(),
         }
     }
+}
 
-    /// Starts the rows of another day (closing the last file of the previous one).
-    pub async fn start_day(&mut self, log_date: Option<NaiveDate>) -> Result<()> {
-        self.close_file().await?;
-        self.log_date = log_date;
-        Ok(())
-    }
+/// Writes one day's rows, in `event_time` order, into files of about the target size.
+pub struct DayWriter {
+    run: RunWriter,
+    log_date: Option<NaiveDate>,
+    open: Option<OpenFile>,
+    written: Vec<WrittenFile>,
+}
 
-    /// Writes a batch of the current day's rows (in `event_time` order).
+impl DayWriter {
+    /// Writes a batch of the day's rows.
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
@@ -106,17 +137,17 @@ impl<'w> FileWriter<'w> {
         open.writer
             .write(batch)
             .await
-            .map_err(|e| write_error(self.warehouse, &open.relative, e))?;
+            .map_err(|e| write_error(&self.run.warehouse, &open.relative, e))?;
         open.rows += batch.num_rows() as u64;
         count_rows_by_object(batch, &mut open.rows_by_object)?;
         let size = open.writer.bytes_written() + open.writer.in_progress_size();
-        if size as u64 >= self.target_bytes {
+        if size as u64 >= self.run.target_bytes {
             self.close_file().await?;
         }
         Ok(())
     }
 
-    /// Closes the last file and returns every file written.
+    /// Closes the last file and returns every file written for the day.
     pub async fn finish(mut self) -> Result<Vec<WrittenFile>> {
         self.close_file().await?;
         Ok(self.written)
@@ -127,15 +158,16 @@ impl<'w> FileWriter<'w> {
             Some(date) => date.format("%Y-%m-%d").to_string(),
             None => NULL_PARTITION.to_owned(),
         };
+        let number = self.run.next_number.fetch_add(1, Ordering::Relaxed);
         let relative = format!(
-            "{EVENTS_DIR}/log_date={folder}/part-{:020}-{:05}.parquet",
-            self.commit, self.next_number
+            "{EVENTS_DIR}/log_date={folder}/part-{:020}-{number:05}.parquet",
+            self.run.commit
         );
-        self.next_number += 1;
-        let target = BufWriter::new(self.warehouse.store(), self.warehouse.path(&relative));
+        let warehouse = &self.run.warehouse;
+        let target = BufWriter::new(warehouse.store(), warehouse.path(&relative));
         let writer =
-            AsyncArrowWriter::try_new(target, events_schema(), Some(self.properties.clone()))
-                .map_err(|e| write_error(self.warehouse, &relative, e))?;
+            AsyncArrowWriter::try_new(target, events_schema(), Some(self.run.properties.clone()))
+                .map_err(|e| write_error(warehouse, &relative, e))?;
         Ok(OpenFile {
             relative,
             writer,
@@ -157,7 +189,7 @@ impl<'w> FileWriter<'w> {
         writer
             .finish()
             .await
-            .map_err(|e| write_error(self.warehouse, &relative, e))?;
+            .map_err(|e| write_error(&self.run.warehouse, &relative, e))?;
         let bytes = writer.bytes_written() as u64;
         self.written.push(WrittenFile {
             file: DataFile {
@@ -211,7 +243,6 @@ fn write_error(warehouse: &Warehouse, relative: &str, e: impl std::fmt::Display)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn rows_are_counted_by_object() {

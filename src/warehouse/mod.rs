@@ -38,6 +38,7 @@
 //! at step 3 rather than duplicating anything.
 
 pub mod manifest;
+pub mod s3;
 
 use std::sync::Arc;
 
@@ -49,7 +50,9 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 
 use crate::error::{Error, Result};
 use crate::source::SourceSpec;
+use crate::source::aws::{self, AwsOptions};
 use manifest::{Commit, Manifest};
+use s3::S3Store;
 
 /// Folder of the `events` Parquet files.
 pub const EVENTS_DIR: &str = "events";
@@ -93,28 +96,68 @@ impl Warehouse {
         })
     }
 
-    /// The warehouse at `--into` (a directory, created if missing).
-    pub fn for_ingest(into: &str) -> Result<Warehouse> {
+    /// The warehouse on S3 at `s3://bucket/prefix`, through trailmap's S3 client.
+    pub async fn on_s3(bucket: &str, prefix: &str, aws_options: &AwsOptions) -> Result<Warehouse> {
+        let location = format!("s3://{bucket}/{prefix}");
+        let config = aws::load(aws_options).await;
+        let client = crate::source::s3::client_for_bucket(&config, bucket).await;
+        let store_url =
+            ObjectStoreUrl::parse(format!("s3://{bucket}")).map_err(|e| Error::Warehouse {
+                location: location.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(Warehouse {
+            location,
+            store: Arc::new(S3Store::new(client, bucket.to_owned())),
+            store_url,
+            root: Path::from(prefix.trim_matches('/')),
+            dir: None,
+        })
+    }
+
+    /// The warehouse at `--into`: a directory (created if missing) or `s3://bucket/prefix`.
+    pub async fn for_ingest(into: &str, aws_options: &AwsOptions) -> Result<Warehouse> {
         match SourceSpec::parse(into)? {
             SourceSpec::Local(dir) => Warehouse::local(&dir, true),
-            _ => Err(Error::Warehouse {
+            SourceSpec::S3 { bucket, prefix } => {
+                Warehouse::on_s3(&bucket, &prefix, aws_options).await
+            }
+            SourceSpec::Trail(_) => Err(Error::Warehouse {
                 location: into.to_owned(),
-                reason: "a warehouse is a local directory".into(),
+                reason: "a warehouse is a local directory or s3://bucket/prefix".into(),
             }),
         }
     }
 
-    /// The warehouse `spec` names, if it is one (a directory with a manifest); `None` for a raw
-    /// archive.
-    pub async fn detect(spec: &SourceSpec) -> Result<Option<Warehouse>> {
-        let SourceSpec::Local(dir) = spec else {
-            return Ok(None);
-        };
-        if !dir.join(COMMITS_DIR).is_dir() {
-            return Ok(None);
+    /// The warehouse `spec` names, if it is one (a directory or S3 prefix with a manifest);
+    /// `None` for a raw archive.
+    pub async fn detect(spec: &SourceSpec, aws_options: &AwsOptions) -> Result<Option<Warehouse>> {
+        match spec {
+            SourceSpec::Local(dir) => {
+                if !dir.join(COMMITS_DIR).is_dir() {
+                    return Ok(None);
+                }
+                Ok(Some(Warehouse::local(dir, false)?))
+            }
+            SourceSpec::S3 { bucket, prefix } => {
+                // One HEAD of the first commit (every warehouse has it): a raw archive's prefix
+                // costs no listing, and an error is left to its own listing to report.
+                let warehouse = Warehouse::on_s3(bucket, prefix, aws_options).await?;
+                let first = warehouse.path(&commit_file(1));
+                Ok(warehouse
+                    .store
+                    .head(&first)
+                    .await
+                    .is_ok()
+                    .then_some(warehouse))
+            }
+            SourceSpec::Trail(_) => Ok(None),
         }
-        let warehouse = Warehouse::local(dir, false)?;
-        Ok(Some(warehouse))
+    }
+
+    /// The URL of a file inside the warehouse, as DataFusion reads it.
+    pub fn url_of(&self, relative: &str) -> String {
+        format!("{}{}", self.store_url.as_str(), self.path(relative))
     }
 
     /// The warehouse as given on the command line.
@@ -192,7 +235,7 @@ impl Warehouse {
     pub async fn commit(&self, commit: &Commit) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(commit)
             .map_err(|e| self.error(format!("cannot encode commit: {e}")))?;
-        let path = self.path(&format!("{COMMITS_DIR}/{:020}.json", commit.number));
+        let path = self.path(&commit_file(commit.number));
         let options = PutOptions {
             mode: PutMode::Create,
             ..PutOptions::default()
@@ -263,6 +306,11 @@ impl Warehouse {
         };
         deleted.map_err(|e| self.error(format!("cannot delete {relative}: {e}")))
     }
+}
+
+/// The path of commit `number` inside the warehouse.
+fn commit_file(number: u64) -> String {
+    format!("{COMMITS_DIR}/{number:020}.json")
 }
 
 /// The number of a commit file named `NNNNNNNNNNNNNNNNNNNN.json`.
