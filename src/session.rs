@@ -287,6 +287,11 @@ impl TrailSession {
         }
     }
 
+    /// What the column cache holds (`None`: the session keeps no decoded columns).
+    pub fn cache_usage(&self) -> Option<crate::table::cache::CacheUse> {
+        self.archive().and_then(|archive| archive.cache_usage())
+    }
+
     /// The warehouse the session reads, if it reads one.
     pub fn warehouse_location(&self) -> Option<&str> {
         match &self.store {

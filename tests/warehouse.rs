@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 use trailmap::generate::GeneratorConfig;
 
-use crate::common::{generated, query_json, trailmap, walk};
+use crate::common::{copy_tree, generated, query_json, trailmap, walk};
 
 /// Runs `trailmap ingest -s SOURCE --into WAREHOUSE EXTRA...`; returns stderr, asserting success.
 fn ingest(source: &Path, warehouse: &Path, extra: &[&str]) -> String {
@@ -233,18 +233,6 @@ fn delivery_day(path: &Path) -> NaiveDate {
         parts[n - 2].parse().unwrap(),
     )
     .unwrap()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]

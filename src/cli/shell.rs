@@ -12,7 +12,7 @@ use rustyline::history::FileHistory;
 use rustyline::{Context, Editor, Helper, Highlighter, Hinter, Validator};
 
 use super::Outcome;
-use super::args::ReadArgs;
+use super::args::{ReadArgs, parse_size};
 use super::catalog::{self, TABLES};
 use super::output::{Format, write_results};
 use trailmap::TrailSession;
@@ -23,6 +23,10 @@ use trailmap::queries;
 pub struct ShellArgs {
     #[command(flatten)]
     pub source: ReadArgs,
+    /// Keep up to this much of the columns decoded from a raw archive (e.g. 512MiB, 4GiB), so
+    /// that later statements needing them read no file again.
+    #[arg(long, value_name = "SIZE", default_value = "2GiB")]
+    pub cache_size: String,
 }
 
 /// What the backslash commands do, for `\?`.
@@ -32,13 +36,16 @@ Statements end with `;` and may span lines. A named query runs by its name alone
   \\d TABLE       the columns of TABLE, with their meanings
   \\queries       list the named queries
   \\timing        show how long each statement takes (on/off)
+  \\cache         what the column cache holds
   \\?             this help
   \\q             quit (or Ctrl-D)
 Ctrl-C cancels the running statement (or the line being typed), not the shell.";
 
 /// Runs `trailmap shell`.
 pub async fn run(args: ShellArgs, quiet: bool) -> anyhow::Result<Outcome> {
-    let session = Arc::new(args.source.open().await?);
+    let (specs, mut options) = args.source.parse()?;
+    options.column_cache = Some(parse_size(&args.cache_size)?);
+    let session = Arc::new(trailmap::open(&specs, &options, &args.source.source.aws()).await?);
     if !quiet {
         let coverage = session.coverage();
         eprintln!(
@@ -178,6 +185,20 @@ impl Shell {
                 let state = if self.timing { "on" } else { "off" };
                 writeln!(out, "timing is {state}")
             }
+            ("cache", _) => match self.session.cache_usage() {
+                Some(usage) => writeln!(
+                    out,
+                    "column cache: {} file(s), {} column(s), {:.1} MiB of {:.1} MiB",
+                    usage.files,
+                    usage.columns,
+                    usage.bytes as f64 / f64::from(1 << 20),
+                    usage.limit as f64 / f64::from(1 << 20)
+                ),
+                None => writeln!(
+                    out,
+                    "no column cache: a warehouse is read from its Parquet files"
+                ),
+            },
             ("?" | "h" | "help", _) => writeln!(out, "{HELP}"),
             (other, _) => {
                 eprintln!("unknown command \\{other}; \\? lists the commands");
@@ -231,7 +252,7 @@ impl ShellHelper {
         }
         words.extend(queries::all().map(|q| q.name.to_owned()));
         words.extend(
-            ["\\d", "\\queries", "\\timing", "\\q", "\\?"]
+            ["\\d", "\\queries", "\\timing", "\\cache", "\\q", "\\?"]
                 .into_iter()
                 .map(str::to_owned),
         );

@@ -24,6 +24,7 @@ use crate::error::{DecodeError, FileError, LoadError};
 use crate::filter::ScanFilter;
 use crate::pool::on_rayon;
 use crate::source::{Fetched, Fetcher, Listing, LogObject, Skipped};
+use crate::table::cache::{CacheUse, ColumnCache};
 
 /// Files checked at once when `load_errors` is asked for files no query has read yet.
 const CHECK_CONCURRENCY: usize = 8;
@@ -217,6 +218,9 @@ pub struct ReadOptions {
     /// `--public-keys`: CloudTrail's public keys for the `integrity` table and `--verify`
     /// (else asked of CloudTrail when digests are read from S3).
     pub public_keys: Option<std::path::PathBuf>,
+    /// Keep decoded columns between statements, up to this many bytes (`trailmap shell`'s
+    /// `--cache-size`); `None`: decode for each statement.
+    pub column_cache: Option<u64>,
 }
 
 impl From<&ReadOptions> for crate::verify::VerifyOptions {
@@ -238,6 +242,7 @@ impl Default for ReadOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             memory_limit: None,
             public_keys: None,
+            column_cache: None,
         }
     }
 }
@@ -260,6 +265,7 @@ pub struct Archive {
     fetcher: Fetcher,
     outcomes: Mutex<BTreeMap<String, Outcome>>,
     progress: Progress,
+    cache: Option<ColumnCache>,
 }
 
 impl Archive {
@@ -278,6 +284,7 @@ impl Archive {
             fetcher: listing.fetcher,
             outcomes: Mutex::new(BTreeMap::new()),
             progress: Progress::default(),
+            cache: options.column_cache.map(ColumnCache::new),
         }
     }
 
@@ -289,6 +296,17 @@ impl Archive {
     /// Whether `object`'s download started while listing (reading it first saves waiting).
     pub fn started_early(&self, object: &LogObject) -> bool {
         self.fetcher.started_early(object)
+    }
+
+    /// Whether decoded columns are kept between statements (scans then leave row filters to
+    /// DataFusion, so that what they decode is the whole file).
+    pub fn caches(&self) -> bool {
+        self.cache.is_some()
+    }
+
+    /// What the column cache holds, if there is one.
+    pub fn cache_usage(&self) -> Option<CacheUse> {
+        self.cache.as_ref().map(ColumnCache::usage)
     }
 
     /// The command-line filter applied to every record.
@@ -405,6 +423,15 @@ impl Archive {
         pool: Arc<dyn MemoryPool>,
     ) -> Result<Vec<Part>, DataFusionError> {
         let log_file = object.context.log_file.clone();
+        let cache = self
+            .cache
+            .as_ref()
+            .filter(|_| plan.record_filter().is_empty());
+        if let Some(batches) = cache.and_then(|c| c.get(&log_file, plan.columns(), plan.schema())) {
+            return Ok(batches.into_iter().map(Part::Ready).collect());
+        }
+        // A cached file must be whole: its rows are resolved now rather than deferred.
+        let may_defer = may_defer && cache.is_none();
         let delivered = object.key().delivered;
         let decoded = match self.fetcher.fetch(&object).await {
             Ok(fetched) => self.decode(fetched, Arc::clone(&object), plan, pool).await,
@@ -443,6 +470,16 @@ impl Archive {
                     return Ok(Vec::new());
                 }
             }
+        }
+        if let Some(cache) = cache {
+            let batches: Vec<RecordBatch> = parts
+                .iter()
+                .filter_map(|part| match part {
+                    Part::Ready(batch) => Some(batch.clone()),
+                    Part::Pending(_) => None,
+                })
+                .collect();
+            cache.put(&log_file, plan.columns(), &batches);
         }
         Ok(parts)
     }

@@ -44,9 +44,11 @@ impl TableProvider for EventsTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
+        // With a column cache, files are decoded whole and DataFusion filters the rows.
+        let decoder_filters = !self.archive.caches();
         Ok(filters
             .iter()
-            .map(|f| match RecordFilter::supports(f) {
+            .map(|f| match decoder_filters && RecordFilter::supports(f) {
                 true => TableProviderFilterPushDown::Exact,
                 false => pushdown_support(f),
             })
@@ -69,10 +71,14 @@ impl TableProvider for EventsTable {
         };
         let margin = self.archive.filter().delivery_margin;
         let files = pruning::prune(self.archive.objects(), filters, margin, state)?;
+        let records = match self.archive.caches() {
+            true => RecordFilter::default(),
+            false => RecordFilter::of(filters),
+        };
         let plan = self
             .archive
             .decode_plan(columns)
-            .with_record_filter(RecordFilter::of(filters))
+            .with_record_filter(records)
             .with_batch_size(state.config().batch_size());
         let partitions = state.config().target_partitions();
         Ok(Arc::new(EventsScanExec::new(

@@ -3,6 +3,7 @@
 //! the `geography` function and the JSON functions of `datafusion-functions-json`.
 
 pub mod archive;
+pub mod cache;
 pub mod events;
 pub mod exec;
 pub mod integrity;
