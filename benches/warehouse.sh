@@ -6,7 +6,7 @@
 #
 # Measures, on THREADS threads (default 2), median of RUNS runs (default 3; process start
 # included everywhere):
-#   - a raw scan of every column (`count(column)` of each of the 40 columns of `events`), the
+#   - a raw scan of every column (`count(column)` of each of the 46 columns of `events`), the
 #     yardstick of ingest: ingest decodes every column too, then sorts and writes Parquet;
 #   - `trailmap ingest` into an empty warehouse;
 #   - the named query served-regions over the raw archive and over the warehouse;

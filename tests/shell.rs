@@ -12,19 +12,24 @@ fn shell(source: &Path, input: &str) -> (Option<i32>, String, String) {
     shell_with(source, &[], input)
 }
 
-/// [`shell`] with extra options.
-fn shell_with(source: &Path, options: &[&str], input: &str) -> (Option<i32>, String, String) {
-    let data_home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trailmap"))
+/// The shell over `source` with `options`, its pipes open, its data dir in `data_home`.
+fn spawn_shell(source: &Path, options: &[&str], data_home: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_trailmap"))
         .args(["shell", "-s", source.to_str().unwrap()])
         .args(options)
-        .env("XDG_DATA_HOME", data_home.path())
-        .env("HOME", data_home.path())
+        .env("XDG_DATA_HOME", data_home)
+        .env("HOME", data_home)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// [`shell`] with extra options.
+fn shell_with(source: &Path, options: &[&str], input: &str) -> (Option<i32>, String, String) {
+    let data_home = tempfile::tempdir().unwrap();
+    let mut child = spawn_shell(source, options, data_home.path());
     child
         .stdin
         .take()
@@ -98,15 +103,7 @@ fn a_second_statement_over_decoded_columns_reads_no_file_again() {
     let archive = tempfile::tempdir().unwrap();
     copy_tree(Path::new("sample-data"), archive.path());
     let data_home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trailmap"))
-        .args(["shell", "-s", archive.path().to_str().unwrap()])
-        .env("XDG_DATA_HOME", data_home.path())
-        .env("HOME", data_home.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_shell(archive.path(), &[], data_home.path());
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     stdin

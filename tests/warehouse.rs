@@ -39,6 +39,18 @@ fn sorted_rows(source: &Path, extra: &[&str], sql: &str) -> Vec<String> {
     rows
 }
 
+/// Every named query answers the same rows over `warehouse` as over `raw`.
+fn assert_named_queries_agree(warehouse: &Path, raw: &Path) {
+    for query in trailmap::queries::all() {
+        assert_eq!(
+            sorted_rows(warehouse, &[], query.name),
+            sorted_rows(raw, &[], query.name),
+            "{}",
+            query.name
+        );
+    }
+}
+
 /// A test on a row of JSON output.
 type RowTest<'a> = dyn Fn(&serde_json::Map<String, Value>) -> bool + 'a;
 
@@ -60,14 +72,7 @@ fn every_named_query_and_the_audit_agree_with_the_raw_archive() {
     let raw = Path::new("sample-data");
     let warehouse = tempfile::tempdir().unwrap();
     ingest(raw, warehouse.path(), &[]);
-    for query in trailmap::queries::all() {
-        assert_eq!(
-            sorted_rows(warehouse.path(), &[], query.name),
-            sorted_rows(raw, &[], query.name),
-            "{}",
-            query.name
-        );
-    }
+    assert_named_queries_agree(warehouse.path(), raw);
     for sql in [
         "SELECT * FROM events",
         "SELECT * FROM application_profiles",
@@ -469,14 +474,7 @@ fn small_increments_are_compacted_without_changing_an_answer() {
     assert_eq!(files.len(), days, "{files:?}");
     assert_eq!(files, committed_files(warehouse.path()));
     assert_eq!(event_counts(warehouse.path()), (walked, walked));
-    for query in trailmap::queries::all() {
-        assert_eq!(
-            sorted_rows(warehouse.path(), &[], query.name),
-            sorted_rows(raw, &[], query.name),
-            "{}",
-            query.name
-        );
-    }
+    assert_named_queries_agree(warehouse.path(), raw);
     // Every object was re-pointed to the file that holds its events now.
     let mut objects = std::collections::BTreeMap::new();
     for commit in commits(warehouse.path()) {

@@ -215,6 +215,8 @@ impl Ingest {
             .flatten()
             .collect();
         let commit = self.commit_of(number, &written).await?;
+        let added: Vec<String> = commit.added_files.iter().map(|f| f.path.clone()).collect();
+        self.warehouse.make_durable(&added).await?;
         self.warehouse.commit(&commit).await?;
         for replaced in &commit.removed_files {
             // A file left here is deleted by the next run, as no commit names it any more.

@@ -25,12 +25,14 @@
 //! 2. The run writes its Parquet files. Each is written under a staging name and moved into
 //!    place when complete (object_store's local `put`; an S3 multipart upload is invisible until
 //!    completed), so no reader, trailmap or another engine, ever sees half a file.
+//!    On a local disk they are then `fsync`ed, with their folders, before the commit.
 //! 3. The commit file is created with "create if absent" (`PutMode::Create`: a hard link on a
 //!    local disk, a conditional `If-None-Match: *` PUT on S3). This is the single step that
 //!    makes the run's events visible, all at once. If another writer took the number first,
 //!    this run fails and changes nothing.
 //! 4. Files a compaction replaced are deleted after its commit; until then readers following
-//!    the previous commit still find them.
+//!    the previous commit still find them (one that reads after the deletion gets an error
+//!    naming the file, never a wrong answer, and runs again).
 //!
 //! Killed at any moment, a run leaves either its commit (every event of its objects is in) or
 //! no commit (none is; the next run deletes its files and ingests the objects again). Every
@@ -231,7 +233,33 @@ impl Warehouse {
         Ok(manifest)
     }
 
-    /// Commits: creates the commit file, failing if that number is taken (another writer).
+    /// Makes files written so far survive a power loss (local warehouses: `fsync` of each
+    /// file and of the folders naming them; an S3 PUT is durable once answered).
+    pub async fn make_durable(&self, relative: &[String]) -> Result<()> {
+        let Some(dir) = self.dir.clone() else {
+            return Ok(());
+        };
+        let paths: Vec<std::path::PathBuf> = relative.iter().map(|r| dir.join(r)).collect();
+        let synced = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut folders = std::collections::BTreeSet::new();
+            for path in &paths {
+                std::fs::File::open(path)?.sync_all()?;
+                if let Some(folder) = path.parent() {
+                    folders.insert(folder.to_owned());
+                }
+            }
+            for folder in folders {
+                std::fs::File::open(folder)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| self.error(format!("cannot sync files: {e}")))?;
+        synced.map_err(|e| self.error(format!("cannot sync files: {e}")))
+    }
+
+    /// Commits: creates the commit file, failing if that number is taken (another writer),
+    /// and makes it durable.
     pub async fn commit(&self, commit: &Commit) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(commit)
             .map_err(|e| self.error(format!("cannot encode commit: {e}")))?;
@@ -245,7 +273,7 @@ impl Warehouse {
             .put_opts(&path, PutPayload::from(bytes), options)
             .await
         {
-            Ok(_) => Ok(()),
+            Ok(_) => self.make_durable(&[commit_file(commit.number)]).await,
             Err(object_store::Error::AlreadyExists { .. }) => Err(self.error(format!(
                 "commit {} was made by another run meanwhile: nothing of this run was committed; run ingest again",
                 commit.number

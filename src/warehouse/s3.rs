@@ -85,6 +85,17 @@ fn modified(time: Option<&aws_sdk_s3::primitives::DateTime>) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// The metadata of a listed object (none without a key).
+fn listed(object: &aws_sdk_s3::types::Object) -> Option<ObjectMeta> {
+    Some(ObjectMeta {
+        location: Path::from(object.key()?),
+        last_modified: modified(object.last_modified()),
+        size: object.size().unwrap_or(0).max(0) as u64,
+        e_tag: object.e_tag().map(str::to_owned),
+        version: None,
+    })
+}
+
 /// `bytes START-END/TOTAL` of a Content-Range header.
 fn content_range(header: &str) -> Option<(u64, u64, u64)> {
     let rest = header.strip_prefix("bytes ")?;
@@ -261,19 +272,8 @@ impl ObjectStore for S3Store {
                     None => Ok(None),
                     Some(Err(e)) => Err(store_error(&root, e)),
                     Some(Ok(page)) => {
-                        let metas: Vec<object_store::Result<ObjectMeta>> = page
-                            .contents()
-                            .iter()
-                            .filter_map(|object| {
-                                Some(Ok(ObjectMeta {
-                                    location: Path::from(object.key()?),
-                                    last_modified: modified(object.last_modified()),
-                                    size: object.size().unwrap_or(0).max(0) as u64,
-                                    e_tag: object.e_tag().map(str::to_owned),
-                                    version: None,
-                                }))
-                            })
-                            .collect();
+                        let metas: Vec<object_store::Result<ObjectMeta>> =
+                            page.contents().iter().filter_map(listed).map(Ok).collect();
                         Ok(Some((stream::iter(metas), pages)))
                     }
                 }
@@ -308,15 +308,7 @@ impl ObjectStore for S3Store {
             );
             result
                 .objects
-                .extend(page.contents().iter().filter_map(|object| {
-                    Some(ObjectMeta {
-                        location: Path::from(object.key()?),
-                        last_modified: modified(object.last_modified()),
-                        size: object.size().unwrap_or(0).max(0) as u64,
-                        e_tag: object.e_tag().map(str::to_owned),
-                        version: None,
-                    })
-                }));
+                .extend(page.contents().iter().filter_map(listed));
         }
         Ok(result)
     }
