@@ -30,12 +30,17 @@ use crate::verify::integrity_schema;
 use crate::warehouse::Warehouse;
 use crate::warehouse::manifest::Manifest;
 
-/// One Parquet file of the warehouse and the keys of the objects in it.
+/// Bytes read from the end of a Parquet file at first: its whole footer (46 columns' chunk
+/// statistics per row group) in one request.
+const FOOTER_HINT: usize = 64 << 10;
+
+/// One Parquet file of the warehouse and the objects in it (their keys are parsed only when
+/// a statement has filters to prune by).
 #[derive(Debug)]
 struct EventsFile {
     path: String,
     bytes: u64,
-    keys: Vec<LogKey>,
+    log_files: Vec<String>,
 }
 
 /// `events` over a warehouse, with the command line's exact cut.
@@ -56,11 +61,11 @@ impl WarehouseEvents {
             .map(|file| EventsFile {
                 path: warehouse.path(&file.path).to_string(),
                 bytes: file.bytes,
-                keys: objects
+                log_files: objects
                     .get(file.path.as_str())
                     .into_iter()
                     .flatten()
-                    .map(|o| LogKey::parse(&o.log_file))
+                    .map(|o| o.log_file.clone())
                     .collect(),
             })
             .collect();
@@ -86,7 +91,10 @@ impl WarehouseEvents {
         Ok(self
             .files
             .iter()
-            .filter(|file| predicate.keep_keys(&file.keys).contains(&true))
+            .filter(|file| {
+                let keys: Vec<LogKey> = file.log_files.iter().map(|f| LogKey::parse(f)).collect();
+                predicate.keep_keys(&keys).contains(&true)
+            })
             .collect())
     }
 }
@@ -144,7 +152,12 @@ impl TableProvider for WarehouseEvents {
             }
         }
         let table_schema = DFSchema::try_from(Arc::clone(&schema))?;
-        let mut source = ParquetSource::new(Arc::clone(&schema));
+        // trailmap writes row-group statistics only (no page index, no bloom filters): the
+        // footer, read in one request, is all there is to prune by.
+        let mut source = ParquetSource::new(Arc::clone(&schema))
+            .with_enable_page_index(false)
+            .with_bloom_filter_on_read(false)
+            .with_metadata_size_hint(FOOTER_HINT);
         if let Some(predicate) = conjunction(filters.iter().cloned().chain(cut.clone())) {
             source = source.with_predicate(state.create_physical_expr(predicate, &table_schema)?);
         }

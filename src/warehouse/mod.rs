@@ -261,7 +261,7 @@ impl Warehouse {
     /// Commits: creates the commit file, failing if that number is taken (another writer),
     /// and makes it durable.
     pub async fn commit(&self, commit: &Commit) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(commit)
+        let bytes = serde_json::to_vec(commit)
             .map_err(|e| self.error(format!("cannot encode commit: {e}")))?;
         let path = self.path(&commit_file(commit.number));
         let options = PutOptions {
