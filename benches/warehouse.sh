@@ -96,10 +96,10 @@ echo "versions: $("$BIN" --version)$( [ -n "$DUCK_Q" ] && echo ", duckdb $(bench
 echo
 printf "| %-52s | %8s | %s |\n" "what" "wall s" "ratio"
 printf "|%s|%s|%s|\n" "------------------------------------------------------" "----------" "------------------------------"
-printf "| %-52s | %8.2f | %s |\n" "raw scan of every column" "$RAW_SCAN" "1.00x"
-printf "| %-52s | %8.2f | %s |\n" "trailmap ingest (empty warehouse)" "$INGEST" "$(printf '%.2f' "$(echo "$INGEST / $RAW_SCAN" | bc -l)")x the raw scan"
-printf "| %-52s | %8.2f | %s |\n" "served-regions, raw archive" "$RAW_Q" "1.00x"
-printf "| %-52s | %8.2f | %s |\n" "served-regions, warehouse" "$WH_Q" "$(printf '%.1f' "$(echo "$RAW_Q / $WH_Q" | bc -l)")x faster than raw"
-[ -n "$DUCK_Q" ] && printf "| %-52s | %8.2f | %s |\n" "served-regions, DuckDB over the warehouse's Parquet" "$DUCK_Q" "$(printf '%.1f' "$(echo "$RAW_Q / $DUCK_Q" | bc -l)")x faster than raw"
+printf "| %-52s | %8.3f | %s |\n" "raw scan of every column" "$RAW_SCAN" "1.00x"
+printf "| %-52s | %8.3f | %s |\n" "trailmap ingest (empty warehouse)" "$INGEST" "$(printf '%.2f' "$(echo "$INGEST / $RAW_SCAN" | bc -l)")x the raw scan"
+printf "| %-52s | %8.3f | %s |\n" "served-regions, raw archive" "$RAW_Q" "1.00x"
+printf "| %-52s | %8.3f | %s |\n" "served-regions, warehouse" "$WH_Q" "$(printf '%.1f' "$(echo "$RAW_Q / $WH_Q" | bc -l)")x faster than raw"
+[ -n "$DUCK_Q" ] && printf "| %-52s | %8.3f | %s |\n" "served-regions, DuckDB over the warehouse's Parquet" "$DUCK_Q" "$(printf '%.1f' "$(echo "$RAW_Q / $DUCK_Q" | bc -l)")x faster than raw"
 echo
 echo "size: gzipped archive $((GZ_BYTES / 1000000)) MB; warehouse $((WH_BYTES / 1000000)) MB in $PARQUET_FILES Parquet files ($(printf '%.2f' "$(echo "$WH_BYTES / $GZ_BYTES" | bc -l)")x)"

@@ -16,7 +16,8 @@ use trailmap::{ReadOptions, TrailSession};
 #[derive(Debug, Args)]
 pub struct SourceArgs {
     /// A local directory (read recursively) or file (.json.gz or .json), s3://bucket/prefix,
-    /// or trail:NAME (a trail name or ARN). Repeat for several; comma-separated in
+    /// or trail:NAME (a trail name or ARN); or a warehouse made by `trailmap ingest` (a
+    /// directory or S3 prefix, read on its own). Repeat for several; comma-separated in
     /// TRAILMAP_SOURCE.
     #[arg(
         short,

@@ -96,17 +96,19 @@ pub enum Command {
     /// Turn raw archives into a Parquet warehouse, incrementally: each run adds the objects
     /// the warehouse does not hold yet, whole and exactly once.
     ///
-    /// The warehouse (a local directory) then works as a source for query, report and audit
-    /// (`-s WAREHOUSE`): same tables, same answers, without parsing JSON again. --from/--to,
-    /// --account and --source-region choose which objects (by key, with the delivery margin);
-    /// every event of each chosen object is ingested. A run killed at any moment leaves
-    /// nothing half-done: the next run finishes the job. Objects that could not be read are
-    /// in the warehouse's load_errors and retried by the next run; an object that changed
-    /// since it was ingested is reported, not ingested twice.
+    /// The warehouse (a local directory or s3://bucket/prefix) then works as a source for
+    /// query, report, audit and shell (`-s WAREHOUSE`): same tables, same answers, without
+    /// parsing JSON again. --from/--to, --account and --source-region choose which objects
+    /// (by key, with the delivery margin); every event of each chosen object is ingested. A
+    /// run killed at any moment leaves nothing half-done: the next run finishes the job.
+    /// Objects that could not be read are in the warehouse's load_errors and retried by the
+    /// next run; an object that changed since it was ingested is reported, not ingested
+    /// twice. A day with many small files is compacted in the same run (--compact: any day).
     ///
     /// Examples:
     ///   trailmap ingest -s sample-data --into warehouse/
     ///   trailmap ingest -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --into /data/trail-warehouse
+    ///   trailmap ingest -s s3://org-trail-logs/AWSLogs/ --into s3://analytics/trail-warehouse
     ///   trailmap query -s warehouse/ served-regions
     #[command(verbatim_doc_comment)]
     Ingest(ingest::IngestArgs),
