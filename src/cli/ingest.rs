@@ -48,7 +48,9 @@ pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<Outcome> {
         Some(_) => progress.finish(&session),
         None => progress.clear(),
     }
-    print_summary(&report, &args.into);
+    if !quiet {
+        print_summary(&report, &args.into);
+    }
     Ok(if !report.load_errors.is_empty() && args.source.strict {
         Outcome::Incomplete
     } else {
