@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::profiles::{ApplicationProfile, ProfileMap};
 use crate::error::LoadError;
-use crate::layout::key::LogKey;
+use crate::layout::key::{is_account_id, is_region_code};
 
 /// Version of the commit format this trailmap writes; a commit of a newer format is refused.
 pub const FORMAT: u32 = 1;
@@ -88,13 +88,33 @@ impl IngestedObject {
 /// (`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz` is unique, so the same object
 /// under `./logs`, `/abs/logs` or a replica bucket is ingested once), else its whole name.
 pub fn object_identity(log_file: &str) -> String {
-    let key = LogKey::parse(log_file);
     let file_name = log_file.rsplit(['/', '\\']).next().unwrap_or(log_file);
-    if key.account.is_some() && key.region.is_some() && key.delivered.is_some() {
-        file_name.to_owned()
-    } else {
-        log_file.to_owned()
+    match is_cloudtrail_file_name(file_name) {
+        true => file_name.to_owned(),
+        false => log_file.to_owned(),
     }
+}
+
+/// Whether `name` is `ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE...` (checked on the name
+/// alone: the manifest asks it of every object each time a warehouse is opened).
+fn is_cloudtrail_file_name(name: &str) -> bool {
+    let mut parts = name.splitn(5, '_');
+    let (Some(account), Some("CloudTrail"), Some(region), Some(time), Some(unique)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let time = time.as_bytes();
+    is_account_id(account)
+        && is_region_code(region)
+        && time.len() == 14
+        && time[8] == b'T'
+        && time[13] == b'Z'
+        && !unique.is_empty()
 }
 
 /// The warehouse's state: every commit applied in order.
@@ -195,6 +215,8 @@ mod tests {
         assert_eq!(object_identity(&format!("s3://bucket/{KEY}")), name);
         assert_eq!(object_identity(&format!("./logs/{KEY}")), name);
         assert_eq!(object_identity("logs/odd.json.gz"), "logs/odd.json.gz");
+        let not_quite = "logs/111122223333_CloudTrail_eu-west-1_20250301_abc.json.gz";
+        assert_eq!(object_identity(not_quite), not_quite);
     }
 
     #[test]
