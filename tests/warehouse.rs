@@ -507,3 +507,64 @@ fn commits(warehouse: &Path) -> Vec<Value> {
         .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
         .collect()
 }
+
+#[test]
+fn a_folder_that_cannot_be_listed_is_told_to_readers_until_a_run_lists_it() {
+    use crate::common::s3_server::{Faults, S3Server};
+    let root = tempfile::tempdir().unwrap();
+    trailmap::generate::generate(
+        &root.path().join("trail-bucket"),
+        &GeneratorConfig {
+            events: 1_000,
+            days: 2,
+            ..GeneratorConfig::default()
+        },
+    )
+    .unwrap();
+    let warehouse = tempfile::tempdir().unwrap();
+    let into = warehouse.path().to_str().unwrap();
+    let ingest_through = |server: &S3Server| {
+        let env = server.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let args = ["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", into];
+        let output = crate::common::trailmap_with_env(&args, &env);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let denying = S3Server::start(
+        root.path(),
+        Faults {
+            denied_prefix: Some("/eu-west-1/".into()),
+            ..Faults::default()
+        },
+    );
+    ingest_through(&denying);
+    let unread = query_json(
+        warehouse.path(),
+        &[],
+        "SELECT log_file, message FROM load_errors",
+    );
+    assert!(!unread.is_empty());
+    for row in &unread {
+        let folder = row["log_file"].as_str().unwrap();
+        assert!(
+            folder.starts_with("s3://trail-bucket/") && folder.ends_with("/eu-west-1/"),
+            "{folder}"
+        );
+        assert!(row["message"].as_str().unwrap().contains("cannot list"));
+    }
+    let strict = trailmap(&["query", "--strict", "-s", into, "SELECT 1"]);
+    assert_eq!(
+        strict.status.code(),
+        Some(2),
+        "a reader is told the warehouse is incomplete"
+    );
+    // Listed again, the folder's objects come in and the warehouse is complete.
+    ingest_through(&S3Server::start(root.path(), Faults::default()));
+    assert!(query_json(warehouse.path(), &[], "SELECT * FROM load_errors").is_empty());
+    let total = walk(&root.path().join("trail-bucket")).len() as u64;
+    assert_eq!(event_counts(warehouse.path()), (total, total));
+}

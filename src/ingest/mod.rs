@@ -108,6 +108,8 @@ pub struct Ingest {
     new_objects: Vec<Arc<LogObject>>,
     /// The days to compact, with their current files.
     compact: BTreeMap<Option<NaiveDate>, Vec<DataFile>>,
+    /// Folders this run could not list.
+    listing_errors: Vec<LoadError>,
     report: IngestReport,
     target_file_bytes: u64,
 }
@@ -144,6 +146,7 @@ impl Ingest {
             }
         }
         listing.objects = new_objects.clone();
+        let listing_errors = listing.errors.clone();
         let mut profiles = options.read.profiles.clone();
         profiles.extend(manifest.profiles.clone());
         let read = ReadOptions {
@@ -169,6 +172,7 @@ impl Ingest {
             session,
             new_objects,
             compact,
+            listing_errors,
             report,
             target_file_bytes: options.target_file_bytes,
         })
@@ -183,7 +187,10 @@ impl Ingest {
     /// that need it), commits, then deletes the files the compaction replaced.
     pub async fn run(mut self) -> Result<IngestReport> {
         self.report.leftovers_deleted = self.delete_leftovers().await?;
-        if self.new_objects.is_empty() && self.compact.is_empty() {
+        // A run with nothing to write still commits when what could not be listed changed, so
+        // that readers of the warehouse are told.
+        let listing_unchanged = self.listing_errors == self.manifest.listing_errors;
+        if self.new_objects.is_empty() && self.compact.is_empty() && listing_unchanged {
             self.report.load_errors = self.session.load_errors();
             return Ok(self.report);
         }
@@ -379,6 +386,7 @@ impl Ingest {
             removed_files: replaced.into_iter().map(str::to_owned).collect(),
             objects,
             load_errors,
+            listing_errors: self.listing_errors.clone(),
             profiles,
         })
     }

@@ -204,8 +204,7 @@ pub fn warehouse_coverage(
             .is_none_or(|p| p.keep_keys([&LogKey::parse(log_file)]).contains(&true))
     };
     let load_errors: Vec<LoadError> = manifest
-        .load_errors
-        .iter()
+        .unread()
         .filter(|e| keeps(&e.log_file))
         .cloned()
         .collect();

@@ -37,6 +37,10 @@ pub struct Commit {
     /// Every object that could not be read, as of this commit: replaces the previous set.
     #[serde(default)]
     pub load_errors: Vec<LoadError>,
+    /// Folders the run could not list (their objects may be missing): replaces the previous
+    /// set, since each run lists its sources again.
+    #[serde(default)]
+    pub listing_errors: Vec<LoadError>,
     /// Application inference profiles found by the run (`--profiles` and the
     /// `CreateInferenceProfile` events it read).
     #[serde(default)]
@@ -128,6 +132,8 @@ pub struct Manifest {
     pub objects: BTreeMap<String, IngestedObject>,
     /// Objects that could not be read (retried by the next run).
     pub load_errors: Vec<LoadError>,
+    /// Folders the last run could not list.
+    pub listing_errors: Vec<LoadError>,
     /// Application inference profiles.
     pub profiles: ProfileMap,
 }
@@ -157,11 +163,17 @@ impl Manifest {
             self.objects.insert(object.identity(), object);
         }
         self.load_errors = commit.load_errors;
+        self.listing_errors = commit.listing_errors;
         for profile in commit.profiles {
             self.profiles.insert(profile);
         }
         self.last_commit = commit.number;
         Ok(())
+    }
+
+    /// What readers are told could not be read: the objects, and the folders not listed.
+    pub fn unread(&self) -> impl Iterator<Item = &LoadError> {
+        self.load_errors.iter().chain(&self.listing_errors)
     }
 
     /// Events in the warehouse.

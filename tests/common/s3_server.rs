@@ -41,6 +41,8 @@ pub struct Faults {
     pub broken_key: Option<String>,
     /// GETs of keys containing this are refused with 403 AccessDenied.
     pub denied_key: Option<String>,
+    /// Listings of prefixes containing this are refused with 403 AccessDenied.
+    pub denied_prefix: Option<String>,
     /// The first GET of every `n`-th distinct key sends its headers (with the full
     /// Content-Length) and half of its body, then closes the connection.
     pub cut_body_every: Option<usize>,
@@ -127,7 +129,16 @@ fn decide(state: &mut State, faults: &Faults, call: &Call) -> Option<Fault> {
             }
             (format!("get:{key}"), faults.flaky_get_every?)
         }
-        Call::List(prefix) => (format!("list:{prefix}"), faults.flaky_list_every?),
+        Call::List(prefix) => {
+            if faults
+                .denied_prefix
+                .as_deref()
+                .is_some_and(|d| prefix.contains(d))
+            {
+                return Some(Fault::Status(403, "AccessDenied"));
+            }
+            (format!("list:{prefix}"), faults.flaky_list_every?)
+        }
         Call::Other(_) => return None,
     };
     let next = state.distinct.len();
