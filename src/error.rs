@@ -81,6 +81,9 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A Ballista cluster that cannot be used (`--cluster`, `trailmap scheduler`, `executor`).
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// A Parquet warehouse that cannot be read or written.
     #[error("warehouse {location}: {reason}")]
     Warehouse {

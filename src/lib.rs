@@ -18,6 +18,8 @@
 
 pub mod audit;
 pub mod bedrock;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod decode;
 pub mod error;
 pub mod filter;

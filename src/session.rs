@@ -26,6 +26,8 @@ use crate::warehouse::Warehouse;
 pub struct TrailSession {
     ctx: SessionContext,
     store: Store,
+    /// The cluster statements run on (`--cluster`), if any.
+    cluster: Option<String>,
 }
 
 /// Where a session's events come from.
@@ -77,7 +79,12 @@ pub async fn open_for_query(
     if let Some(warehouse) = warehouse_among(sources, aws).await? {
         return session_over_warehouse(warehouse, options).await;
     }
-    let probe = session_over(Listing::default(), options.clone(), sources, aws).await?;
+    // The statement is planned here, even for a cluster: the probe reads nothing.
+    let local = ReadOptions {
+        cluster: None,
+        ..options.clone()
+    };
+    let probe = session_over(Listing::default(), local, sources, aws).await?;
     let state = probe.ctx.state();
     let plan = probe.checked_plan(sql).await?;
     let keys = key_predicate(&options.filter, Some(&state.optimize(&plan)?), &state)?;
@@ -138,10 +145,14 @@ async fn warehouse_among(sources: &[SourceSpec], aws: &AwsOptions) -> Result<Opt
     }
 }
 
-/// The DataFusion session every store uses: `memory_limit` on the memory pool, `DATAFUSION_*`
-/// variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS) tuning the engine.
-fn new_context(memory_limit: Option<u64>) -> Result<SessionContext> {
-    let runtime = match memory_limit {
+/// The DataFusion session every store uses: `--memory-limit` on the memory pool, `DATAFUSION_*`
+/// variables (e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS) tuning the engine; with
+/// `--cluster`, a session whose statements run on that cluster.
+async fn new_context(options: &ReadOptions) -> Result<SessionContext> {
+    if let Some(url) = &options.cluster {
+        return connect_cluster(url).await;
+    }
+    let runtime = match options.memory_limit {
         Some(bytes) => RuntimeEnvBuilder::new()
             .with_memory_limit(usize::try_from(bytes).unwrap_or(usize::MAX), 1.0)
             .build_arc()?,
@@ -151,13 +162,27 @@ fn new_context(memory_limit: Option<u64>) -> Result<SessionContext> {
     Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
+/// A session on the Ballista cluster at `url`.
+#[cfg(feature = "cluster")]
+async fn connect_cluster(url: &str) -> Result<SessionContext> {
+    crate::cluster::connect(url).await
+}
+
+/// Without Ballista built in, `--cluster` says how to get it.
+#[cfg(not(feature = "cluster"))]
+async fn connect_cluster(url: &str) -> Result<SessionContext> {
+    Err(Error::Cluster(format!(
+        "--cluster {url}: this trailmap was built without Ballista; build it with `cargo build --release --features cluster`"
+    )))
+}
+
 /// A session over a warehouse's manifest.
 async fn session_over_warehouse(
     warehouse: Warehouse,
     options: &ReadOptions,
 ) -> Result<TrailSession> {
     let manifest = warehouse.manifest().await?;
-    let ctx = new_context(options.memory_limit)?;
+    let ctx = new_context(options).await?;
     ctx.register_object_store(warehouse.store_url().as_ref(), warehouse.store());
     let state = ctx.state();
     let (coverage, load_errors) = warehouse_coverage(&manifest, &options.filter, &state)?;
@@ -178,6 +203,7 @@ async fn session_over_warehouse(
     .await?;
     Ok(TrailSession {
         ctx,
+        cluster: options.cluster.clone(),
         store: Store::Warehouse(Box::new(WarehouseStore {
             location,
             filter: options.filter.clone(),
@@ -201,13 +227,15 @@ async fn session_over(
         folders_not_listed = listing.skipped.folders,
         "listed sources"
     );
-    let ctx = new_context(options.memory_limit)?;
+    let ctx = new_context(&options).await?;
+    let cluster = options.cluster.clone();
     let integrity = Arc::new(Integrity::new(sources, VerifyOptions::from(&options), aws));
     let archive = Arc::new(Archive::new(listing, options));
     table::register(&ctx, Arc::clone(&archive), Arc::clone(&integrity)).await?;
     Ok(TrailSession {
         ctx,
         store: Store::Archive { archive, integrity },
+        cluster,
     })
 }
 
@@ -246,7 +274,9 @@ impl TrailSession {
     /// [`TrailSession::coverage`] describe the whole archive (a warehouse's manifest does
     /// already).
     pub async fn check_all(&self) {
-        if let Store::Archive { archive, .. } = &self.store {
+        // On a cluster the executors read the files, and a file they cannot read fails the
+        // statement: nothing to check here.
+        if let (Store::Archive { archive, .. }, None) = (&self.store, &self.cluster) {
             archive.check_all().await;
         }
     }
@@ -259,12 +289,33 @@ impl TrailSession {
         }
     }
 
-    /// What has been read so far (over a warehouse: every object the filter keeps).
+    /// What has been read so far (over a warehouse: every object the filter keeps). On a
+    /// cluster the executors read a raw archive's files and a file they cannot read fails the
+    /// statement, so every listed file counts as read and per-file facts (records, bad event
+    /// times, delivery lag) are not known here.
     pub fn coverage(&self) -> Coverage {
-        match &self.store {
-            Store::Archive { archive, .. } => archive.coverage(),
-            Store::Warehouse(store) => store.coverage,
+        match (&self.store, &self.cluster) {
+            (Store::Archive { archive, .. }, None) => archive.coverage(),
+            (Store::Archive { archive, .. }, Some(_)) => {
+                let listed = archive.coverage();
+                Coverage {
+                    files_read: listed.files_listed,
+                    ..listed
+                }
+            }
+            (Store::Warehouse(store), _) => store.coverage,
         }
+    }
+
+    /// The compressed size of the listed files (none over a warehouse).
+    pub fn listed_bytes(&self) -> u64 {
+        self.archive()
+            .map_or(0, |archive| archive.objects().iter().map(|o| o.size).sum())
+    }
+
+    /// The cluster statements run on (`--cluster df://HOST:PORT`), if any.
+    pub fn cluster(&self) -> Option<&str> {
+        self.cluster.as_deref()
     }
 
     /// The digest chain's verdicts on the session's sources (the `integrity` table), verified

@@ -54,7 +54,14 @@ pub struct SourceArgs {
     /// CloudTrail (ListPublicKeys) in each trail's home Region when digests are read from S3.
     #[arg(long, value_name = "FILE.json")]
     pub public_keys: Option<PathBuf>,
-    /// AWS named profile for S3 and trail sources (as in the AWS CLI).
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// How AWS is reached (as in the AWS CLI).
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS named profile (as in the AWS CLI).
     #[arg(long, value_name = "NAME", env = "AWS_PROFILE", help_heading = "AWS")]
     pub profile: Option<String>,
     /// Region of the AWS API calls (as in the AWS CLI; not a log filter, see --source-region).
@@ -68,6 +75,17 @@ pub struct SourceArgs {
         help_heading = "AWS"
     )]
     pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    /// The AWS options of the API calls.
+    pub fn options(&self) -> AwsOptions {
+        AwsOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
 }
 
 impl SourceArgs {
@@ -107,11 +125,7 @@ impl SourceArgs {
 
     /// The AWS options of the API calls.
     pub fn aws(&self) -> AwsOptions {
-        AwsOptions {
-            profile: self.profile.clone(),
-            region: self.region.clone(),
-            endpoint_url: self.endpoint_url.clone(),
-        }
+        self.aws.options()
     }
 
     /// Lists the sources and opens a session over the events from `from` to `to` (within
@@ -158,6 +172,12 @@ pub struct ReadArgs {
     /// Exit with code 2 if any file could not be read (default: warn and go on).
     #[arg(long)]
     pub strict: bool,
+    /// Run on an Apache Ballista cluster (`trailmap scheduler` + `trailmap executor`s): the
+    /// scheduler plans, the executors read the files themselves (the paths or S3 objects must
+    /// be reachable from them) and an unreadable file fails the statement. Needs a trailmap
+    /// built with `--features cluster`.
+    #[arg(long, value_name = "df://HOST:PORT", env = "TRAILMAP_CLUSTER")]
+    pub cluster: Option<String>,
 }
 
 impl ReadArgs {
@@ -174,6 +194,7 @@ impl ReadArgs {
             ReadOptions {
                 profiles,
                 memory_limit,
+                cluster: self.cluster.clone(),
                 ..options
             },
         ))

@@ -3,6 +3,7 @@
 mod args;
 mod audit;
 mod catalog;
+mod cluster;
 mod generate;
 mod ingest;
 mod output;
@@ -125,6 +126,30 @@ pub enum Command {
     ///   echo 'SELECT count(*) FROM invocations;' | trailmap shell -s sample-data
     #[command(verbatim_doc_comment)]
     Shell(shell::ShellArgs),
+    /// Start the scheduler of an Apache Ballista cluster, with trailmap's tables and functions.
+    ///
+    /// Clients send statements with --cluster df://HOST:PORT (query, report, audit, shell);
+    /// the scheduler plans them and hands tasks to the executors. It reads no log file.
+    /// Needs a trailmap built with `--features cluster`.
+    ///
+    /// Examples:
+    ///   trailmap scheduler --bind 0.0.0.0:50050
+    ///   trailmap executor --scheduler scheduler:50050 --bind 0.0.0.0:50051
+    ///   trailmap query --cluster df://scheduler:50050 -s s3://org-trail-logs/AWSLogs/ served-regions
+    #[command(verbatim_doc_comment)]
+    Scheduler(cluster::SchedulerArgs),
+    /// Start an executor of an Apache Ballista cluster: it fetches and decodes the log files
+    /// (or reads the warehouse) of the tasks the scheduler gives it.
+    ///
+    /// It reaches S3 with its own credentials (the standard AWS chain, --profile, --region):
+    /// read-only on the trail bucket (and the warehouse) is all it needs. Local sources must
+    /// be at the same path on every executor. Needs a trailmap built with `--features cluster`.
+    ///
+    /// Examples:
+    ///   trailmap executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50051
+    ///   trailmap executor --scheduler scheduler:50050 --external-host executor-1 --concurrency 4
+    #[command(verbatim_doc_comment)]
+    Executor(cluster::ExecutorArgs),
     /// List the named queries with their descriptions.
     Queries,
     /// Print the tables and their columns with meanings.
@@ -164,6 +189,8 @@ pub async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
         Command::Verify(args) => verify::run(args, quiet).await,
         Command::Ingest(args) => ingest::run(args, quiet).await,
         Command::Shell(args) => shell::run(args, quiet).await,
+        Command::Scheduler(args) => cluster::run_scheduler(args).await,
+        Command::Executor(args) => cluster::run_executor(args).await,
         Command::Queries => catalog::list_queries(),
         Command::Schema => catalog::print_schema(),
         Command::Generate(args) => generate::run(args),

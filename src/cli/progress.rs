@@ -73,6 +73,18 @@ impl Progress {
                 quiet,
             };
         }
+        if let Some(cluster) = session.cluster() {
+            // The executors read the files: all there is to show here is that it runs.
+            let spinner = ProgressBar::new_spinner()
+                .with_message(format!("running on the executors of {cluster}"));
+            spinner.enable_steady_tick(Duration::from_millis(100));
+            return Progress {
+                bar: Some(spinner),
+                ticker: None,
+                started,
+                quiet,
+            };
+        }
         let total = session.coverage().files_listed as u64;
         let bar = ProgressBar::new(total).with_style(
             ProgressStyle::with_template(
@@ -127,12 +139,17 @@ impl Progress {
         let p = session.progress();
         let c = session.coverage();
         let seconds = self.started.elapsed().as_secs_f64();
-        match session.warehouse_location() {
-            Some(warehouse) => eprintln!(
+        match (session.warehouse_location(), session.cluster()) {
+            (None, Some(cluster)) => eprintln!(
+                "trailmap: {} listed file(s) ({}) read by the executors of {cluster} in {seconds:.2} s",
+                c.files_listed,
+                HumanBytes(session.listed_bytes()),
+            ),
+            (Some(warehouse), _) => eprintln!(
                 "trailmap: read warehouse {warehouse} in {seconds:.2} s: {} ingested object(s) in range ({} events); {} could not be ingested",
                 c.files_read, c.records, c.files_failed
             ),
-            None => eprintln!(
+            (None, None) => eprintln!(
                 "trailmap: read {} of {} listed files ({}, {} events) in {seconds:.2} s; {} could not be read",
                 c.files_read,
                 c.files_listed,

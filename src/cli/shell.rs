@@ -44,7 +44,10 @@ Ctrl-C cancels the running statement (or the line being typed), not the shell.";
 /// Runs `trailmap shell`.
 pub async fn run(args: ShellArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let (specs, mut options) = args.source.parse()?;
-    options.column_cache = Some(parse_size(&args.cache_size)?);
+    // On a cluster the executors decode: there is nothing to keep here.
+    if options.cluster.is_none() {
+        options.column_cache = Some(parse_size(&args.cache_size)?);
+    }
     let session = Arc::new(trailmap::open(&specs, &options, &args.source.source.aws()).await?);
     if !quiet {
         let coverage = session.coverage();

@@ -123,6 +123,11 @@ impl DecodePlan {
     pub fn columns(&self) -> &[Column] {
         &self.columns
     }
+
+    /// Rows per batch at most.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
 }
 
 /// A decoded file.

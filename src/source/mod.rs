@@ -208,6 +208,25 @@ impl Fetched {
 pub type UserMetadata = HashMap<String, String>;
 
 impl Fetcher {
+    /// A fetcher reading S3 buckets with these clients (by bucket name) and local files.
+    pub fn with_s3_clients(s3: HashMap<String, aws_sdk_s3::Client>) -> Fetcher {
+        Fetcher {
+            s3,
+            ..Fetcher::default()
+        }
+    }
+
+    /// The Region each bucket's client calls (`None`: the SDK's default), by bucket.
+    pub fn bucket_regions(&self) -> std::collections::BTreeMap<String, Option<String>> {
+        self.s3
+            .iter()
+            .map(|(bucket, client)| {
+                let region = client.config().region().map(|r| r.to_string());
+                (bucket.clone(), region)
+            })
+            .collect()
+    }
+
     /// Downloads a remote object; local files are left for [`Fetched::open`].
     pub async fn fetch(&self, object: &LogObject) -> std::result::Result<Fetched, FileError> {
         self.fetch_with_metadata(object)

@@ -147,6 +147,14 @@ impl Coverage {
     }
 }
 
+/// A random number (from the standard library's randomly keyed hasher).
+fn random_token() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
+}
+
 /// Seconds as `3d 4h`, `5h 2m` or `12m 5s`.
 pub fn human_duration(seconds: i64) -> String {
     let (d, h, m, s) = (
@@ -221,6 +229,8 @@ pub struct ReadOptions {
     /// Keep decoded columns between statements, up to this many bytes (`trailmap shell`'s
     /// `--cache-size`); `None`: decode for each statement.
     pub column_cache: Option<u64>,
+    /// `--cluster df://HOST:PORT`: statements run on this Ballista cluster (`None`: here).
+    pub cluster: Option<String>,
 }
 
 impl From<&ReadOptions> for crate::verify::VerifyOptions {
@@ -243,6 +253,7 @@ impl Default for ReadOptions {
             memory_limit: None,
             public_keys: None,
             column_cache: None,
+            cluster: None,
         }
     }
 }
@@ -266,6 +277,12 @@ pub struct Archive {
     outcomes: Mutex<BTreeMap<String, Outcome>>,
     progress: Progress,
     cache: Option<ColumnCache>,
+    /// Identifies this listing when a scan of it is sent to other processes (a cluster's
+    /// executors keep one [`Archive`] per token, so their tasks share what they learn).
+    token: u64,
+    /// Whether a file that cannot be read fails the scan instead of being recorded: an
+    /// executor of a cluster has no one to tell its load errors to, so it fails closed.
+    fail_on_load_error: bool,
 }
 
 impl Archive {
@@ -285,7 +302,47 @@ impl Archive {
             outcomes: Mutex::new(BTreeMap::new()),
             progress: Progress::default(),
             cache: options.column_cache.map(ColumnCache::new),
+            token: random_token(),
+            fail_on_load_error: false,
         }
+    }
+
+    /// The archive of `objects` as another process listed it (identified by `token`), read
+    /// through `fetcher`. A file that cannot be read fails the scan that reads it.
+    pub fn listed_elsewhere(
+        objects: Vec<Arc<LogObject>>,
+        options: ReadOptions,
+        fetcher: Fetcher,
+        token: u64,
+    ) -> Self {
+        let mut listing = Listing::default();
+        listing.objects = objects;
+        listing.fetcher = fetcher;
+        Archive {
+            token,
+            fail_on_load_error: true,
+            ..Archive::new(listing, options)
+        }
+    }
+
+    /// What identifies this listing across processes.
+    pub fn token(&self) -> u64 {
+        self.token
+    }
+
+    /// The largest JSON text a file may hold (`--max-file-size`).
+    pub fn max_file_size(&self) -> u64 {
+        self.max_file_size
+    }
+
+    /// The application profiles given with `--profiles`.
+    pub fn given_profiles(&self) -> &ProfileMap {
+        &self.given_profiles
+    }
+
+    /// What reads the files' bytes.
+    pub fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
     }
 
     /// The listed files.
@@ -443,7 +500,13 @@ impl Archive {
                 return Err(DataFusionError::ResourcesExhausted(error.to_string()));
             }
             Err(error) => {
-                self.record_failure(log_file, &error);
+                self.record_failure(log_file.clone(), &error);
+                if self.fail_on_load_error {
+                    let error = LoadError::of_file(log_file, &error);
+                    return Err(DataFusionError::Execution(format!(
+                        "could not read {error} (on a cluster an unreadable file fails the query: run without --cluster to list it in load_errors)"
+                    )));
+                }
                 return Ok(Vec::new());
             }
         };

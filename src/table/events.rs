@@ -28,6 +28,11 @@ impl EventsTable {
     pub fn new(archive: Arc<Archive>) -> Self {
         EventsTable { archive }
     }
+
+    /// The archive it reads.
+    pub fn archive(&self) -> &Arc<Archive> {
+        &self.archive
+    }
 }
 
 #[async_trait]
@@ -71,21 +76,18 @@ impl TableProvider for EventsTable {
         };
         let margin = self.archive.filter().delivery_margin;
         let files = pruning::prune(self.archive.objects(), filters, margin, state)?;
-        let records = match self.archive.caches() {
-            true => RecordFilter::default(),
-            false => RecordFilter::of(filters),
+        let decoder_filters = match self.archive.caches() {
+            true => Vec::new(),
+            false => filters.to_vec(),
         };
+        let records = RecordFilter::of(&decoder_filters);
         let plan = self
             .archive
             .decode_plan(columns)
             .with_record_filter(records)
             .with_batch_size(state.config().batch_size());
         let partitions = state.config().target_partitions();
-        Ok(Arc::new(EventsScanExec::new(
-            Arc::clone(&self.archive),
-            files,
-            plan,
-            partitions,
-        )))
+        let scan = EventsScanExec::new(Arc::clone(&self.archive), files, plan, partitions);
+        Ok(Arc::new(scan.with_filters(decoder_filters)))
     }
 }

@@ -16,6 +16,7 @@ use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -65,6 +66,8 @@ pub struct EventsScanExec {
     archive: Arc<Archive>,
     partitions: Vec<Vec<Arc<LogObject>>>,
     plan: Arc<DecodePlan>,
+    /// The SQL filters the plan's record filter was made of (to send the scan elsewhere).
+    filters: Vec<Expr>,
     listed: usize,
     properties: Arc<PlanProperties>,
 }
@@ -79,6 +82,15 @@ impl EventsScanExec {
         max_partitions: usize,
     ) -> Self {
         let partitions = spread(files, max_partitions.max(1));
+        EventsScanExec::with_partitions(archive, partitions, plan)
+    }
+
+    /// A scan of `archive`'s files already dealt to partitions, with `plan`.
+    pub fn with_partitions(
+        archive: Arc<Archive>,
+        partitions: Vec<Vec<Arc<LogObject>>>,
+        plan: DecodePlan,
+    ) -> Self {
         let properties = PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(plan.schema())),
             Partitioning::UnknownPartitioning(partitions.len()),
@@ -90,9 +102,35 @@ impl EventsScanExec {
             archive,
             partitions,
             plan: Arc::new(plan),
+            filters: Vec::new(),
             listed,
             properties: Arc::new(properties),
         }
+    }
+
+    /// The same scan, remembering the SQL filters its plan's record filter was made of.
+    pub fn with_filters(self, filters: Vec<Expr>) -> Self {
+        EventsScanExec { filters, ..self }
+    }
+
+    /// The archive the files belong to.
+    pub fn archive(&self) -> &Arc<Archive> {
+        &self.archive
+    }
+
+    /// The files of each partition.
+    pub fn partitions(&self) -> &[Vec<Arc<LogObject>>] {
+        &self.partitions
+    }
+
+    /// What each file is decoded into.
+    pub fn plan(&self) -> &DecodePlan {
+        &self.plan
+    }
+
+    /// The SQL filters the decoder evaluates (see [`EventsScanExec::with_filters`]).
+    pub fn filters(&self) -> &[Expr] {
+        &self.filters
     }
 
     fn file_count(&self) -> usize {

@@ -17,6 +17,7 @@ pub mod warehouse;
 use std::sync::Arc;
 
 use datafusion::catalog::MemTable;
+use datafusion::execution::FunctionRegistry;
 use datafusion::prelude::SessionContext;
 
 use crate::error::{LoadError, Result};
@@ -90,8 +91,14 @@ pub async fn register_warehouse(
 /// `invocations` view over `events`.
 async fn register_shared(ctx: &SessionContext) -> Result<()> {
     ctx.register_table("regions", Arc::new(regions::regions_table()?))?;
-    ctx.register_udf(regions::geography_udf());
-    datafusion_functions_json::register_all(&mut ctx.clone())?;
+    register_functions(&mut ctx.clone())?;
     ctx.sql(INVOCATIONS_VIEW).await?.collect().await?;
+    Ok(())
+}
+
+/// Registers trailmap's functions: `geography` and the JSON functions (with their operators).
+pub fn register_functions(registry: &mut dyn FunctionRegistry) -> datafusion::common::Result<()> {
+    registry.register_udf(Arc::new(regions::geography_udf()))?;
+    datafusion_functions_json::register_all(registry)?;
     Ok(())
 }

@@ -14,6 +14,7 @@ use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::DataFusionError;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
@@ -36,17 +37,20 @@ const FOOTER_HINT: usize = 64 << 10;
 
 /// One Parquet file of the warehouse and the objects in it (their keys are parsed only when
 /// a statement has filters to prune by).
-#[derive(Debug)]
-struct EventsFile {
-    path: String,
-    bytes: u64,
-    log_files: Vec<String>,
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct EventsFile {
+    /// Its path in the object store.
+    pub path: String,
+    /// Its size.
+    pub bytes: u64,
+    /// The log files (names of the ingested objects) whose events it holds.
+    pub log_files: Vec<String>,
 }
 
 /// `events` over a warehouse, with the command line's exact cut.
 #[derive(Debug)]
 pub struct WarehouseEvents {
-    warehouse: Warehouse,
+    store_url: ObjectStoreUrl,
     files: Vec<EventsFile>,
     filter: ScanFilter,
 }
@@ -69,11 +73,31 @@ impl WarehouseEvents {
                     .collect(),
             })
             .collect();
+        WarehouseEvents::of_files(warehouse.store_url(), files, filter)
+    }
+
+    /// The table over `files` in the object store known as `store_url`.
+    pub fn of_files(store_url: ObjectStoreUrl, files: Vec<EventsFile>, filter: ScanFilter) -> Self {
         WarehouseEvents {
-            warehouse,
+            store_url,
             files,
             filter,
         }
+    }
+
+    /// The URL of the object store holding the files.
+    pub fn store_url(&self) -> &ObjectStoreUrl {
+        &self.store_url
+    }
+
+    /// Every file of the table.
+    pub fn files(&self) -> &[EventsFile] {
+        &self.files
+    }
+
+    /// The command line's cut.
+    pub fn filter(&self) -> &ScanFilter {
+        &self.filter
     }
 
     /// The files that may hold rows matching `filters` (and the command line's filter).
@@ -170,7 +194,7 @@ impl TableProvider for WarehouseEvents {
         let exact_limit = (filters.is_empty() && cut.is_none())
             .then_some(limit)
             .flatten();
-        let config = FileScanConfigBuilder::new(self.warehouse.store_url(), Arc::new(source))
+        let config = FileScanConfigBuilder::new(self.store_url.clone(), Arc::new(source))
             .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
             .with_projection_indices(Some(scanned.clone()))?
             .with_limit(exact_limit)
@@ -236,6 +260,11 @@ impl NoIntegrity {
     /// The table of the warehouse at `location`.
     pub fn new(location: String) -> Self {
         NoIntegrity { location }
+    }
+
+    /// The warehouse's location.
+    pub fn location(&self) -> &str {
+        &self.location
     }
 }
 

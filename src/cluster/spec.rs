@@ -1,0 +1,234 @@
+//! What a trailmap table or scan is made of, as JSON for another process: the listing of a raw
+//! archive (objects, command-line filter, file-size cap, given application profiles, each
+//! bucket's Region), the files of a warehouse, and a scan's partitions, columns and filters.
+//! No credentials travel: every process reaches S3 with its own.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::object_store::ObjectStoreUrl;
+use serde::{Deserialize, Serialize};
+
+use crate::decode::profiles::{ApplicationProfile, ProfileMap};
+use crate::filter::ScanFilter;
+use crate::source::{Fetcher, Location, LogObject};
+use crate::table::archive::{Archive, ReadOptions};
+use crate::table::warehouse::{EventsFile, WarehouseEvents};
+
+/// [`ScanFilter`] as JSON (times in RFC 3339, the margin in seconds).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FilterSpec {
+    from: Option<String>,
+    to: Option<String>,
+    accounts: Vec<String>,
+    source_regions: Vec<String>,
+    delivery_margin_seconds: i64,
+}
+
+impl From<&ScanFilter> for FilterSpec {
+    fn from(filter: &ScanFilter) -> Self {
+        FilterSpec {
+            from: filter.from.map(|t| t.to_rfc3339()),
+            to: filter.to.map(|t| t.to_rfc3339()),
+            accounts: filter.accounts.clone(),
+            source_regions: filter.source_regions.clone(),
+            delivery_margin_seconds: filter.delivery_margin.num_seconds(),
+        }
+    }
+}
+
+impl FilterSpec {
+    /// The filter again.
+    pub fn to_filter(&self) -> Result<ScanFilter> {
+        let time = |text: &Option<String>| -> Result<Option<DateTime<Utc>>> {
+            text.as_deref()
+                .map(|t| {
+                    DateTime::parse_from_rfc3339(t)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|e| malformed(format!("time {t:?}: {e}")))
+                })
+                .transpose()
+        };
+        Ok(ScanFilter {
+            from: time(&self.from)?,
+            to: time(&self.to)?,
+            accounts: self.accounts.clone(),
+            source_regions: self.source_regions.clone(),
+            delivery_margin: Duration::seconds(self.delivery_margin_seconds),
+        })
+    }
+}
+
+/// A listed log object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObjectSpec {
+    /// Local path, when local.
+    path: Option<PathBuf>,
+    /// Bucket and key, when on S3.
+    s3: Option<(String, String)>,
+    log_file: String,
+    size: u64,
+    revision: Option<String>,
+}
+
+impl From<&LogObject> for ObjectSpec {
+    fn from(object: &LogObject) -> Self {
+        let (path, s3) = match &object.location {
+            Location::Local(path) => (Some(path.clone()), None),
+            Location::S3 { bucket, key } => (None, Some((bucket.clone(), key.clone()))),
+        };
+        ObjectSpec {
+            path,
+            s3,
+            log_file: object.context.log_file.clone(),
+            size: object.size,
+            revision: object.revision.clone(),
+        }
+    }
+}
+
+impl ObjectSpec {
+    fn to_object(&self) -> Result<LogObject> {
+        let location = match (&self.path, &self.s3) {
+            (Some(path), None) => Location::Local(path.clone()),
+            (None, Some((bucket, key))) => Location::S3 {
+                bucket: bucket.clone(),
+                key: key.clone(),
+            },
+            _ => return Err(malformed(format!("object {}", self.log_file))),
+        };
+        Ok(LogObject::new(location, self.log_file.clone(), self.size)
+            .with_revision(self.revision.clone()))
+    }
+}
+
+/// A raw archive as its client listed it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ArchiveSpec {
+    /// Identifies the listing: processes keep one [`Archive`] per token.
+    pub token: u64,
+    objects: Vec<ObjectSpec>,
+    filter: FilterSpec,
+    max_file_size: u64,
+    profiles: Vec<ApplicationProfile>,
+    /// The Region of each bucket read (`None`: the SDK's default Region).
+    bucket_regions: BTreeMap<String, Option<String>>,
+}
+
+impl From<&Archive> for ArchiveSpec {
+    fn from(archive: &Archive) -> Self {
+        ArchiveSpec {
+            token: archive.token(),
+            objects: archive
+                .objects()
+                .iter()
+                .map(|o| ObjectSpec::from(o.as_ref()))
+                .collect(),
+            filter: FilterSpec::from(archive.filter()),
+            max_file_size: archive.max_file_size(),
+            profiles: archive.given_profiles().iter().cloned().collect(),
+            bucket_regions: archive.fetcher().bucket_regions(),
+        }
+    }
+}
+
+impl ArchiveSpec {
+    /// The archive again, its S3 objects read with clients made from `aws` (each in its
+    /// bucket's Region); without `aws` (a scheduler, which plans but reads nothing) S3
+    /// objects cannot be read.
+    pub fn to_archive(&self, aws: Option<&aws_config::SdkConfig>) -> Result<Archive> {
+        let objects = self
+            .objects
+            .iter()
+            .map(|o| o.to_object().map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        let mut profiles = ProfileMap::default();
+        for profile in &self.profiles {
+            profiles.insert(profile.clone());
+        }
+        let options = ReadOptions {
+            filter: self.filter.to_filter()?,
+            profiles,
+            max_file_size: self.max_file_size,
+            ..ReadOptions::default()
+        };
+        let clients: HashMap<String, aws_sdk_s3::Client> = match aws {
+            Some(config) => self
+                .bucket_regions
+                .iter()
+                .map(|(bucket, region)| {
+                    let client = crate::source::aws::s3_client(config, region.as_deref());
+                    (bucket.clone(), client)
+                })
+                .collect(),
+            None => HashMap::new(),
+        };
+        Ok(Archive::listed_elsewhere(
+            objects,
+            options,
+            Fetcher::with_s3_clients(clients),
+            self.token,
+        ))
+    }
+
+    /// The objects, by log file name (to find a scan's files in the archive again).
+    pub fn log_files(&self) -> impl Iterator<Item = &str> {
+        self.objects.iter().map(|o| o.log_file.as_str())
+    }
+}
+
+/// The `events` table of a warehouse.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WarehouseSpec {
+    store_url: String,
+    files: Vec<EventsFile>,
+    filter: FilterSpec,
+}
+
+impl From<&WarehouseEvents> for WarehouseSpec {
+    fn from(table: &WarehouseEvents) -> Self {
+        WarehouseSpec {
+            store_url: table.store_url().as_str().to_owned(),
+            files: table.files().to_vec(),
+            filter: FilterSpec::from(table.filter()),
+        }
+    }
+}
+
+impl WarehouseSpec {
+    /// The table again.
+    pub fn to_table(&self) -> Result<WarehouseEvents> {
+        let url = ObjectStoreUrl::parse(&self.store_url)?;
+        Ok(WarehouseEvents::of_files(
+            url,
+            self.files.clone(),
+            self.filter.to_filter()?,
+        ))
+    }
+}
+
+/// A scan of a raw archive: which files each partition reads and what it builds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanSpec {
+    /// The archive.
+    pub archive: ArchiveSpec,
+    /// Per partition, the log files it reads.
+    pub partitions: Vec<Vec<String>>,
+    /// The columns built, by name.
+    pub columns: Vec<String>,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// The SQL filters the decoder evaluates (DataFusion's protobuf encoding of their
+    /// conjunction), if any.
+    pub filters: Option<Vec<u8>>,
+}
+
+/// The error of a description that does not decode.
+pub fn malformed(what: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Internal(format!(
+        "trailmap cluster: malformed plan description ({what}); are the client, scheduler and executors the same trailmap version?"
+    ))
+}
