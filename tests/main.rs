@@ -6,6 +6,8 @@ mod common;
 mod audit;
 mod bad_input;
 mod cli;
+#[cfg(feature = "cluster")]
+mod cluster;
 mod correctness;
 mod fail_closed;
 mod published;

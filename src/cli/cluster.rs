@@ -14,6 +14,10 @@ pub struct SchedulerArgs {
     /// --scheduler HOST:PORT).
     #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:50050")]
     pub bind: SocketAddr,
+    /// Seconds without news from an executor (executors report every 5 s) after which it is
+    /// taken out of the cluster: its tasks run again on the others, or the job fails.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub executor_timeout: u64,
 }
 
 /// `trailmap executor`.
@@ -42,7 +46,7 @@ pub struct ExecutorArgs {
 /// Runs `trailmap scheduler` until stopped.
 #[cfg(feature = "cluster")]
 pub async fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<Outcome> {
-    trailmap::cluster::process::run_scheduler(args.bind).await?;
+    trailmap::cluster::process::run_scheduler(args.bind, args.executor_timeout).await?;
     Ok(Outcome::Success)
 }
 

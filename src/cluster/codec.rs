@@ -88,11 +88,12 @@ fn decode(buf: &[u8]) -> Result<Option<(Node, &[u8])>> {
     Ok(Some((node, ipc)))
 }
 
-/// The archives this process has rebuilt from listings, by token, most recent last.
+/// The archives this process has rebuilt from listings (with the listing, which a scheduler
+/// sends on to the executors as it came), most recent last.
 #[derive(Debug, Default)]
 pub struct Archives {
     aws: Option<aws_config::SdkConfig>,
-    kept: Mutex<VecDeque<Arc<Archive>>>,
+    kept: Mutex<VecDeque<(ArchiveSpec, Arc<Archive>)>>,
 }
 
 impl Archives {
@@ -105,18 +106,33 @@ impl Archives {
         }
     }
 
+    fn kept(&self) -> std::sync::MutexGuard<'_, VecDeque<(ArchiveSpec, Arc<Archive>)>> {
+        // A poisoned lock only means another thread panicked; the list stays valid.
+        self.kept.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The archive of `spec`: the one kept for its token, or a new one.
     fn archive(&self, spec: &ArchiveSpec) -> Result<Arc<Archive>> {
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(archive) = kept.iter().find(|a| a.token() == spec.token) {
+        let mut kept = self.kept();
+        if let Some((_, archive)) = kept.iter().find(|(_, a)| a.token() == spec.token) {
             return Ok(Arc::clone(archive));
         }
         let archive = Arc::new(spec.to_archive(self.aws.as_ref())?);
         if kept.len() == KEPT_ARCHIVES {
             kept.pop_front();
         }
-        kept.push_back(Arc::clone(&archive));
+        kept.push_back((spec.clone(), Arc::clone(&archive)));
         Ok(archive)
+    }
+
+    /// The listing of `archive`: as it was received, if this process rebuilt it from one
+    /// (its clients, which say the buckets' Regions, may not be here), else described now.
+    fn spec(&self, archive: &Archive) -> ArchiveSpec {
+        self.kept()
+            .iter()
+            .find(|(_, a)| a.token() == archive.token())
+            .map(|(spec, _)| spec.clone())
+            .unwrap_or_else(|| ArchiveSpec::from(archive))
     }
 }
 
@@ -180,7 +196,7 @@ impl LogicalExtensionCodec for LogicalCodec {
     ) -> Result<()> {
         if let Some(events) = node.downcast_ref::<EventsTable>() {
             return encode(
-                &Node::RawEvents(ArchiveSpec::from(events.archive().as_ref())),
+                &Node::RawEvents(self.archives.spec(events.archive())),
                 &[],
                 buf,
             );
@@ -360,7 +376,7 @@ impl PhysicalExtensionCodec for PhysicalCodec {
             .map(|f| f.to_bytes().map(|b| b.to_vec()))
             .transpose()?;
         let spec = ScanSpec {
-            archive: ArchiveSpec::from(source.archive().as_ref()),
+            archive: self.archives.spec(source.archive()),
             partitions: source
                 .partitions(config)?
                 .iter()

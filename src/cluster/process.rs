@@ -5,9 +5,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use ballista_core::ids::JobId;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_core::utils::default_session_builder;
+use ballista_executor::execution_engine::{
+    DefaultExecutionEngine, ExecutionEngine, QueryStageExecutor,
+};
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use datafusion::physical_plan::ExecutionPlan;
+
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
@@ -30,8 +36,13 @@ pub fn cluster_config(archives: &Arc<Archives>) -> SessionConfig {
         .with_ballista_physical_extension_codec(Arc::new(PhysicalCodec::new(Arc::clone(archives))))
 }
 
-/// Runs a scheduler listening on `bind` until the process is stopped.
-pub async fn run_scheduler(bind: SocketAddr) -> Result<()> {
+/// Heartbeats an executor sends the scheduler (besides asking for work), in seconds.
+const HEARTBEAT_SECONDS: u64 = 5;
+
+/// Runs a scheduler listening on `bind` until the process is stopped. An executor silent for
+/// `executor_timeout` seconds is taken out of the cluster (its tasks run again elsewhere, or
+/// the job fails).
+pub async fn run_scheduler(bind: SocketAddr, executor_timeout: u64) -> Result<()> {
     // The scheduler plans; it reads no log file, so it needs no AWS configuration.
     let archives = Arc::new(Archives::new(None));
     let producer_archives = Arc::clone(&archives);
@@ -43,6 +54,9 @@ pub async fn run_scheduler(bind: SocketAddr) -> Result<()> {
         override_session_builder: Some(Arc::new(scheduler_session)),
         override_logical_codec: Some(Arc::new(LogicalCodec::new(Arc::clone(&archives)))),
         override_physical_codec: Some(Arc::new(PhysicalCodec::new(Arc::clone(&archives)))),
+        executor_timeout_seconds: executor_timeout.max(2 * HEARTBEAT_SECONDS),
+        no_executors_grace_period_seconds: executor_timeout.max(2 * HEARTBEAT_SECONDS),
+        expire_dead_executor_interval_seconds: HEARTBEAT_SECONDS,
         ..SchedulerConfig::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)
@@ -99,6 +113,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         scheduler_host: options.scheduler.ip().to_string(),
         scheduler_port: options.scheduler.port(),
         vcores: options.concurrency,
+        executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,
         work_dir: options.work_dir.clone(),
         override_config_producer: Some(Arc::new(move || cluster_config(&producer_archives))),
         override_runtime_producer: Some(Arc::new(move |_config: &SessionConfig| {
@@ -110,6 +125,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
             runtime.build_arc()
         })),
         override_function_registry: Some(Arc::new(executor_functions()?)),
+        override_execution_engine: Some(Arc::new(LoggedEngine::new())),
         override_logical_codec: Some(Arc::new(LogicalCodec::new(Arc::clone(&archives)))),
         override_physical_codec: Some(Arc::new(PhysicalCodec::new(archives))),
         ..ExecutorProcessConfig::default()
@@ -118,6 +134,49 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
     start_executor_process(Arc::new(config))
         .await
         .map_err(cluster_error)
+}
+
+/// Ballista's execution engine, saying on stderr (`-v`) which tasks this executor runs.
+struct LoggedEngine {
+    engine: DefaultExecutionEngine,
+}
+
+impl LoggedEngine {
+    fn new() -> Self {
+        LoggedEngine {
+            engine: DefaultExecutionEngine::new(),
+        }
+    }
+}
+
+impl ExecutionEngine for LoggedEngine {
+    fn create_query_stage_exec(
+        &self,
+        job_id: JobId,
+        stage_id: usize,
+        task_id: usize,
+        global_output_partition_ids: Vec<usize>,
+        plan: Arc<dyn ExecutionPlan>,
+        work_dir: &str,
+        config: &SessionConfig,
+    ) -> datafusion::common::Result<Arc<dyn QueryStageExecutor>> {
+        tracing::info!(
+            job = %job_id,
+            stage = stage_id,
+            task = task_id,
+            partitions = ?global_output_partition_ids,
+            "running task"
+        );
+        self.engine.create_query_stage_exec(
+            job_id,
+            stage_id,
+            task_id,
+            global_output_partition_ids,
+            plan,
+            work_dir,
+            config,
+        )
+    }
 }
 
 /// Ballista's functions and trailmap's (`geography`, the JSON functions).
