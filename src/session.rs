@@ -168,6 +168,26 @@ async fn connect_cluster(url: &str) -> Result<SessionContext> {
     crate::cluster::connect(url).await
 }
 
+/// What the job of `plan` did on the cluster at `url`, said in one line.
+#[cfg(feature = "cluster")]
+async fn job_work(
+    plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    url: &str,
+) -> Result<Option<String>> {
+    Ok(crate::cluster::jobs::job_work(plan, url)
+        .await?
+        .map(|work| work.to_string()))
+}
+
+/// Without Ballista built in, no statement runs on a cluster.
+#[cfg(not(feature = "cluster"))]
+async fn job_work(
+    _plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    _url: &str,
+) -> Result<Option<String>> {
+    Ok(None)
+}
+
 /// Without Ballista built in, `--cluster` says how to get it.
 #[cfg(not(feature = "cluster"))]
 async fn connect_cluster(url: &str) -> Result<SessionContext> {
@@ -311,6 +331,18 @@ impl TrailSession {
     pub fn listed_bytes(&self) -> u64 {
         self.archive()
             .map_or(0, |archive| archive.objects().iter().map(|o| o.size).sum())
+    }
+
+    /// What the cluster did for the statement `plan` ran (stages, tasks, which executors read
+    /// the log files), asked of the scheduler; `None` when not on a cluster.
+    pub async fn cluster_work(
+        &self,
+        plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    ) -> Result<Option<String>> {
+        let Some(url) = &self.cluster else {
+            return Ok(None);
+        };
+        job_work(plan, url).await
     }
 
     /// The cluster statements run on (`--cluster df://HOST:PORT`), if any.

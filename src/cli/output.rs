@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use clap::ValueEnum;
 use datafusion::arrow::array::RecordBatch;
@@ -10,6 +11,7 @@ use datafusion::arrow::csv;
 use datafusion::arrow::json::{ArrayWriter, LineDelimitedWriter};
 use datafusion::arrow::util::pretty::pretty_format_batches_with_schema;
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use datafusion::prelude::DataFrame;
 use futures::StreamExt;
 
@@ -86,21 +88,25 @@ pub fn target_name(path: Option<&Path>) -> String {
     path.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string())
 }
 
-/// Streams `frame` in `format` to `sink`, opened for `path` (or stdout).
+/// Streams `frame` in `format` to `sink`, opened for `path` (or stdout). Returns the physical
+/// plan that ran.
 pub async fn write_results(
     frame: DataFrame,
     format: Format,
     sink: Box<dyn Write + Send>,
     path: Option<&Path>,
-) -> Result<()> {
+) -> Result<Arc<dyn ExecutionPlan>> {
     let target = target_name(path);
     let schema = frame.schema().inner().clone();
-    let mut stream = frame.execute_stream().await?;
+    let task = Arc::new(frame.task_ctx());
+    let plan = frame.create_physical_plan().await?;
+    let mut stream = execute_stream(Arc::clone(&plan), task)?;
     let mut writer = BatchWriter::new(format, sink, &schema).map_err(output_error(&target))?;
     while let Some(batch) = stream.next().await {
         writer.write(&batch?).map_err(output_error(&target))?;
     }
-    writer.finish(&schema).map_err(output_error(&target))
+    writer.finish(&schema).map_err(output_error(&target))?;
+    Ok(plan)
 }
 
 /// Writes one batch to `sink` in `format`.

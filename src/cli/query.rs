@@ -72,8 +72,15 @@ pub async fn run(args: QueryArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let frame = session.sql(&sql).await?;
     let sink = open_sink(args.format, args.output.as_deref())?;
     let progress = Progress::start(&session, quiet);
-    write_results(frame, args.format, sink, args.output.as_deref()).await?;
+    let plan = write_results(frame, args.format, sink, args.output.as_deref()).await?;
     progress.finish(&session);
+    if tracing::enabled!(tracing::Level::INFO) {
+        match session.cluster_work(&plan).await {
+            Ok(Some(work)) => tracing::info!("{work}"),
+            Ok(None) => {}
+            Err(e) => tracing::info!("could not ask the scheduler what the job did: {e}"),
+        }
+    }
     let incomplete = report_load_errors(&session);
     Ok(if incomplete && args.source.strict {
         Outcome::Incomplete

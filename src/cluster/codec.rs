@@ -94,6 +94,8 @@ fn decode(buf: &[u8]) -> Result<Option<(Node, &[u8])>> {
 pub struct Archives {
     aws: Option<aws_config::SdkConfig>,
     kept: Mutex<VecDeque<(ArchiveSpec, Arc<Archive>)>>,
+    /// This process's name in scan metrics (an executor's address).
+    runner: Option<Arc<str>>,
 }
 
 impl Archives {
@@ -103,6 +105,15 @@ impl Archives {
         Archives {
             aws,
             kept: Mutex::default(),
+            runner: None,
+        }
+    }
+
+    /// The same, counting the scan partitions this process runs under `name` (executors).
+    pub fn run_by(self, name: &str) -> Self {
+        Archives {
+            runner: Some(Arc::from(name)),
+            ..self
         }
     }
 
@@ -344,7 +355,11 @@ impl PhysicalCodec {
             .decode_plan(columns)
             .with_record_filter(RecordFilter::of(&filters))
             .with_batch_size(spec.batch_size);
-        Ok(EventsScanExec::with_partitions(archive, partitions, plan).with_filters(filters))
+        let scan = EventsScanExec::with_partitions(archive, partitions, plan).with_filters(filters);
+        Ok(match &self.archives.runner {
+            Some(runner) => scan.run_by(Arc::clone(runner)),
+            None => scan,
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 //! client lists a raw archive once; the listing travels with the plan ([`spec`]).
 
 pub mod codec;
+pub mod jobs;
 pub mod process;
 pub mod scan;
 pub mod spec;

@@ -96,7 +96,11 @@ pub struct ExecutorOptions {
 /// Runs an executor until the process is stopped or the scheduler tells it to stop.
 pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
     let aws = aws::load(&options.aws).await;
-    let archives = Arc::new(Archives::new(Some(aws.clone())));
+    let name = match &options.external_host {
+        Some(host) => format!("{host}:{}", options.bind.port()),
+        None => options.bind.to_string(),
+    };
+    let archives = Arc::new(Archives::new(Some(aws.clone())).run_by(&name));
     let producer_archives = Arc::clone(&archives);
     let grpc_port = options.bind.port().checked_add(1).ok_or_else(|| {
         Error::Cluster(format!(

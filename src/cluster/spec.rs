@@ -232,3 +232,84 @@ pub fn malformed(what: impl std::fmt::Display) -> DataFusionError {
         "trailmap cluster: malformed plan description ({what}); are the client, scheduler and executors the same trailmap version?"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Location;
+
+    #[test]
+    fn a_listing_travels_whole() {
+        let filter = ScanFilter {
+            from: Some(
+                DateTime::parse_from_rfc3339("2025-03-01T00:00:00Z")
+                    .unwrap()
+                    .to_utc(),
+            ),
+            to: Some(
+                DateTime::parse_from_rfc3339("2025-03-02T12:30:00.5Z")
+                    .unwrap()
+                    .to_utc(),
+            ),
+            accounts: vec!["111122223333".into()],
+            source_regions: vec!["eu-west-1".into()],
+            delivery_margin: Duration::hours(6),
+        };
+        let objects = vec![
+            Arc::new(
+                LogObject::new(
+                    Location::S3 {
+                        bucket: "b".into(),
+                        key: "AWSLogs/x.json.gz".into(),
+                    },
+                    "s3://b/AWSLogs/x.json.gz".into(),
+                    120,
+                )
+                .with_revision(Some("\"etag\"".into())),
+            ),
+            Arc::new(LogObject::new(
+                Location::Local("/logs/y.json.gz".into()),
+                "/logs/y.json.gz".into(),
+                7,
+            )),
+        ];
+        let options = ReadOptions {
+            filter: filter.clone(),
+            max_file_size: 1 << 20,
+            ..ReadOptions::default()
+        };
+        let archive = Archive::listed_elsewhere(objects, options, Fetcher::default(), 42);
+        let spec = ArchiveSpec::from(&archive);
+        let json = serde_json::to_string(&spec).unwrap();
+        let again: ArchiveSpec = serde_json::from_str(&json).unwrap();
+        let rebuilt = again.to_archive(None).unwrap();
+        assert_eq!(rebuilt.token(), 42);
+        assert_eq!(rebuilt.filter(), &filter);
+        assert_eq!(rebuilt.max_file_size(), 1 << 20);
+        let described: Vec<_> = rebuilt
+            .objects()
+            .iter()
+            .map(|o| {
+                (
+                    o.location.clone(),
+                    o.context.log_file.clone(),
+                    o.size,
+                    o.revision.clone(),
+                )
+            })
+            .collect();
+        let original: Vec<_> = archive
+            .objects()
+            .iter()
+            .map(|o| {
+                (
+                    o.location.clone(),
+                    o.context.log_file.clone(),
+                    o.size,
+                    o.revision.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(described, original);
+    }
+}

@@ -19,6 +19,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -70,7 +71,14 @@ pub struct EventsScanExec {
     filters: Vec<Expr>,
     listed: usize,
     properties: Arc<PlanProperties>,
+    /// The process running the scan, when it is one of several (a cluster's executor): each
+    /// partition it runs is counted under its name in the metrics.
+    runner: Option<Arc<str>>,
+    metrics: ExecutionPlanMetricsSet,
 }
+
+/// The start of the metric counting the partitions of a scan one process ran, before its name.
+pub const RUN_BY: &str = "partitions run by ";
 
 impl EventsScanExec {
     /// A scan of `files` (chosen from `archive` by pruning) with `plan`, over at most
@@ -105,12 +113,22 @@ impl EventsScanExec {
             filters: Vec::new(),
             listed,
             properties: Arc::new(properties),
+            runner: None,
+            metrics: ExecutionPlanMetricsSet::new(),
         }
     }
 
     /// The same scan, remembering the SQL filters its plan's record filter was made of.
     pub fn with_filters(self, filters: Vec<Expr>) -> Self {
         EventsScanExec { filters, ..self }
+    }
+
+    /// The same scan, counting the partitions it runs under `runner` in its metrics.
+    pub fn run_by(self, runner: Arc<str>) -> Self {
+        EventsScanExec {
+            runner: Some(runner),
+            ..self
+        }
     }
 
     /// The archive the files belong to.
@@ -205,11 +223,20 @@ impl ExecutionPlan for EventsScanExec {
         Ok(self)
     }
 
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
     fn execute(
         &self,
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        if let Some(runner) = &self.runner {
+            MetricBuilder::new(&self.metrics)
+                .counter(format!("{RUN_BY}{runner}"), partition)
+                .add(1);
+        }
         let mut files = self.partitions.get(partition).cloned().unwrap_or_default();
         // Objects whose download started while listing come first: they are (nearly) here.
         files.sort_by_cached_key(|f| !self.archive.started_early(f));
