@@ -18,6 +18,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
+use flate2::Compression;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
@@ -50,7 +53,8 @@ const MAGIC: &[u8] = b"trailmap/1\0";
 /// Listings an executor keeps (the most recent ones).
 const KEPT_ARCHIVES: usize = 8;
 
-/// A trailmap table or scan as sent: JSON after [`MAGIC`], then any Arrow IPC bytes.
+/// A trailmap table or scan as sent: after [`MAGIC`], its JSON deflated (a listing's keys
+/// share long prefixes: about 20 bytes an object travel), then any Arrow IPC bytes.
 #[derive(Debug, Serialize, Deserialize)]
 enum Node {
     RawEvents(ArchiveSpec),
@@ -62,7 +66,10 @@ enum Node {
 }
 
 fn encode(node: &Node, ipc: &[u8], buf: &mut Vec<u8>) -> Result<()> {
-    let json = serde_json::to_vec(node).map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let mut deflater = DeflateEncoder::new(Vec::new(), Compression::default());
+    serde_json::to_writer(&mut deflater, node)
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let json = deflater.finish()?;
     let length = u32::try_from(json.len()).map_err(|_| malformed("description too large"))?;
     buf.extend_from_slice(MAGIC);
     buf.extend_from_slice(&length.to_le_bytes());
@@ -84,7 +91,7 @@ fn decode(buf: &[u8]) -> Result<Option<(Node, &[u8])>> {
         return Err(malformed("truncated"));
     }
     let (json, ipc) = rest.split_at(length);
-    let node = serde_json::from_slice(json).map_err(malformed)?;
+    let node = serde_json::from_reader(DeflateDecoder::new(json)).map_err(malformed)?;
     Ok(Some((node, ipc)))
 }
 
@@ -415,5 +422,61 @@ impl PhysicalExtensionCodec for PhysicalCodec {
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
         self.ballista.try_encode_udf(node, buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Fetcher, Location, LogObject};
+    use crate::table::archive::ReadOptions;
+
+    #[test]
+    fn a_listing_travels_compressed() {
+        let objects: Vec<Arc<LogObject>> = (0..10_000)
+            .map(|i| {
+                let key = format!(
+                    "AWSLogs/o-a1b2c3d4e5/11112222{:04}/CloudTrail/eu-west-1/2025/03/{:02}/11112222{:04}_CloudTrail_eu-west-1_202503{:02}T{:04}Z_{:016x}.json.gz",
+                    i % 40,
+                    i % 28 + 1,
+                    i % 40,
+                    i % 28 + 1,
+                    i % 2400,
+                    (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                );
+                let location = Location::S3 {
+                    bucket: "org-trail-logs".into(),
+                    key: key.clone(),
+                };
+                Arc::new(
+                    LogObject::new(location, format!("s3://org-trail-logs/{key}"), 4_000 + i)
+                        .with_revision(Some(format!("\"{:032x}\"", u128::from(i) * 7919))),
+                )
+            })
+            .collect();
+        let archive =
+            Archive::listed_elsewhere(objects, ReadOptions::default(), Fetcher::default(), 7);
+        let archives = Archives::new(None);
+        let mut buf = Vec::new();
+        encode(&Node::RawEvents(archives.spec(&archive)), &[], &mut buf).unwrap();
+        eprintln!("a listing of 10,000 objects: {} bytes", buf.len());
+        assert!(buf.len() < 40 * 10_000, "{} bytes", buf.len());
+        let Some((Node::RawEvents(spec), rest)) = decode(&buf).unwrap() else {
+            panic!("not a raw archive");
+        };
+        assert!(rest.is_empty());
+        let again = archives.archive(&spec).unwrap();
+        assert_eq!(again.token(), 7);
+        let names = |a: &Archive| -> Vec<(String, u64, Option<String>)> {
+            let mut names: Vec<_> = a
+                .objects()
+                .iter()
+                .map(|o| (o.context.log_file.clone(), o.size, o.revision.clone()))
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(&again), names(&archive));
+        assert!(decode(b"not trailmap").unwrap().is_none());
     }
 }

@@ -26,12 +26,18 @@ use crate::cluster::stores::ClusterStores;
 use crate::error::{Error, Result};
 use crate::source::aws::{self, AwsOptions};
 
+/// The largest gRPC message between client, scheduler and executors (Ballista's default is
+/// 16 MiB): a raw archive's listing travels in the plan, some 20-30 bytes an object, so a
+/// statement may cover a few million objects.
+const GRPC_MESSAGE_BYTES: u32 = 128 << 20;
+
 /// The session configuration every trailmap cluster process starts from: Ballista's, with
 /// trailmap's codecs.
 pub fn cluster_config(archives: &Arc<Archives>) -> SessionConfig {
     use ballista_core::extension::SessionConfigExt;
     SessionConfig::new_with_ballista()
         .with_information_schema(true)
+        .with_ballista_grpc_client_max_message_size(GRPC_MESSAGE_BYTES as usize)
         .with_ballista_logical_extension_codec(Arc::new(LogicalCodec::new(Arc::clone(archives))))
         .with_ballista_physical_extension_codec(Arc::new(PhysicalCodec::new(Arc::clone(archives))))
 }
@@ -57,6 +63,9 @@ pub async fn run_scheduler(bind: SocketAddr, executor_timeout: u64) -> Result<()
         executor_timeout_seconds: executor_timeout.max(2 * HEARTBEAT_SECONDS),
         no_executors_grace_period_seconds: executor_timeout.max(2 * HEARTBEAT_SECONDS),
         expire_dead_executor_interval_seconds: HEARTBEAT_SECONDS,
+        grpc_server_max_decoding_message_size: GRPC_MESSAGE_BYTES,
+        grpc_server_max_encoding_message_size: GRPC_MESSAGE_BYTES,
+        grpc_client_max_message_size: GRPC_MESSAGE_BYTES,
         ..SchedulerConfig::default()
     };
     let cluster = BallistaCluster::new_from_config(&config)
@@ -118,6 +127,8 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         scheduler_port: options.scheduler.port(),
         vcores: options.concurrency,
         executor_heartbeat_interval_seconds: HEARTBEAT_SECONDS,
+        grpc_max_decoding_message_size: GRPC_MESSAGE_BYTES,
+        grpc_max_encoding_message_size: GRPC_MESSAGE_BYTES,
         work_dir: options.work_dir.clone(),
         override_config_producer: Some(Arc::new(move || cluster_config(&producer_archives))),
         override_runtime_producer: Some(Arc::new(move |_config: &SessionConfig| {

@@ -62,46 +62,49 @@ impl FilterSpec {
     }
 }
 
-/// A listed log object.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ObjectSpec {
-    /// Local path, when local.
-    path: Option<PathBuf>,
-    /// Bucket and key, when on S3.
-    s3: Option<(String, String)>,
-    log_file: String,
-    size: u64,
-    revision: Option<String>,
+/// Listed log objects, compactly: local paths, and keys by bucket (a log file's name is its path,
+/// or `s3://bucket/key`), each with its size and revision.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct ObjectsSpec {
+    local: Vec<(PathBuf, u64, Option<String>)>,
+    s3: BTreeMap<String, Vec<(String, u64, Option<String>)>>,
 }
 
-impl From<&LogObject> for ObjectSpec {
-    fn from(object: &LogObject) -> Self {
-        let (path, s3) = match &object.location {
-            Location::Local(path) => (Some(path.clone()), None),
-            Location::S3 { bucket, key } => (None, Some((bucket.clone(), key.clone()))),
-        };
-        ObjectSpec {
-            path,
-            s3,
-            log_file: object.context.log_file.clone(),
-            size: object.size,
-            revision: object.revision.clone(),
+impl ObjectsSpec {
+    fn of(objects: &[Arc<LogObject>]) -> Self {
+        let mut spec = ObjectsSpec::default();
+        for object in objects {
+            let (size, revision) = (object.size, object.revision.clone());
+            match &object.location {
+                Location::Local(path) => spec.local.push((path.clone(), size, revision)),
+                Location::S3 { bucket, key } => spec
+                    .s3
+                    .entry(bucket.clone())
+                    .or_default()
+                    .push((key.clone(), size, revision)),
+            }
         }
+        spec
     }
-}
 
-impl ObjectSpec {
-    fn to_object(&self) -> Result<LogObject> {
-        let location = match (&self.path, &self.s3) {
-            (Some(path), None) => Location::Local(path.clone()),
-            (None, Some((bucket, key))) => Location::S3 {
-                bucket: bucket.clone(),
-                key: key.clone(),
-            },
-            _ => return Err(malformed(format!("object {}", self.log_file))),
-        };
-        Ok(LogObject::new(location, self.log_file.clone(), self.size)
-            .with_revision(self.revision.clone()))
+    /// The objects again, named as listing names them.
+    fn objects(&self) -> Vec<Arc<LogObject>> {
+        let local = self.local.iter().map(|(path, size, revision)| {
+            let name = path.display().to_string();
+            LogObject::new(Location::Local(path.clone()), name, *size)
+                .with_revision(revision.clone())
+        });
+        let s3 = self.s3.iter().flat_map(|(bucket, objects)| {
+            objects.iter().map(move |(key, size, revision)| {
+                let location = Location::S3 {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                };
+                LogObject::new(location, format!("s3://{bucket}/{key}"), *size)
+                    .with_revision(revision.clone())
+            })
+        });
+        local.chain(s3).map(Arc::new).collect()
     }
 }
 
@@ -110,7 +113,7 @@ impl ObjectSpec {
 pub struct ArchiveSpec {
     /// Identifies the listing: processes keep one [`Archive`] per token.
     pub token: u64,
-    objects: Vec<ObjectSpec>,
+    objects: ObjectsSpec,
     filter: FilterSpec,
     max_file_size: u64,
     profiles: Vec<ApplicationProfile>,
@@ -122,11 +125,7 @@ impl From<&Archive> for ArchiveSpec {
     fn from(archive: &Archive) -> Self {
         ArchiveSpec {
             token: archive.token(),
-            objects: archive
-                .objects()
-                .iter()
-                .map(|o| ObjectSpec::from(o.as_ref()))
-                .collect(),
+            objects: ObjectsSpec::of(archive.objects()),
             filter: FilterSpec::from(archive.filter()),
             max_file_size: archive.max_file_size(),
             profiles: archive.given_profiles().iter().cloned().collect(),
@@ -140,11 +139,7 @@ impl ArchiveSpec {
     /// bucket's Region); without `aws` (a scheduler, which plans but reads nothing) S3
     /// objects cannot be read.
     pub fn to_archive(&self, aws: Option<&aws_config::SdkConfig>) -> Result<Archive> {
-        let objects = self
-            .objects
-            .iter()
-            .map(|o| o.to_object().map(Arc::new))
-            .collect::<Result<Vec<_>>>()?;
+        let objects = self.objects.objects();
         let mut profiles = ProfileMap::default();
         for profile in &self.profiles {
             profiles.insert(profile.clone());
@@ -172,11 +167,6 @@ impl ArchiveSpec {
             Fetcher::with_s3_clients(clients),
             self.token,
         ))
-    }
-
-    /// The objects, by log file name (to find a scan's files in the archive again).
-    pub fn log_files(&self) -> impl Iterator<Item = &str> {
-        self.objects.iter().map(|o| o.log_file.as_str())
     }
 }
 
@@ -286,7 +276,7 @@ mod tests {
         assert_eq!(rebuilt.token(), 42);
         assert_eq!(rebuilt.filter(), &filter);
         assert_eq!(rebuilt.max_file_size(), 1 << 20);
-        let described: Vec<_> = rebuilt
+        let mut described: Vec<_> = rebuilt
             .objects()
             .iter()
             .map(|o| {
@@ -298,7 +288,7 @@ mod tests {
                 )
             })
             .collect();
-        let original: Vec<_> = archive
+        let mut original: Vec<_> = archive
             .objects()
             .iter()
             .map(|o| {
@@ -310,6 +300,8 @@ mod tests {
                 )
             })
             .collect();
+        described.sort_by_key(|o| o.1.clone());
+        original.sort_by_key(|o| o.1.clone());
         assert_eq!(described, original);
     }
 }
