@@ -252,11 +252,75 @@ async fn session_over(
     let integrity = Arc::new(Integrity::new(sources, VerifyOptions::from(&options), aws));
     let archive = Arc::new(Archive::new(listing, options));
     table::register(&ctx, Arc::clone(&archive), Arc::clone(&integrity)).await?;
+    if cluster.is_some() {
+        find_profiles_on_cluster(&ctx, &archive).await?;
+    }
     Ok(TrailSession {
         ctx,
         store: Store::Archive { archive, integrity },
         cluster,
     })
+}
+
+/// The table of the search for application profiles on a cluster, registered while it runs.
+const PROFILE_SEARCH: &str = "trailmap_profile_search";
+
+/// On a cluster, finds the application profiles the listed files create with one distributed
+/// pass over them (whole files, no record cut, as a local search reads them), and tells the
+/// archive: every later statement carries them, so no executor searches the archive itself.
+async fn find_profiles_on_cluster(ctx: &SessionContext, archive: &Archive) -> Result<()> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::DataType;
+    let table = table::events::EventsTable::new(Arc::new(archive.uncut()));
+    ctx.register_table(PROFILE_SEARCH, Arc::new(table))?;
+    let sql = format!(
+        "SELECT request_parameters, response_elements, CAST(event_time AS BIGINT), log_file \
+         FROM {PROFILE_SEARCH} WHERE event_source = '{}' \
+         AND event_name = 'CreateInferenceProfile' AND error_code IS NULL",
+        crate::bedrock::BEDROCK_EVENT_SOURCE
+    );
+    let found = match ctx.sql(&sql).await {
+        Ok(frame) => frame.collect().await,
+        Err(e) => Err(e),
+    };
+    ctx.deregister_table(PROFILE_SEARCH)?;
+    let mut profiles = crate::decode::profiles::ProfileMap::default();
+    for batch in found? {
+        let text = |i: usize| cast(batch.column(i), &DataType::Utf8);
+        let (request, response, log_file) = (text(0)?, text(1)?, text(3)?);
+        let (request, response, log_file) = (
+            request.as_string::<i32>(),
+            response.as_string::<i32>(),
+            log_file.as_string::<i32>(),
+        );
+        let times = batch
+            .column(2)
+            .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+        for row in 0..batch.num_rows() {
+            let time = times.is_valid(row).then(|| times.value(row));
+            if let Some(profile) = crate::decode::profiles::created_profile_of_row(
+                text_at(request, row),
+                text_at(response, row),
+                time,
+                log_file.value(row),
+            ) {
+                profiles.insert(profile);
+            }
+        }
+    }
+    tracing::info!(
+        profiles = profiles.len(),
+        "application profiles found on the cluster"
+    );
+    archive.know_profiles(profiles);
+    Ok(())
+}
+
+/// The text at `row` of `array`, if not null.
+fn text_at(array: &datafusion::arrow::array::StringArray, row: usize) -> Option<&str> {
+    use datafusion::arrow::array::Array;
+    array.is_valid(row).then(|| array.value(row))
 }
 
 impl TrailSession {

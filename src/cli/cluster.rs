@@ -9,6 +9,7 @@ use super::args::AwsArgs;
 
 /// `trailmap scheduler`.
 #[derive(Debug, Args)]
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub struct SchedulerArgs {
     /// Address to listen on (clients connect with --cluster df://HOST:PORT, executors with
     /// --scheduler HOST:PORT).
@@ -22,6 +23,7 @@ pub struct SchedulerArgs {
 
 /// `trailmap executor`.
 #[derive(Debug, Args)]
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub struct ExecutorArgs {
     /// The scheduler to join.
     #[arg(long, value_name = "HOST:PORT")]

@@ -18,9 +18,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
-use flate2::Compression;
-use flate2::read::DeflateDecoder;
-use flate2::write::DeflateEncoder;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
@@ -36,6 +33,9 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::bytes::Serializeable;
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
+use flate2::Compression;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::scan::{CloudTrailSource, ClusterEvents};
@@ -358,10 +358,13 @@ impl PhysicalCodec {
                 .collect(),
             None => Vec::new(),
         };
-        let plan = archive
+        let mut plan = archive
             .decode_plan(columns)
             .with_record_filter(RecordFilter::of(&filters))
             .with_batch_size(spec.batch_size);
+        if let Some(all) = archive.known_profiles() {
+            plan = plan.with_all_profiles(all);
+        }
         let scan = EventsScanExec::with_partitions(archive, partitions, plan).with_filters(filters);
         Ok(match &self.archives.runner {
             Some(runner) => scan.run_by(Arc::clone(runner)),
@@ -442,7 +445,7 @@ mod tests {
                     i % 40,
                     i % 28 + 1,
                     i % 2400,
-                    (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                    i.wrapping_mul(0x9e37_79b9_7f4a_7c15)
                 );
                 let location = Location::S3 {
                     bucket: "org-trail-logs".into(),

@@ -77,11 +77,12 @@ impl ObjectsSpec {
             let (size, revision) = (object.size, object.revision.clone());
             match &object.location {
                 Location::Local(path) => spec.local.push((path.clone(), size, revision)),
-                Location::S3 { bucket, key } => spec
-                    .s3
-                    .entry(bucket.clone())
-                    .or_default()
-                    .push((key.clone(), size, revision)),
+                Location::S3 { bucket, key } => {
+                    spec.s3
+                        .entry(bucket.clone())
+                        .or_default()
+                        .push((key.clone(), size, revision))
+                }
             }
         }
         spec
@@ -117,6 +118,9 @@ pub struct ArchiveSpec {
     filter: FilterSpec,
     max_file_size: u64,
     profiles: Vec<ApplicationProfile>,
+    /// Every application profile the files create, when the client has found them (on a
+    /// cluster it always has before a statement runs): executors then search no file.
+    all_profiles: Option<Vec<ApplicationProfile>>,
     /// The Region of each bucket read (`None`: the SDK's default Region).
     bucket_regions: BTreeMap<String, Option<String>>,
 }
@@ -129,6 +133,9 @@ impl From<&Archive> for ArchiveSpec {
             filter: FilterSpec::from(archive.filter()),
             max_file_size: archive.max_file_size(),
             profiles: archive.given_profiles().iter().cloned().collect(),
+            all_profiles: archive
+                .known_profiles()
+                .map(|all| all.iter().cloned().collect()),
             bucket_regions: archive.fetcher().bucket_regions(),
         }
     }
@@ -140,13 +147,9 @@ impl ArchiveSpec {
     /// objects cannot be read.
     pub fn to_archive(&self, aws: Option<&aws_config::SdkConfig>) -> Result<Archive> {
         let objects = self.objects.objects();
-        let mut profiles = ProfileMap::default();
-        for profile in &self.profiles {
-            profiles.insert(profile.clone());
-        }
         let options = ReadOptions {
             filter: self.filter.to_filter()?,
-            profiles,
+            profiles: map_of(&self.profiles),
             max_file_size: self.max_file_size,
             ..ReadOptions::default()
         };
@@ -161,13 +164,25 @@ impl ArchiveSpec {
                 .collect(),
             None => HashMap::new(),
         };
-        Ok(Archive::listed_elsewhere(
+        let archive = Archive::listed_elsewhere(
             objects,
             options,
             Fetcher::with_s3_clients(clients),
             self.token,
-        ))
+        );
+        if let Some(all) = &self.all_profiles {
+            archive.know_profiles(map_of(all));
+        }
+        Ok(archive)
     }
+}
+
+fn map_of(profiles: &[ApplicationProfile]) -> ProfileMap {
+    let mut map = ProfileMap::default();
+    for profile in profiles {
+        map.insert(profile.clone());
+    }
+    map
 }
 
 /// The `events` table of a warehouse.

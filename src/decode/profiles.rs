@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::record::{CreateProfileRequest, CreateProfileResponse, ModelSource, Record, nested};
 use super::time::parse_event_time;
@@ -155,12 +156,46 @@ fn created_profile(record: &Record<'_>, log_file: &str) -> Option<ApplicationPro
     {
         return None;
     }
-    let request: CreateProfileRequest = nested(record.request_parameters);
+    let created_at = record.event_time.get().and_then(parse_event_time);
+    profile_created(
+        nested(record.request_parameters),
+        nested(record.response_elements),
+        created_at,
+        log_file,
+    )
+}
+
+/// The application profile a successful `CreateInferenceProfile` call created, from the
+/// `request_parameters` and `response_elements` JSON texts and `event_time` of its row in
+/// `events` (the same profile [`ProfileMap::collect_record`] finds in the record).
+pub fn created_profile_of_row(
+    request_parameters: Option<&str>,
+    response_elements: Option<&str>,
+    event_time: Option<i64>,
+    log_file: &str,
+) -> Option<ApplicationProfile> {
+    profile_created(
+        nested(raw_json(request_parameters)),
+        nested(raw_json(response_elements)),
+        event_time,
+        log_file,
+    )
+}
+
+/// JSON text as a raw value (none when absent or not JSON).
+fn raw_json(text: Option<&str>) -> Option<&RawValue> {
+    text.and_then(|t| serde_json::from_str(t).ok())
+}
+
+fn profile_created(
+    request: CreateProfileRequest<'_>,
+    response: CreateProfileResponse<'_>,
+    created_at: Option<i64>,
+    log_file: &str,
+) -> Option<ApplicationProfile> {
     let source: ModelSource = nested(request.model_source);
-    let response: CreateProfileResponse = nested(record.response_elements);
     let arn = response.inference_profile_arn.get()?;
     let copied_from = source.copy_from.get()?;
-    let created_at = record.event_time.get().and_then(parse_event_time);
     Some(ApplicationProfile::copying(
         arn,
         copied_from,
@@ -238,6 +273,26 @@ impl ProfileSummary {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_profile_from_a_row_is_the_profile_from_its_record() {
+        let request = r#"{
+        "inferenceProfileName": "team",
+        "modelSource": {"copyFrom": "arn:aws:bedrock:eu-west-1::inference-profile/eu.anthropic.claude-sonnet-4-5-20250929-v1:0"}
+      }"#;
+        let response = r#"{"inferenceProfileArn": "arn:aws:bedrock:eu-west-1:444455556666:application-inference-profile/tm1", "status": "ACTIVE"}"#;
+        let profile =
+            created_profile_of_row(Some(request), Some(response), Some(7), "f.json.gz").unwrap();
+        assert_eq!(
+            profile.arn,
+            "arn:aws:bedrock:eu-west-1:444455556666:application-inference-profile/tm1"
+        );
+        assert_eq!(profile.routing_scope.as_deref(), Some("eu"));
+        assert_eq!(profile.created_at, Some(7));
+        assert_eq!(profile.source, "f.json.gz");
+        assert!(created_profile_of_row(None, Some(response), None, "f").is_none());
+        assert!(created_profile_of_row(Some("not json"), Some(response), None, "f").is_none());
+    }
     use super::*;
     use crate::decode::created_profiles;
 

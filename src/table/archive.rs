@@ -325,6 +325,38 @@ impl Archive {
         }
     }
 
+    /// The same files with no record cut and a token of their own, read as another process
+    /// would (to search whole files for the application profiles they create, whatever the
+    /// command line keeps).
+    pub fn uncut(&self) -> Archive {
+        let options = ReadOptions {
+            profiles: (*self.given_profiles).clone(),
+            max_file_size: self.max_file_size,
+            ..ReadOptions::default()
+        };
+        Archive::listed_elsewhere(
+            self.objects.clone(),
+            options,
+            self.fetcher.clone(),
+            random_token(),
+        )
+    }
+
+    /// Every application profile, if already known (searched for, or told with
+    /// [`Archive::know_profiles`]).
+    pub fn known_profiles(&self) -> Option<Arc<ProfileMap>> {
+        self.all_profiles.get().cloned()
+    }
+
+    /// Tells the archive the application profiles its files create, found elsewhere (by a
+    /// cluster): with `--profiles` they are every profile, and no file is searched for more.
+    pub fn know_profiles(&self, found: ProfileMap) {
+        let mut all = (*self.given_profiles).clone();
+        all.extend(found);
+        // Already known: the first answer stands (both come from the same files).
+        let _ = self.all_profiles.set(Arc::new(all));
+    }
+
     /// What identifies this listing across processes.
     pub fn token(&self) -> u64 {
         self.token
