@@ -436,7 +436,7 @@ mod tests {
 
     #[test]
     fn a_listing_travels_compressed() {
-        let objects: Vec<Arc<LogObject>> = (0..10_000)
+        let objects: Vec<Arc<LogObject>> = (0..10_000_u64)
             .map(|i| {
                 let key = format!(
                     "AWSLogs/o-a1b2c3d4e5/11112222{:04}/CloudTrail/eu-west-1/2025/03/{:02}/11112222{:04}_CloudTrail_eu-west-1_202503{:02}T{:04}Z_{:016x}.json.gz",
