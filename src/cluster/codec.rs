@@ -319,7 +319,12 @@ impl PhysicalCodec {
 
     /// The scan `spec` describes.
     fn scan(&self, spec: &ScanSpec, ctx: &TaskContext) -> Result<EventsScanExec> {
-        let archive = self.archives.archive(&spec.archive)?;
+        // A task's own files, with every profile known, make an archive of their own; a whole
+        // listing is kept, so the tasks reading it share the profiles they search for.
+        let archive = match spec.archive.has_all_profiles() {
+            true => Arc::new(spec.archive.to_archive(self.archives.aws.as_ref())?),
+            false => self.archives.archive(&spec.archive)?,
+        };
         let by_name: std::collections::HashMap<&str, _> = archive
             .objects()
             .iter()
@@ -400,13 +405,20 @@ impl PhysicalExtensionCodec for PhysicalCodec {
         let filters = conjunction(source.filters().iter().cloned())
             .map(|f| f.to_bytes().map(|b| b.to_vec()))
             .transpose()?;
+        let partitions: Vec<Vec<String>> = source
+            .partitions(config)?
+            .iter()
+            .map(|files| files.iter().map(|f| f.context.log_file.clone()).collect())
+            .collect();
+        let archive = self.archives.spec(source.archive());
+        // With every application profile known, a task needs no file but its own.
+        let archive = match archive.has_all_profiles() {
+            true => archive.only(partitions.iter().flatten().map(String::as_str)),
+            false => archive,
+        };
         let spec = ScanSpec {
-            archive: self.archives.spec(source.archive()),
-            partitions: source
-                .partitions(config)?
-                .iter()
-                .map(|files| files.iter().map(|f| f.context.log_file.clone()).collect())
-                .collect(),
+            archive,
+            partitions,
             columns: source
                 .plan()
                 .columns()

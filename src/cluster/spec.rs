@@ -88,6 +88,29 @@ impl ObjectsSpec {
         spec
     }
 
+    /// Those of `names` (log file names).
+    fn only(&self, names: &std::collections::HashSet<&str>) -> Self {
+        let local = self
+            .local
+            .iter()
+            .filter(|(path, ..)| names.contains(path.display().to_string().as_str()))
+            .cloned()
+            .collect();
+        let s3 = self
+            .s3
+            .iter()
+            .map(|(bucket, objects)| {
+                let kept = objects
+                    .iter()
+                    .filter(|(key, ..)| names.contains(format!("s3://{bucket}/{key}").as_str()))
+                    .cloned()
+                    .collect();
+                (bucket.clone(), kept)
+            })
+            .collect();
+        ObjectsSpec { local, s3 }
+    }
+
     /// The objects again, named as listing names them.
     fn objects(&self) -> Vec<Arc<LogObject>> {
         let local = self.local.iter().map(|(path, size, revision)| {
@@ -142,6 +165,22 @@ impl From<&Archive> for ArchiveSpec {
 }
 
 impl ArchiveSpec {
+    /// Whether it carries every application profile the files create: a scan then needs no
+    /// file but its own.
+    pub fn has_all_profiles(&self) -> bool {
+        self.all_profiles.is_some()
+    }
+
+    /// The same listing reduced to the objects named in `log_files` (what one task reads, when
+    /// the profiles are all known).
+    pub fn only<'a>(&self, log_files: impl IntoIterator<Item = &'a str>) -> ArchiveSpec {
+        let names: std::collections::HashSet<&str> = log_files.into_iter().collect();
+        ArchiveSpec {
+            objects: self.objects.only(&names),
+            ..self.clone()
+        }
+    }
+
     /// The archive again, its S3 objects read with clients made from `aws` (each in its
     /// bucket's Region); without `aws` (a scheduler, which plans but reads nothing) S3
     /// objects cannot be read.
