@@ -57,18 +57,7 @@ start_cluster() {
   "$BIN" query -q --cluster "df://127.0.0.1:$port" -s "$WAREHOUSE" "SELECT count(*) FROM events" >/dev/null
 }
 
-median() {
-  local name="$1"; shift
-  local times=()
-  for i in $(seq "$RUNS"); do
-    local start end
-    start=$(date +%s.%N)
-    if [ "$i" = 1 ]; then "$@" > "$WORK/out/$name.out"; else "$@" > /dev/null; fi
-    end=$(date +%s.%N)
-    times+=("$(echo "$end - $start" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"
-}
+. benches/common/median.sh
 
 same() {
   cmp -s "$WORK/out/$1.out" "$WORK/out/$2.out" || { echo "ANSWERS DIFFER: $1 vs $2"; diff "$WORK/out/$1.out" "$WORK/out/$2.out" | head; exit 1; }

@@ -32,20 +32,7 @@ fi
 mkdir -p "$WORK/out"
 find "$ARCHIVE" -type f -print0 | xargs -0 cat >/dev/null # warm the page cache
 
-# name, command...: RUNS runs; prints the median wall time in seconds; stdout of the first run
-# kept in $WORK/out/$name.out.
-median() {
-  local name="$1"; shift
-  local times=()
-  for i in $(seq "$RUNS"); do
-    local start end
-    start=$(date +%s.%N)
-    if [ "$i" = 1 ]; then "$@" > "$WORK/out/$name.out"; else "$@" > /dev/null; fi
-    end=$(date +%s.%N)
-    times+=("$(echo "$end - $start" | bc -l)")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"
-}
+. benches/common/median.sh
 
 COLUMNS=$("$BIN" schema | awk '/^events:/ {on=1; next} /^$/ {on=0} on {print $1}')
 EVERY_COLUMN="SELECT $(echo "$COLUMNS" | sed 's/.*/count(&)/' | paste -sd, -) FROM events"

@@ -282,6 +282,20 @@ mod tests {
     use super::*;
     use crate::source::Location;
 
+    /// Each object's location, name, size and revision, in name order.
+    fn described(archive: &Archive) -> Vec<(Location, String, u64, Option<String>)> {
+        let mut objects: Vec<_> = archive
+            .objects()
+            .iter()
+            .map(|o| {
+                let name = o.context.log_file.clone();
+                (o.location.clone(), name, o.size, o.revision.clone())
+            })
+            .collect();
+        objects.sort_by(|a, b| a.1.cmp(&b.1));
+        objects
+    }
+
     #[test]
     fn a_listing_travels_whole() {
         let filter = ScanFilter {
@@ -330,32 +344,6 @@ mod tests {
         assert_eq!(rebuilt.token(), 42);
         assert_eq!(rebuilt.filter(), &filter);
         assert_eq!(rebuilt.max_file_size(), 1 << 20);
-        let mut described: Vec<_> = rebuilt
-            .objects()
-            .iter()
-            .map(|o| {
-                (
-                    o.location.clone(),
-                    o.context.log_file.clone(),
-                    o.size,
-                    o.revision.clone(),
-                )
-            })
-            .collect();
-        let mut original: Vec<_> = archive
-            .objects()
-            .iter()
-            .map(|o| {
-                (
-                    o.location.clone(),
-                    o.context.log_file.clone(),
-                    o.size,
-                    o.revision.clone(),
-                )
-            })
-            .collect();
-        described.sort_by_key(|o| o.1.clone());
-        original.sort_by_key(|o| o.1.clone());
-        assert_eq!(described, original);
+        assert_eq!(described(&rebuilt), described(&archive));
     }
 }
