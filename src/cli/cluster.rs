@@ -31,8 +31,8 @@ pub struct ExecutorArgs {
     /// Address to serve shuffle data on (Arrow Flight); tasks arrive on the next port (gRPC).
     #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:50051")]
     pub bind: SocketAddr,
-    /// Host name the scheduler and other executors reach this one by (default: the bound
-    /// address; set it in containers, e.g. to the service name).
+    /// Host name the scheduler, the other executors and clients reach this one by (default:
+    /// the address the scheduler sees it connect from; set it behind NAT or in containers).
     #[arg(long, value_name = "HOST")]
     pub external_host: Option<String>,
     /// Tasks run at once (default: the machine's cores).

@@ -91,7 +91,8 @@ pub struct ExecutorOptions {
     pub scheduler: SocketAddr,
     /// Where the executor serves shuffle data (Arrow Flight); its gRPC port is the next one.
     pub bind: SocketAddr,
-    /// The host name other processes reach it by (default: the bound address).
+    /// The host name other processes reach it by (default: the address the scheduler sees it
+    /// connect from).
     pub external_host: Option<String>,
     /// Tasks run at once (default: the machine's cores).
     pub concurrency: usize,
@@ -105,10 +106,14 @@ pub struct ExecutorOptions {
 /// Runs an executor until the process is stopped or the scheduler tells it to stop.
 pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
     let aws = aws::load(&options.aws).await;
-    let name = match &options.external_host {
-        Some(host) => format!("{host}:{}", options.bind.port()),
-        None => options.bind.to_string(),
+    // How `-v` on a client names this executor: its advertised host, else the machine's name
+    // when bound to every interface.
+    let host = match (&options.external_host, std::env::var("HOSTNAME")) {
+        (Some(host), _) => host.clone(),
+        (None, Ok(name)) if options.bind.ip().is_unspecified() => name,
+        (None, _) => options.bind.ip().to_string(),
     };
+    let name = format!("{host}:{}", options.bind.port());
     let archives = Arc::new(Archives::new(Some(aws.clone())).run_by(&name));
     let producer_archives = Arc::clone(&archives);
     let grpc_port = options.bind.port().checked_add(1).ok_or_else(|| {
