@@ -292,7 +292,7 @@ fn a_cluster_answers_as_one_process_over_s3_and_a_warehouse() {
 }
 
 #[test]
-fn a_raw_archive_table_read_by_the_client_is_refused_on_a_cluster_with_a_reason() {
+fn a_raw_archive_table_read_by_the_client_and_a_missing_scheduler_are_refused_with_a_reason() {
     let cluster = Cluster::start(1, &[]);
     let output = trailmap(&[
         "query",
@@ -309,6 +309,22 @@ fn a_raw_archive_table_read_by_the_client_is_refused_on_a_cluster_with_a_reason(
         "{stderr}"
     );
     assert!(stderr.contains("without --cluster"), "{stderr}");
+    // A scheduler that is not there is said before anything runs.
+    let nowhere = format!("df://127.0.0.1:{}", free_port(false));
+    let output = trailmap(&[
+        "query",
+        "--cluster",
+        &nowhere,
+        "-s",
+        "sample-data",
+        "served-regions",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot reach the scheduler at df://127.0.0.1:"),
+        "{stderr}"
+    );
 }
 
 #[test]

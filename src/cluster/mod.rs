@@ -23,6 +23,9 @@ use datafusion::prelude::SessionContext;
 use crate::error::{Error, Result};
 use codec::Archives;
 
+/// How long a client waits for the scheduler to accept a connection.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The scheduler's address in `url` (`df://HOST:PORT`), checked.
 pub fn scheduler_url(url: &str) -> Result<String> {
     let invalid = |reason: &str| Error::Cluster(format!("--cluster {url:?}: {reason}"));
@@ -44,6 +47,23 @@ pub fn scheduler_url(url: &str) -> Result<String> {
 /// A DataFusion context whose statements run on the cluster at `url` (`df://HOST:PORT`).
 pub async fn connect(url: &str) -> Result<SessionContext> {
     let url = scheduler_url(url)?;
+    // Ballista connects on the first statement; a scheduler that is not there is said now.
+    let address = url.trim_start_matches("df://");
+    let reached = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(address));
+    match reached.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            return Err(Error::Cluster(format!(
+                "cannot reach the scheduler at {url}: {e}"
+            )));
+        }
+        Err(_) => {
+            return Err(Error::Cluster(format!(
+                "cannot reach the scheduler at {url}: no answer in {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+    }
     let archives = Arc::new(Archives::new(None));
     let state = SessionStateBuilder::new()
         .with_config(process::cluster_config(&archives))
