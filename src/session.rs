@@ -1,6 +1,7 @@
 //! An open archive: its files listed, its tables registered on a DataFusion session, and the
 //! read-only SQL that runs over them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::catalog::Session;
@@ -15,10 +16,14 @@ use crate::filter::ScanFilter;
 use crate::layout::pruning::{KeyPredicate, plan_key_filter};
 use crate::source::aws::AwsOptions;
 use crate::source::{self, Listing, SourceSpec};
+use crate::table::archive::FileFacts;
 use crate::table::archive::ReadOptions;
 use crate::table::integrity::Integrity;
 use crate::table::warehouse::warehouse_coverage;
 use crate::table::{self, archive::Archive, archive::Coverage, archive::ProgressSnapshot};
+
+/// What reading one file gave: its facts, or why it could not be read.
+pub type FileOutcome = std::result::Result<FileFacts, LoadError>;
 use crate::verify::{Verification, VerifyOptions};
 use crate::warehouse::Warehouse;
 
@@ -389,6 +394,72 @@ impl TrailSession {
             }
             (Store::Warehouse(store), _) => store.coverage,
         }
+    }
+
+    /// What reading each listed file gave, by `log_file` (none over a warehouse). On a cluster
+    /// the executors read the files, so the facts are counted there by one more statement
+    /// (records, records without a usable `eventTime`, the oldest event for the delivery lag;
+    /// the JSON size is not known there and counts 0); a statement succeeds only when every
+    /// file was read, so each listed file is either counted or was empty.
+    pub async fn file_outcomes(&self) -> Result<BTreeMap<String, FileOutcome>> {
+        let Some(archive) = self.archive() else {
+            return Ok(BTreeMap::new());
+        };
+        if self.cluster.is_none() {
+            return Ok(archive.file_outcomes());
+        }
+        let counted = self
+            .ctx
+            .sql(
+                "SELECT log_file, count(*), count(*) FILTER (WHERE event_time IS NULL), \
+                 CAST(min(event_time) AS BIGINT) FROM events GROUP BY log_file",
+            )
+            .await?
+            .collect()
+            .await?;
+        // Per log file: records, records without a usable time, the oldest event (µs).
+        let mut counts: BTreeMap<String, (usize, usize, Option<i64>)> = BTreeMap::new();
+        for batch in &counted {
+            use datafusion::arrow::array::{Array, AsArray};
+            use datafusion::arrow::datatypes::{DataType, Int64Type};
+            let names = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+            let names = names.as_string::<i32>();
+            let records = batch.column(1).as_primitive::<Int64Type>();
+            let untimed = batch.column(2).as_primitive::<Int64Type>();
+            let oldest = batch.column(3).as_primitive::<Int64Type>();
+            for row in 0..batch.num_rows() {
+                let count = |n: i64| usize::try_from(n).unwrap_or(0);
+                counts.insert(
+                    names.value(row).to_owned(),
+                    (
+                        count(records.value(row)),
+                        count(untimed.value(row)),
+                        oldest.is_valid(row).then(|| oldest.value(row)),
+                    ),
+                );
+            }
+        }
+        Ok(archive
+            .objects()
+            .iter()
+            .map(|object| {
+                let log_file = object.context.log_file.clone();
+                let (records, bad_times, oldest) = counts.remove(&log_file).unwrap_or((0, 0, None));
+                // Delivery time (from the key) minus the oldest event, as a local read measures.
+                let lag_seconds = object
+                    .key()
+                    .delivered
+                    .zip(oldest)
+                    .map(|(delivered, oldest)| (delivered.timestamp_micros() - oldest) / 1_000_000);
+                let facts = FileFacts {
+                    records,
+                    json_bytes: 0,
+                    bad_times,
+                    lag_seconds,
+                };
+                (log_file, Ok(facts))
+            })
+            .collect())
     }
 
     /// The compressed size of the listed files (none over a warehouse).

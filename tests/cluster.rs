@@ -264,6 +264,29 @@ fn a_cluster_answers_as_one_process_over_s3_and_a_warehouse() {
     );
     assert_eq!(errors[0]["n"], 0);
 
+    // Ingest on the cluster: the executors decode, the client writes and commits. The same
+    // answers; each object's rows checked against a count made on the cluster; a second run
+    // finds nothing new.
+    let ingested_on_cluster = tempfile::tempdir().unwrap();
+    let into = ingested_on_cluster.path().to_str().unwrap();
+    let ingest = |quiet: bool| {
+        let mut args = vec!["ingest", "-s", s3, "--into", into];
+        if quiet {
+            args.push("-q");
+        }
+        args.extend_from_slice(&on_cluster);
+        trailmap_with_env(&args, &env)
+    };
+    stdout_ok(&ingest(true));
+    assert_eq!(local, named_answers(into, &[], &env));
+    assert_eq!(all_local, every(&[], into));
+    let again = ingest(false);
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && said.contains("up to date"),
+        "{said}"
+    );
+
     // The audit over the cluster: same verdict, same findings.
     let policy = "queries/policies/eu-residency.toml";
     let audit = |extra: &[&str]| {

@@ -174,8 +174,8 @@ pub struct ReadArgs {
     pub strict: bool,
     /// Run on an Apache Ballista cluster (`trailmap scheduler` + `trailmap executor`s): the
     /// scheduler plans, the executors read the files themselves (the paths or S3 objects must
-    /// be reachable from them) and an unreadable file fails the statement. Needs a trailmap
-    /// built with `--features cluster`.
+    /// be reachable from them) and an unreadable file fails the statement (for ingest: the run,
+    /// which commits nothing). Needs a trailmap built with `--features cluster`.
     #[arg(long, value_name = "df://HOST:PORT", env = "TRAILMAP_CLUSTER")]
     pub cluster: Option<String>,
 }

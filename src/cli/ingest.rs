@@ -33,13 +33,6 @@ pub struct IngestArgs {
 /// Runs `trailmap ingest`.
 pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let (specs, read) = args.source.parse()?;
-    if let Some(cluster) = &read.cluster {
-        // The commit checks each object's rows against what reading it showed, which only the
-        // process that decodes it knows.
-        anyhow::bail!(
-            "--cluster {cluster}: ingest runs in one process (it checks every object's rows as it decodes them); run it without --cluster, then query the warehouse on the cluster"
-        );
-    }
     let options = IngestOptions {
         read,
         target_file_bytes: parse_size(&args.target_file_size)?,

@@ -128,9 +128,9 @@ pub enum Command {
     Shell(shell::ShellArgs),
     /// Start the scheduler of an Apache Ballista cluster, with trailmap's tables and functions.
     ///
-    /// Clients send statements with --cluster df://HOST:PORT (query, report, audit, shell);
-    /// the scheduler plans them and hands tasks to the executors. It reads no log file.
-    /// Needs a trailmap built with `--features cluster`.
+    /// Clients send statements with --cluster df://HOST:PORT (query, report, audit, shell,
+    /// ingest); the scheduler plans them and hands tasks to the executors. It reads no log
+    /// file. Needs a trailmap built with `--features cluster`.
     ///
     /// Examples:
     ///   trailmap scheduler --bind 0.0.0.0:50050

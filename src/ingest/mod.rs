@@ -303,7 +303,7 @@ impl Ingest {
             .session
             .archive()
             .ok_or_else(|| Error::Internal("ingest session reads no raw archive".into()))?;
-        let outcomes = archive.file_outcomes();
+        let outcomes = self.session.file_outcomes().await?;
         let mut placed: BTreeMap<&str, (u64, Vec<String>)> = BTreeMap::new();
         for file in written {
             for (log_file, rows) in &file.rows_by_object {
