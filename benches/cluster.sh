@@ -10,7 +10,8 @@
 # over its warehouse (made by benches/warehouse.sh, or here) by
 #   - the single process on THREADS threads (default 2),
 #   - 1 executor running THREADS tasks at once,
-#   - 2 executors running THREADS/2 tasks at once each (the same cores, split in two processes).
+#   - 2 executors running THREADS/2 tasks at once each (the same cores, split in two processes);
+# and `trailmap ingest` into an empty warehouse by the single process and with 1 executor.
 # Every answer is compared with the single process's. Set TRAILMAP_BIN to measure a binary
 # already built with `--features cluster`; otherwise it is built here.
 set -euo pipefail
@@ -65,10 +66,15 @@ same() {
 
 RAW_1=$(median local-raw "$BIN" query -q -s "$ARCHIVE" --format csv served-regions)
 WH_1=$(median local-wh "$BIN" query -q -s "$WAREHOUSE" --format csv served-regions)
+INGESTED="$WORK/cluster-ingest-$EVENTS"
+ingest_fresh() { rm -rf "$INGESTED"; "$BIN" ingest -q -s "$ARCHIVE" --into "$INGESTED" "$@"; }
+INGEST_1=$(median local-ingest ingest_fresh)
 
 start_cluster 50300 1 "$THREADS"
 RAW_C1=$(median c1-raw "$BIN" query -q --cluster df://127.0.0.1:50300 -s "$ARCHIVE" --format csv served-regions)
 WH_C1=$(median c1-wh "$BIN" query -q --cluster df://127.0.0.1:50300 -s "$WAREHOUSE" --format csv served-regions)
+INGEST_C1=$(median c1-ingest ingest_fresh --cluster df://127.0.0.1:50300)
+"$BIN" query -q -s "$INGESTED" --format csv served-regions > "$WORK/out/c1-ingested.out"
 stop_cluster
 
 HALF=$(( THREADS / 2 > 0 ? THREADS / 2 : 1 ))
@@ -78,7 +84,7 @@ WH_C2=$(median c2-wh "$BIN" query -q --cluster df://127.0.0.1:50400 -s "$WAREHOU
 stop_cluster
 
 for run in c1-raw c2-raw; do same local-raw "$run"; done
-for run in local-wh c1-wh c2-wh; do same local-raw "$run"; done
+for run in local-wh c1-wh c2-wh c1-ingested; do same local-raw "$run"; done
 
 OBJECTS=$(find "$ARCHIVE" -name '*.json.gz' -path '*/CloudTrail/*' | wc -l)
 GZ_BYTES=$(find "$ARCHIVE" -name '*.json.gz' -path '*/CloudTrail/*' -print0 | du -cb --files0-from=- | tail -1 | cut -f1)
@@ -92,5 +98,6 @@ printf "| %-44s | %10.3f | %10.3f |\n" "single process, $THREADS threads" "$RAW_
 printf "| %-44s | %10.3f | %10.3f |\n" "cluster: 1 executor x $THREADS tasks" "$RAW_C1" "$WH_C1"
 printf "| %-44s | %10.3f | %10.3f |\n" "cluster: 2 executors x $HALF task(s)" "$RAW_C2" "$WH_C2"
 echo
+echo "ingest into an empty warehouse: single process $(printf '%.3f' "$INGEST_1") s, cluster (1 executor x $THREADS tasks) $(printf '%.3f' "$INGEST_C1") s"
 echo "cluster / single process, raw: 1 executor $(ratio "$RAW_C1" "$RAW_1")x, 2 executors $(ratio "$RAW_C2" "$RAW_1")x"
 echo "single process throughput: $(printf '%.0f' "$(echo "$EVENTS / $RAW_1 / $THREADS" | bc -l)") events/s per core, $(printf '%.1f' "$(echo "$GZ_BYTES / $RAW_1 / $THREADS / 1000000" | bc -l)") MB/s gzipped per core (raw archive, start included)"
