@@ -16,27 +16,9 @@
 # already built with `--features cluster`; otherwise it is built here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EVENTS="${1:-500000}"
-THREADS="${THREADS:-2}"
-RUNS="${RUNS:-3}"
-WORK="${COMPARE_DIR:-/tmp/trailmap-compare}"
-ARCHIVE="$WORK/archive-$EVENTS"
-WAREHOUSE="$WORK/warehouse-$EVENTS"
-export RAYON_NUM_THREADS="$THREADS" TOKIO_WORKER_THREADS="$THREADS" \
-  DATAFUSION_EXECUTION_TARGET_PARTITIONS="$THREADS"
-
-if [ -n "${TRAILMAP_BIN:-}" ]; then
-  BIN="$TRAILMAP_BIN"
-else
-  cargo build --release --quiet --features cluster
-  BIN="$PWD/target/release/trailmap"
-fi
-if [ ! -d "$ARCHIVE" ]; then
-  "$BIN" generate -o "$ARCHIVE" --events "$EVENTS" --events-per-file 120 --days 30 >/dev/null 2>&1
-fi
+FEATURES=cluster
+. benches/common/bench-archive.sh
 [ -d "$WAREHOUSE" ] || "$BIN" ingest -q -s "$ARCHIVE" --into "$WAREHOUSE"
-mkdir -p "$WORK/out"
-find "$ARCHIVE" -type f -print0 | xargs -0 cat >/dev/null # warm the page cache
 
 PIDS=()
 stop_cluster() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; PIDS=(); }

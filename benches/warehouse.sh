@@ -16,21 +16,7 @@
 # measure a binary already built. DuckDB comes from benches/.venv (made by benches/compare.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EVENTS="${1:-500000}"
-THREADS="${THREADS:-2}"
-RUNS="${RUNS:-3}"
-WORK="${COMPARE_DIR:-/tmp/trailmap-compare}"
-ARCHIVE="$WORK/archive-$EVENTS"
-WAREHOUSE="$WORK/warehouse-$EVENTS"
-export RAYON_NUM_THREADS="$THREADS" TOKIO_WORKER_THREADS="$THREADS" \
-  DATAFUSION_EXECUTION_TARGET_PARTITIONS="$THREADS"
-
-. benches/common/trailmap-bin.sh
-if [ ! -d "$ARCHIVE" ]; then
-  "$BIN" generate -o "$ARCHIVE" --events "$EVENTS" --events-per-file 120 --days 30 >/dev/null 2>&1
-fi
-mkdir -p "$WORK/out"
-find "$ARCHIVE" -type f -print0 | xargs -0 cat >/dev/null # warm the page cache
+. benches/common/bench-archive.sh
 
 . benches/common/median.sh
 

@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::catalog::Session;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionState;
@@ -21,11 +24,11 @@ use crate::table::archive::ReadOptions;
 use crate::table::integrity::Integrity;
 use crate::table::warehouse::warehouse_coverage;
 use crate::table::{self, archive::Archive, archive::Coverage, archive::ProgressSnapshot};
+use crate::verify::{Verification, VerifyOptions};
+use crate::warehouse::Warehouse;
 
 /// What reading one file gave: its facts, or why it could not be read.
 pub type FileOutcome = std::result::Result<FileFacts, LoadError>;
-use crate::verify::{Verification, VerifyOptions};
-use crate::warehouse::Warehouse;
 
 /// An open archive with its tables registered on a DataFusion session.
 pub struct TrailSession {
@@ -274,9 +277,6 @@ const PROFILE_SEARCH: &str = "trailmap_profile_search";
 /// pass over them (whole files, no record cut, as a local search reads them), and tells the
 /// archive: every later statement carries them, so no executor searches the archive itself.
 async fn find_profiles_on_cluster(ctx: &SessionContext, archive: &Archive) -> Result<()> {
-    use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::arrow::compute::cast;
-    use datafusion::arrow::datatypes::DataType;
     let table = table::events::EventsTable::new(Arc::new(archive.uncut()));
     ctx.register_table(PROFILE_SEARCH, Arc::new(table))?;
     let sql = format!(
@@ -292,21 +292,16 @@ async fn find_profiles_on_cluster(ctx: &SessionContext, archive: &Archive) -> Re
     ctx.deregister_table(PROFILE_SEARCH)?;
     let mut profiles = crate::decode::profiles::ProfileMap::default();
     for batch in found? {
-        let text = |i: usize| cast(batch.column(i), &DataType::Utf8);
-        let (request, response, log_file) = (text(0)?, text(1)?, text(3)?);
-        let (request, response, log_file) = (
-            request.as_string::<i32>(),
-            response.as_string::<i32>(),
-            log_file.as_string::<i32>(),
+        let (request, response) = (texts(&batch, 0)?, texts(&batch, 1)?);
+        let (times, log_file) = (
+            batch.column(2).as_primitive::<Int64Type>(),
+            texts(&batch, 3)?,
         );
-        let times = batch
-            .column(2)
-            .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
         for row in 0..batch.num_rows() {
             let time = times.is_valid(row).then(|| times.value(row));
             if let Some(profile) = crate::decode::profiles::created_profile_of_row(
-                text_at(request, row),
-                text_at(response, row),
+                text_at(&request, row),
+                text_at(&response, row),
                 time,
                 log_file.value(row),
             ) {
@@ -322,9 +317,14 @@ async fn find_profiles_on_cluster(ctx: &SessionContext, archive: &Archive) -> Re
     Ok(())
 }
 
+/// Column `index` of `batch` as text (whatever string type it has).
+fn texts(batch: &RecordBatch, index: usize) -> Result<StringArray> {
+    let column = cast(batch.column(index), &DataType::Utf8)?;
+    Ok(column.as_string::<i32>().clone())
+}
+
 /// The text at `row` of `array`, if not null.
-fn text_at(array: &datafusion::arrow::array::StringArray, row: usize) -> Option<&str> {
-    use datafusion::arrow::array::Array;
+fn text_at(array: &StringArray, row: usize) -> Option<&str> {
     array.is_valid(row).then(|| array.value(row))
 }
 
@@ -420,10 +420,7 @@ impl TrailSession {
         // Per log file: records, records without a usable time, the oldest event (µs).
         let mut counts: BTreeMap<String, (usize, usize, Option<i64>)> = BTreeMap::new();
         for batch in &counted {
-            use datafusion::arrow::array::{Array, AsArray};
-            use datafusion::arrow::datatypes::{DataType, Int64Type};
-            let names = datafusion::arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
-            let names = names.as_string::<i32>();
+            let names = texts(batch, 0)?;
             let records = batch.column(1).as_primitive::<Int64Type>();
             let untimed = batch.column(2).as_primitive::<Int64Type>();
             let oldest = batch.column(3).as_primitive::<Int64Type>();

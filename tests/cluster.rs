@@ -363,7 +363,7 @@ fn an_executor_killed_mid_query_never_gives_a_wrong_answer() {
     let expected = stdout_ok(&trailmap(&["query", "-s", source, "--format", "csv", sql]));
     let mut cluster = Cluster::start(2, &[]);
     cluster.warm_up(source, &[]);
-    let query = Command::new(env!("CARGO_BIN_EXE_trailmap"))
+    let mut query = Command::new(env!("CARGO_BIN_EXE_trailmap"))
         .args([
             "query",
             "--cluster",
@@ -384,6 +384,14 @@ fn an_executor_killed_mid_query_never_gives_a_wrong_answer() {
     while cluster.tasks(1) == before && started.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    assert!(
+        cluster.tasks(1) > before,
+        "the executor never started a task of the query"
+    );
+    assert!(
+        query.try_wait().unwrap().is_none(),
+        "the query ended before the executor was killed"
+    );
     cluster.executors[1].kill().unwrap();
     cluster.executors[1].wait().unwrap();
     let output = query.wait_with_output().unwrap();

@@ -141,7 +141,7 @@ impl Progress {
         let seconds = self.started.elapsed().as_secs_f64();
         match (session.warehouse_location(), session.cluster()) {
             (None, Some(cluster)) => eprintln!(
-                "trailmap: {} listed file(s) ({}) read by the executors of {cluster} in {seconds:.2} s",
+                "trailmap: ran on the executors of {cluster} in {seconds:.2} s over {} listed file(s) ({}); a file they could not read would have failed it",
                 c.files_listed,
                 HumanBytes(session.listed_bytes()),
             ),
