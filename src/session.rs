@@ -209,8 +209,15 @@ async fn session_over_warehouse(
     warehouse: Warehouse,
     options: &ReadOptions,
 ) -> Result<TrailSession> {
-    let manifest = warehouse.manifest().await?;
+    // The manifest is read and parsed on another worker while the session is built.
+    let reading = tokio::spawn({
+        let warehouse = warehouse.clone();
+        async move { warehouse.manifest().await }
+    });
     let ctx = new_context(options).await?;
+    let manifest = reading
+        .await
+        .map_err(|e| Error::Internal(format!("reading the manifest stopped: {e}")))??;
     ctx.register_object_store(warehouse.store_url().as_ref(), warehouse.store());
     let state = ctx.state();
     let (coverage, load_errors) = warehouse_coverage(&manifest, &options.filter, &state)?;

@@ -14,18 +14,19 @@
 //! re-points the day's objects to them and removes the old files, which are deleted after
 //! the commit.
 
+mod sort;
 pub mod writer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext, col};
+use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, LoadError, Result};
 use crate::filter::ScanFilter;
-use crate::schema::{Column, events_schema};
+use crate::schema::events_schema;
 use crate::session::{self, TrailSession};
 use crate::source::aws::AwsOptions;
 use crate::source::{self, LogObject, SourceSpec};
@@ -42,8 +43,9 @@ pub const DEFAULT_TARGET_FILE_BYTES: u64 = 128 << 20;
 const DAYS_AT_ONCE: usize = 2;
 /// A day with more files than this (its files and this run's) is compacted automatically.
 pub const AUTO_COMPACT_FILES: usize = 8;
-/// Default memory for the per-day sorts of a run when `--memory-limit` is not given: a larger
-/// day spills to disk rather than growing without bound.
+/// Default memory for the per-day sorts of a run when `--memory-limit` is not given: a day
+/// larger than what is left of it is sorted by DataFusion's sort, which spills to disk, rather
+/// than growing without bound.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 2 << 30;
 
 /// How to ingest.
@@ -209,7 +211,8 @@ impl Ingest {
         for day in days {
             let rows = self.day_rows(day, new_days.contains(&day)).await?;
             let writer = run.day(day);
-            writing.push(async move { tokio::spawn(write_day(rows, writer)).await });
+            let on_cluster = self.session.cluster().is_some();
+            writing.push(async move { tokio::spawn(write_day(rows, on_cluster, writer)).await });
         }
         let written: Vec<WrittenFile> = futures::stream::iter(writing)
             .buffered(DAYS_AT_ONCE)
@@ -256,8 +259,8 @@ impl Ingest {
         Ok(self.report)
     }
 
-    /// One day's rows, sorted by `event_time`: the new objects' (when `has_new`) and, when the
-    /// day is compacted, those of its current files.
+    /// One day's rows: the new objects' (when `has_new`) and, when the day is compacted, those
+    /// of its current files.
     async fn day_rows(&self, day: Option<NaiveDate>, has_new: bool) -> Result<DataFrame> {
         let mut rows = match has_new {
             true => Some(self.session.sql(&day_sql(day)).await?),
@@ -279,8 +282,7 @@ impl Ingest {
                 None => current,
             });
         }
-        let rows = rows.ok_or_else(|| Error::Internal("a day with nothing to write".into()))?;
-        Ok(rows.sort(vec![col(Column::EventTime.name()).sort(true, true)])?)
+        rows.ok_or_else(|| Error::Internal("a day with nothing to write".into()))
     }
 
     /// Deletes Parquet files no commit names: what runs that died before committing wrote.
@@ -392,9 +394,13 @@ impl Ingest {
     }
 }
 
-/// Writes one day's sorted rows; returns the files written.
-async fn write_day(rows: DataFrame, mut writer: DayWriter) -> Result<Vec<WrittenFile>> {
-    let mut rows = rows.execute_stream().await?;
+/// Writes one day's rows in `event_time` order; returns the files written.
+async fn write_day(
+    rows: DataFrame,
+    on_cluster: bool,
+    mut writer: DayWriter,
+) -> Result<Vec<WrittenFile>> {
+    let mut rows = sort::by_event_time(rows, on_cluster).await?;
     while let Some(batch) = rows.next().await {
         writer.write(&batch?).await?;
     }

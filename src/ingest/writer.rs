@@ -44,7 +44,8 @@ struct OpenFile {
     rows_by_object: BTreeMap<String, u64>,
 }
 
-/// Columns that are (nearly) unique per event: a dictionary would only be tried and dropped.
+/// Columns that are (nearly) unique per event: a dictionary would only be tried and dropped,
+/// and their minimum and maximum prune nothing (ids are random, JSON texts all start with `{`).
 const NEAR_UNIQUE: &[Column] = &[
     Column::EventId,
     Column::RequestId,
@@ -93,7 +94,10 @@ impl RunWriter {
             }]))
             .set_created_by(format!("trailmap {}", env!("CARGO_PKG_VERSION")));
         for column in NEAR_UNIQUE {
-            builder = builder.set_column_dictionary_enabled(ColumnPath::from(column.name()), false);
+            let path = ColumnPath::from(column.name());
+            builder = builder
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_statistics_enabled(path, EnabledStatistics::None);
         }
         RunWriter {
             warehouse,
