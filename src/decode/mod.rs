@@ -243,6 +243,8 @@ pub fn decode_file<R: BufRead>(
     let mut bad_times = 0;
     let mut created_profiles = ProfileMap::default();
     let profiles = Some(plan.profiles.as_ref());
+    // A file the `log_date` filters leave out is still read whole, for its counts and profiles.
+    let file_kept = plan.records.keeps_file(file.log_date);
     let read = stream::read_records(&mut text, plan.max_file_size, |record, _| {
         if record.event_name.get() == Some("CreateInferenceProfile") {
             created_profiles.collect_record(record, &file.log_file);
@@ -260,7 +262,7 @@ pub fn decode_file<R: BufRead>(
                 record.recipient_account_id.get(),
                 record.aws_region.get(),
             );
-        if !kept_by_flags || !plan.records.keeps(record, time) {
+        if !file_kept || !kept_by_flags || !plan.records.keeps(record, time) {
             return Ok(());
         }
         let row = Row::new(record, time, file, plan.needs);

@@ -3,13 +3,14 @@
 //!
 //! A [`RecordFilter`] is a conjunction of conditions on `event_source`, `event_name`,
 //! `account_id` (recipientAccountId) and `aws_region` (`=`, `IN`, `OR` of those on one column),
-//! `is_invocation` (`is_invocation`, `is_invocation = true`) and `event_time` (`<`, `<=`, `>`,
-//! `>=` a timestamp, whole microseconds). The decoder evaluates such a
+//! `is_invocation` (`is_invocation`, `is_invocation = true`), `event_time` (`<`, `<=`, `>`,
+//! `>=` a timestamp, whole microseconds) and `log_date` (`=`, `IN`, `OR` of dates, `IS NULL`:
+//! one value per file, from its key). The decoder evaluates such a
 //! filter fully, with SQL's meaning (a missing field is NULL and fails it), so the table
 //! declares it `Exact` and DataFusion does not filter those rows again. Real archives are mostly
 //! not Bedrock: a query over `invocations` skips every other record after reading two fields.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
@@ -43,12 +44,31 @@ impl TimeBound {
     }
 }
 
+/// A condition on `log_date`, the delivery day a file's key tells (the same for all its records).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DayCondition {
+    /// `log_date` is one of these days (days since the epoch).
+    OneOf(BTreeSet<i32>),
+    /// `log_date IS NULL`: the file's name is outside the CloudTrail key layout.
+    Unknown,
+}
+
+impl DayCondition {
+    fn holds(&self, log_date: Option<i32>) -> bool {
+        match self {
+            DayCondition::OneOf(days) => log_date.is_some_and(|day| days.contains(&day)),
+            DayCondition::Unknown => log_date.is_none(),
+        }
+    }
+}
+
 /// Conditions every kept record meets (all of them; none means keep everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordFilter {
     one_of: Vec<OneOf>,
     invocations_only: bool,
     times: Vec<TimeBound>,
+    days: Vec<DayCondition>,
 }
 
 /// The text columns read straight off a record's top level.
@@ -74,7 +94,10 @@ impl RecordFilter {
 
     /// Whether it keeps every record.
     pub fn is_empty(&self) -> bool {
-        self.one_of.is_empty() && !self.invocations_only && self.times.is_empty()
+        self.one_of.is_empty()
+            && !self.invocations_only
+            && self.times.is_empty()
+            && self.days.is_empty()
     }
 
     /// This filter AND `filter`, if the decoder can evaluate `filter`.
@@ -107,11 +130,21 @@ impl RecordFilter {
                     self.times.push(bound);
                     return Some(self);
                 }
+                if let Some(days) = day_condition(other) {
+                    self.days.push(days);
+                    return Some(self);
+                }
                 let condition = one_of(other)?;
                 self.one_of.push(condition);
                 Some(self)
             }
         }
+    }
+
+    /// Whether the records of a file delivered on `log_date` (days since the epoch; `None`
+    /// outside the key layout) may be kept: the `log_date` conditions, decided once per file.
+    pub fn keeps_file(&self, log_date: Option<i32>) -> bool {
+        self.days.iter().all(|condition| condition.holds(log_date))
     }
 
     /// Whether `record`, whose `eventTime` reads as `time` (microseconds; `None` when missing
@@ -149,6 +182,22 @@ impl std::fmt::Display for RecordFilter {
                 chrono::DateTime::from_timestamp_micros(bound.micros)
                     .map_or_else(|| bound.micros.to_string(), |t| t.to_rfc3339())
             ));
+        }
+        for condition in &self.days {
+            parts.push(match condition {
+                DayCondition::OneOf(days) => {
+                    let days: Vec<String> = days
+                        .iter()
+                        .map(|&day| {
+                            let date = chrono::NaiveDate::default()
+                                .checked_add_signed(chrono::Duration::days(i64::from(day)));
+                            date.map_or_else(|| day.to_string(), |d| d.to_string())
+                        })
+                        .collect();
+                    format!("{} IN ({})", Column::LogDate.name(), days.join(", "))
+                }
+                DayCondition::Unknown => format!("{} IS NULL", Column::LogDate.name()),
+            });
         }
         for condition in &self.one_of {
             let mut values: Vec<&str> = condition.values.iter().map(String::as_str).collect();
@@ -202,6 +251,47 @@ fn time_bound(expr: &Expr) -> Option<TimeBound> {
         _ => return None,
     };
     Some(TimeBound { op, micros })
+}
+
+/// `log_date = DATE 'd'`, `log_date IN (...)`, an OR of those, or `log_date IS NULL`.
+fn day_condition(expr: &Expr) -> Option<DayCondition> {
+    let date = |expr: &Expr| match expr {
+        Expr::Literal(ScalarValue::Date32(Some(day)), _) => Some(*day),
+        _ => None,
+    };
+    match expr {
+        Expr::IsNull(inner) if is_column(inner, Column::LogDate) => Some(DayCondition::Unknown),
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) => {
+            let day = match (
+                is_column(left, Column::LogDate),
+                is_column(right, Column::LogDate),
+            ) {
+                (true, false) => date(right)?,
+                (false, true) => date(left)?,
+                _ => return None,
+            };
+            Some(DayCondition::OneOf(BTreeSet::from([day])))
+        }
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) => match (day_condition(left)?, day_condition(right)?) {
+            (DayCondition::OneOf(mut a), DayCondition::OneOf(b)) => {
+                a.extend(b);
+                Some(DayCondition::OneOf(a))
+            }
+            _ => None,
+        },
+        Expr::InList(list) if !list.negated && is_column(&list.expr, Column::LogDate) => Some(
+            DayCondition::OneOf(list.list.iter().map(date).collect::<Option<_>>()?),
+        ),
+        _ => None,
+    }
 }
 
 /// `col = 'v'`, `col IN ('v', ...)`, or an OR of those on one text column.
@@ -323,6 +413,45 @@ mod tests {
             ])
             .to_string(),
             "is_invocation AND aws_region IN (a, b)"
+        );
+    }
+
+    #[test]
+    fn log_date_conditions_are_decided_per_file() {
+        let day = |d: i32| lit(ScalarValue::Date32(Some(d)));
+        let date = || col("log_date");
+        let keeps = |filters: &[Expr], log_date: Option<i32>| {
+            let filter = RecordFilter::of(filters);
+            assert!(!filter.is_empty(), "{filters:?}");
+            filter.keeps_file(log_date)
+        };
+        assert!(keeps(&[date().eq(day(20_150))], Some(20_150)));
+        assert!(!keeps(&[date().eq(day(20_150))], Some(20_151)));
+        assert!(
+            !keeps(&[date().eq(day(20_150))], None),
+            "NULL = d is not true"
+        );
+        assert!(keeps(&[day(20_150).eq(date())], Some(20_150)));
+        let either = date().eq(day(1)).or(date().eq(day(3)));
+        assert!(keeps(std::slice::from_ref(&either), Some(3)));
+        assert!(!keeps(&[either], Some(2)));
+        let listed = date().in_list(vec![day(1), day(3)], false);
+        assert!(keeps(std::slice::from_ref(&listed), Some(1)));
+        assert!(!keeps(&[listed], None));
+        assert!(keeps(&[date().is_null()], None));
+        assert!(!keeps(&[date().is_null()], Some(1)));
+        for unsupported in [
+            date().in_list(vec![day(1)], true),
+            date().gt_eq(day(1)),
+            date().is_not_null(),
+            date().eq(day(1)).or(date().is_null()),
+            date().eq(lit("2025-03-01")),
+        ] {
+            assert!(!RecordFilter::supports(&unsupported), "{unsupported}");
+        }
+        assert_eq!(
+            RecordFilter::of(&[date().in_list(vec![day(20_150), day(0)], false)]).to_string(),
+            "log_date IN (1970-01-01, 2025-03-03)"
         );
     }
 
