@@ -45,7 +45,8 @@ struct OpenFile {
 }
 
 /// Columns that are (nearly) unique per event: a dictionary would only be tried and dropped,
-/// and their minimum and maximum prune nothing (ids are random, JSON texts all start with `{`).
+/// and their minimum and maximum prune nothing (ids are random, JSON texts all start with `{`),
+/// so no statistics are computed for them.
 const NEAR_UNIQUE: &[Column] = &[
     Column::EventId,
     Column::RequestId,
@@ -57,6 +58,19 @@ const NEAR_UNIQUE: &[Column] = &[
     Column::Resources,
     Column::AccessKeyId,
     Column::PrincipalId,
+];
+
+/// Free-text columns whose minimum and maximum over a day's rows prune nothing either (a row
+/// group holds every caller, agent and file of its hours): no statistics are computed for them.
+const UNORDERED_TEXT: &[Column] = &[
+    Column::PrincipalArn,
+    Column::SessionIssuerArn,
+    Column::UserAgent,
+    Column::SourceIp,
+    Column::ErrorMessage,
+    Column::TlsDetails,
+    Column::ServiceEventDetails,
+    Column::LogFile,
 ];
 
 /// What every file of one run shares: where, the commit number, the target size, the Parquet
@@ -94,10 +108,14 @@ impl RunWriter {
             }]))
             .set_created_by(format!("trailmap {}", env!("CARGO_PKG_VERSION")));
         for column in NEAR_UNIQUE {
-            let path = ColumnPath::from(column.name());
-            builder = builder
-                .set_column_dictionary_enabled(path.clone(), false)
-                .set_column_statistics_enabled(path, EnabledStatistics::None);
+            builder =
+                builder.set_column_dictionary_enabled(ColumnPath::from(column.name()), false);
+        }
+        for column in NEAR_UNIQUE.iter().chain(UNORDERED_TEXT) {
+            builder = builder.set_column_statistics_enabled(
+                ColumnPath::from(column.name()),
+                EnabledStatistics::None,
+            );
         }
         RunWriter {
             warehouse,
