@@ -226,44 +226,32 @@ mod tests {
         while let Some(batch) = stream.next().await {
             let batch = batch.unwrap();
             assert!(batch.num_rows() <= 512);
-            let times = batch
-                .column(0)
-                .as_any()
-                .downcast_ref::<TimestampMicrosecondArray>()
-                .unwrap();
-            let arrival = batch
-                .column(1)
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap();
-            out.extend(
-                (0..batch.num_rows())
-                    .map(|r| (times.is_valid(r).then(|| times.value(r)), arrival.value(r))),
-            );
+            out.extend(time_and_arrival(&batch));
         }
         out
     }
 
+    /// (`event_time`, `arrival`) of each row of `batch`.
+    fn time_and_arrival(batch: &RecordBatch) -> Vec<(Option<i64>, i64)> {
+        let times = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<TimestampMicrosecondArray>()
+            .unwrap();
+        let arrival = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        (0..batch.num_rows())
+            .map(|r| (times.is_valid(r).then(|| times.value(r)), arrival.value(r)))
+            .collect()
+    }
+
     /// A stable sort of the arriving rows, nulls first: what the in-memory sort must give.
     fn expected() -> Vec<(Option<i64>, i64)> {
-        let mut rows: Vec<(Option<i64>, i64)> = arriving_rows()
-            .iter()
-            .flat_map(|batch| {
-                let times = batch
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<TimestampMicrosecondArray>()
-                    .unwrap();
-                let arrival = batch
-                    .column(1)
-                    .as_any()
-                    .downcast_ref::<Int64Array>()
-                    .unwrap();
-                (0..batch.num_rows())
-                    .map(|r| (times.is_valid(r).then(|| times.value(r)), arrival.value(r)))
-                    .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut rows: Vec<(Option<i64>, i64)> =
+            arriving_rows().iter().flat_map(time_and_arrival).collect();
         rows.sort();
         rows
     }

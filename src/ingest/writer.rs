@@ -108,8 +108,7 @@ impl RunWriter {
             }]))
             .set_created_by(format!("trailmap {}", env!("CARGO_PKG_VERSION")));
         for column in NEAR_UNIQUE {
-            builder =
-                builder.set_column_dictionary_enabled(ColumnPath::from(column.name()), false);
+            builder = builder.set_column_dictionary_enabled(ColumnPath::from(column.name()), false);
         }
         for column in NEAR_UNIQUE.iter().chain(UNORDERED_TEXT) {
             builder = builder.set_column_statistics_enabled(
