@@ -166,7 +166,7 @@ pub struct ReadArgs {
     /// The most memory the query engine may hold (e.g. 2GiB, 512MiB): rows being decoded,
     /// rows waiting for application profiles, sorts and aggregations count against it; a query
     /// that needs more fails with an error saying so instead of exhausting the machine.
-    /// Default: no limit.
+    /// Default: no limit; for `ingest`, 2GiB (a day's rows beyond it are sorted on disk).
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
     /// Exit with code 2 if any file could not be read (default: warn and go on).
