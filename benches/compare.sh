@@ -21,8 +21,7 @@ VENV="benches/.venv"
 RUNS="${RUNS:-3}"
 CHDB_VERSION="4.4.0"
 DUCKDB_VERSION="2.0.1"
-export RAYON_NUM_THREADS="$THREADS" TOKIO_WORKER_THREADS="$THREADS" \
-  DATAFUSION_EXECUTION_TARGET_PARTITIONS="$THREADS"
+. benches/common/threads.sh
 
 cargo build --release --quiet
 BIN="target/release/trailmap"

@@ -15,9 +15,7 @@ BIG_EVENTS="${1:-1100000}"
 ARCHIVE_EVENTS="${2:-2500000}"
 BOMB_GB="${3:-20}"
 WORK="${MEMORY_DIR:-/tmp/trailmap-memory}"
-THREADS="${THREADS:-2}"
-export RAYON_NUM_THREADS="$THREADS" TOKIO_WORKER_THREADS="$THREADS" \
-  DATAFUSION_EXECUTION_TARGET_PARTITIONS="$THREADS"
+. benches/common/threads.sh
 
 . benches/common/trailmap-bin.sh
 mkdir -p "$WORK"

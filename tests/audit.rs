@@ -406,8 +406,7 @@ fn malformed_policies_are_rejected_before_reading_data() {
             &format!("[[rule]]\nname = \"sql-rule\"\nviolation_when = \"{sql}\"\n"),
         );
         let output = trailmap(&["audit", "-s", sample, "--policy", &policy]);
-        assert_eq!(output.status.code(), Some(2));
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = stderr_of_exit_2(&output);
         assert!(
             stderr.contains("policy rule \"sql-rule\"") && stderr.contains(needle),
             "{stderr}"

@@ -606,8 +606,7 @@ fn a_memory_limit_too_small_fails_the_query_and_is_not_a_load_error() {
         "csv",
         "SELECT * FROM events",
     ]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of_exit_2(&output);
     assert!(
         stderr.contains("the memory limit (--memory-limit)"),
         "{stderr}"

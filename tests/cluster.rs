@@ -325,8 +325,7 @@ fn a_raw_archive_table_read_by_the_client_and_a_missing_scheduler_are_refused_wi
         "sample-data",
         "SELECT count(*) FROM load_errors",
     ]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of_exit_2(&output);
     assert!(
         stderr.contains("load_errors table of a raw archive"),
         "{stderr}"
@@ -342,8 +341,7 @@ fn a_raw_archive_table_read_by_the_client_and_a_missing_scheduler_are_refused_wi
         "sample-data",
         "served-regions",
     ]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of_exit_2(&output);
     assert!(
         stderr.contains("cannot reach the scheduler at df://127.0.0.1:"),
         "{stderr}"

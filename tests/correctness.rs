@@ -534,3 +534,49 @@ fn filters_the_decoder_evaluates_give_the_walks_counts() {
         "event_time >= 2025-03-03T06:00:00+00:00 AND event_time < 2025-03-05T00:00:00+00:00",
     );
 }
+
+#[test]
+fn log_date_filters_are_decided_per_file_and_leave_files_outside_the_layout_alone() {
+    let dir = generated(big_config());
+    // A log file under a name outside the CloudTrail layout: its log_date is NULL, so pruning
+    // by key cannot leave it out; only the per-file decision does.
+    let layout_file = walk(dir.path())
+        .iter()
+        .map(|r| r.path.clone())
+        .find(|p| p.to_string_lossy().contains("/2025/03/02/"))
+        .unwrap();
+    std::fs::create_dir_all(dir.path().join("loose")).unwrap();
+    std::fs::copy(&layout_file, dir.path().join("loose/copied.json.gz")).unwrap();
+    let walked = walk(dir.path());
+    let count = |keep: &dyn Fn(&str) -> bool| {
+        walked
+            .iter()
+            .filter(|r| keep(&r.path.to_string_lossy()))
+            .count() as u64
+    };
+    let loose = |path: &str| path.contains("/loose/");
+    assert!(count(&loose) > 0);
+    assert_decoder_evaluates(
+        dir.path(),
+        "SELECT count(*) AS n FROM events WHERE log_date = DATE '2025-03-02'",
+        count(&|p| p.contains("/2025/03/02/")),
+        "log_date IN (2025-03-02)",
+    );
+    assert_decoder_evaluates(
+        dir.path(),
+        "SELECT count(*) AS n FROM events WHERE log_date IN (DATE '2025-03-02', DATE '2025-03-04') \
+         OR log_date = DATE '2025-03-06'",
+        count(&|p| {
+            ["/2025/03/02/", "/2025/03/04/", "/2025/03/06/"]
+                .iter()
+                .any(|d| p.contains(d))
+        }),
+        "log_date IN (2025-03-02, 2025-03-04, 2025-03-06)",
+    );
+    assert_decoder_evaluates(
+        dir.path(),
+        "SELECT count(*) AS n FROM events WHERE log_date IS NULL",
+        count(&loose),
+        "log_date IS NULL",
+    );
+}

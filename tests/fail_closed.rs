@@ -158,8 +158,7 @@ fn no_evidence_is_exit_2_and_filters_are_checked_before_listing() {
         "--account",
         "999999999999",
     ]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of_exit_2(&output);
     assert!(
         stderr.contains("no evidence") && stderr.contains("--account 999999999999"),
         "{stderr}"

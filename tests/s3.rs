@@ -476,8 +476,7 @@ fn listing_pages_past_1000_keys_and_denied_or_missing_buckets_are_named() {
             ),
         ],
     );
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr_of_exit_2(&output);
     assert!(
         stderr.contains("s3://no-such-bucket/AWSLogs/") && stderr.contains("NoSuchBucket"),
         "{stderr}"

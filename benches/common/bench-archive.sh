@@ -3,13 +3,11 @@
 # (default 500,000: 120 events per file over 30 days; made once under $WORK) in the page cache.
 #   THREADS (default 2) threads, RUNS (default 3) runs, COMPARE_DIR (default /tmp/trailmap-compare)
 EVENTS="${1:-500000}"
-THREADS="${THREADS:-2}"
 RUNS="${RUNS:-3}"
 WORK="${COMPARE_DIR:-/tmp/trailmap-compare}"
 ARCHIVE="$WORK/archive-$EVENTS"
 WAREHOUSE="$WORK/warehouse-$EVENTS"
-export RAYON_NUM_THREADS="$THREADS" TOKIO_WORKER_THREADS="$THREADS" \
-  DATAFUSION_EXECUTION_TARGET_PARTITIONS="$THREADS"
+. benches/common/threads.sh
 
 . benches/common/trailmap-bin.sh
 if [ ! -d "$ARCHIVE" ]; then

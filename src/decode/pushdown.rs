@@ -255,43 +255,16 @@ fn time_bound(expr: &Expr) -> Option<TimeBound> {
 
 /// `log_date = DATE 'd'`, `log_date IN (...)`, an OR of those, or `log_date IS NULL`.
 fn day_condition(expr: &Expr) -> Option<DayCondition> {
+    if let Expr::IsNull(inner) = expr {
+        return is_column(inner, Column::LogDate).then_some(DayCondition::Unknown);
+    }
+    let log_date = |expr: &Expr| is_column(expr, Column::LogDate).then_some(());
     let date = |expr: &Expr| match expr {
         Expr::Literal(ScalarValue::Date32(Some(day)), _) => Some(*day),
         _ => None,
     };
-    match expr {
-        Expr::IsNull(inner) if is_column(inner, Column::LogDate) => Some(DayCondition::Unknown),
-        Expr::BinaryExpr(BinaryExpr {
-            left,
-            op: Operator::Eq,
-            right,
-        }) => {
-            let day = match (
-                is_column(left, Column::LogDate),
-                is_column(right, Column::LogDate),
-            ) {
-                (true, false) => date(right)?,
-                (false, true) => date(left)?,
-                _ => return None,
-            };
-            Some(DayCondition::OneOf(BTreeSet::from([day])))
-        }
-        Expr::BinaryExpr(BinaryExpr {
-            left,
-            op: Operator::Or,
-            right,
-        }) => match (day_condition(left)?, day_condition(right)?) {
-            (DayCondition::OneOf(mut a), DayCondition::OneOf(b)) => {
-                a.extend(b);
-                Some(DayCondition::OneOf(a))
-            }
-            _ => None,
-        },
-        Expr::InList(list) if !list.negated && is_column(&list.expr, Column::LogDate) => Some(
-            DayCondition::OneOf(list.list.iter().map(date).collect::<Option<_>>()?),
-        ),
-        _ => None,
-    }
+    let ((), days) = equalities(expr, &log_date, &date)?;
+    Some(DayCondition::OneOf(days.into_iter().collect()))
 }
 
 /// `col = 'v'`, `col IN ('v', ...)`, or an OR of those on one text column.
@@ -306,37 +279,46 @@ fn one_of(expr: &Expr) -> Option<OneOf> {
         }
         _ => None,
     };
+    let (column, values) = equalities(expr, &text_column, &text)?;
+    Some(OneOf {
+        column,
+        values: values.into_iter().collect(),
+    })
+}
+
+/// `col = v` (either side), `col IN (v, ...)`, or an OR of those on one column: the column
+/// `column` recognises and the values `value` reads, if `expr` is that and nothing else.
+fn equalities<C: PartialEq, V>(
+    expr: &Expr,
+    column: &impl Fn(&Expr) -> Option<C>,
+    value: &impl Fn(&Expr) -> Option<V>,
+) -> Option<(C, Vec<V>)> {
     match expr {
         Expr::BinaryExpr(BinaryExpr {
             left,
             op: Operator::Eq,
             right,
-        }) => {
-            let (column, value) = match (text_column(left), text_column(right)) {
-                (Some(column), None) => (column, text(right)?),
-                (None, Some(column)) => (column, text(left)?),
-                _ => return None,
-            };
-            Some(OneOf {
-                column,
-                values: HashSet::from([value]),
-            })
-        }
+        }) => match (column(left), column(right)) {
+            (Some(c), None) => Some((c, vec![value(right)?])),
+            (None, Some(c)) => Some((c, vec![value(left)?])),
+            _ => None,
+        },
         Expr::BinaryExpr(BinaryExpr {
             left,
             op: Operator::Or,
             right,
         }) => {
-            let (mut a, b) = (one_of(left)?, one_of(right)?);
-            (a.column == b.column).then(|| {
-                a.values.extend(b.values);
-                a
+            let (a, mut values) = equalities(left, column, value)?;
+            let (b, more) = equalities(right, column, value)?;
+            (a == b).then(|| {
+                values.extend(more);
+                (a, values)
             })
         }
-        Expr::InList(list) if !list.negated => Some(OneOf {
-            column: text_column(&list.expr)?,
-            values: list.list.iter().map(text).collect::<Option<_>>()?,
-        }),
+        Expr::InList(list) if !list.negated => Some((
+            column(&list.expr)?,
+            list.list.iter().map(value).collect::<Option<_>>()?,
+        )),
         _ => None,
     }
 }

@@ -207,11 +207,11 @@ impl Ingest {
         let run = RunWriter::new(self.warehouse.clone(), number, self.target_file_bytes);
         // Days are written by tasks of their own, a few at a time: one day's Parquet encoding
         // runs while the next day's files are decoded.
+        let on_cluster = self.session.cluster().is_some();
         let mut writing = Vec::new();
         for day in days {
             let rows = self.day_rows(day, new_days.contains(&day)).await?;
             let writer = run.day(day);
-            let on_cluster = self.session.cluster().is_some();
             writing.push(async move { tokio::spawn(write_day(rows, on_cluster, writer)).await });
         }
         let written: Vec<WrittenFile> = futures::stream::iter(writing)

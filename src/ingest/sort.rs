@@ -169,6 +169,7 @@ mod tests {
     use super::*;
     use datafusion::arrow::array::{Int64Array, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
     use datafusion::execution::runtime_env::RuntimeEnvBuilder;
     use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -209,10 +210,19 @@ mod tests {
     }
 
     /// (`event_time`, `arrival`) of every row `by_event_time` gives, in a session whose memory
-    /// pool holds `memory_limit` bytes.
-    async fn sorted(memory_limit: usize) -> Vec<(Option<i64>, i64)> {
+    /// pool holds `memory_limit` bytes and which may spill to disk if `may_spill`; the error
+    /// that ends the rows early, if any.
+    async fn sorted(
+        memory_limit: usize,
+        may_spill: bool,
+    ) -> (Vec<(Option<i64>, i64)>, Option<DataFusionError>) {
+        let disk = DiskManagerBuilder::default().with_mode(match may_spill {
+            true => DiskManagerMode::OsTmpDirectory,
+            false => DiskManagerMode::Disabled,
+        });
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(memory_limit, 1.0)
+            .with_disk_manager_builder(disk)
             .build_arc()
             .unwrap();
         let mut config = SessionConfig::new()
@@ -224,11 +234,15 @@ mod tests {
         let mut stream = by_event_time(rows, false).await.unwrap();
         let mut out = Vec::new();
         while let Some(batch) = stream.next().await {
-            let batch = batch.unwrap();
-            assert!(batch.num_rows() <= 512);
-            out.extend(time_and_arrival(&batch));
+            match batch {
+                Ok(batch) => {
+                    assert!(batch.num_rows() <= 512);
+                    out.extend(time_and_arrival(&batch));
+                }
+                Err(error) => return (out, Some(error)),
+            }
         }
-        out
+        (out, None)
     }
 
     /// (`event_time`, `arrival`) of each row of `batch`.
@@ -258,7 +272,9 @@ mod tests {
 
     #[tokio::test]
     async fn rows_that_fit_in_memory_come_out_in_time_order_nulls_first_ties_as_they_came() {
-        assert!(sorted(1 << 30).await == expected());
+        let (rows, error) = sorted(1 << 30, false).await;
+        assert!(error.is_none(), "{error:?}");
+        assert!(rows == expected());
     }
 
     #[tokio::test]
@@ -270,11 +286,16 @@ mod tests {
         let limit = 1 << 20;
         // More than the pool: the in-memory sort cannot have been used.
         assert!(total > 2 * limit, "{total} bytes");
-        let mut rows = sorted(limit).await;
+        let (mut rows, error) = sorted(limit, true).await;
+        assert!(error.is_none(), "{error:?}");
         let times: Vec<Option<i64>> = rows.iter().map(|(time, _)| *time).collect();
         assert!(times.is_sorted(), "event_time order, nulls first");
         // Ties may come in another order than they arrived; the rows are the same.
         rows.sort();
         assert!(rows == expected());
+        // The same rows with spilling disabled fail: they did go to the spilling sort.
+        let (_, error) = sorted(limit, false).await;
+        let refused = error.is_some_and(|e| e.to_string().contains("DiskManager is disabled"));
+        assert!(refused, "the in-memory sort was used past the memory limit");
     }
 }

@@ -42,6 +42,12 @@ pub fn stdout_ok(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("utf-8 stdout")
 }
 
+/// Stderr as text, asserting the command ended with exit code 2 (an error trailmap reports).
+pub fn stderr_of_exit_2(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// Runs a query with `--format json` and returns the rows.
 pub fn query_json(source: &Path, extra: &[&str], sql: &str) -> Vec<serde_json::Map<String, Value>> {
     query_json_with_env(source, extra, sql, &[])
