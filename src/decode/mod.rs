@@ -15,7 +15,7 @@ pub mod row;
 pub mod stream;
 pub mod time;
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{AsArray, RecordBatch, StringArray};
@@ -302,12 +302,36 @@ pub fn created_profiles<R: BufRead>(
 ) -> Result<ProfileMap, DecodeError> {
     let mut text = gzip::JsonText::open(input, named_gzip)?;
     let mut profiles = ProfileMap::default();
-    stream::read_records(&mut text, max_file_size, |record, _| {
-        profiles.collect_record(record, log_file);
+    SEARCHED_TEXT.with_borrow_mut(|head| -> Result<(), DecodeError> {
+        // Most files create no profile: their text is only looked through, not parsed.
+        head.clear();
+        let limit = SEARCH_WHOLE_UP_TO.min(max_file_size);
+        (&mut text)
+            .take(limit + 1)
+            .read_to_end(head)
+            .map_err(gzip::read_error)?;
+        if head.len() as u64 <= limit && !profiles::may_create_profile(head) {
+            return Ok(());
+        }
+        let mut whole = std::io::Cursor::new(head.as_slice()).chain(&mut text);
+        stream::read_records(&mut whole, max_file_size, |record, _| {
+            profiles.collect_record(record, log_file);
+            Ok(())
+        })?;
         Ok(())
     })?;
     text.finish()?;
     Ok(profiles)
+}
+
+/// A file whose JSON text is at most this long is read whole and looked through for a
+/// `CreateInferenceProfile` event before it is parsed (nearly every file: CloudTrail delivers a
+/// file every five minutes or so); a longer one is parsed record by record.
+const SEARCH_WHOLE_UP_TO: u64 = 8 << 20;
+
+thread_local! {
+    /// The text being searched for profiles, kept for the thread's next file.
+    static SEARCHED_TEXT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 #[cfg(test)]

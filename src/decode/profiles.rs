@@ -71,6 +71,15 @@ fn arn_account(arn: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Whether a JSON text may hold a `CreateInferenceProfile` event: it names the event, or it
+/// has a `\u` escape of an ASCII letter (with which a JSON text could spell the name other
+/// ways; no CloudTrail writer does, so such a text is simply parsed).
+pub fn may_create_profile(text: &[u8]) -> bool {
+    memchr::memmem::find(text, b"CreateInferenceProfile").is_some()
+        || memchr::memmem::find_iter(text, b"\\u00")
+            .any(|at| matches!(text.get(at + 4), Some(b'4'..=b'7')))
+}
+
 /// Application profiles by ARN.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileMap {
@@ -297,6 +306,24 @@ mod tests {
     use crate::decode::created_profiles;
 
     #[test]
+    fn only_a_text_that_names_the_event_or_escapes_letters_may_create_a_profile() {
+        assert!(may_create_profile(
+            br#"{"eventName":"CreateInferenceProfile"}"#
+        ));
+        assert!(may_create_profile(
+            br#"{"eventName":"\u0043reateInferenceProfile"}"#
+        ));
+        assert!(may_create_profile(
+            br#"{"eventName":"Cre\u0061teInferenceProfile"}"#
+        ));
+        assert!(!may_create_profile(br#"{"eventName":"InvokeModel"}"#));
+        // Escapes of characters other than letters cannot spell the name.
+        assert!(!may_create_profile(
+            br#"{"errorMessage":"\u003cxml\u003e \u00e9"}"#
+        ));
+    }
+
+    #[test]
     fn created_in_the_logs() {
         let json = r#"{"Records":[{"eventSource":"bedrock.amazonaws.com","eventName":"CreateInferenceProfile",
             "eventTime":"2025-03-01T10:00:00Z",
@@ -306,6 +333,16 @@ mod tests {
             "requestParameters":{"modelSource":{"copyFrom":"x"}},"responseElements":null}]}"#;
         let map = created_profiles(json.as_bytes(), false, u64::MAX, "f.json.gz").unwrap();
         assert_eq!(map.len(), 1);
+        // The same event with its name spelled with escapes is found too.
+        let escaped = json.replacen(
+            "\"CreateInferenceProfile\"",
+            r#""\u0043reateInferenceProfile""#,
+            1,
+        );
+        assert_ne!(escaped, json);
+        let escaped_map =
+            created_profiles(escaped.as_bytes(), false, u64::MAX, "f.json.gz").unwrap();
+        assert_eq!(escaped_map, map);
         let p = map
             .get("arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/abc")
             .unwrap();

@@ -271,6 +271,8 @@ pub struct Archive {
     /// The files decoded so far and the profiles they create: a later search for profiles
     /// need not read them again.
     harvest: Mutex<Harvest>,
+    /// Held by the search for the profiles a batch calls, one at a time.
+    search_for_calls: tokio::sync::Mutex<()>,
     skipped: Skipped,
     listing_errors: Vec<LoadError>,
     fetcher: Fetcher,
@@ -296,6 +298,7 @@ impl Archive {
             given_profiles: Arc::new(options.profiles),
             all_profiles: OnceCell::new(),
             harvest: Mutex::new(Harvest::default()),
+            search_for_calls: tokio::sync::Mutex::new(()),
             skipped: listing.skipped,
             listing_errors: listing.errors,
             fetcher: listing.fetcher,
@@ -415,14 +418,95 @@ impl Archive {
 
     /// A pending batch with its rows' application profiles resolved from every profile of the
     /// archive.
+    /// The profiles of the files decoded so far suffice when they know every profile the
+    /// batch calls (an ARN is never reused, so more files could not change those): the rest of
+    /// the archive is searched only for a profile none of them created.
     pub async fn resolve(&self, pending: PendingBatch) -> Result<RecordBatch, DecodeError> {
-        let profiles = self.application_profiles().await;
+        let profiles = match self.profiles_known_for(&pending) {
+            Some(known) => known,
+            None => match self.search_for_profiles_called(&pending).await {
+                Some(known) => known,
+                None => self.application_profiles().await,
+            },
+        };
         resolve_pending(
             &pending.batch,
             pending.plan.columns(),
             &pending.pending,
             &profiles,
         )
+    }
+
+    /// Every application profile, when known, or else those of `--profiles` and of the files
+    /// decoded so far if they include every profile `pending` calls.
+    fn profiles_known_for(&self, pending: &PendingBatch) -> Option<Arc<ProfileMap>> {
+        if let Some(all) = self.all_profiles.get() {
+            return Some(Arc::clone(all));
+        }
+        let mut known = (*self.given_profiles).clone();
+        known.extend(
+            self.harvest
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .profiles
+                .clone(),
+        );
+        pending
+            .pending
+            .iter()
+            .all(|call| known.get(&call.arn).is_some())
+            .then(|| Arc::new(known))
+    }
+
+    /// Searches the files not read yet of the accounts and Regions of the profiles `pending`
+    /// calls (a profile's `CreateInferenceProfile` event is logged where its ARN says), a few
+    /// at a time in listing order (oldest first within a Region), until every profile it calls
+    /// is known. `None` when some are not found there (made before the archive starts, or logged
+    /// elsewhere): only a search of every file can tell.
+    async fn search_for_profiles_called(&self, pending: &PendingBatch) -> Option<Arc<ProfileMap>> {
+        let _one_search_at_a_time = self.search_for_calls.lock().await;
+        if let Some(known) = self.profiles_known_for(pending) {
+            return Some(known);
+        }
+        let homes: BTreeSet<(&str, &str)> = pending
+            .pending
+            .iter()
+            .filter_map(|call| profile_home(&call.arn))
+            .collect();
+        let candidates: Vec<Arc<LogObject>> = {
+            let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+            self.objects
+                .iter()
+                .filter(|o| !harvest.files.contains(&o.context.log_file))
+                .filter(|o| {
+                    let key = o.key();
+                    let home = key.account.as_deref().zip(key.region.as_deref());
+                    home.is_some_and(|home| homes.contains(&home))
+                })
+                .cloned()
+                .collect()
+        };
+        for round in candidates.chunks(2 * CHECK_CONCURRENCY) {
+            let found: Vec<(String, ProfileMap)> = futures::stream::iter(round.iter().cloned())
+                .map(|object| async move {
+                    let log_file = object.context.log_file.clone();
+                    (log_file, self.profiles_in(object).await)
+                })
+                .buffer_unordered(CHECK_CONCURRENCY)
+                .collect()
+                .await;
+            {
+                let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+                for (log_file, profiles) in found {
+                    harvest.files.insert(log_file);
+                    harvest.profiles.extend(profiles);
+                }
+            }
+            if let Some(known) = self.profiles_known_for(pending) {
+                return Some(known);
+            }
+        }
+        None
     }
 
     /// Every application profile: `--profiles` and the `CreateInferenceProfile` events of
@@ -724,6 +808,15 @@ impl Archive {
     }
 }
 
+/// The account and Region whose logs hold the `CreateInferenceProfile` event of the
+/// application profile `arn` (`arn:PARTITION:bedrock:REGION:ACCOUNT:application-inference-profile/ID`).
+fn profile_home(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.split(':');
+    let region = parts.nth(3)?;
+    let account = parts.next()?;
+    Some((account, region))
+}
+
 /// A copy of `batch` in buffers of exactly its size: a batch that is held for a while should not
 /// keep the builders' spare capacity. (`concat_batches` of one batch would only slice it.)
 fn compact(batch: RecordBatch) -> RecordBatch {
@@ -763,6 +856,103 @@ async fn decode_on_rayon(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::Column;
+    use crate::source::{SourceSpec, aws::AwsOptions};
+    use datafusion::arrow::array::{AsArray, StringArray};
+
+    const EU_PROFILE: &str =
+        "arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/eu1";
+    const US_PROFILE: &str =
+        "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/us1";
+
+    /// A log file of `records` at `day` of `region`'s folder.
+    fn write_log(root: &std::path::Path, region: &str, day: u32, records: &str) {
+        let dir = root.join(format!(
+            "AWSLogs/111122223333/CloudTrail/{region}/2025/03/{day:02}"
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let name = format!("111122223333_CloudTrail_{region}_202503{day:02}T0000Z_a.json.gz");
+        let json = format!(r#"{{"Records":[{records}]}}"#);
+        std::fs::write(dir.join(name), crate::decode::gzip::gzip(json.as_bytes())).unwrap();
+    }
+
+    fn created(arn: &str, model: &str) -> String {
+        format!(
+            r#"{{"eventSource":"bedrock.amazonaws.com","eventName":"CreateInferenceProfile","eventTime":"2025-03-01T10:00:00Z",
+            "requestParameters":{{"modelSource":{{"copyFrom":"arn:aws:bedrock:eu-west-1::foundation-model/{model}"}}}},
+            "responseElements":{{"inferenceProfileArn":"{arn}"}}}}"#
+        )
+    }
+
+    /// A batch of one row calling `arn`, its `model` not known yet.
+    fn calling(arn: &str) -> PendingBatch {
+        let model: datafusion::arrow::array::ArrayRef =
+            Arc::new(StringArray::from(vec![None::<&str>]));
+        PendingBatch {
+            batch: RecordBatch::try_from_iter([("model", model)]).unwrap(),
+            pending: vec![Pending {
+                rows: vec![0],
+                arn: arn.to_owned(),
+                aws_region: Some("eu-west-1".to_owned()),
+                served: false,
+            }],
+            plan: Arc::new(DecodePlan::new(
+                vec![Column::Model],
+                ScanFilter::default(),
+                Arc::default(),
+            )),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_called_profile_is_looked_for_where_its_arn_says_before_the_whole_archive() {
+        let root = tempfile::tempdir().unwrap();
+        let noise = r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2025-03-01T10:00:00Z"}"#;
+        write_log(root.path(), "eu-west-1", 1, noise);
+        write_log(
+            root.path(),
+            "eu-west-1",
+            2,
+            &created(EU_PROFILE, "model-eu"),
+        );
+        write_log(
+            root.path(),
+            "us-east-1",
+            1,
+            &created(US_PROFILE, "model-us"),
+        );
+        let spec = SourceSpec::Local(root.path().to_owned());
+        let listing = crate::source::list(&[spec], None, &AwsOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(listing.objects.len(), 3);
+        let archive = Archive::new(listing, ReadOptions::default());
+
+        let resolved = archive.resolve(calling(EU_PROFILE)).await.unwrap();
+        assert_eq!(resolved.column(0).as_string::<i32>().value(0), "model-eu");
+        // Found in eu-west-1's files: the us-east-1 file was not read, the archive not searched.
+        assert!(archive.known_profiles().is_none());
+        let harvest = archive.harvest.lock().unwrap();
+        assert_eq!(harvest.files.len(), 2);
+        assert!(harvest.files.iter().all(|f| f.contains("/eu-west-1/")));
+        drop(harvest);
+
+        // A profile created nowhere in its Region's files: the whole archive is searched.
+        let unknown = EU_PROFILE.replace("eu1", "gone");
+        let unresolved = archive.resolve(calling(&unknown)).await.unwrap();
+        assert!(unresolved.column(0).is_null(0));
+        let all = archive.known_profiles().unwrap();
+        assert!(all.get(EU_PROFILE).is_some() && all.get(US_PROFILE).is_some());
+    }
+
+    #[test]
+    fn a_profile_is_created_in_the_account_and_region_of_its_arn() {
+        assert_eq!(
+            profile_home(EU_PROFILE),
+            Some(("111122223333", "eu-west-1"))
+        );
+        assert_eq!(profile_home("not an arn"), None);
+    }
 
     #[test]
     fn a_compacted_batch_keeps_no_spare_capacity() {
