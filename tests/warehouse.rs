@@ -568,3 +568,111 @@ fn a_folder_that_cannot_be_listed_is_told_to_readers_until_a_run_lists_it() {
     let total = walk(&root.path().join("trail-bucket")).len() as u64;
     assert_eq!(event_counts(warehouse.path()), (total, total));
 }
+
+/// One gzipped log file of `records` for account 999988887777, `region`'s folder, March `day`.
+fn write_log(root: &Path, region: &str, day: u32, records: &[Value]) {
+    use std::io::Write;
+    let folder = root.join(format!(
+        "AWSLogs/999988887777/CloudTrail/{region}/2025/03/{day:02}"
+    ));
+    std::fs::create_dir_all(&folder).unwrap();
+    let name = format!("999988887777_CloudTrail_{region}_202503{day:02}T1205Z_a.json.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(
+        serde_json::json!({ "Records": records })
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(folder.join(name), gz.finish().unwrap()).unwrap();
+}
+
+/// A record of account 999988887777 in `region`, on March `day`.
+fn record(id: &str, region: &str, day: u32, name: &str, extra: Value) -> Value {
+    let mut record = serde_json::json!({
+        "eventVersion": "1.11",
+        "eventTime": format!("2025-03-{day:02}T12:00:00Z"),
+        "eventSource": "bedrock.amazonaws.com",
+        "eventName": name,
+        "awsRegion": region,
+        "recipientAccountId": "999988887777",
+        "eventID": id,
+        "eventType": "AwsApiCall",
+    });
+    record
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    record
+}
+
+#[test]
+fn rows_calling_a_profile_created_in_a_file_read_later_are_resolved_as_over_the_raw_archive() {
+    // Calls on March 1 through a profile whose CreateInferenceProfile event is in a file of
+    // March 6 under another Region's folder than its ARN says: ingest, which writes March 1
+    // long before it reads March 6 and does not search every file first, must write March 1
+    // again once the profile turns up.
+    let root = tempfile::tempdir().unwrap();
+    let arn = "arn:aws:bedrock:eu-west-1:999988887777:application-inference-profile/late1";
+    let calls: Vec<Value> = (0..3)
+        .map(|i| {
+            record(
+                &format!("call-{i}"),
+                "eu-west-1",
+                1,
+                "InvokeModel",
+                serde_json::json!({
+                    "requestParameters": {"modelId": arn},
+                    "additionalEventData": {"inferenceRegion": "eu-west-3"},
+                }),
+            )
+        })
+        .collect();
+    write_log(root.path(), "eu-west-1", 1, &calls);
+    for day in 2..=5 {
+        let noise = serde_json::json!({"requestParameters": {}});
+        write_log(
+            root.path(),
+            "eu-west-1",
+            day,
+            &[record(
+                &format!("noise-{day}"),
+                "eu-west-1",
+                day,
+                "ListFoundationModels",
+                noise,
+            )],
+        );
+    }
+    let create = serde_json::json!({
+        "requestParameters": {"inferenceProfileName": "late", "modelSource": {"copyFrom":
+            "arn:aws:bedrock:eu-west-1:999988887777:inference-profile/eu.anthropic.claude-3-haiku-20240307-v1:0"}},
+        "responseElements": {"inferenceProfileArn": arn, "status": "ACTIVE"},
+    });
+    write_log(
+        root.path(),
+        "us-east-1",
+        6,
+        &[record(
+            "create",
+            "us-east-1",
+            6,
+            "CreateInferenceProfile",
+            create,
+        )],
+    );
+
+    let warehouse = tempfile::tempdir().unwrap();
+    let stderr = ingest(root.path(), warehouse.path(), &["-v"]);
+    assert!(stderr.contains("writing again the days"), "{stderr}");
+    let sql = "SELECT event_id, model, routing_scope, served_region FROM events ORDER BY event_id";
+    let over_raw = query_json(root.path(), &[], sql);
+    assert_eq!(
+        over_raw[0]["model"],
+        "anthropic.claude-3-haiku-20240307-v1:0"
+    );
+    assert_eq!(over_raw[0]["routing_scope"], "eu");
+    assert_eq!(query_json(warehouse.path(), &[], sql), over_raw);
+    assert_eq!(event_counts(warehouse.path()), (8, 8));
+    assert_named_queries_agree(warehouse.path(), root.path());
+}

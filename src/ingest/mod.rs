@@ -162,6 +162,11 @@ impl Ingest {
             ..options.read.clone()
         };
         let session = Arc::new(session::open_listed(listing, &read, sources, aws).await?);
+        if let (Some(archive), None) = (session.archive(), session.cluster()) {
+            // Ingest reads every file: a profile no file read so far creates is looked for by
+            // reading on, not by a search of every file (a day written too early is redone).
+            archive.resolve_without_searching();
+        }
         // Compaction reads the warehouse's own files in the same session.
         session
             .context()
@@ -205,25 +210,23 @@ impl Ingest {
             .chain(self.compact.keys().copied())
             .collect();
         let run = RunWriter::new(self.warehouse.clone(), number, self.target_file_bytes);
-        // Days are written by tasks of their own, a few at a time: one day's Parquet encoding
-        // runs while the next day's files are decoded.
-        let on_cluster = self.session.cluster().is_some();
-        let mut writing = Vec::new();
-        for day in days {
-            let rows = self.day_rows(day, new_days.contains(&day)).await?;
-            let writer = run.day(day);
-            writing.push(async move { tokio::spawn(write_day(rows, on_cluster, writer)).await });
+        let mut written = self.write_days(&run, days, &new_days).await?;
+        let redo = self.days_resolved_too_early().await?;
+        if !redo.is_empty() {
+            tracing::info!(
+                days = redo.len(),
+                "writing again the days whose rows call profiles found after they were written"
+            );
+            let (stale, kept): (Vec<WrittenFile>, Vec<WrittenFile>) =
+                written.into_iter().partition(|w| {
+                    redo.contains(&w.file.log_date.as_deref().and_then(|d| d.parse().ok()))
+                });
+            for file in stale {
+                self.warehouse.delete(&file.file.path).await?;
+            }
+            written = kept;
+            written.extend(self.write_days(&run, redo, &new_days).await?);
         }
-        let written: Vec<WrittenFile> = futures::stream::iter(writing)
-            .buffered(DAYS_AT_ONCE)
-            .map(|joined| {
-                joined.map_err(|e| Error::Internal(format!("a day's writer stopped: {e}")))?
-            })
-            .try_collect::<Vec<Vec<WrittenFile>>>()
-            .await?
-            .into_iter()
-            .flatten()
-            .collect();
         let commit = self.commit_of(number, &written).await?;
         let added: Vec<String> = commit.added_files.iter().map(|f| f.path.clone()).collect();
         self.warehouse.make_durable(&added).await?;
@@ -257,6 +260,51 @@ impl Ingest {
         self.report.files_replaced = commit.removed_files.len();
         self.report.load_errors = self.session.load_errors();
         Ok(self.report)
+    }
+
+    /// Writes `days` (this run's objects of those in `new_days`, and the days compacted).
+    /// Days are written by tasks of their own, a few at a time: one day's Parquet encoding
+    /// runs while the next day's files are decoded.
+    async fn write_days(
+        &self,
+        run: &RunWriter,
+        days: BTreeSet<Option<NaiveDate>>,
+        new_days: &BTreeSet<Option<NaiveDate>>,
+    ) -> Result<Vec<WrittenFile>> {
+        let on_cluster = self.session.cluster().is_some();
+        let mut writing = Vec::new();
+        for day in days {
+            let rows = self.day_rows(day, new_days.contains(&day)).await?;
+            let writer = run.day(day);
+            writing.push(async move { tokio::spawn(write_day(rows, on_cluster, writer)).await });
+        }
+        Ok(futures::stream::iter(writing)
+            .buffered(DAYS_AT_ONCE)
+            .map(|joined| {
+                joined.map_err(|e| Error::Internal(format!("a day's writer stopped: {e}")))?
+            })
+            .try_collect::<Vec<Vec<WrittenFile>>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// The days holding rows that were written without an application profile the archive
+    /// turned out to create (in a file read later, outside the account and Region its ARN
+    /// names): those days are written again, now that every profile is known.
+    async fn days_resolved_too_early(&self) -> Result<BTreeSet<Option<NaiveDate>>> {
+        let archive = self
+            .session
+            .archive()
+            .ok_or_else(|| Error::Internal("ingest session reads no raw archive".into()))?;
+        let too_early = archive.resolved_too_early(&*archive.application_profiles().await);
+        Ok(self
+            .new_objects
+            .iter()
+            .filter(|o| too_early.contains(&o.context.log_file))
+            .map(|o| o.key().date)
+            .collect())
     }
 
     /// One day's rows: the new objects' (when `has_new`) and, when the day is compacted, those

@@ -5,7 +5,7 @@
 //! coverage counters, or a [`LoadError`] for `load_errors`, stderr and `--strict`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use datafusion::arrow::array::RecordBatch;
@@ -59,6 +59,8 @@ pub struct PendingBatch {
     batch: RecordBatch,
     pending: Vec<Pending>,
     plan: Arc<DecodePlan>,
+    /// The file the rows come from.
+    log_file: String,
 }
 
 impl PendingBatch {
@@ -78,6 +80,7 @@ impl PendingBatch {
                 ScanFilter::default(),
                 Arc::default(),
             )),
+            log_file: "test".to_owned(),
         }
     }
 }
@@ -273,6 +276,13 @@ pub struct Archive {
     harvest: Mutex<Harvest>,
     /// Held by the search for the profiles a batch calls, one at a time.
     search_for_calls: tokio::sync::Mutex<()>,
+    /// Whether a batch calling a profile not found in its account and Region is resolved
+    /// with the profiles known so far instead of searching the whole archive (see
+    /// [`Archive::resolve_without_searching`]).
+    without_searching: AtomicBool,
+    /// Profiles (ARN) that were not known when rows of a file (`log_file`) calling them were
+    /// resolved without searching.
+    resolved_unknown: Mutex<BTreeSet<(String, String)>>,
     skipped: Skipped,
     listing_errors: Vec<LoadError>,
     fetcher: Fetcher,
@@ -299,6 +309,8 @@ impl Archive {
             all_profiles: OnceCell::new(),
             harvest: Mutex::new(Harvest::default()),
             search_for_calls: tokio::sync::Mutex::new(()),
+            without_searching: AtomicBool::new(false),
+            resolved_unknown: Mutex::new(BTreeSet::new()),
             skipped: listing.skipped,
             listing_errors: listing.errors,
             fetcher: listing.fetcher,
@@ -426,6 +438,9 @@ impl Archive {
             Some(known) => known,
             None => match self.search_for_profiles_called(&pending).await {
                 Some(known) => known,
+                None if self.without_searching.load(Ordering::Relaxed) => {
+                    self.resolve_with_what_is_known(&pending)
+                }
                 None => self.application_profiles().await,
             },
         };
@@ -437,12 +452,45 @@ impl Archive {
         )
     }
 
-    /// Every application profile, when known, or else those of `--profiles` and of the files
-    /// decoded so far if they include every profile `pending` calls.
-    fn profiles_known_for(&self, pending: &PendingBatch) -> Option<Arc<ProfileMap>> {
-        if let Some(all) = self.all_profiles.get() {
-            return Some(Arc::clone(all));
+    /// From now on, a batch calling a profile that neither the files read so far nor those of
+    /// its account and Region create is resolved with what is known (those rows stay
+    /// unresolved) instead of waiting for a search of every file, and the call is remembered:
+    /// for a reader that reads every file anyway and can redo the files
+    /// [`Archive::resolved_too_early`] names (ingest).
+    pub fn resolve_without_searching(&self) {
+        self.without_searching.store(true, Ordering::Relaxed);
+    }
+
+    /// The files whose rows were resolved without a profile that `all` (every profile of the
+    /// archive) holds: their rows must be read again.
+    pub fn resolved_too_early(&self, all: &ProfileMap) -> BTreeSet<String> {
+        self.resolved_unknown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(arn, _)| all.get(arn).is_some())
+            .map(|(_, log_file)| log_file.clone())
+            .collect()
+    }
+
+    /// `--profiles` and the profiles of the files read so far, remembering the profiles
+    /// `pending` calls that they lack.
+    fn resolve_with_what_is_known(&self, pending: &PendingBatch) -> Arc<ProfileMap> {
+        let known = self.profiles_read_so_far();
+        let mut unknown = self
+            .resolved_unknown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for call in &pending.pending {
+            if known.get(&call.arn).is_none() {
+                unknown.insert((call.arn.clone(), pending.log_file.clone()));
+            }
         }
+        Arc::new(known)
+    }
+
+    /// `--profiles` and the profiles of the files read (or searched) so far.
+    fn profiles_read_so_far(&self) -> ProfileMap {
         let mut known = (*self.given_profiles).clone();
         known.extend(
             self.harvest
@@ -451,6 +499,16 @@ impl Archive {
                 .profiles
                 .clone(),
         );
+        known
+    }
+
+    /// Every application profile, when known, or else those of `--profiles` and of the files
+    /// decoded so far if they include every profile `pending` calls.
+    fn profiles_known_for(&self, pending: &PendingBatch) -> Option<Arc<ProfileMap>> {
+        if let Some(all) = self.all_profiles.get() {
+            return Some(Arc::clone(all));
+        }
+        let known = self.profiles_read_so_far();
         pending
             .pending
             .iter()
@@ -637,6 +695,7 @@ impl Archive {
                 batch: compact(batch),
                 pending,
                 plan: Arc::clone(&plan),
+                log_file: log_file.clone(),
             };
             if may_defer {
                 parts.push(Part::Pending(pending));
@@ -688,19 +747,20 @@ impl Archive {
         decoded: &Decoded,
         size: u64,
     ) {
-        self.progress.add(size, decoded.records, false);
         let lag_seconds = delivered
             .zip(decoded.oldest_event)
             .map(|(d, oldest)| (d.timestamp_micros() - oldest) / 1_000_000);
-        self.outcomes().insert(
-            log_file,
-            Outcome::Read(FileFacts {
-                records: decoded.records,
-                json_bytes: decoded.json_bytes,
-                bad_times: decoded.bad_times,
-                lag_seconds,
-            }),
-        );
+        let facts = FileFacts {
+            records: decoded.records,
+            json_bytes: decoded.json_bytes,
+            bad_times: decoded.bad_times,
+            lag_seconds,
+        };
+        let read_before = self.outcomes().insert(log_file, Outcome::Read(facts));
+        // A file read again (by another statement, or redone by ingest) counts once.
+        if !matches!(read_before, Some(Outcome::Read(_))) {
+            self.progress.add(size, decoded.records, false);
+        }
     }
 
     /// Reads every file no scan has read yet (validating only, no columns), so that
@@ -901,6 +961,7 @@ mod tests {
                 ScanFilter::default(),
                 Arc::default(),
             )),
+            log_file: "calling.json.gz".to_owned(),
         }
     }
 
