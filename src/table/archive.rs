@@ -436,11 +436,11 @@ impl Archive {
     pub async fn resolve(&self, pending: PendingBatch) -> Result<RecordBatch, DecodeError> {
         let profiles = match self.profiles_known_for(&pending) {
             Some(known) => known,
+            None if self.without_searching.load(Ordering::Relaxed) => {
+                self.resolve_with_what_is_known(&pending)
+            }
             None => match self.search_for_profiles_called(&pending).await {
                 Some(known) => known,
-                None if self.without_searching.load(Ordering::Relaxed) => {
-                    self.resolve_with_what_is_known(&pending)
-                }
                 None => self.application_profiles().await,
             },
         };
@@ -452,11 +452,12 @@ impl Archive {
         )
     }
 
-    /// From now on, a batch calling a profile that neither the files read so far nor those of
-    /// its account and Region create is resolved with what is known (those rows stay
-    /// unresolved) instead of waiting for a search of every file, and the call is remembered:
-    /// for a reader that reads every file anyway and can redo the files
-    /// [`Archive::resolved_too_early`] names (ingest).
+    /// From now on, a batch calling a profile that the files read so far do not create is
+    /// resolved with what is known (those rows stay unresolved) instead of searching other
+    /// files, and the call is remembered: for a reader that reads every file anyway and can
+    /// redo the files [`Archive::resolved_too_early`] names (ingest). Searching would cost a
+    /// second read of most files whenever calls go through profiles made before the archive
+    /// starts, which no file creates.
     pub fn resolve_without_searching(&self) {
         self.without_searching.store(true, Ordering::Relaxed);
     }
