@@ -665,6 +665,9 @@ fn rows_calling_a_profile_created_in_a_file_read_later_are_resolved_as_over_the_
     let warehouse = tempfile::tempdir().unwrap();
     let stderr = ingest(root.path(), warehouse.path(), &["-v"]);
     assert!(stderr.contains("writing again the days"), "{stderr}");
+    // The file of March 1, read twice, counts once.
+    assert!(stderr.contains("read 6 of 6 listed files"), "{stderr}");
+    assert!(stderr.contains("B, 8 events)"), "{stderr}");
     let sql = "SELECT event_id, model, routing_scope, served_region FROM events ORDER BY event_id";
     let over_raw = query_json(root.path(), &[], sql);
     assert_eq!(
