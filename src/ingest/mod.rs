@@ -298,13 +298,7 @@ impl Ingest {
             .session
             .archive()
             .ok_or_else(|| Error::Internal("ingest session reads no raw archive".into()))?;
-        let too_early = archive.resolved_too_early(&*archive.application_profiles().await);
-        Ok(self
-            .new_objects
-            .iter()
-            .filter(|o| too_early.contains(&o.context.log_file))
-            .map(|o| o.key().date)
-            .collect())
+        Ok(archive.resolved_too_early(&*archive.application_profiles().await))
     }
 
     /// One day's rows: the new objects' (when `has_new`) and, when the day is compacted, those

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use chrono::NaiveDate;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::array::UInt32Array;
 use datafusion::arrow::compute::take_record_batch;
@@ -59,8 +60,8 @@ pub struct PendingBatch {
     batch: RecordBatch,
     pending: Vec<Pending>,
     plan: Arc<DecodePlan>,
-    /// The file the rows come from.
-    log_file: String,
+    /// The delivery day (from its key) of the file the rows come from.
+    day: Option<NaiveDate>,
 }
 
 impl PendingBatch {
@@ -80,7 +81,7 @@ impl PendingBatch {
                 ScanFilter::default(),
                 Arc::default(),
             )),
-            log_file: "test".to_owned(),
+            day: None,
         }
     }
 }
@@ -280,9 +281,9 @@ pub struct Archive {
     /// with the profiles known so far instead of searching the whole archive (see
     /// [`Archive::resolve_without_searching`]).
     without_searching: AtomicBool,
-    /// Profiles (ARN) that were not known when rows of a file (`log_file`) calling them were
-    /// resolved without searching.
-    resolved_unknown: Mutex<BTreeSet<(String, String)>>,
+    /// Profiles (by ARN) that were not known when rows calling them were resolved without
+    /// searching, with the delivery days of the files of those rows.
+    resolved_unknown: Mutex<BTreeMap<String, BTreeSet<Option<NaiveDate>>>>,
     skipped: Skipped,
     listing_errors: Vec<LoadError>,
     fetcher: Fetcher,
@@ -310,7 +311,7 @@ impl Archive {
             harvest: Mutex::new(Harvest::default()),
             search_for_calls: tokio::sync::Mutex::new(()),
             without_searching: AtomicBool::new(false),
-            resolved_unknown: Mutex::new(BTreeSet::new()),
+            resolved_unknown: Mutex::new(BTreeMap::new()),
             skipped: listing.skipped,
             listing_errors: listing.errors,
             fetcher: listing.fetcher,
@@ -454,23 +455,24 @@ impl Archive {
 
     /// From now on, a batch calling a profile that the files read so far do not create is
     /// resolved with what is known (those rows stay unresolved) instead of searching other
-    /// files, and the call is remembered: for a reader that reads every file anyway and can
-    /// redo the files [`Archive::resolved_too_early`] names (ingest). Searching would cost a
+    /// files, and the call is remembered (by profile and delivery day, so what is kept does
+    /// not grow with the calls): for a reader that reads every file anyway and can redo the
+    /// days [`Archive::resolved_too_early`] names (ingest). Searching would cost a
     /// second read of most files whenever calls go through profiles made before the archive
     /// starts, which no file creates.
     pub fn resolve_without_searching(&self) {
         self.without_searching.store(true, Ordering::Relaxed);
     }
 
-    /// The files whose rows were resolved without a profile that `all` (every profile of the
-    /// archive) holds: their rows must be read again.
-    pub fn resolved_too_early(&self, all: &ProfileMap) -> BTreeSet<String> {
+    /// The delivery days of files whose rows were resolved without a profile that `all`
+    /// (every profile of the archive) holds: those days must be read again.
+    pub fn resolved_too_early(&self, all: &ProfileMap) -> BTreeSet<Option<NaiveDate>> {
         self.resolved_unknown
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|(arn, _)| all.get(arn).is_some())
-            .map(|(_, log_file)| log_file.clone())
+            .flat_map(|(_, days)| days.iter().copied())
             .collect()
     }
 
@@ -484,7 +486,10 @@ impl Archive {
             .unwrap_or_else(|p| p.into_inner());
         for call in &pending.pending {
             if known.get(&call.arn).is_none() {
-                unknown.insert((call.arn.clone(), pending.log_file.clone()));
+                unknown
+                    .entry(call.arn.clone())
+                    .or_default()
+                    .insert(pending.day);
             }
         }
         Arc::new(known)
@@ -696,7 +701,7 @@ impl Archive {
                 batch: compact(batch),
                 pending,
                 plan: Arc::clone(&plan),
-                log_file: log_file.clone(),
+                day: object.key().date,
             };
             if may_defer {
                 parts.push(Part::Pending(pending));
@@ -962,7 +967,7 @@ mod tests {
                 ScanFilter::default(),
                 Arc::default(),
             )),
-            log_file: "calling.json.gz".to_owned(),
+            day: None,
         }
     }
 
