@@ -343,6 +343,18 @@ mod tests {
         let escaped_map =
             created_profiles(escaped.as_bytes(), false, u64::MAX, "f.json.gz").unwrap();
         assert_eq!(escaped_map, map);
+        // A text too long to be read whole first (9 MiB of another record before the event)
+        // is parsed as it streams.
+        let long = json.replacen(
+            r#"{"Records":["#,
+            &format!(
+                r#"{{"Records":[{{"errorMessage":"{}"}},"#,
+                "x".repeat(9 << 20)
+            ),
+            1,
+        );
+        let long_map = created_profiles(long.as_bytes(), false, u64::MAX, "f.json.gz").unwrap();
+        assert_eq!(long_map, map);
         let p = map
             .get("arn:aws:bedrock:eu-west-1:111122223333:application-inference-profile/abc")
             .unwrap();

@@ -210,23 +210,19 @@ impl Ingest {
             .chain(self.compact.keys().copied())
             .collect();
         let run = RunWriter::new(self.warehouse.clone(), number, self.target_file_bytes);
-        let mut written = self.write_days(&run, days, &new_days).await?;
+        let mut by_day = self.write_days(&run, days, &new_days).await?;
         let redo = self.days_resolved_too_early().await?;
         if !redo.is_empty() {
             tracing::info!(
                 days = redo.len(),
                 "writing again the days whose rows call profiles found after they were written"
             );
-            let (stale, kept): (Vec<WrittenFile>, Vec<WrittenFile>) =
-                written.into_iter().partition(|w| {
-                    redo.contains(&w.file.log_date.as_deref().and_then(|d| d.parse().ok()))
-                });
-            for file in stale {
-                self.warehouse.delete(&file.file.path).await?;
+            for stale in redo.iter().filter_map(|day| by_day.remove(day)).flatten() {
+                self.warehouse.delete(&stale.file.path).await?;
             }
-            written = kept;
-            written.extend(self.write_days(&run, redo, &new_days).await?);
+            by_day.extend(self.write_days(&run, redo, &new_days).await?);
         }
+        let written: Vec<WrittenFile> = by_day.into_values().flatten().collect();
         let commit = self.commit_of(number, &written).await?;
         let added: Vec<String> = commit.added_files.iter().map(|f| f.path.clone()).collect();
         self.warehouse.make_durable(&added).await?;
@@ -262,7 +258,8 @@ impl Ingest {
         Ok(self.report)
     }
 
-    /// Writes `days` (this run's objects of those in `new_days`, and the days compacted).
+    /// Writes `days` (this run's objects of those in `new_days`, and the days compacted); the
+    /// files written, by day.
     /// Days are written by tasks of their own, a few at a time: one day's Parquet encoding
     /// runs while the next day's files are decoded.
     async fn write_days(
@@ -270,24 +267,23 @@ impl Ingest {
         run: &RunWriter,
         days: BTreeSet<Option<NaiveDate>>,
         new_days: &BTreeSet<Option<NaiveDate>>,
-    ) -> Result<Vec<WrittenFile>> {
+    ) -> Result<BTreeMap<Option<NaiveDate>, Vec<WrittenFile>>> {
         let on_cluster = self.session.cluster().is_some();
         let mut writing = Vec::new();
         for day in days {
             let rows = self.day_rows(day, new_days.contains(&day)).await?;
             let writer = run.day(day);
-            writing.push(async move { tokio::spawn(write_day(rows, on_cluster, writer)).await });
+            writing.push(async move {
+                let joined = tokio::spawn(write_day(rows, on_cluster, writer)).await;
+                let files = joined
+                    .map_err(|e| Error::Internal(format!("a day's writer stopped: {e}")))??;
+                Ok::<_, Error>((day, files))
+            });
         }
-        Ok(futures::stream::iter(writing)
+        futures::stream::iter(writing)
             .buffered(DAYS_AT_ONCE)
-            .map(|joined| {
-                joined.map_err(|e| Error::Internal(format!("a day's writer stopped: {e}")))?
-            })
-            .try_collect::<Vec<Vec<WrittenFile>>>()
-            .await?
-            .into_iter()
-            .flatten()
-            .collect())
+            .try_collect()
+            .await
     }
 
     /// The days holding rows that were written without an application profile the archive

@@ -429,21 +429,16 @@ impl Archive {
         .with_max_file_size(self.max_file_size)
     }
 
-    /// A pending batch with its rows' application profiles resolved from every profile of the
-    /// archive.
-    /// The profiles of the files decoded so far suffice when they know every profile the
-    /// batch calls (an ARN is never reused, so more files could not change those): the rest of
-    /// the archive is searched only for a profile none of them created.
+    /// A pending batch with its rows' application profiles resolved: from every profile of the
+    /// archive once that is known, or else from `--profiles` and the files read so far when
+    /// they know every profile the batch calls (an ARN is never reused, so more files could not
+    /// change those). Otherwise the files of the profiles' accounts and Regions are searched,
+    /// then (if that is not enough) every file; with [`Archive::resolve_without_searching`]
+    /// nothing is searched.
     pub async fn resolve(&self, pending: PendingBatch) -> Result<RecordBatch, DecodeError> {
-        let profiles = match self.profiles_known_for(&pending) {
-            Some(known) => known,
-            None if self.without_searching.load(Ordering::Relaxed) => {
-                self.resolve_with_what_is_known(&pending)
-            }
-            None => match self.search_for_profiles_called(&pending).await {
-                Some(known) => known,
-                None => self.application_profiles().await,
-            },
+        let profiles = match self.all_profiles.get() {
+            Some(all) => Arc::clone(all),
+            None => self.profiles_for_calls(&pending).await,
         };
         resolve_pending(
             &pending.batch,
@@ -451,6 +446,35 @@ impl Archive {
             &pending.pending,
             &profiles,
         )
+    }
+
+    /// The profiles to resolve `pending` with, every profile of the archive not being known.
+    async fn profiles_for_calls(&self, pending: &PendingBatch) -> Arc<ProfileMap> {
+        let (known, complete) = self.known_calls(pending);
+        if complete {
+            return Arc::new(known);
+        }
+        if self.without_searching.load(Ordering::Relaxed) {
+            let mut unknown = self
+                .resolved_unknown
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            for call in pending
+                .pending
+                .iter()
+                .filter(|c| known.get(&c.arn).is_none())
+            {
+                unknown
+                    .entry(call.arn.clone())
+                    .or_default()
+                    .insert(pending.day);
+            }
+            return Arc::new(known);
+        }
+        match self.search_for_profiles_called(pending).await {
+            Some(found) => Arc::new(found),
+            None => self.application_profiles().await,
+        }
     }
 
     /// From now on, a batch calling a profile that the files read so far do not create is
@@ -476,50 +500,24 @@ impl Archive {
             .collect()
     }
 
-    /// `--profiles` and the profiles of the files read so far, remembering the profiles
-    /// `pending` calls that they lack.
-    fn resolve_with_what_is_known(&self, pending: &PendingBatch) -> Arc<ProfileMap> {
-        let known = self.profiles_read_so_far();
-        let mut unknown = self
-            .resolved_unknown
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+    /// The profiles `pending` calls that `--profiles` or the files read (or searched) so far
+    /// know (`--profiles` first, as in [`Archive::application_profiles`]), and whether that is
+    /// every profile it calls.
+    fn known_calls(&self, pending: &PendingBatch) -> (ProfileMap, bool) {
+        let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+        let mut known = ProfileMap::default();
+        let mut complete = true;
         for call in &pending.pending {
-            if known.get(&call.arn).is_none() {
-                unknown
-                    .entry(call.arn.clone())
-                    .or_default()
-                    .insert(pending.day);
+            match self
+                .given_profiles
+                .get(&call.arn)
+                .or_else(|| harvest.profiles.get(&call.arn))
+            {
+                Some(profile) => known.insert(profile.clone()),
+                None => complete = false,
             }
         }
-        Arc::new(known)
-    }
-
-    /// `--profiles` and the profiles of the files read (or searched) so far.
-    fn profiles_read_so_far(&self) -> ProfileMap {
-        let mut known = (*self.given_profiles).clone();
-        known.extend(
-            self.harvest
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .profiles
-                .clone(),
-        );
-        known
-    }
-
-    /// Every application profile, when known, or else those of `--profiles` and of the files
-    /// decoded so far if they include every profile `pending` calls.
-    fn profiles_known_for(&self, pending: &PendingBatch) -> Option<Arc<ProfileMap>> {
-        if let Some(all) = self.all_profiles.get() {
-            return Some(Arc::clone(all));
-        }
-        let known = self.profiles_read_so_far();
-        pending
-            .pending
-            .iter()
-            .all(|call| known.get(&call.arn).is_some())
-            .then(|| Arc::new(known))
+        (known, complete)
     }
 
     /// Searches the files not read yet of the accounts and Regions of the profiles `pending`
@@ -527,50 +525,58 @@ impl Archive {
     /// at a time in listing order (oldest first within a Region), until every profile it calls
     /// is known. `None` when some are not found there (made before the archive starts, or logged
     /// elsewhere): only a search of every file can tell.
-    async fn search_for_profiles_called(&self, pending: &PendingBatch) -> Option<Arc<ProfileMap>> {
+    async fn search_for_profiles_called(&self, pending: &PendingBatch) -> Option<ProfileMap> {
         let _one_search_at_a_time = self.search_for_calls.lock().await;
-        if let Some(known) = self.profiles_known_for(pending) {
-            return Some(known);
-        }
         let homes: BTreeSet<(&str, &str)> = pending
             .pending
             .iter()
             .filter_map(|call| profile_home(&call.arn))
             .collect();
-        let candidates: Vec<Arc<LogObject>> = {
-            let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
-            self.objects
-                .iter()
-                .filter(|o| !harvest.files.contains(&o.context.log_file))
-                .filter(|o| {
-                    let key = o.key();
-                    let home = key.account.as_deref().zip(key.region.as_deref());
-                    home.is_some_and(|home| homes.contains(&home))
-                })
-                .cloned()
-                .collect()
-        };
+        let candidates = self.unsearched(|object| {
+            let key = object.key();
+            let home = key.account.as_deref().zip(key.region.as_deref());
+            home.is_some_and(|home| homes.contains(&home))
+        });
+        // Another batch's search may have found them while this one waited for the lock.
+        let mut known = self.known_calls(pending);
         for round in candidates.chunks(2 * CHECK_CONCURRENCY) {
-            let found: Vec<(String, ProfileMap)> = futures::stream::iter(round.iter().cloned())
-                .map(|object| async move {
-                    let log_file = object.context.log_file.clone();
-                    (log_file, self.profiles_in(object).await)
-                })
-                .buffer_unordered(CHECK_CONCURRENCY)
-                .collect()
-                .await;
+            if known.1 {
+                break;
+            }
+            let found = self.search(round.to_vec()).await;
             {
                 let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
-                for (log_file, profiles) in found {
-                    harvest.files.insert(log_file);
-                    harvest.profiles.extend(profiles);
-                }
+                harvest
+                    .files
+                    .extend(round.iter().map(|o| o.context.log_file.clone()));
+                harvest.profiles.extend(found);
             }
-            if let Some(known) = self.profiles_known_for(pending) {
-                return Some(known);
-            }
+            known = self.known_calls(pending);
         }
-        None
+        known.1.then_some(known.0)
+    }
+
+    /// The listed files that `wanted` keeps and that no scan has read and no search looked
+    /// through yet.
+    fn unsearched(&self, wanted: impl Fn(&LogObject) -> bool) -> Vec<Arc<LogObject>> {
+        let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+        self.objects
+            .iter()
+            .filter(|o| !harvest.files.contains(&o.context.log_file) && wanted(o))
+            .cloned()
+            .collect()
+    }
+
+    /// The profiles `objects` create, looked through a few at a time.
+    async fn search(&self, objects: Vec<Arc<LogObject>>) -> ProfileMap {
+        futures::stream::iter(objects)
+            .map(|object| self.profiles_in(object))
+            .buffer_unordered(CHECK_CONCURRENCY)
+            .fold(ProfileMap::default(), |mut all, found| async move {
+                all.extend(found);
+                all
+            })
+            .await
     }
 
     /// Every application profile: `--profiles` and the `CreateInferenceProfile` events of
@@ -581,28 +587,18 @@ impl Archive {
         let profiles = self
             .all_profiles
             .get_or_init(|| async {
-                let (harvested, unsearched) = {
-                    let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
-                    let unsearched: Vec<Arc<LogObject>> = self
-                        .objects
-                        .iter()
-                        .filter(|o| !harvest.files.contains(&o.context.log_file))
-                        .cloned()
-                        .collect();
-                    (harvest.profiles.clone(), unsearched)
-                };
+                let unsearched = self.unsearched(|_| true);
+                let harvested = self
+                    .harvest
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .profiles
+                    .clone();
                 tracing::debug!(
                     files = unsearched.len(),
                     "searching files for CreateInferenceProfile events"
                 );
-                let found = futures::stream::iter(unsearched)
-                    .map(|object| self.profiles_in(object))
-                    .buffer_unordered(CHECK_CONCURRENCY)
-                    .fold(ProfileMap::default(), |mut all, found| async move {
-                        all.extend(found);
-                        all
-                    })
-                    .await;
+                let found = self.search(unsearched).await;
                 let mut all = (*self.given_profiles).clone();
                 all.extend(harvested);
                 all.extend(found);
