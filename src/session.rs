@@ -209,10 +209,17 @@ async fn session_over_warehouse(
     warehouse: Warehouse,
     options: &ReadOptions,
 ) -> Result<TrailSession> {
-    // The manifest is read and parsed on another worker while the session is built.
+    // The manifest is read and parsed on another worker while the session is built; its
+    // objects only when coverage is cut by key.
+    let cut_by_key = options.filter.key_expr().is_some();
     let reading = tokio::spawn({
         let warehouse = warehouse.clone();
-        async move { warehouse.manifest().await }
+        async move {
+            match cut_by_key {
+                true => warehouse.manifest().await,
+                false => warehouse.manifest_without_objects().await,
+            }
+        }
     });
     let ctx = new_context(options).await?;
     let manifest = reading

@@ -153,23 +153,24 @@ fn every_named_query_and_the_audit_agree_with_the_raw_archive() {
 fn a_query_prunes_warehouse_files_by_day_and_the_integrity_table_says_where_to_verify() {
     let warehouse = tempfile::tempdir().unwrap();
     ingest(Path::new("sample-data"), warehouse.path(), &[]);
-    let output = trailmap(&[
-        "query",
-        "-v",
-        "-s",
-        warehouse.path().to_str().unwrap(),
-        "EXPLAIN ANALYZE SELECT count(*) FROM events WHERE log_date = DATE '2025-03-02'",
-    ]);
-    let plan = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{plan}");
-    let scanned: BTreeSet<&str> = plan
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']')
-        .filter(|w| w.ends_with(".parquet"))
-        .collect();
-    assert!(
-        !scanned.is_empty() && scanned.iter().all(|f| f.contains("log_date=2025-03-02")),
-        "{plan}"
-    );
+    // Files are pruned by their day when the manifest's objects are not read, and by their
+    // objects' keys when they are (a cut by key, here one that keeps every object).
+    for extra in [&[][..], &["--from", "2000-01-01"]] {
+        let mut args = vec!["query", "-v", "-s", warehouse.path().to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push("EXPLAIN ANALYZE SELECT count(*) FROM events WHERE log_date = DATE '2025-03-02'");
+        let output = trailmap(&args);
+        let plan = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{plan}");
+        let scanned: BTreeSet<&str> = plan
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '[' || c == ']')
+            .filter(|w| w.ends_with(".parquet"))
+            .collect();
+        assert!(
+            !scanned.is_empty() && scanned.iter().all(|f| f.contains("log_date=2025-03-02")),
+            "{extra:?}: {plan}"
+        );
+    }
     let output = trailmap(&[
         "query",
         "-s",
@@ -493,6 +494,84 @@ fn small_increments_are_compacted_without_changing_an_answer() {
     // Compacted days stay compacted: nothing to do.
     let again = ingest(raw, warehouse.path(), &["--compact"]);
     assert!(again.contains("up to date"), "{again}");
+    assert_totals_match_the_objects(warehouse.path());
+}
+
+/// The last commit's totals are what the objects of every commit add up to (each object
+/// counted once, compactions re-listing objects included), and readers report the same
+/// coverage from the totals as from the objects (and from commits without totals).
+fn assert_totals_match_the_objects(warehouse: &Path) {
+    let commits = commits(warehouse);
+    let mut objects = std::collections::BTreeMap::new();
+    for commit in &commits {
+        for object in commit["objects"].as_array().unwrap() {
+            let log_file = object["log_file"].as_str().unwrap();
+            objects.insert(log_file.rsplit('/').next().unwrap().to_owned(), object);
+        }
+    }
+    let sum = |field: &str| -> u64 { objects.values().map(|o| o[field].as_u64().unwrap()).sum() };
+    let max_lag = objects
+        .values()
+        .filter_map(|o| o["lag_seconds"].as_i64())
+        .max();
+    let totals = &commits.last().unwrap()["totals"];
+    assert_eq!(totals["objects"].as_u64(), Some(objects.len() as u64));
+    assert_eq!(totals["events"].as_u64(), Some(sum("events")));
+    assert_eq!(totals["json_bytes"].as_u64(), Some(sum("json_bytes")));
+    assert_eq!(totals["bad_times"].as_u64(), Some(sum("bad_times")));
+    assert_eq!(totals["max_lag_seconds"].as_i64(), max_lag);
+    let from_totals = coverage_lines(warehouse, &[]);
+    assert!(
+        from_totals.iter().any(|l| l.contains(&format!(
+            "{} ingested object(s) in range ({} events)",
+            objects.len(),
+            sum("events")
+        ))),
+        "{from_totals:?}"
+    );
+    // A cut by key that keeps every object makes readers add up the objects themselves.
+    assert_eq!(
+        from_totals,
+        coverage_lines(warehouse, &["--from", "2000-01-01"])
+    );
+    // Commits written before trailmap kept totals are read whole.
+    for entry in std::fs::read_dir(warehouse.join("_trailmap/commits")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut commit: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        commit.as_object_mut().unwrap().remove("totals");
+        std::fs::write(&path, commit.to_string()).unwrap();
+    }
+    assert_eq!(from_totals, coverage_lines(warehouse, &[]));
+}
+
+/// What `query -v` says of a warehouse's coverage with `extra` options (the time taken left
+/// out).
+fn coverage_lines(warehouse: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["query", "-v", "-s", warehouse.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push("SELECT 1");
+    let output = trailmap(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    stderr
+        .lines()
+        .filter(|l| {
+            [
+                "opened warehouse",
+                "read warehouse",
+                "delivery margin",
+                "eventTime",
+            ]
+            .iter()
+            .any(|needle| l.contains(needle))
+        })
+        .map(|l| match l.split_once(" in ") {
+            Some((before, after)) => {
+                format!("{before}{}", after.split_once(':').map_or("", |(_, a)| a))
+            }
+            None => l.to_owned(),
+        })
+        .collect()
 }
 
 /// Every commit of the warehouse, in order, as JSON.

@@ -417,7 +417,7 @@ impl Ingest {
             .filter(|p| self.manifest.profiles.get(&p.arn).is_none())
             .cloned()
             .collect();
-        Ok(Commit {
+        let mut commit = Commit {
             format: manifest::FORMAT,
             number,
             committed_at: chrono::Utc::now().to_rfc3339(),
@@ -428,7 +428,10 @@ impl Ingest {
             load_errors,
             listing_errors: self.listing_errors.clone(),
             profiles,
-        })
+            totals: None,
+        };
+        commit.totals = Some(self.manifest.totals_after(&commit));
+        Ok(commit)
     }
 }
 

@@ -23,13 +23,13 @@ use datafusion::physical_plan::filter::FilterExecBuilder;
 
 use crate::error::LoadError;
 use crate::filter::ScanFilter;
-use crate::layout::key::LogKey;
+use crate::layout::key::{LogKey, PrefixScope};
 use crate::layout::pruning::KeyPredicate;
 use crate::schema::events_schema;
 use crate::table::archive::Coverage;
 use crate::verify::integrity_schema;
 use crate::warehouse::Warehouse;
-use crate::warehouse::manifest::Manifest;
+use crate::warehouse::manifest::{Manifest, ObjectTotals};
 
 /// Bytes read from the end of a Parquet file at first: its whole footer (46 columns' chunk
 /// statistics per row group) in one request.
@@ -43,8 +43,36 @@ pub struct EventsFile {
     pub path: String,
     /// Its size.
     pub bytes: u64,
-    /// The log files (names of the ingested objects) whose events it holds.
-    pub log_files: Vec<String>,
+    /// The `log_date` of its rows (`None`: files outside the CloudTrail key layout).
+    pub log_date: Option<String>,
+    /// The log files (names of the ingested objects) whose events it holds; `None` when the
+    /// manifest was read without its objects (the file is then pruned by its `log_date`, and
+    /// its row groups by their statistics).
+    pub log_files: Option<Vec<String>>,
+}
+
+impl EventsFile {
+    /// Which of `files` may hold rows `predicate` keeps: by the keys of their objects, or by
+    /// their day when the objects were not read.
+    fn keep(files: &[EventsFile], predicate: &KeyPredicate) -> Vec<bool> {
+        files
+            .iter()
+            .map(|file| match &file.log_files {
+                Some(log_files) => {
+                    let keys: Vec<LogKey> = log_files.iter().map(|f| LogKey::parse(f)).collect();
+                    predicate.keep_keys(&keys).contains(&true)
+                }
+                None => {
+                    let day = file.log_date.as_deref().and_then(|d| d.parse().ok());
+                    let scope = PrefixScope {
+                        dates: day.map(|day| (day, day)),
+                        ..PrefixScope::default()
+                    };
+                    predicate.keep_folders([&scope]).contains(&true)
+                }
+            })
+            .collect()
+    }
 }
 
 /// `events` over a warehouse, with the command line's exact cut.
@@ -65,12 +93,15 @@ impl WarehouseEvents {
             .map(|file| EventsFile {
                 path: warehouse.path(&file.path).to_string(),
                 bytes: file.bytes,
-                log_files: objects
-                    .get(file.path.as_str())
-                    .into_iter()
-                    .flatten()
-                    .map(|o| o.log_file.clone())
-                    .collect(),
+                log_date: file.log_date.clone(),
+                log_files: manifest.objects_read.then(|| {
+                    objects
+                        .get(file.path.as_str())
+                        .into_iter()
+                        .flatten()
+                        .map(|o| o.log_file.clone())
+                        .collect()
+                }),
             })
             .collect();
         WarehouseEvents::of_files(warehouse.store_url(), files, filter)
@@ -112,13 +143,12 @@ impl WarehouseEvents {
         else {
             return Ok(self.files.iter().collect());
         };
+        let keep = EventsFile::keep(&self.files, &predicate);
         Ok(self
             .files
             .iter()
-            .filter(|file| {
-                let keys: Vec<LogKey> = file.log_files.iter().map(|f| LogKey::parse(f)).collect();
-                predicate.keep_keys(&keys).contains(&true)
-            })
+            .zip(keep)
+            .filter_map(|(file, keep)| keep.then_some(file))
             .collect())
     }
 }
@@ -237,14 +267,22 @@ pub fn warehouse_coverage(
         delivery_margin_seconds: filter.delivery_margin.num_seconds(),
         ..Coverage::default()
     };
-    for object in manifest.objects.values().filter(|o| keeps(&o.log_file)) {
-        coverage.files_read += 1;
-        coverage.records += object.events as usize;
-        coverage.json_bytes += object.json_bytes;
-        coverage.bad_event_times += object.bad_times as usize;
-        coverage.max_delivery_lag_seconds =
-            coverage.max_delivery_lag_seconds.max(object.lag_seconds);
-    }
+    let totals = match (&predicate, manifest.totals()) {
+        (None, Some(totals)) => totals,
+        _ if manifest.objects_read => {
+            ObjectTotals::of(manifest.objects.values().filter(|o| keeps(&o.log_file)))
+        }
+        _ => {
+            return Err(DataFusionError::Internal(
+                "the warehouse's objects were not read, yet coverage is cut by key".into(),
+            ));
+        }
+    };
+    coverage.files_read = totals.objects as usize;
+    coverage.records = totals.events as usize;
+    coverage.json_bytes = totals.json_bytes;
+    coverage.bad_event_times = totals.bad_times as usize;
+    coverage.max_delivery_lag_seconds = totals.max_lag_seconds;
     coverage.files_listed = coverage.files_read + coverage.files_failed;
     Ok((coverage, load_errors))
 }

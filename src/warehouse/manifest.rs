@@ -1,9 +1,15 @@
 //! The warehouse's manifest: a log of numbered commits, each saying what one run of
 //! `trailmap ingest` (or a compaction) changed. The state of the warehouse is every commit
 //! applied in order ([`Manifest::apply`]).
+//!
+//! Most of a commit is its objects (one entry per source object, thousands a day). A reader
+//! needs them only to cut coverage by key (`--from/--to/--account/--source-region`): each
+//! commit also carries the [`ObjectTotals`] of the warehouse as it leaves it, so a reader
+//! without that cut reads the commits as [`Commit<Skipped>`] and never builds an object.
 
 use std::collections::BTreeMap;
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 use crate::decode::profiles::{ApplicationProfile, ProfileMap};
@@ -13,9 +19,13 @@ use crate::layout::key::{is_account_id, is_region_code};
 /// Version of the commit format this trailmap writes; a commit of a newer format is refused.
 pub const FORMAT: u32 = 1;
 
-/// One commit: what one run changed.
+/// An object entry read past without building it ([`Commit<Skipped>`]).
+pub type Skipped = IgnoredAny;
+
+/// One commit: what one run changed. `O` is how its objects are read: [`IngestedObject`], or
+/// [`Skipped`] by readers that need only the [`ObjectTotals`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Commit {
+pub struct Commit<O = IngestedObject> {
     /// Commit format ([`FORMAT`]).
     pub format: u32,
     /// Its number: 1 for the first commit, then one more each time.
@@ -33,7 +43,11 @@ pub struct Commit {
     pub removed_files: Vec<String>,
     /// Source objects ingested, or re-pointed to new files by a compaction.
     #[serde(default)]
-    pub objects: Vec<IngestedObject>,
+    pub objects: Vec<O>,
+    /// What every object of the warehouse adds up to once this commit is applied (commits
+    /// written before trailmap kept totals have none: readers then add up the objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totals: Option<ObjectTotals>,
     /// Every object that could not be read, as of this commit: replaces the previous set.
     #[serde(default)]
     pub load_errors: Vec<LoadError>,
@@ -61,7 +75,7 @@ pub struct DataFile {
 }
 
 /// One source object, ingested whole.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestedObject {
     /// Its `log_file` (path or `s3://` URL), as the events' `log_file` column says.
     pub log_file: String,
@@ -86,6 +100,52 @@ impl IngestedObject {
     pub fn identity(&self) -> String {
         object_identity(&self.log_file)
     }
+}
+
+/// What a set of ingested objects adds up to: the coverage a reader reports for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectTotals {
+    /// Objects.
+    pub objects: u64,
+    /// Events read from them.
+    pub events: u64,
+    /// Bytes of JSON decoded.
+    pub json_bytes: u64,
+    /// Records whose `eventTime` is missing or does not parse.
+    pub bad_times: u64,
+    /// The largest delivery lag of any of them, in seconds.
+    pub max_lag_seconds: Option<i64>,
+}
+
+impl ObjectTotals {
+    /// The totals of `objects`.
+    pub fn of<'a>(objects: impl IntoIterator<Item = &'a IngestedObject>) -> Self {
+        objects
+            .into_iter()
+            .fold(ObjectTotals::default(), |totals, object| ObjectTotals {
+                objects: totals.objects + 1,
+                events: totals.events + object.events,
+                json_bytes: totals.json_bytes + object.json_bytes,
+                bad_times: totals.bad_times + object.bad_times,
+                max_lag_seconds: totals.max_lag_seconds.max(object.lag_seconds),
+            })
+    }
+}
+
+/// How [`Manifest::apply`] takes in a commit's object entries.
+pub trait ObjectEntry {
+    /// Adds the entry to `objects` (by identity, replacing an earlier entry of the object).
+    fn apply_to(self, objects: &mut BTreeMap<String, IngestedObject>);
+}
+
+impl ObjectEntry for IngestedObject {
+    fn apply_to(self, objects: &mut BTreeMap<String, IngestedObject>) {
+        objects.insert(self.identity(), self);
+    }
+}
+
+impl ObjectEntry for Skipped {
+    fn apply_to(self, _objects: &mut BTreeMap<String, IngestedObject>) {}
 }
 
 /// The identity of a source object: its file name when it follows the CloudTrail layout
@@ -128,8 +188,13 @@ pub struct Manifest {
     pub last_commit: u64,
     /// The Parquet files of `events`, by path.
     pub files: BTreeMap<String, DataFile>,
-    /// Ingested objects, by [`object_identity`].
+    /// Ingested objects, by [`object_identity`] (empty when the commits were read as
+    /// [`Commit<Skipped>`]: see [`Manifest::objects_read`]).
     pub objects: BTreeMap<String, IngestedObject>,
+    /// Whether `objects` holds every ingested object.
+    pub objects_read: bool,
+    /// The last commit's totals of every object, if it has them.
+    pub last_totals: Option<ObjectTotals>,
     /// Objects that could not be read (retried by the next run).
     pub load_errors: Vec<LoadError>,
     /// Folders the last run could not list.
@@ -139,8 +204,17 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// An empty warehouse's manifest; `objects_read` says whether its commits will be
+    /// applied with their objects.
+    pub fn new(objects_read: bool) -> Self {
+        Manifest {
+            objects_read,
+            ..Manifest::default()
+        }
+    }
+
     /// Applies the next commit. Refuses one of a newer format or out of sequence.
-    pub fn apply(&mut self, commit: Commit) -> Result<(), String> {
+    pub fn apply<O: ObjectEntry>(&mut self, commit: Commit<O>) -> Result<(), String> {
         if commit.format > FORMAT {
             return Err(format!(
                 "commit {} has format {}, newer than this trailmap reads ({FORMAT}): upgrade trailmap",
@@ -160,8 +234,9 @@ impl Manifest {
             self.files.insert(file.path.clone(), file);
         }
         for object in commit.objects {
-            self.objects.insert(object.identity(), object);
+            object.apply_to(&mut self.objects);
         }
+        self.last_totals = commit.totals;
         self.load_errors = commit.load_errors;
         self.listing_errors = commit.listing_errors;
         for profile in commit.profiles {
@@ -174,6 +249,31 @@ impl Manifest {
     /// What readers are told could not be read: the objects, and the folders not listed.
     pub fn unread(&self) -> impl Iterator<Item = &LoadError> {
         self.load_errors.iter().chain(&self.listing_errors)
+    }
+
+    /// What every ingested object adds up to: added up from the objects when they were
+    /// read, else the last commit's totals (`None`: neither is at hand).
+    pub fn totals(&self) -> Option<ObjectTotals> {
+        match self.objects_read {
+            true => Some(ObjectTotals::of(self.objects.values())),
+            false => self.last_totals,
+        }
+    }
+
+    /// The totals of every object once `commit`, not applied yet, is (objects it names
+    /// replace their earlier entries, as [`Manifest::apply`] does). Needs the objects read.
+    pub fn totals_after(&self, commit: &Commit) -> ObjectTotals {
+        let named: BTreeMap<String, &IngestedObject> = commit
+            .objects
+            .iter()
+            .map(|object| (object.identity(), object))
+            .collect();
+        let kept = self
+            .objects
+            .iter()
+            .filter(|(identity, _)| !named.contains_key(*identity))
+            .map(|(_, object)| object);
+        ObjectTotals::of(kept.chain(named.values().copied()))
     }
 
     /// Events in the warehouse.
@@ -233,7 +333,7 @@ mod tests {
 
     #[test]
     fn commits_apply_in_order_and_a_compaction_re_points_objects() {
-        let mut manifest = Manifest::default();
+        let mut manifest = Manifest::new(true);
         let first = Commit {
             format: FORMAT,
             number: 1,
@@ -260,11 +360,15 @@ mod tests {
             ],
             ..Commit::default()
         };
+        let expected = manifest.totals_after(&compaction);
+        assert_eq!(expected.objects, 2);
+        assert_eq!(expected.events, 4);
         manifest.apply(compaction).unwrap();
+        assert_eq!(manifest.totals(), Some(expected));
         assert_eq!(manifest.files.len(), 1);
         assert_eq!(manifest.events(), 4);
         assert_eq!(manifest.objects_by_file()["events/c.parquet"].len(), 2);
-        let newer = Commit {
+        let newer: Commit = Commit {
             format: FORMAT + 1,
             number: 3,
             ..Commit::default()

@@ -53,7 +53,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use crate::error::{Error, Result};
 use crate::source::SourceSpec;
 use crate::source::aws::{self, AwsOptions};
-use manifest::{Commit, Manifest};
+use manifest::{Commit, IngestedObject, Manifest, ObjectEntry, Skipped};
 use s3::S3Store;
 
 /// Folder of the `events` Parquet files.
@@ -201,8 +201,26 @@ impl Warehouse {
         }
     }
 
-    /// The manifest: every commit, applied in order.
+    /// The manifest: every commit, applied in order, with every ingested object.
     pub async fn manifest(&self) -> Result<Manifest> {
+        self.read_manifest::<IngestedObject>(true).await
+    }
+
+    /// The manifest without its objects (`objects` left empty), for readers that need only
+    /// their totals. Commits written before trailmap kept totals are read whole instead.
+    pub async fn manifest_without_objects(&self) -> Result<Manifest> {
+        let manifest = self.read_manifest::<Skipped>(false).await?;
+        match manifest.last_totals {
+            None if manifest.last_commit > 0 => self.manifest().await,
+            _ => Ok(manifest),
+        }
+    }
+
+    /// Every commit read with its objects as `O`, applied in order.
+    async fn read_manifest<O>(&self, objects_read: bool) -> Result<Manifest>
+    where
+        O: ObjectEntry + Default + serde::de::DeserializeOwned,
+    {
         let mut numbered: Vec<(u64, Path)> = self
             .store
             .list(Some(&self.path(COMMITS_DIR)))
@@ -214,13 +232,13 @@ impl Warehouse {
             .filter_map(|path| Some((commit_number(path.filename()?)?, path)))
             .collect();
         numbered.sort();
-        let mut manifest = Manifest::default();
+        let mut manifest = Manifest::new(objects_read);
         for (number, path) in numbered {
             let unreadable =
                 |e: object_store::Error| self.error(format!("cannot read commit {number}: {e}"));
             let got = self.store.get(&path).await.map_err(unreadable)?;
             let bytes = got.bytes().await.map_err(unreadable)?;
-            let commit: Commit = serde_json::from_slice(&bytes)
+            let commit: Commit<O> = serde_json::from_slice(&bytes)
                 .map_err(|e| self.error(format!("commit {number} is not a commit: {e}")))?;
             if commit.number != number {
                 return Err(self.error(format!(
