@@ -51,6 +51,33 @@ fn assert_named_queries_agree(warehouse: &Path, raw: &Path) {
     }
 }
 
+/// The (objects, events) the summary line of `SELECT count(*) FROM events` over `source` with
+/// `extra` options counts: the files a raw read lists and reads, or the ingested objects in
+/// range of a warehouse.
+fn objects_in_range(source: &Path, extra: &[&str]) -> (u64, u64) {
+    let mut args = vec!["query", "-s", source.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push("SELECT count(*) FROM events");
+    let output = trailmap(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    let number_before = |text: &str, label: &str| -> u64 {
+        let before = text.split(label).next().unwrap().trim_end();
+        let digits = before.rsplit([' ', '(']).next().unwrap();
+        digits
+            .parse()
+            .unwrap_or_else(|_| panic!("{label:?} in {text}"))
+    };
+    let line = stderr.lines().find(|l| l.contains(" events")).unwrap();
+    match line.contains("ingested object(s)") {
+        true => (
+            number_before(line, " ingested object(s)"),
+            number_before(line, " events"),
+        ),
+        false => (number_before(line, " of "), number_before(line, " events")),
+    }
+}
+
 /// A test on a row of JSON output.
 type RowTest<'a> = dyn Fn(&serde_json::Map<String, Value>) -> bool + 'a;
 
@@ -126,6 +153,12 @@ fn every_named_query_and_the_audit_agree_with_the_raw_archive() {
             "{flags:?}: {} rows, {} expected",
             rows.len(),
             expected.len()
+        );
+        // The objects in range, and their events, are the files a raw read lists and reads.
+        assert_eq!(
+            objects_in_range(warehouse.path(), flags),
+            objects_in_range(raw, flags),
+            "{flags:?}"
         );
     }
     let audit = |source: &Path| {

@@ -252,16 +252,11 @@ pub fn warehouse_coverage(
 ) -> Result<(Coverage, Vec<LoadError>)> {
     let key_filters: Vec<Expr> = filter.key_expr().into_iter().collect();
     let predicate = KeyPredicate::new(&key_filters, filter.delivery_margin, session)?;
-    let keeps = |log_file: &str| {
-        predicate
-            .as_ref()
-            .is_none_or(|p| p.keep_keys([&LogKey::parse(log_file)]).contains(&true))
-    };
-    let load_errors: Vec<LoadError> = manifest
-        .unread()
-        .filter(|e| keeps(&e.log_file))
-        .cloned()
-        .collect();
+    let load_errors: Vec<LoadError> =
+        kept_by_key(manifest.unread(), |e| &e.log_file, predicate.as_ref())
+            .into_iter()
+            .cloned()
+            .collect();
     let mut coverage = Coverage {
         files_failed: load_errors.len(),
         delivery_margin_seconds: filter.delivery_margin.num_seconds(),
@@ -269,9 +264,11 @@ pub fn warehouse_coverage(
     };
     let totals = match (&predicate, manifest.totals()) {
         (None, Some(totals)) => totals,
-        _ if manifest.objects_read => {
-            ObjectTotals::of(manifest.objects.values().filter(|o| keeps(&o.log_file)))
-        }
+        _ if manifest.objects_read => ObjectTotals::of(kept_by_key(
+            manifest.objects.values(),
+            |o| &o.log_file,
+            predicate.as_ref(),
+        )),
         _ => {
             return Err(DataFusionError::Internal(
                 "the warehouse's objects were not read, yet coverage is cut by key".into(),
@@ -285,6 +282,29 @@ pub fn warehouse_coverage(
     coverage.max_delivery_lag_seconds = totals.max_lag_seconds;
     coverage.files_listed = coverage.files_read + coverage.files_failed;
     Ok((coverage, load_errors))
+}
+
+/// The items whose log file's key `predicate` keeps (all of them without one), the predicate
+/// evaluated once for all.
+fn kept_by_key<'a, T>(
+    items: impl IntoIterator<Item = &'a T>,
+    log_file: impl Fn(&T) -> &str,
+    predicate: Option<&KeyPredicate>,
+) -> Vec<&'a T> {
+    let items: Vec<&T> = items.into_iter().collect();
+    let Some(predicate) = predicate else {
+        return items;
+    };
+    let keys: Vec<LogKey> = items
+        .iter()
+        .map(|item| LogKey::parse(log_file(item)))
+        .collect();
+    let keep = predicate.keep_keys(&keys);
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, keep)| keep.then_some(item))
+        .collect()
 }
 
 /// `integrity` over a warehouse: the digest chain covers the raw log files, which a warehouse
