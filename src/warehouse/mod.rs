@@ -9,9 +9,9 @@
 //!   _trailmap/commits/00000000000000000001.json                        the manifest, one commit per run
 //! ```
 //!
-//! The Parquet files hold every column of `events` (zstd) with the types `trailmap schema`
-//! prints, so any Parquet engine reads them (`log_date` is both a folder and a column). The
-//! manifest is a log of numbered commits ([`manifest::Commit`]); the warehouse is what the
+//! The Parquet files hold every column of `events` (zstd; columns of a few distinct values
+//! uncompressed) with the types `trailmap schema` prints, so any Parquet engine reads them
+//! (`log_date` is both a folder and a column). The manifest is a log of numbered commits ([`manifest::Commit`]); the warehouse is what the
 //! commits say, applied in order, and nothing else: a Parquet file no commit names is not part
 //! of it, whatever its name.
 //!
