@@ -55,21 +55,27 @@ impl EventsFile {
     /// Which of `files` may hold rows `predicate` keeps: by the keys of their objects, or by
     /// their day when the objects were not read.
     fn keep(files: &[EventsFile], predicate: &KeyPredicate) -> Vec<bool> {
+        let days: Vec<PrefixScope> = files
+            .iter()
+            .map(|file| PrefixScope {
+                dates: file
+                    .log_date
+                    .as_deref()
+                    .and_then(|d| d.parse().ok())
+                    .map(|day| (day, day)),
+                ..PrefixScope::default()
+            })
+            .collect();
+        let kept_by_day = predicate.keep_folders(&days);
         files
             .iter()
-            .map(|file| match &file.log_files {
+            .zip(kept_by_day)
+            .map(|(file, kept_by_day)| match &file.log_files {
                 Some(log_files) => {
                     let keys: Vec<LogKey> = log_files.iter().map(|f| LogKey::parse(f)).collect();
                     predicate.keep_keys(&keys).contains(&true)
                 }
-                None => {
-                    let day = file.log_date.as_deref().and_then(|d| d.parse().ok());
-                    let scope = PrefixScope {
-                        dates: day.map(|day| (day, day)),
-                        ..PrefixScope::default()
-                    };
-                    predicate.keep_folders([&scope]).contains(&true)
-                }
+                None => kept_by_day,
             })
             .collect()
     }

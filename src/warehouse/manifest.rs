@@ -134,17 +134,24 @@ impl ObjectTotals {
 
 /// How [`Manifest::apply`] takes in a commit's object entries.
 pub trait ObjectEntry {
+    /// Whether entries read this way are built (and so a manifest of them holds every object).
+    const BUILT: bool;
+
     /// Adds the entry to `objects` (by identity, replacing an earlier entry of the object).
     fn apply_to(self, objects: &mut BTreeMap<String, IngestedObject>);
 }
 
 impl ObjectEntry for IngestedObject {
+    const BUILT: bool = true;
+
     fn apply_to(self, objects: &mut BTreeMap<String, IngestedObject>) {
         objects.insert(self.identity(), self);
     }
 }
 
 impl ObjectEntry for Skipped {
+    const BUILT: bool = false;
+
     fn apply_to(self, _objects: &mut BTreeMap<String, IngestedObject>) {}
 }
 

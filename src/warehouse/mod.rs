@@ -11,9 +11,9 @@
 //!
 //! The Parquet files hold every column of `events` (zstd; columns of a few distinct values
 //! uncompressed) with the types `trailmap schema` prints, so any Parquet engine reads them
-//! (`log_date` is both a folder and a column). The manifest is a log of numbered commits ([`manifest::Commit`]); the warehouse is what the
-//! commits say, applied in order, and nothing else: a Parquet file no commit names is not part
-//! of it, whatever its name.
+//! (`log_date` is both a folder and a column). The manifest is a log of numbered commits
+//! ([`manifest::Commit`]); the warehouse is what the commits say, applied in order, and
+//! nothing else: a Parquet file no commit names is not part of it, whatever its name.
 //!
 //! # Commit protocol (crash safety)
 //!
@@ -203,13 +203,13 @@ impl Warehouse {
 
     /// The manifest: every commit, applied in order, with every ingested object.
     pub async fn manifest(&self) -> Result<Manifest> {
-        self.read_manifest::<IngestedObject>(true).await
+        self.read_manifest::<IngestedObject>().await
     }
 
     /// The manifest without its objects (`objects` left empty), for readers that need only
     /// their totals. Commits written before trailmap kept totals are read whole instead.
     pub async fn manifest_without_objects(&self) -> Result<Manifest> {
-        let manifest = self.read_manifest::<Skipped>(false).await?;
+        let manifest = self.read_manifest::<Skipped>().await?;
         match manifest.last_totals {
             None if manifest.last_commit > 0 => self.manifest().await,
             _ => Ok(manifest),
@@ -217,7 +217,7 @@ impl Warehouse {
     }
 
     /// Every commit read with its objects as `O`, applied in order.
-    async fn read_manifest<O>(&self, objects_read: bool) -> Result<Manifest>
+    async fn read_manifest<O>(&self) -> Result<Manifest>
     where
         O: ObjectEntry + Default + serde::de::DeserializeOwned,
     {
@@ -232,7 +232,7 @@ impl Warehouse {
             .filter_map(|path| Some((commit_number(path.filename()?)?, path)))
             .collect();
         numbered.sort();
-        let mut manifest = Manifest::new(objects_read);
+        let mut manifest = Manifest::new(O::BUILT);
         for (number, path) in numbered {
             let unreadable =
                 |e: object_store::Error| self.error(format!("cannot read commit {number}: {e}"));
