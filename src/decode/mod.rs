@@ -1,10 +1,10 @@
 //! One log file's bytes → Arrow [`RecordBatch`]es of the projected `events` columns.
 //!
 //! gzip ([`gzip`], inflated as it is read) → a window of JSON text at a time ([`stream`]) →
-//! serde_json records borrowed from it ([`record`]) → per-column values ([`row`]) → Arrow
-//! builders flushed every `batch_size` rows ([`batch`]). A file is decoded whole or not at all:
-//! any failure returns a [`DecodeError`] and no rows. Only the projected columns are built, and
-//! nested JSON is parsed only for the columns that need it.
+//! records borrowed from it ([`record`], read by [`skim`] or serde_json) → per-column values
+//! ([`row`]) → Arrow builders flushed every `batch_size` rows ([`batch`]). A file is decoded
+//! whole or not at all: any failure returns a [`DecodeError`] and no rows. Only the projected
+//! columns are built, and nested JSON is parsed only for the columns that need it.
 
 pub mod batch;
 pub mod gzip;
@@ -12,6 +12,7 @@ pub mod profiles;
 pub mod pushdown;
 pub mod record;
 pub mod row;
+pub mod skim;
 pub mod stream;
 pub mod time;
 

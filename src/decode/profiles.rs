@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use super::record::{CreateProfileRequest, CreateProfileResponse, ModelSource, Record, nested};
+use super::record::{
+    CreateProfileRequest, CreateProfileResponse, ModelSource, Raw, Record, nested,
+};
 use super::time::parse_event_time;
 use crate::bedrock::parse_model_id;
 use crate::regions;
@@ -192,7 +193,7 @@ pub fn created_profile_of_row(
 }
 
 /// JSON text as a raw value (none when absent or not JSON).
-fn raw_json(text: Option<&str>) -> Option<&RawValue> {
+fn raw_json(text: Option<&str>) -> Option<Raw<'_>> {
     text.and_then(|t| serde_json::from_str(t).ok())
 }
 

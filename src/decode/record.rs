@@ -2,7 +2,7 @@
 //!
 //! Every field is lenient: a missing field, `null`, or a value of an unexpected type becomes
 //! "absent" instead of failing the file, and unknown fields are ignored. Nested values are kept
-//! as raw JSON text ([`RawValue`]) and parsed further only when a column needs them.
+//! as raw JSON text ([`Raw`]) and parsed further only when a column needs them.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -74,6 +74,29 @@ impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
     }
 }
 
+/// A nested value kept as its JSON text, exactly as the log holds it (parsed further only when a
+/// column needs it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Raw<'a>(&'a str);
+
+impl<'a> Raw<'a> {
+    /// The value's JSON text.
+    pub fn get(&self) -> &'a str {
+        self.0
+    }
+
+    /// `text`, which the caller has checked is one JSON value without surrounding whitespace.
+    pub(crate) fn checked(text: &'a str) -> Self {
+        Raw(text)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'a RawValue>::deserialize(deserializer).map(|raw| Raw(raw.get()))
+    }
+}
+
 /// A boolean field; `"true"` / `"false"` strings are accepted, anything else is absent.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Flag(pub Option<bool>);
@@ -128,19 +151,19 @@ pub struct Record<'a> {
     #[serde(borrow)]
     pub error_message: Text<'a>,
     #[serde(borrow)]
-    pub request_parameters: Option<&'a RawValue>,
+    pub request_parameters: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub response_elements: Option<&'a RawValue>,
+    pub response_elements: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub additional_event_data: Option<&'a RawValue>,
+    pub additional_event_data: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub user_identity: Option<&'a RawValue>,
+    pub user_identity: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub resources: Option<&'a RawValue>,
+    pub resources: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub tls_details: Option<&'a RawValue>,
+    pub tls_details: Option<Raw<'a>>,
     #[serde(borrow)]
-    pub service_event_details: Option<&'a RawValue>,
+    pub service_event_details: Option<Raw<'a>>,
 }
 
 /// `userIdentity`, the parts trailmap flattens.
@@ -162,7 +185,7 @@ pub struct Identity<'a> {
     #[serde(borrow)]
     pub invoked_by: Text<'a>,
     #[serde(borrow)]
-    pub session_context: Option<&'a RawValue>,
+    pub session_context: Option<Raw<'a>>,
 }
 
 /// `userIdentity.sessionContext`.
@@ -170,7 +193,7 @@ pub struct Identity<'a> {
 #[serde(default, rename_all = "camelCase")]
 pub struct SessionContext<'a> {
     #[serde(borrow)]
-    pub session_issuer: Option<&'a RawValue>,
+    pub session_issuer: Option<Raw<'a>>,
 }
 
 /// `userIdentity.sessionContext.sessionIssuer`.
@@ -204,7 +227,7 @@ impl<'a> RequestParameters<'a> {
 #[serde(default, rename_all = "camelCase")]
 pub struct CreateProfileRequest<'a> {
     #[serde(borrow)]
-    pub model_source: Option<&'a RawValue>,
+    pub model_source: Option<Raw<'a>>,
 }
 
 /// `requestParameters.modelSource` of `CreateInferenceProfile`.
@@ -232,7 +255,7 @@ pub struct AdditionalEventData<'a> {
 }
 
 /// Parses a nested value; a value of another shape gives the default (all fields absent).
-pub fn nested<'a, T: Deserialize<'a> + Default>(raw: Option<&'a RawValue>) -> T {
+pub fn nested<'a, T: Deserialize<'a> + Default>(raw: Option<Raw<'a>>) -> T {
     raw.and_then(|r| serde_json::from_str(r.get()).ok())
         .unwrap_or_default()
 }
@@ -260,8 +283,7 @@ mod tests {
 
     #[test]
     fn nested_values_of_other_shapes_are_absent() {
-        let raw: Box<RawValue> = serde_json::from_str("\"just text\"").unwrap();
-        let id: Identity = nested(Some(&raw));
+        let id: Identity = nested(Some(Raw("\"just text\"")));
         assert_eq!(id.arn.get(), None);
     }
 }

@@ -4,8 +4,9 @@
 //! Memory is one window (about [`WINDOW`] bytes, more only while a single record is larger)
 //! whatever the file's size. The text is checked for UTF-8 once per window, so the parser need
 //! not check every string again. The structure around the records is read by a small state
-//! machine; every value (records, keys, other members) is parsed by serde_json itself, and a
-//! value cut by the end of a window is parsed again once the window holds all of it.
+//! machine; records are read by [`skim`] where it is sure of them and by serde_json otherwise,
+//! every other value (keys, other members) by serde_json, and a value cut by the end of a
+//! window is parsed again once the window holds all of it.
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::decode::record::Record;
+use crate::decode::skim::{Skim, skim};
 use crate::error::{DecodeError, LoadStage};
 
 /// Bytes read from the input per window.
@@ -182,8 +184,14 @@ fn step(
         }
         (State::FirstRecord, b']') | (State::AfterRecord, b']') => punctuation(State::AfterValue),
         (State::FirstRecord | State::Record, _) => {
-            let parsed = value::<Record<'_>>(&rest[skipped..], at_end)
-                .map_err(|e| e.at_record(Some(index)))?;
+            let text = &rest[skipped..];
+            let parsed = match skim(text, at_end) {
+                Skim::Read(parsed, used) => Some((parsed, used)),
+                Skim::NeedMore => None,
+                Skim::Unsure => {
+                    value::<Record<'_>>(text, at_end).map_err(|e| e.at_record(Some(index)))?
+                }
+            };
             Ok(match parsed {
                 Some((parsed, used)) => {
                     record(&parsed)?;
@@ -222,7 +230,7 @@ fn value<'a, T: Deserialize<'a>>(
         // A value that ends where the window ends may go on (a number, `1` of `12`).
         Some(Ok(_)) if !at_end && values.byte_offset() == text.len() => Ok(None),
         Some(Ok(value)) => Ok(Some((value, values.byte_offset()))),
-        Some(Err(e)) if e.is_eof() && !at_end => Ok(None),
+        Some(Err(e)) if !at_end && (e.is_eof() || at_the_end(text, &e)) => Ok(None),
         Some(Err(e)) => Err(from_serde(e)),
         None if at_end => Err(DecodeError::new(
             LoadStage::Json,
@@ -230,6 +238,19 @@ fn value<'a, T: Deserialize<'a>>(
         )),
         None => Ok(None),
     }
+}
+
+/// Whether `error` is at the end of `text`. A number cut by the window's end (`1.`, `-`, `1e`)
+/// is an invalid number there for serde_json when it skips a value, not an end of input, yet the
+/// next window completes it.
+pub(crate) fn at_the_end(text: &str, error: &serde_json::Error) -> bool {
+    let line_start = match error.line() {
+        0 | 1 => 0,
+        line => memchr::memchr_iter(b'\n', text.as_bytes())
+            .nth(line - 2)
+            .map_or(text.len(), |newline| newline + 1),
+    };
+    line_start + error.column() >= text.len()
 }
 
 /// A serde_json error as a decode error: JSON of another shape is `schema`, broken JSON `json`.
@@ -435,12 +456,14 @@ mod tests {
     #[test]
     fn records_across_window_boundaries_read_as_in_one_piece() {
         // Records longer than a window, a multi-byte character cut at every possible byte,
-        // other top-level members before and after `Records`, numbers cut in the middle.
+        // other top-level members before and after `Records`, numbers cut in the middle (at
+        // `-`, `1.` and `1e`, where serde_json skipping a value sees an invalid number).
         let long = "x".repeat(3 * WINDOW);
         let json = format!(
             r#" {{ "other" : [1, {{"a":"]}}"}}], "n": 12345678, "Records" : [
             {{"eventName":"A","p":"{long}"}} ,{{"eventName":"é€𝄞 \"quoted\" ]}}"}},
-            {{"eventName":12.5}}, {{}} ] , "after": {{"x":[]}} }}
+            {{"eventName":12.5,"x":[-1.5e+3,{{"y":0.25}}]}}, {{"n":[-2E-1]}} ] ,
+            "after": {{"x":[1.0e5]}} }}
             "#
         );
         let expected = vec![

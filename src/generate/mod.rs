@@ -14,7 +14,7 @@
 
 pub mod chain;
 mod events;
-mod rng;
+pub(crate) mod rng;
 
 use std::io::Write;
 use std::path::Path;
