@@ -10,7 +10,7 @@
 //! It reads only a subset of JSON: a record whose top-level keys and text fields hold no
 //! escapes, whose text fields are strings or `null`, whose flags are booleans, strings or
 //! `null`, with no field twice and nesting at most [`MAX_DEPTH`] deep. On anything else (and on
-//! every kind of broken JSON) it answers [`Skim::Unsure`], and the caller parses the record
+//! every kind of broken JSON) it answers [`NotRead::Unsure`], and the caller parses the record
 //! with serde, which gives the value or the error it always gave. So whatever `skim` reads,
 //! serde reads the same way: no answer and no error depends on which of the two read a record.
 
@@ -19,25 +19,23 @@ use crate::decode::record::{Flag, Raw, Record, Text};
 /// How deep nested values may go before the skimmer leaves the record to serde.
 pub const MAX_DEPTH: u32 = 64;
 
-/// What skimming the record at the start of a text gave.
-#[derive(Debug)]
-pub enum Skim<'a> {
-    /// The record and the bytes it takes.
-    Read(Record<'a>, usize),
+/// Why [`skim`] did not read a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRead {
     /// The text ends inside the record; more of it may follow.
     NeedMore,
     /// Something the skimmer does not read (or broken JSON): parse the record with serde.
     Unsure,
 }
 
-/// Reads the record at the start of `text` (its first byte, no whitespace before it).
-/// `at_end`: nothing follows `text`.
-pub fn skim(text: &str, at_end: bool) -> Skim<'_> {
+/// Reads the record at the start of `text` (its first byte, no whitespace before it): the record
+/// and the bytes it takes. `at_end`: nothing follows `text`.
+pub fn skim(text: &str, at_end: bool) -> Result<(Record<'_>, usize), NotRead> {
     let mut cursor = Cursor { text, at: 0 };
     match cursor.record() {
-        Ok(record) => Skim::Read(record, cursor.at),
-        Err(Stop::TextEnds) if !at_end => Skim::NeedMore,
-        Err(_) => Skim::Unsure,
+        Ok(record) => Ok((record, cursor.at)),
+        Err(Stop::TextEnds) if !at_end => Err(NotRead::NeedMore),
+        Err(_) => Err(NotRead::Unsure),
     }
 }
 
@@ -437,16 +435,16 @@ mod tests {
     /// whether the skimmer read it.
     fn agrees_with_serde(text: &str) -> bool {
         match skim(text, false) {
-            Skim::Read(record, used) => {
+            Ok((record, used)) => {
                 let skimmed = (format!("{record:?}"), used);
                 assert_eq!(Ok(skimmed), serde_reading(text), "{text}");
                 true
             }
-            Skim::NeedMore => {
+            Err(NotRead::NeedMore) => {
                 assert_eq!(serde_reading(text).map(|_| ()), Err(true), "{text}");
                 false
             }
-            Skim::Unsure => false,
+            Err(NotRead::Unsure) => false,
         }
     }
 
@@ -490,7 +488,10 @@ mod tests {
             bits |= 1 << bit;
             // Twice is serde's duplicate-field error: left to serde.
             let twice = format!(r#"{{"{name}":null,"{name}":null}}"#);
-            assert!(matches!(skim(&twice, true), Skim::Unsure), "{twice}");
+            assert!(
+                matches!(skim(&twice, true), Err(NotRead::Unsure)),
+                "{twice}"
+            );
             assert!(serde_json::from_str::<Record>(&twice).is_err());
         }
         // Every field once, each a value its type reads.
@@ -533,10 +534,13 @@ mod tests {
             for cut in (0..record.len()).filter(|&i| record.is_char_boundary(i)) {
                 let prefix = &record[..cut];
                 assert!(
-                    matches!(skim(prefix, false), Skim::NeedMore),
+                    matches!(skim(prefix, false), Err(NotRead::NeedMore)),
                     "{prefix:?} of {record}"
                 );
-                assert!(matches!(skim(prefix, true), Skim::Unsure), "{prefix:?}");
+                assert!(
+                    matches!(skim(prefix, true), Err(NotRead::Unsure)),
+                    "{prefix:?}"
+                );
             }
         }
     }
@@ -580,8 +584,8 @@ mod tests {
             r#"{"a":{]}"#,
         ];
         for case in cases {
-            assert!(matches!(skim(case, true), Skim::Unsure), "{case}");
-            assert!(matches!(skim(case, false), Skim::Unsure), "{case}");
+            assert!(matches!(skim(case, true), Err(NotRead::Unsure)), "{case}");
+            assert!(matches!(skim(case, false), Err(NotRead::Unsure)), "{case}");
         }
         let deepest = format!("{{\"a\":{}1{}}}", "[".repeat(64), "]".repeat(64));
         assert!(agrees_with_serde(&deepest));

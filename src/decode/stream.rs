@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::decode::record::Record;
-use crate::decode::skim::{Skim, skim};
+use crate::decode::skim::{NotRead, skim};
 use crate::error::{DecodeError, LoadStage};
 
 /// Bytes read from the input per window.
@@ -186,9 +186,9 @@ fn step(
         (State::FirstRecord | State::Record, _) => {
             let text = &rest[skipped..];
             let parsed = match skim(text, at_end) {
-                Skim::Read(parsed, used) => Some((parsed, used)),
-                Skim::NeedMore => None,
-                Skim::Unsure => {
+                Ok(read) => Some(read),
+                Err(NotRead::NeedMore) => None,
+                Err(NotRead::Unsure) => {
                     value::<Record<'_>>(text, at_end).map_err(|e| e.at_record(Some(index)))?
                 }
             };
