@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanBuilder, Date32Builder, RecordBatch, RecordBatchOptions, StringBuilder,
+    ArrayRef, BooleanBuilder, Date32Builder, RecordBatch, RecordBatchOptions, StringBuilder,
     TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::SchemaRef;
@@ -124,21 +124,8 @@ impl<'m> BatchBuilder<'m> {
         }
     }
 
-    /// Makes a batch of the rows appended since the last one. Its buffers are shrunk to their
-    /// contents (a realloc, not a copy): a file's batch often holds a few rows, and DataFusion
-    /// may hold thousands of them at once (a `FilterExec` coalescing its output to `batch_size`
-    /// rows, batches waiting for application profiles), so none should keep the builders'
-    /// spare room.
     fn flush(&mut self) -> Result<(), DecodeError> {
-        let arrays: Vec<ArrayRef> = self
-            .builders
-            .iter_mut()
-            .map(|builder| {
-                let mut array = builder.finish();
-                Array::shrink_to_fit(&mut array);
-                array
-            })
-            .collect();
+        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
         let batch = RecordBatch::try_new_with_options(Arc::clone(&self.schema), arrays, &options)
             .map_err(|e| {
@@ -207,40 +194,5 @@ impl Builder {
             Builder::Time(b) => Arc::new(b.finish()),
             Builder::Date(b) => Arc::new(b.finish()),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use datafusion::arrow::array::AsArray;
-    use datafusion::arrow::datatypes::Schema;
-    use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, UnboundedMemoryPool};
-
-    #[test]
-    fn a_batch_of_a_few_rows_keeps_no_spare_room() {
-        let columns = [Column::AwsRegion, Column::IsInvocation];
-        let fields: Vec<_> = columns.iter().map(|c| c.field()).collect();
-        let pool: Arc<dyn MemoryPool> = Arc::new(UnboundedMemoryPool::default());
-        let mut memory = MemoryConsumer::new("test").register(&pool);
-        let mut builder =
-            BatchBuilder::new(Arc::new(Schema::new(fields)), &columns, 8192, &mut memory);
-        let rows = [
-            [Value::Text(Some("us-east-1")), Value::Bool(Some(true))],
-            [Value::Text(None), Value::Bool(None)],
-        ];
-        for row in rows {
-            builder.append(row.into_iter(), None).unwrap();
-        }
-        let batches = builder.finish().unwrap();
-        let batch = &batches[0].batch;
-        assert_eq!(batch.column(0).as_string::<i32>().value(0), "us-east-1");
-        assert!(batch.column(0).is_null(1) && batch.column(1).is_null(1));
-        assert!(batch.column(1).as_boolean().value(0));
-        // The builders make room for INITIAL_ROWS rows (16 bytes of text each) up front.
-        let room = INITIAL_ROWS * 16;
-        let held = batch.get_array_memory_size();
-        assert!(held * 4 < room, "{held} bytes held for two rows");
-        assert_eq!(memory.size(), held, "the pool is told what is held");
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, RecordBatch, RecordBatchOptions};
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, UnboundedMemoryPool};
 use futures::StreamExt;
@@ -692,7 +692,7 @@ impl Archive {
                 continue;
             }
             let pending = PendingBatch {
-                batch,
+                batch: compact(batch)?,
                 pending,
                 plan: Arc::clone(&plan),
                 day: object.key().date,
@@ -877,6 +877,20 @@ fn profile_home(arn: &str) -> Option<(&str, &str)> {
     Some((account, region))
 }
 
+/// `batch` with its buffers shrunk to their contents: a batch that is held for a while should
+/// not keep the builders' spare capacity. The buffers are reallocated, not rebuilt value by
+/// value (a freshly built batch owns them alone; a shared one is left as it is).
+fn compact(batch: RecordBatch) -> Result<RecordBatch, DataFusionError> {
+    let (schema, mut columns, rows) = batch.into_parts();
+    for column in &mut columns {
+        Array::shrink_to_fit(column);
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        schema, columns, &options,
+    )?)
+}
+
 /// Reads (if local) and decodes on the rayon pool, the rows counted against `pool` while they
 /// are built, and hands the result back to the async caller (the reservation ends there: the
 /// batches are then the consumer's).
@@ -1002,5 +1016,29 @@ mod tests {
             Some(("111122223333", "eu-west-1"))
         );
         assert_eq!(profile_home("not an arn"), None);
+    }
+
+    #[test]
+    fn a_compacted_batch_keeps_no_spare_capacity() {
+        use datafusion::arrow::array::StringBuilder;
+        let built = || {
+            let mut builder = StringBuilder::with_capacity(4096, 64 << 10);
+            builder.append_value("us-east-1");
+            builder.append_null();
+            let column: datafusion::arrow::array::ArrayRef = Arc::new(builder.finish());
+            RecordBatch::try_from_iter([("served_region", column)]).unwrap()
+        };
+        let batch = built();
+        // A batch shared with another holder is left as it is.
+        assert_eq!(compact(batch.clone()).unwrap(), batch);
+        let compacted = compact(built()).unwrap();
+        assert_eq!(compacted, batch);
+        assert!(compacted.column(0).is_null(1));
+        assert!(
+            compacted.get_array_memory_size() * 10 < batch.get_array_memory_size(),
+            "{} bytes held for {} before",
+            compacted.get_array_memory_size(),
+            batch.get_array_memory_size()
+        );
     }
 }
