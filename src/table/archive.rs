@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{Array, RecordBatch, RecordBatchOptions};
+use datafusion::arrow::array::{BooleanArray, RecordBatch, UInt32Array};
+use datafusion::arrow::compute::{filter_record_batch, take_record_batch};
 use datafusion::error::DataFusionError;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, UnboundedMemoryPool};
 use futures::StreamExt;
@@ -691,8 +692,10 @@ impl Archive {
                 parts.push(Part::Ready(batch));
                 continue;
             }
+            let (ready, waiting, pending) = split_waiting(&batch, pending)?;
+            parts.extend(ready.map(Part::Ready));
             let pending = PendingBatch {
-                batch: compact(batch)?,
+                batch: waiting,
                 pending,
                 plan: Arc::clone(&plan),
                 day: object.key().date,
@@ -877,18 +880,37 @@ fn profile_home(arn: &str) -> Option<(&str, &str)> {
     Some((account, region))
 }
 
-/// `batch` with its buffers shrunk to their contents: a batch that is held for a while should
-/// not keep the builders' spare capacity. The buffers are reallocated, not rebuilt value by
-/// value (a freshly built batch owns them alone; a shared one is left as it is).
-fn compact(batch: RecordBatch) -> Result<RecordBatch, DataFusionError> {
-    let (schema, mut columns, rows) = batch.into_parts();
-    for column in &mut columns {
-        Array::shrink_to_fit(column);
+/// `batch` split into the rows that are ready (none when every row waits) and a batch of only
+/// the rows `pending` waits for, with their groups renumbered to it. Only the waiting rows are
+/// held until the application profiles are known (most rows of a file that calls a profile are
+/// ready at once), and both parts are copied into buffers of their own size: a batch that is
+/// held for a while should not keep the builders' spare room.
+fn split_waiting(
+    batch: &RecordBatch,
+    mut pending: Vec<Pending>,
+) -> Result<(Option<RecordBatch>, RecordBatch, Vec<Pending>), DataFusionError> {
+    let mut waiting: Vec<u32> = pending
+        .iter()
+        .flat_map(|p| p.rows.iter().copied())
+        .collect();
+    waiting.sort_unstable();
+    waiting.dedup();
+    for group in &mut pending {
+        for row in &mut group.rows {
+            // Every row of a group is in `waiting`, so this is its position there.
+            let position = waiting.binary_search(row).unwrap_or_else(|at| at);
+            *row = u32::try_from(position).unwrap_or(u32::MAX);
+        }
     }
-    let options = RecordBatchOptions::new().with_row_count(Some(rows));
-    Ok(RecordBatch::try_new_with_options(
-        schema, columns, &options,
-    )?)
+    let mut is_ready = vec![true; batch.num_rows()];
+    for &row in &waiting {
+        if let Some(ready) = is_ready.get_mut(row as usize) {
+            *ready = false;
+        }
+    }
+    let ready = filter_record_batch(batch, &BooleanArray::from(is_ready))?;
+    let held = take_record_batch(batch, &UInt32Array::from(waiting))?;
+    Ok(((ready.num_rows() > 0).then_some(ready), held, pending))
 }
 
 /// Reads (if local) and decodes on the rayon pool, the rows counted against `pool` while they
@@ -1019,26 +1041,52 @@ mod tests {
     }
 
     #[test]
-    fn a_compacted_batch_keeps_no_spare_capacity() {
-        use datafusion::arrow::array::StringBuilder;
-        let built = || {
-            let mut builder = StringBuilder::with_capacity(4096, 64 << 10);
-            builder.append_value("us-east-1");
-            builder.append_null();
-            let column: datafusion::arrow::array::ArrayRef = Arc::new(builder.finish());
-            RecordBatch::try_from_iter([("served_region", column)]).unwrap()
+    fn only_the_rows_waiting_for_a_profile_are_held_in_a_batch_of_their_own_size() {
+        use datafusion::arrow::array::{ArrayRef, StringBuilder};
+        let mut builder = StringBuilder::with_capacity(4096, 64 << 10);
+        for row in ["a", "wait-eu", "b", "wait-us", "wait-eu", "c"] {
+            builder.append_value(row);
+        }
+        let column: ArrayRef = Arc::new(builder.finish());
+        let batch = RecordBatch::try_from_iter([("model_id", column)]).unwrap();
+        let group = |rows: Vec<u32>, arn: &str| Pending {
+            rows,
+            arn: arn.to_owned(),
+            aws_region: None,
+            served: true,
         };
-        let batch = built();
-        // A batch shared with another holder is left as it is.
-        assert_eq!(compact(batch.clone()).unwrap(), batch);
-        let compacted = compact(built()).unwrap();
-        assert_eq!(compacted, batch);
-        assert!(compacted.column(0).is_null(1));
+        let pending = vec![group(vec![1, 4], EU_PROFILE), group(vec![3], US_PROFILE)];
+        let (ready, held, pending) = split_waiting(&batch, pending).unwrap();
+        let values = |batch: &RecordBatch| -> Vec<String> {
+            let column = batch.column(0).as_string::<i32>();
+            column
+                .iter()
+                .map(|v| v.unwrap_or_default().to_owned())
+                .collect()
+        };
+        assert_eq!(values(&ready.unwrap()), ["a", "b", "c"]);
+        assert_eq!(values(&held), ["wait-eu", "wait-us", "wait-eu"]);
+        // Each group's rows now point at its rows in the held batch.
+        for group in &pending {
+            for &row in &group.rows {
+                let expected = if group.arn == EU_PROFILE {
+                    "wait-eu"
+                } else {
+                    "wait-us"
+                };
+                assert_eq!(values(&held)[row as usize], expected);
+            }
+        }
+        assert_eq!(pending[0].rows, [0, 2]);
         assert!(
-            compacted.get_array_memory_size() * 10 < batch.get_array_memory_size(),
-            "{} bytes held for {} before",
-            compacted.get_array_memory_size(),
-            batch.get_array_memory_size()
+            held.get_array_memory_size() * 10 < batch.get_array_memory_size(),
+            "{} bytes held for three rows",
+            held.get_array_memory_size()
         );
+        // A batch whose every row waits has no ready part.
+        let (ready, held, _) =
+            split_waiting(&held, vec![group(vec![0, 1, 2], EU_PROFILE)]).unwrap();
+        assert!(ready.is_none());
+        assert_eq!(held.num_rows(), 3);
     }
 }
