@@ -692,19 +692,21 @@ impl Archive {
                 parts.push(Part::Ready(batch));
                 continue;
             }
-            let (ready, waiting, pending) = split_waiting(&batch, pending)?;
-            parts.extend(ready.map(Part::Ready));
-            let pending = PendingBatch {
-                batch: waiting,
+            let held = |batch, pending| PendingBatch {
+                batch,
                 pending,
                 plan: Arc::clone(&plan),
                 day: object.key().date,
             };
             if may_defer {
-                parts.push(Part::Pending(pending));
+                // Only the waiting rows are held; the others go on now.
+                let (ready, waiting, pending) = split_waiting(&batch, pending)?;
+                parts.extend(ready.map(Part::Ready));
+                parts.push(Part::Pending(held(waiting, pending)));
                 continue;
             }
-            match self.resolve(pending).await {
+            // Resolved now, whole: nothing is held, so nothing is worth copying.
+            match self.resolve(held(batch, pending)).await {
                 Ok(batch) => parts.push(Part::Ready(batch)),
                 Err(e) => {
                     self.record_failure(log_file.clone(), &FileError::decode(&log_file, e));
