@@ -5,7 +5,10 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=queries");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    // Read when the script runs, not when it is compiled: cargo reuses a compiled build script
+    // for another checkout of the same sources (a git worktree sharing the target directory).
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let dir = Path::new(&manifest_dir).join("queries");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .map(|entries| {
             entries

@@ -166,6 +166,9 @@ impl Ingest {
             // Ingest reads every file: a profile no file read so far creates is looked for by
             // reading on, not by a search of every file (a day written too early is redone).
             archive.resolve_without_searching();
+            // Ingest keeps each day's rows until the day is read: rows passed on early would
+            // save it nothing.
+            archive.hold_whole_batches();
         }
         // Compaction reads the warehouse's own files in the same session.
         session
