@@ -711,15 +711,15 @@ impl Archive {
                 plan: Arc::clone(&plan),
                 day: object.key().date,
             };
-            if may_defer && self.hold_whole.load(Ordering::Relaxed) {
-                parts.push(Part::Pending(held(batch, pending)));
-                continue;
-            }
             if may_defer {
-                // Only the waiting rows are held; the others go on now.
-                let (ready, waiting, pending) = split_waiting(&batch, pending)?;
-                parts.extend(ready.map(Part::Ready));
-                parts.push(Part::Pending(held(waiting, pending)));
+                if self.hold_whole.load(Ordering::Relaxed) {
+                    parts.push(Part::Pending(held(batch, pending)));
+                } else {
+                    // Only the waiting rows are held; the others go on now.
+                    let (ready, waiting, pending) = split_waiting(&batch, pending)?;
+                    parts.extend(ready.map(Part::Ready));
+                    parts.push(Part::Pending(held(waiting, pending)));
+                }
                 continue;
             }
             // Resolved now, whole: nothing is held, so nothing is worth copying.
@@ -1048,6 +1048,50 @@ mod tests {
         assert!(unresolved.column(0).is_null(0));
         let all = archive.known_profiles().unwrap();
         assert!(all.get(EU_PROFILE).is_some() && all.get(US_PROFILE).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_query_holds_only_the_waiting_rows_and_ingest_the_whole_batch() {
+        let root = tempfile::tempdir().unwrap();
+        let other = r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2025-03-01T10:00:00Z"}"#;
+        let call = format!(
+            r#"{{"eventSource":"bedrock.amazonaws.com","eventName":"InvokeModel","eventTime":"2025-03-01T11:00:00Z","awsRegion":"eu-west-1","requestParameters":{{"modelId":"{EU_PROFILE}"}}}}"#
+        );
+        write_log(
+            root.path(),
+            "eu-west-1",
+            1,
+            &format!("{other},{call},{other}"),
+        );
+        let spec = SourceSpec::Local(root.path().to_owned());
+        let listing = crate::source::list(&[spec], None, &AwsOptions::default())
+            .await
+            .unwrap();
+        let object = Arc::clone(&listing.objects[0]);
+        let plan = Arc::new(DecodePlan::new(
+            vec![Column::EventName, Column::Model],
+            ScanFilter::default(),
+            Arc::default(),
+        ));
+        let archive = Archive::new(listing, ReadOptions::default());
+        let rows = |parts: &[Part]| -> Vec<(&str, usize)> {
+            parts
+                .iter()
+                .map(|part| match part {
+                    Part::Ready(batch) => ("ready", batch.num_rows()),
+                    Part::Pending(held) => ("pending", held.batch.num_rows()),
+                })
+                .collect()
+        };
+        let read = || {
+            let pool: Arc<dyn MemoryPool> = Arc::new(UnboundedMemoryPool::default());
+            archive.read(Arc::clone(&object), Arc::clone(&plan), true, pool)
+        };
+        // A query: the two other rows go on now, the call waits alone.
+        assert_eq!(rows(&read().await.unwrap()), [("ready", 2), ("pending", 1)]);
+        // Ingest sorts a day's rows only once it has them all: the batch waits whole.
+        archive.hold_whole_batches();
+        assert_eq!(rows(&read().await.unwrap()), [("pending", 3)]);
     }
 
     #[test]
