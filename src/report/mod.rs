@@ -144,7 +144,9 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
         .await?;
     let cube_schema = frame.schema().inner().clone();
     let cube = frame.collect().await?;
+    // The sections run the named queries unchanged, trailmap's functions included.
     let ctx = SessionContext::new();
+    crate::table::register_functions(&mut ctx.clone())?;
     let batch_size = ctx.state().config().batch_size();
     ctx.register_table(
         "invocations",
