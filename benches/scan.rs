@@ -1,5 +1,6 @@
 //! Hot paths, measured: inflate, decode (few columns vs all), and the end-to-end scan of the
-//! served-Region distribution through DataFusion, beside the bare loop of NOTES.md.
+//! served-Region distribution through DataFusion, beside the bare loop of NOTES.md and inflating
+//! alone on the same threads.
 //! `cargo bench --bench scan`; `TRAILMAP_BENCH_EVENTS=500000 cargo bench --bench scan` for the
 //! archive size of `benches/compare.sh`.
 
@@ -231,6 +232,19 @@ fn bare_loop(files: &[(FileContext, Vec<u8>)]) -> HashMap<Option<String>, u64> {
         .resolve()
 }
 
+/// Inflating every file and nothing else, on the same threads as the bare loop and the engine:
+/// the yardstick of issue 13's mix target (the query at most 1.3x this). Gives the bytes of JSON.
+fn inflate_only(files: &[(FileContext, Vec<u8>)]) -> u64 {
+    files
+        .par_iter()
+        .map(|(_, raw)| {
+            BARE_BUFFER.with_borrow_mut(|buffer| {
+                inflate_into(raw, buffer).map_or(0, |json| json.len() as u64)
+            })
+        })
+        .sum()
+}
+
 /// The served-regions answer of the engine, as counts by served Region.
 fn engine_answer(
     batches: &[datafusion::arrow::array::RecordBatch],
@@ -322,6 +336,12 @@ fn benches(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(archive.json_bytes));
     group.sample_size(10);
     group.bench_function("bare-loop", |b| b.iter(|| bare_loop(&archive.files)));
+    assert_eq!(
+        inflate_only(&archive.files),
+        archive.json_bytes,
+        "inflating alone reads every byte"
+    );
+    group.bench_function("inflate-only", |b| b.iter(|| inflate_only(&archive.files)));
     group.finish();
 
     let mut group = c.benchmark_group("end-to-end");
