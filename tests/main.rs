@@ -9,7 +9,9 @@ mod cli;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod correctness;
+mod evidence;
 mod fail_closed;
+mod independent_chain;
 mod published;
 mod report;
 mod s3;

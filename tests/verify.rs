@@ -12,17 +12,22 @@ use serde_json::Value;
 use crate::common::s3_server::{Faults, S3Server};
 use crate::common::*;
 use trailmap::generate::{DigestChain, GeneratorConfig, chain::SIGNATURE_SUFFIX, generate};
-use trailmap::verify::keys::SigningKey;
+use trailmap::verify::keys::{PublicKeys, SigningKey};
+use trailmap::verify::signatures::SignatureFile;
 
-const BUCKET: &str = "trail-bucket";
+pub(crate) const BUCKET: &str = "trail-bucket";
+
+/// The last day of the generated archives (two days from 2025-03-01): `--to` anchors the end
+/// of the range there.
+pub(crate) const LAST_DAY: &str = "2025-03-02";
 
 /// A signed archive under `ROOT/trail-bucket/`, and CloudTrail's "public keys" in `ROOT/keys.json`.
-struct Signed {
+pub(crate) struct Signed {
     root: tempfile::TempDir,
 }
 
 impl Signed {
-    fn new(key: &SigningKey) -> Signed {
+    pub(crate) fn new(key: &SigningKey) -> Signed {
         let root = tempfile::tempdir().unwrap();
         let config = GeneratorConfig {
             events: 1_200,
@@ -35,25 +40,50 @@ impl Signed {
             }),
             ..GeneratorConfig::default()
         };
-        generate(&root.path().join(BUCKET), &config).unwrap();
+        let written = generate(&root.path().join(BUCKET), &config).unwrap();
         std::fs::write(
             root.path().join("keys.json"),
             key.public_keys_json().unwrap(),
         )
         .unwrap();
+        let mut keys = PublicKeys::default();
+        keys.insert(key.public_der());
+        SignatureFile::new(written.signatures, &keys)
+            .unwrap()
+            .save(&root.path().join("signatures.json"))
+            .unwrap();
         Signed { root }
     }
 
-    fn bucket(&self) -> PathBuf {
+    /// The signatures of the digests, as `--save-signatures` saves them from S3.
+    pub(crate) fn signatures(&self) -> String {
+        self.root
+            .path()
+            .join("signatures.json")
+            .display()
+            .to_string()
+    }
+
+    /// The options that let a local copy be verified: its signatures, and `--to`.
+    pub(crate) fn local_args(&self) -> Vec<String> {
+        vec![
+            "--signatures".into(),
+            self.signatures(),
+            "--to".into(),
+            LAST_DAY.into(),
+        ]
+    }
+
+    pub(crate) fn bucket(&self) -> PathBuf {
         self.root.path().join(BUCKET)
     }
 
-    fn keys(&self) -> String {
+    pub(crate) fn keys(&self) -> String {
         self.root.path().join("keys.json").display().to_string()
     }
 
     /// The object key of a file in the bucket.
-    fn key(&self, path: &Path) -> String {
+    pub(crate) fn key(&self, path: &Path) -> String {
         path.strip_prefix(self.bucket())
             .unwrap()
             .to_str()
@@ -62,7 +92,7 @@ impl Signed {
     }
 
     /// Files of one stream's `CloudTrail` or `CloudTrail-Digest` folder, in time order.
-    fn files(&self, folder: &str, account: &str, region: &str) -> Vec<PathBuf> {
+    pub(crate) fn files(&self, folder: &str, account: &str, region: &str) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = walkdir::WalkDir::new(self.bucket())
             .into_iter()
             .filter_map(|e| e.ok())
@@ -77,16 +107,16 @@ impl Signed {
         files
     }
 
-    fn logs(&self, account: &str, region: &str) -> Vec<PathBuf> {
+    pub(crate) fn logs(&self, account: &str, region: &str) -> Vec<PathBuf> {
         self.files("CloudTrail", account, region)
     }
 
-    fn digests(&self, account: &str, region: &str) -> Vec<PathBuf> {
+    pub(crate) fn digests(&self, account: &str, region: &str) -> Vec<PathBuf> {
         self.files("CloudTrail-Digest", account, region)
     }
 
     /// Serves the bucket, every digest put through the S3 API with its signature metadata.
-    fn serve(&self) -> S3Server {
+    pub(crate) fn serve(&self) -> S3Server {
         let server = S3Server::start(self.root.path(), Faults::default());
         for entry in walkdir::WalkDir::new(self.bucket()) {
             let path = entry.unwrap().into_path();
@@ -101,7 +131,7 @@ impl Signed {
 }
 
 /// Gives a digest (already on disk at `key`) its signature metadata, as CloudTrail stores it.
-fn put_digest(server: &S3Server, key: &str, signature: &str) {
+pub(crate) fn put_digest(server: &S3Server, key: &str, signature: &str) {
     server.set_metadata(
         key,
         &[
@@ -112,7 +142,7 @@ fn put_digest(server: &S3Server, key: &str, signature: &str) {
 }
 
 /// Runs `trailmap verify --format json` and returns its exit code and document.
-fn verify(source: &str, extra: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Value) {
+pub(crate) fn verify(source: &str, extra: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Value) {
     let mut args = vec!["verify", "-s", source, "--format", "json"];
     args.extend_from_slice(extra);
     let output = trailmap_with_env(&args, env);
@@ -126,17 +156,30 @@ fn verify(source: &str, extra: &[&str], env: &[(&str, &str)]) -> (Option<i32>, V
     (output.status.code(), json)
 }
 
-fn verify_s3(server: &S3Server, signed: &Signed, extra: &[&str]) -> (Option<i32>, Value) {
+/// `trailmap verify` of the local copy `signed`, with its signatures and `--to`.
+pub(crate) fn verify_local(signed: &Signed, extra: &[&str]) -> (Option<i32>, Value) {
+    let local = signed.local_args();
+    let mut args: Vec<&str> = local.iter().map(String::as_str).collect();
+    args.extend_from_slice(extra);
+    verify(&signed.bucket().display().to_string(), &args, &[])
+}
+
+/// `trailmap verify` of the served bucket, with the keys and `--to` (the end of the archive).
+pub(crate) fn verify_s3(
+    server: &S3Server,
+    signed: &Signed,
+    extra: &[&str],
+) -> (Option<i32>, Value) {
     let env = server.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let keys = signed.keys();
-    let mut args = vec!["--public-keys", keys.as_str()];
+    let mut args = vec!["--public-keys", keys.as_str(), "--to", LAST_DAY];
     args.extend_from_slice(extra);
     verify(&format!("s3://{BUCKET}/"), &args, &env)
 }
 
 /// Everything not valid: `(kind, status, name)`, names relative to the bucket.
-fn problems(report: &Value) -> BTreeSet<(String, String, String)> {
+pub(crate) fn problems(report: &Value) -> BTreeSet<(String, String, String)> {
     let name = |v: &Value| {
         let text = v.as_str().unwrap();
         let at = text.find("AWSLogs/").unwrap();
@@ -160,7 +203,7 @@ fn problems(report: &Value) -> BTreeSet<(String, String, String)> {
 }
 
 /// `(account, region, hours)` of every gap.
-fn gaps(report: &Value) -> BTreeSet<(String, String, String)> {
+pub(crate) fn gaps(report: &Value) -> BTreeSet<(String, String, String)> {
     report["gaps"]
         .as_array()
         .unwrap()
@@ -175,17 +218,17 @@ fn gaps(report: &Value) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
-fn entry(kind: &str, status: &str, key: &str) -> (String, String, String) {
+pub(crate) fn entry(kind: &str, status: &str, key: &str) -> (String, String, String) {
     (kind.to_owned(), status.to_owned(), key.to_owned())
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(data).unwrap();
     encoder.finish().unwrap()
 }
 
-fn read_gzip_json(path: &Path) -> Value {
+pub(crate) fn read_gzip_json(path: &Path) -> Value {
     let mut text = String::new();
     std::io::Read::read_to_string(
         &mut flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()),
@@ -196,7 +239,7 @@ fn read_gzip_json(path: &Path) -> Value {
 }
 
 /// Digests of a stream that name no log file (an hour with no delivery), in time order.
-fn empty_hours(signed: &Signed, account: &str, region: &str) -> Vec<PathBuf> {
+pub(crate) fn empty_hours(signed: &Signed, account: &str, region: &str) -> Vec<PathBuf> {
     signed
         .digests(account, region)
         .into_iter()
@@ -278,7 +321,7 @@ fn a_clean_signed_chain_verifies_on_s3() {
     env.retain(|(k, _)| *k != "AWS_REGION");
     env.push(("AWS_REGION", "eu-west-2".to_owned()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (code, report) = verify(&format!("s3://{BUCKET}/"), &[], &env);
+    let (code, report) = verify(&format!("s3://{BUCKET}/"), &["--to", LAST_DAY], &env);
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(server.public_key_regions(), vec!["us-east-1".to_owned()]);
 
@@ -426,17 +469,38 @@ fn every_tamper_case_is_found_exactly_on_s3() {
 }
 
 #[test]
-fn a_local_copy_is_verified_along_the_hash_chain() {
+fn a_local_copy_needs_its_signatures_and_to_to_be_verified() {
     let key = SigningKey::generate().unwrap();
     let signed = Signed::new(&key);
     let source = signed.bucket().display().to_string();
-    let (code, report) = verify(&source, &[], &[]);
+    let logs = log_file_count(&signed);
+    // Without signatures: the hash chain is consistent, nothing vouches for it: exit 1.
+    let (code, report) = verify(&source, &["--to", LAST_DAY], &[]);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["verified"], false);
+    assert_eq!(report["hash_chain_consistent"], true);
+    assert_eq!(report["summary"]["log_files"]["unsigned"], logs);
+    // With them but without --to: nothing anchors the tail: exit 1.
+    let signatures = signed.signatures();
+    let (code, report) = verify(&source, &["--signatures", &signatures], &[]);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["anchored"], false);
+    assert_eq!(report["summary"]["log_files"]["valid"], logs);
+    // With both: verified.
+    let (code, report) = verify_local(&signed, &[]);
     assert_eq!(code, Some(0), "{report:#}");
-    assert_eq!(report["signatures"], "unverified (local copy)");
     assert_eq!(
-        report["summary"]["log_files"]["valid"],
-        log_file_count(&signed)
+        report["signatures"],
+        "verified (signatures given for the local copy)"
     );
+    assert_eq!(report["summary"]["log_files"]["valid"], logs);
+}
+
+#[test]
+fn a_local_copy_is_checked_along_the_hash_chain() {
+    let key = SigningKey::generate().unwrap();
+    let signed = Signed::new(&key);
+    let source = signed.bucket().display().to_string();
 
     // A digest rewritten (its log list emptied): its successor's hash shows it.
     let org1 = "111122223333";
@@ -459,8 +523,9 @@ fn a_local_copy_is_verified_along_the_hash_chain() {
     let modified = &signed.logs("444455556666", "eu-west-1")[1];
     std::fs::write(modified, gzip(br#"{"Records":[]}"#)).unwrap();
 
-    let (code, report) = verify(&source, &[], &[]);
+    let (code, report) = verify(&source, &["--to", LAST_DAY], &[]);
     assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["hash_chain_consistent"], false);
     let mut expected = BTreeSet::from([
         entry("digest", "modified", &signed.key(&victim)),
         entry("log_file", "modified", &signed.key(modified)),
@@ -469,11 +534,84 @@ fn a_local_copy_is_verified_along_the_hash_chain() {
     for log in hidden {
         expected.insert(entry("log_file", "unlisted", &log));
     }
-    assert_eq!(problems(&report), expected, "{report:#}");
+    // Everything else is hash-linked only: unsigned.
+    let found: BTreeSet<_> = problems(&report)
+        .into_iter()
+        .filter(|(_, status, _)| status != "unsigned")
+        .collect();
+    assert_eq!(found, expected, "{report:#}");
     assert_eq!(
         gaps(&report),
         BTreeSet::from([(org1.to_owned(), "us-east-1".to_owned(), "1.0".to_owned())])
     );
+}
+
+/// A log of the newest hour rewritten, and the newest digest's `hashValue` with it: the hash
+/// chain cannot see it (nothing follows the newest digest), only a signature can.
+#[test]
+fn a_rewritten_newest_hour_is_never_verified() {
+    let key = SigningKey::generate().unwrap();
+    let signed = Signed::new(&key);
+    let source = signed.bucket().display().to_string();
+    let org2 = "444455556666";
+    let newest = signed
+        .digests(org2, "eu-west-1")
+        .into_iter()
+        .rev()
+        .find(|d| !empty_hours(&signed, org2, "eu-west-1").contains(d))
+        .unwrap();
+    let mut digest = read_gzip_json(&newest);
+    let named = digest["logFiles"][0]["s3Object"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let log_path = signed.bucket().join(&named);
+    let mut log = read_gzip_json(&log_path);
+    log["Records"].as_array_mut().unwrap().pop();
+    let text = serde_json::to_vec(&log).unwrap();
+    std::fs::write(&log_path, gzip(&text)).unwrap();
+    // Its hash, computed apart from trailmap's code.
+    let hash = {
+        use rsa::sha2::Digest as _;
+        hex::encode(rsa::sha2::Sha256::digest(&text))
+    };
+    digest["logFiles"][0]["hashValue"] = Value::String(hash);
+    std::fs::write(&newest, gzip(&serde_json::to_vec(&digest).unwrap())).unwrap();
+
+    // The hash chain alone: consistent, and said to be no more than that (exit 1).
+    let (code, report) = verify(&source, &["--to", LAST_DAY], &[]);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["verified"], false);
+    // With the signatures saved from S3: the rewritten digest does not verify.
+    let (code, report) = verify_local(&signed, &[]);
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(
+        problems(&report),
+        BTreeSet::from([
+            entry("digest", "bad-signature", &signed.key(&newest)),
+            entry("log_file", "unverified", &named),
+        ]),
+        "{report:#}"
+    );
+    // And the audit over it is incomplete either way.
+    for extra in [
+        vec!["--verify", "--to", LAST_DAY],
+        vec![
+            "--verify",
+            "--to",
+            LAST_DAY,
+            "--signatures",
+            &signed.signatures(),
+        ],
+    ] {
+        let (code, report, _) = audit_run(
+            &signed.bucket(),
+            "queries/policies/eu-residency.toml",
+            &extra,
+        );
+        assert_eq!(code, Some(2), "{report:#}");
+        assert_eq!(report["complete"], false);
+    }
 }
 
 #[test]
@@ -482,19 +620,32 @@ fn the_table_and_csv_formats_and_exit_code_two() {
     let signed = Signed::new(&key);
     let source = signed.bucket().display().to_string();
     let output = trailmap(&["verify", "-s", &source]);
-    let text = stdout_ok(&output);
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
     assert!(
-        text.contains("Signatures: unverified (local copy)"),
+        text.contains("Signatures: not checked (local copy: hash chain only"),
         "{text}"
     );
+    assert!(
+        text.contains("Result: HASH CHAIN CONSISTENT, signatures not checked"),
+        "{text}"
+    );
+    assert!(text.contains("pass --to"), "{text}");
+    let local = signed.local_args();
+    let local: Vec<&str> = local.iter().map(String::as_str).collect();
+    let text = stdout_ok(&trailmap(
+        &[&["verify", "-s", &source], &local[..]].concat(),
+    ));
     assert!(text.contains("Result: VERIFIED"), "{text}");
-    let csv = stdout_ok(&trailmap(&["verify", "-s", &source, "--format", "csv"]));
+    let csv = stdout_ok(&trailmap(
+        &[&["verify", "-s", &source, "--format", "csv"], &local[..]].concat(),
+    ));
     assert!(
         csv.starts_with("kind,file,status,digest_file,reason\n"),
         "{csv}"
     );
     let rows = csv.lines().count() - 1;
-    let (_, report) = verify(&source, &[], &[]);
+    let (_, report) = verify_local(&signed, &[]);
     assert_eq!(
         rows,
         report["digests"].as_array().unwrap().len() + report["log_files"].as_array().unwrap().len()
@@ -518,9 +669,13 @@ fn the_integrity_table_joins_events_and_audit_and_report_require_it() {
     let events_left = log["Records"].as_array().unwrap().len() as u64;
     std::fs::write(modified, gzip(&serde_json::to_vec(&log).unwrap())).unwrap();
 
+    let local = signed.local_args();
+    let local: Vec<&str> = local.iter().map(String::as_str).collect();
+    // Signatures alone (no --to, which would leave out records whose time does not parse):
+    // the status of each file does not depend on where the range ends.
     let rows = query_json(
         &signed.bucket(),
-        &[],
+        &local[..2],
         "SELECT i.status, count(*) AS events FROM events e JOIN integrity i ON e.log_file = i.log_file GROUP BY 1 ORDER BY 1",
     );
     let by_status: Vec<(String, u64)> = rows
@@ -541,26 +696,52 @@ fn the_integrity_table_joins_events_and_audit_and_report_require_it() {
         ]
     );
 
+    let verify_args = [&["--verify"], &local[..]].concat();
     let (code, report, _) = audit_run(
         &signed.bucket(),
         "queries/policies/eu-residency.toml",
-        &["--verify"],
+        &verify_args,
     );
     assert_eq!(code, Some(2), "{report:#}");
     assert_eq!(report["complete"], false);
     let integrity = &report["coverage"]["integrity"];
     assert_eq!(integrity["log_files"]["modified"], 1);
     assert_eq!(integrity["verified"], false);
+    // What the audit read, by status: the one modified file and its events.
+    let read = &report["coverage"]["integrity_of_read"];
+    assert_eq!(read["files"]["modified"], 1, "{read:#}");
+    assert_eq!(read["events"]["modified"], events_left, "{read:#}");
+    let judged = report["coverage"]["events"].as_u64().unwrap();
+    assert_eq!(read["events"]["valid"], judged - events_left, "{read:#}");
+    // Each finding names its file's status.
+    let findings = report["violations"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for finding in findings {
+        let modified_file = finding["log_file"]
+            .as_str()
+            .unwrap()
+            .ends_with(&signed.key(modified));
+        let expected = if modified_file { "modified" } else { "valid" };
+        assert_eq!(finding["integrity"], expected, "{finding:#}");
+    }
 
     let html = signed.root.path().join("report.html");
-    stdout_ok(&trailmap(&[
-        "report",
-        "-s",
-        &source,
-        "--verify",
-        "-o",
-        html.to_str().unwrap(),
-    ]));
+    let report_args = [
+        &[
+            "report",
+            "-s",
+            &source,
+            "--verify",
+            "-o",
+            html.to_str().unwrap(),
+        ],
+        &local[..],
+    ]
+    .concat();
+    stdout_ok(&trailmap(&report_args));
+    // --strict: a report over logs that are not shown unaltered is exit 2.
+    let strict = trailmap(&[&report_args[..], &["--strict"]].concat());
+    assert_eq!(strict.status.code(), Some(2));
     let page = std::fs::read_to_string(&html).unwrap();
     let expected = format!(
         "{} of {} log files verified",
@@ -651,7 +832,7 @@ fn what_cannot_be_read_or_placed_is_never_passed() {
         .join("AWSLogs/777788889999/CloudTrail-Digest/us-east-1/2025/03/01/odd.json.gz");
     std::fs::write(&odd, gzip(b"{}")).unwrap();
 
-    let (code, report) = verify(&signed.bucket().display().to_string(), &[], &[]);
+    let (code, report) = verify_local(&signed, &[]);
     assert_eq!(code, Some(2), "{report:#}");
     assert_eq!(
         problems(&report),

@@ -12,7 +12,7 @@
 pub mod policy;
 pub mod sql;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -32,7 +32,7 @@ use crate::error::{Error, LoadError, Result};
 use crate::schema::timestamp_type;
 use crate::session::TrailSession;
 use crate::table::archive::human_duration;
-use crate::verify::IntegritySummary;
+use crate::verify::{IntegritySummary, Verification};
 use policy::{Policy, PolicyError, Rule};
 
 /// `requirement` of a finding the log cannot settle.
@@ -65,7 +65,14 @@ pub struct Violation {
     pub model_id: Option<String>,
     /// The evidence: the log file holding the record.
     pub log_file: Option<String>,
+    /// With `--verify`: the integrity status of that log file (`valid`, `modified`, `pending`,
+    /// ..., or [`UNJUDGED`] when no digest judged it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
 }
+
+/// The integrity status of a log file the audit read that no digest judged.
+pub const UNJUDGED: &str = "unjudged";
 
 impl Violation {
     /// Whether this finding is an unverifiable call rather than a proven violation.
@@ -178,6 +185,38 @@ pub struct AuditCoverage {
     /// The digest chain's verdict, with `--verify`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrity: Option<IntegritySummary>,
+    /// With `--verify`: the log files the audit read, and their events, by integrity status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrity_of_read: Option<ReadIntegrity>,
+}
+
+/// The log files an audit read, and the events in them it judged, by integrity status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReadIntegrity {
+    /// Log files read, by status.
+    pub files: BTreeMap<String, usize>,
+    /// Events within the filters, by the status of their log file.
+    pub events: BTreeMap<String, u64>,
+}
+
+impl ReadIntegrity {
+    /// Whether every file read is `valid`.
+    pub fn all_valid(&self) -> bool {
+        self.files.keys().all(|status| status == "valid")
+    }
+
+    /// The files read that are not `valid`, by status, in words (`3 pending, 1 unjudged`).
+    pub fn describe_not_valid(&self) -> String {
+        self.files
+            .iter()
+            .filter(|(status, _)| *status != "valid")
+            .map(|(status, n)| {
+                let events = self.events.get(status).copied().unwrap_or(0);
+                format!("{n} {status} ({events} events)")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// A load error in the audit output.
@@ -218,17 +257,39 @@ pub struct AuditReport {
     pub rules: Vec<RuleSummary>,
     /// What was read.
     pub coverage: AuditCoverage,
+    /// Events judged, by log file (for [`AuditReport::require_integrity`]).
+    #[serde(skip)]
+    pub events_by_file: HashMap<String, u64>,
 }
 
 impl AuditReport {
     /// Requires the logs to be shown unaltered (`--verify`): unless every log file and digest
-    /// in range verified and every hour is covered, the audit is incomplete.
-    pub fn require_integrity(&mut self, integrity: IntegritySummary) {
-        if !integrity.verified {
+    /// in range verified, every hour is covered, and every log file the audit read (`files_read`)
+    /// is `valid`, the audit is incomplete. Each finding gets its log file's status.
+    pub fn require_integrity<'f>(
+        &mut self,
+        verification: &Verification,
+        files_read: impl IntoIterator<Item = &'f str>,
+    ) {
+        let status_of = verification.status_of();
+        let status = |file: &str| status_of.get(file).map_or(UNJUDGED, |s| s.as_str());
+        let mut read = ReadIntegrity::default();
+        for file in files_read {
+            let status = status(file);
+            *read.files.entry(status.to_owned()).or_default() += 1;
+            let events = self.events_by_file.get(file).copied().unwrap_or(0);
+            *read.events.entry(status.to_owned()).or_default() += events;
+        }
+        for finding in &mut self.violations {
+            finding.integrity = Some(finding.log_file.as_deref().map_or(UNJUDGED, status).into());
+        }
+        let integrity = verification.summary();
+        if !integrity.verified || !read.all_valid() {
             self.complete = false;
             self.compliant = false;
         }
         self.coverage.integrity = Some(integrity);
+        self.coverage.integrity_of_read = Some(read);
     }
 
     /// Proven violations.
@@ -443,6 +504,7 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
             .collect(),
         load_errors: load_errors.into_iter().map(LoadErrorRow::from).collect(),
         integrity: None,
+        integrity_of_read: None,
     };
     let mut violations = fold.violations;
     let order = |v: &Violation| policy.rules.iter().position(|r| r.name == v.rule);
@@ -458,6 +520,7 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
         violations,
         rules,
         coverage,
+        events_by_file: fold.events_by_file,
     })
 }
 
@@ -496,6 +559,7 @@ struct Fold<'p> {
     rules: Vec<RuleSummary>,
     violations: Vec<Violation>,
     unknown_events: BTreeMap<(String, String), u64>,
+    events_by_file: HashMap<String, u64>,
     events: u64,
     invocations: u64,
     first_event: Option<i64>,
@@ -595,6 +659,7 @@ impl<'p> Fold<'p> {
             rules: policy.rules.iter().map(RuleSummary::new).collect(),
             violations: Vec::new(),
             unknown_events: BTreeMap::new(),
+            events_by_file: HashMap::new(),
             events: 0,
             invocations: 0,
             first_event: None,
@@ -643,6 +708,14 @@ impl<'p> Fold<'p> {
         }
         for row in 0..batch.num_rows() {
             self.events += 1;
+            if let Some(file) = evidence.get("log_file", row) {
+                match self.events_by_file.get_mut(file) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.events_by_file.insert(file.to_owned(), 1);
+                    }
+                }
+            }
             let time = times.is_valid(row).then(|| times.value(row));
             if let Some(t) = time {
                 self.first_event = Some(self.first_event.map_or(t, |f| f.min(t)));
@@ -756,6 +829,7 @@ impl<'p> Fold<'p> {
             served_region: e.owned("served_region", row),
             model_id: e.owned("model_id", row),
             log_file: e.owned("log_file", row),
+            integrity: None,
         });
     }
 }
@@ -785,22 +859,25 @@ impl AuditReport {
             fields.push(Field::new(name, DataType::Utf8, true));
         }
         let times: TimestampMicrosecondArray = v.iter().map(|x| x.event_time).collect();
-        let batch = RecordBatch::try_new(
-            Arc::new(Schema::new(fields)),
-            vec![
-                strings(|x| Some(&x.rule)),
-                strings(|x| Some(&x.requirement)),
-                strings(|x| Some(&x.reason)),
-                strings(|x| x.event_id.as_deref()),
-                Arc::new(times.with_timezone(crate::schema::UTC)),
-                strings(|x| x.account_id.as_deref()),
-                strings(|x| x.principal_arn.as_deref()),
-                strings(|x| x.aws_region.as_deref()),
-                strings(|x| x.served_region.as_deref()),
-                strings(|x| x.model_id.as_deref()),
-                strings(|x| x.log_file.as_deref()),
-            ],
-        )?;
+        let mut columns: Vec<Arc<dyn Array>> = vec![
+            strings(|x| Some(&x.rule)),
+            strings(|x| Some(&x.requirement)),
+            strings(|x| Some(&x.reason)),
+            strings(|x| x.event_id.as_deref()),
+            Arc::new(times.with_timezone(crate::schema::UTC)),
+            strings(|x| x.account_id.as_deref()),
+            strings(|x| x.principal_arn.as_deref()),
+            strings(|x| x.aws_region.as_deref()),
+            strings(|x| x.served_region.as_deref()),
+            strings(|x| x.model_id.as_deref()),
+            strings(|x| x.log_file.as_deref()),
+        ];
+        // With --verify, each finding's log file status.
+        if self.coverage.integrity_of_read.is_some() {
+            fields.push(Field::new("integrity", DataType::Utf8, true));
+            columns.push(strings(|x| x.integrity.as_deref()));
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
         Ok(batch)
     }
 

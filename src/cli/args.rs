@@ -9,6 +9,7 @@ use trailmap::decode::profiles::ProfileMap;
 use trailmap::filter::{Bound, ScanFilter, parse_duration, parse_time};
 use trailmap::source::SourceSpec;
 use trailmap::source::aws::AwsOptions;
+use trailmap::verify::signatures::SignatureSource;
 use trailmap::verify::{Verification, VerifyOptions, VerifyProgress};
 use trailmap::{ReadOptions, TrailSession};
 
@@ -54,8 +55,28 @@ pub struct SourceArgs {
     /// CloudTrail (ListPublicKeys) in each trail's home Region when digests are read from S3.
     #[arg(long, value_name = "FILE.json")]
     pub public_keys: Option<PathBuf>,
+    /// Digest signatures for a local copy (a download keeps no S3 metadata): the file
+    /// `trailmap verify -s s3://BUCKET/... --save-signatures FILE` wrote. Its public keys check
+    /// them (with --public-keys, those too). Without signatures a local copy is "hash chain
+    /// consistent, signatures not checked", never "verified".
+    #[arg(long, value_name = "FILE.json", conflicts_with = "signatures_from")]
+    pub signatures: Option<PathBuf>,
+    /// Digest signatures for a local copy, read from the trail's bucket: one HEAD request per
+    /// digest, at the key the digest names (s3://BUCKET; no object is downloaded).
+    #[arg(long, value_name = "s3://BUCKET")]
+    pub signatures_from: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// The bucket of `--signatures-from s3://BUCKET`.
+fn signatures_bucket(value: &str) -> anyhow::Result<String> {
+    match SourceSpec::parse(value)? {
+        SourceSpec::S3 { bucket, .. } => Ok(bucket),
+        _ => anyhow::bail!(
+            "--signatures-from {value}: give the trail's bucket as s3://BUCKET (digests are found at the keys they name)"
+        ),
+    }
 }
 
 /// How AWS is reached (as in the AWS CLI).
@@ -118,6 +139,13 @@ impl SourceArgs {
                 filter,
                 max_file_size: parse_size(&self.max_file_size)?,
                 public_keys: self.public_keys.clone(),
+                signatures: match (&self.signatures, &self.signatures_from) {
+                    (Some(path), _) => Some(SignatureSource::File(path.clone())),
+                    (None, Some(url)) => Some(SignatureSource::S3 {
+                        bucket: signatures_bucket(url)?,
+                    }),
+                    (None, None) => None,
+                },
                 ..ReadOptions::default()
             },
         ))

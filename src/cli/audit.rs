@@ -38,8 +38,10 @@ pub struct AuditArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Also require the logs to be shown unaltered: check them against CloudTrail's digest
-    /// chain (as `trailmap verify` does); any log file or digest in range that does not verify,
-    /// or any hour no valid digest covers, makes the audit incomplete (exit 2).
+    /// chain (as `trailmap verify` does). Every log file the audit reads must be `valid`; any
+    /// that is not (modified, pending, unsigned, named by no digest, ...), any digest in range
+    /// that does not verify, or any hour no valid digest covers, makes the audit incomplete
+    /// (exit 2). A local copy needs --signatures (or --signatures-from) and --to.
     #[arg(long)]
     pub verify: bool,
 }
@@ -69,6 +71,16 @@ fn verdict(report: &AuditReport) -> String {
                 "the logs cannot be shown unaltered: {}",
                 integrity.headline()
             ));
+        }
+        if let Some(read) = c.integrity_of_read.as_ref().filter(|r| !r.all_valid()) {
+            let mut text = format!(
+                "log files the audit read are not all shown unaltered: {}",
+                read.describe_not_valid()
+            );
+            if read.files.contains_key("pending") {
+                text.push_str(" (pending files were delivered after the newest digest: audit up to an earlier --to to leave them out, or wait for their digest)");
+            }
+            missing.push(text);
         }
         if c.events_left_out_for_bad_time > 0 {
             missing.push(format!(
@@ -114,6 +126,19 @@ fn coverage_text(report: &AuditReport) -> String {
     }
     if let Some(integrity) = &c.integrity {
         text.push_str(&format!("  integrity: {}\n", integrity.headline()));
+    }
+    if let Some(read) = &c.integrity_of_read {
+        let by_status = |counts: Vec<String>| counts.join(", ");
+        text.push_str(&format!(
+            "  integrity of what the audit read: files {}; events {}\n",
+            by_status(read.files.iter().map(|(s, n)| format!("{n} {s}")).collect()),
+            by_status(
+                read.events
+                    .iter()
+                    .map(|(s, n)| format!("{n} {s}"))
+                    .collect()
+            ),
+        ));
     }
     if c.bad_event_times > 0 {
         text.push_str(&format!(
@@ -177,7 +202,13 @@ pub async fn run(args: AuditArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let progress = Progress::start(&session, quiet);
     let mut report = audit::run(&session, &policy).await?;
     if args.verify {
-        report.require_integrity(session.verification().await?.summary());
+        let verification = session.verification().await?;
+        let outcomes = session.file_outcomes().await?;
+        let read = outcomes
+            .iter()
+            .filter(|(_, outcome)| outcome.is_ok())
+            .map(|(file, _)| file.as_str());
+        report.require_integrity(&verification, read);
     }
     progress.finish(&session);
     let target = output::target_name(args.output.as_deref());

@@ -8,7 +8,8 @@ use clap::Args;
 use super::Outcome;
 use anyhow::Context;
 use trailmap::generate::{DEFAULT_BUCKET, DigestChain, GeneratorConfig, generate};
-use trailmap::verify::keys::SigningKey;
+use trailmap::verify::keys::{PublicKeys, SigningKey};
+use trailmap::verify::signatures::SignatureFile;
 
 /// Write a synthetic CloudTrail archive in the real key layout.
 ///
@@ -58,6 +59,11 @@ pub struct GenerateArgs {
     /// prints it (for `trailmap verify --public-keys`).
     #[arg(long, value_name = "FILE.json", requires = "sign_key")]
     pub public_keys_out: Option<PathBuf>,
+    /// With --sign-key: write every digest's signature here, as `trailmap verify
+    /// --save-signatures` saves them from S3, for checking the archive as a local copy
+    /// (`trailmap verify -s OUT --signatures FILE`).
+    #[arg(long, value_name = "FILE.json", requires = "sign_key")]
+    pub signatures_out: Option<PathBuf>,
     /// The bucket the digests name: the archive is meant to be that bucket's content.
     #[arg(long, value_name = "NAME", default_value = DEFAULT_BUCKET)]
     pub bucket: String,
@@ -93,6 +99,13 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<Outcome> {
         digest_chain,
     };
     let written = generate(&args.output, &config)?;
+    if let (Some(chain), Some(out)) = (&config.digest_chain, &args.signatures_out)
+        && let Some(pem) = &chain.signing_key_pem
+    {
+        let mut keys = PublicKeys::default();
+        keys.insert(SigningKey::from_pem(pem, "the signing key")?.public_der());
+        SignatureFile::new(written.signatures.clone(), &keys)?.save(out)?;
+    }
     eprintln!(
         "trailmap: wrote {} log files ({} records), {} digest files and {} bad file(s) under {}",
         written.log_files,

@@ -10,6 +10,7 @@ use super::Outcome;
 use super::args::{ReadArgs, report_load_errors};
 use super::progress::Progress;
 use trailmap::report::{self, html, markdown};
+use trailmap::verify::chain::LogStatus;
 
 /// Options of `trailmap report`.
 #[derive(Debug, Args)]
@@ -27,7 +28,8 @@ pub struct ReportArgs {
     #[arg(long, requires = "markdown")]
     pub full: bool,
     /// Also check the logs against CloudTrail's digest chain (as `trailmap verify` does) and
-    /// say in the headline how many log files verified.
+    /// say in the headline how many log files verified; with --strict, any log file read that
+    /// is not shown unaltered (or any problem of the chain) is exit 2.
     #[arg(long)]
     pub verify: bool,
 }
@@ -37,8 +39,26 @@ pub async fn run(args: ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let session = Arc::new(args.source.open().await?);
     let progress = Progress::start(&session, quiet);
     let mut data = report::build(&session).await?;
+    let mut unverified = false;
     if args.verify {
-        data.integrity = Some(session.verification().await?.summary());
+        let verification = session.verification().await?;
+        let summary = verification.summary();
+        let status_of = verification.status_of();
+        let outcomes = session.file_outcomes().await?;
+        let not_valid = outcomes
+            .iter()
+            .filter(|(file, outcome)| {
+                outcome.is_ok() && status_of.get(file.as_str()) != Some(&LogStatus::Valid)
+            })
+            .count();
+        if !summary.verified || not_valid > 0 {
+            unverified = true;
+            eprintln!(
+                "trailmap: integrity: {}; {not_valid} log file(s) the report read are not shown unaltered",
+                summary.headline()
+            );
+        }
+        data.integrity = Some(summary);
     }
     progress.finish(&session);
     std::fs::write(&args.output, html::render(&data))
@@ -49,7 +69,7 @@ pub async fn run(args: ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("trailmap: wrote {}", path.display());
     }
-    let incomplete = report_load_errors(&session);
+    let incomplete = report_load_errors(&session) || unverified;
     Ok(if incomplete && args.source.strict {
         Outcome::Incomplete
     } else {

@@ -19,7 +19,8 @@ use trailmap::TrailSession;
 use trailmap::verify::chain::{DigestStatus, LogStatus};
 use trailmap::verify::digest::format_digest_time;
 use trailmap::verify::{
-    Signatures, StatusCounts, TRAIL_EVENTS, TrailEvent, Verification, VerifyProgress, explain_gaps,
+    Signatures, StatusCounts, TRAIL_EVENTS, TrailEvent, UNANCHORED, Verification, VerifyProgress,
+    explain_gaps,
 };
 
 /// Output format of a verification.
@@ -44,6 +45,10 @@ pub struct VerifyArgs {
     /// Write to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write every digest's signature (S3 metadata), and the public keys that checked
+    /// them, to this JSON file: `--signatures FILE` then checks a local copy of the bucket.
+    #[arg(long, value_name = "FILE.json")]
+    pub save_signatures: Option<PathBuf>,
 }
 
 /// Problems shown in the table format; all of them are in JSON and CSV.
@@ -65,6 +70,21 @@ pub async fn run(args: VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
             HumanBytes(bytes),
             bytes as f64 / 1e6 / seconds.max(1e-9)
         );
+    }
+    if let Some(path) = &args.save_signatures {
+        anyhow::ensure!(
+            !verification.saved.digests.is_empty(),
+            "--save-signatures {}: no digest with a signature was read from S3 (give -s s3://BUCKET/...)",
+            path.display()
+        );
+        verification.saved.save(path)?;
+        if !quiet {
+            eprintln!(
+                "trailmap: saved {} digest signature(s) to {}",
+                verification.saved.digests.len(),
+                path.display()
+            );
+        }
     }
     if let Some((from, to)) = verification.explaining_span() {
         let session = args.source.open_between(from, to).await?;
@@ -95,11 +115,12 @@ pub async fn run(args: VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
     Ok(outcome(&verification))
 }
 
-/// 2 when something could not be read or nothing was found, 1 on any integrity problem.
+/// 2 when something could not be read or nothing was found; 1 on any integrity problem, on
+/// signatures not checked, or on a tail nothing anchors (a local copy without `--to`).
 pub fn outcome(verification: &Verification) -> Outcome {
     if !verification.errors.is_empty() || verification.is_empty() {
         Outcome::Incomplete
-    } else if verification.has_problems() {
+    } else if !verification.is_verified() {
         Outcome::Violations
     } else {
         Outcome::Success
@@ -184,11 +205,27 @@ fn summary_text(v: &Verification) -> String {
         )
     } else if v.is_empty() {
         "INCOMPLETE: no digest or log file found in range".to_owned()
+    } else if v.only_signatures_unchecked() {
+        let mut text = "HASH CHAIN CONSISTENT, signatures not checked: a local copy's digests carry no signature, so whoever could rewrite the copy could rewrite them too (pass --signatures FILE or --signatures-from s3://BUCKET)".to_owned();
+        if !v.judgement.anchored {
+            text.push_str(UNANCHORED);
+        }
+        text
     } else if v.has_problems() {
         "NOT VERIFIED: the logs in range cannot be shown to be complete and unaltered".to_owned()
+    } else if !v.judgement.anchored {
+        format!("NOT VERIFIED: every digest and log file found is intact{UNANCHORED}")
     } else {
-        "VERIFIED: every digest and log file in range is intact and every hour is covered"
-            .to_owned()
+        let mut text =
+            "VERIFIED: every digest and log file in range is intact and every hour is covered"
+                .to_owned();
+        let pending = v.log_counts().get(LogStatus::Pending.as_str()).copied();
+        if let Some(pending) = pending {
+            text.push_str(&format!(
+                "; {pending} log file(s) delivered after the newest digest are pending (not yet vouched for)"
+            ));
+        }
+        text
     };
     text.push_str(&format!("Result: {result}\n"));
     if v.signatures == Signatures::None && !v.is_empty() {
@@ -231,7 +268,7 @@ fn problem_count(v: &Verification) -> usize {
         .count()
         + j.log_files
             .iter()
-            .filter(|l| l.status != LogStatus::Valid)
+            .filter(|l| !matches!(l.status, LogStatus::Valid | LogStatus::Pending))
             .count()
         + j.gaps.len()
 }
@@ -269,7 +306,7 @@ fn rows_batch(v: &Verification, which: Rows) -> anyhow::Result<RecordBatch> {
     for l in j
         .log_files
         .iter()
-        .filter(|l| everything || l.status != LogStatus::Valid)
+        .filter(|l| everything || !matches!(l.status, LogStatus::Valid | LogStatus::Pending))
     {
         rows.push([
             Some("log_file".into()),
@@ -313,6 +350,8 @@ fn json_report(v: &Verification) -> Value {
     let j = &v.judgement;
     json!({
         "verified": v.is_verified(),
+        "hash_chain_consistent": v.only_signatures_unchecked() || v.is_verified(),
+        "anchored": v.judgement.anchored,
         "signatures": v.signatures.describe(),
         "range": j.span.map(|(from, to)| json!({
             "from": format_digest_time(from),

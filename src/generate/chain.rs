@@ -13,6 +13,7 @@ use super::{ACCOUNTS, ORGANIZATION, write_gzip};
 use crate::verify::digest::{Digest, DigestedLog, format_digest_time};
 use crate::verify::hash::sha256_hex;
 use crate::verify::keys::SigningKey;
+use crate::verify::signatures::SavedSignature;
 
 /// The organization trail's name (accounts under the organization prefix).
 pub const ORGANIZATION_TRAIL: &str = "org-trail";
@@ -38,16 +39,28 @@ pub struct WrittenLog {
     pub sha256: String,
 }
 
-/// Writes the hourly chain of every account and Region from the hour of `start` to the hour
-/// after the last delivery; returns the number of digests written.
+/// Digests written: how many, and the signature of each signed one.
+#[derive(Debug, Default)]
+pub struct WrittenChain {
+    /// Digest files written.
+    pub digests: usize,
+    /// Their signatures, when signed (what `--save-signatures` would save from S3).
+    pub signatures: Vec<SavedSignature>,
+}
+
+/// Writes the hourly chain of every account and Region from the hour of `start` to `end` or
+/// the hour after the last delivery, whichever is later (a live trail writes a digest every
+/// hour, with or without log files).
 pub fn write_chain(
     dir: &Path,
     bucket: &str,
     key: Option<&SigningKey>,
-    start: DateTime<Utc>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
     logs: &[WrittenLog],
-) -> std::io::Result<usize> {
-    let last = logs.iter().map(|l| l.delivered).max().unwrap_or(start);
+) -> std::io::Result<WrittenChain> {
+    let last_delivery = logs.iter().map(|l| l.delivered).max().unwrap_or(start);
+    // The hour starting at `last` is the last one written.
+    let last = last_delivery.max(end - Duration::hours(1));
     let first_hour = start.duration_trunc(Duration::hours(1)).unwrap_or(start);
     let mut by_stream: BTreeMap<(&str, &str), Vec<&WrittenLog>> = BTreeMap::new();
     for log in logs {
@@ -56,7 +69,7 @@ pub fn write_chain(
             .or_default()
             .push(log);
     }
-    let mut written = 0;
+    let mut written = WrittenChain::default();
     for (account, org, regions) in ACCOUNTS {
         for region in *regions {
             let stream = by_stream.remove(&(*account, *region)).unwrap_or_default();
@@ -72,16 +85,19 @@ pub fn write_chain(
                     org: *org,
                     region,
                 };
-                previous = Some(write_digest(
-                    dir,
-                    bucket,
-                    key,
-                    &stream_id,
-                    (hour, end),
-                    in_hour,
-                    previous,
-                )?);
-                written += 1;
+                let link =
+                    write_digest(dir, bucket, key, &stream_id, (hour, end), in_hour, previous)?;
+                written.digests += 1;
+                if let (Some(signature), Some(key)) = (&link.signature, key) {
+                    written.signatures.push(SavedSignature {
+                        bucket: bucket.to_owned(),
+                        object: link.object.clone(),
+                        signature: signature.clone(),
+                        public_key_fingerprint: key.fingerprint(),
+                        signature_algorithm: "SHA256withRSA".to_owned(),
+                    });
+                }
+                previous = Some(link);
                 hour = end;
             }
         }

@@ -98,7 +98,7 @@ impl Default for GeneratorConfig {
 }
 
 /// What was written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Generated {
     /// Log files written (including the empty one).
     pub log_files: usize,
@@ -108,6 +108,8 @@ pub struct Generated {
     pub digest_files: usize,
     /// Files that are not valid CloudTrail log files (with [`GeneratorConfig::bad`]).
     pub bad_files: usize,
+    /// The digests' signatures, when signed.
+    pub signatures: Vec<crate::verify::signatures::SavedSignature>,
 }
 
 /// One log file to write.
@@ -384,6 +386,7 @@ pub fn generate(dir: &Path, config: &GeneratorConfig) -> std::io::Result<Generat
         write_gzip(&dir.join(&key), json)?;
         logs.push(empty.written(key, json));
     }
+    let mut signatures = Vec::new();
     let digests = match &config.digest_chain {
         Some(chain) => {
             let key = chain
@@ -397,7 +400,11 @@ pub fn generate(dir: &Path, config: &GeneratorConfig) -> std::io::Result<Generat
                 .and_hms_opt(0, 0, 0)
                 .unwrap_or_default()
                 .and_utc();
-            chain::write_chain(dir, &chain.bucket, key.as_ref(), start, &logs)?
+            let end = start + Duration::days(i64::from(config.days));
+            let written =
+                chain::write_chain(dir, &chain.bucket, key.as_ref(), (start, end), &logs)?;
+            signatures = written.signatures;
+            written.digests
         }
         None => {
             // One placeholder per Region route on the first and last day.
@@ -419,5 +426,6 @@ pub fn generate(dir: &Path, config: &GeneratorConfig) -> std::io::Result<Generat
         events,
         digest_files: digests,
         bad_files,
+        signatures,
     })
 }

@@ -203,6 +203,26 @@ pub async fn get(
     }))
 }
 
+/// The user metadata of one object, with a HEAD request (the SDK retrying it).
+pub async fn head_metadata(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<UserMetadata, FileError> {
+    client
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map(|output| output.metadata.unwrap_or_default())
+        .map_err(|e| FileError::Fetch {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            source: DisplayErrorContext(&e).to_string().into(),
+        })
+}
+
 /// Sends a GET of `key` (the SDK retrying it), up to its response headers.
 async fn send_get(
     client: &Client,

@@ -229,6 +229,8 @@ pub struct ReadOptions {
     /// `--public-keys`: CloudTrail's public keys for the `integrity` table and `--verify`
     /// (else asked of CloudTrail when digests are read from S3).
     pub public_keys: Option<std::path::PathBuf>,
+    /// `--signatures` / `--signatures-from`: signatures for a local copy's digests.
+    pub signatures: Option<crate::verify::signatures::SignatureSource>,
     /// Keep decoded columns between statements, up to this many bytes (`trailmap shell`'s
     /// `--cache-size`); `None`: decode for each statement.
     pub column_cache: Option<u64>,
@@ -243,6 +245,7 @@ impl From<&ReadOptions> for crate::verify::VerifyOptions {
             filter: options.filter.clone(),
             public_keys: options.public_keys.clone(),
             max_file_size: options.max_file_size,
+            signatures: options.signatures.clone(),
         }
     }
 }
@@ -255,6 +258,7 @@ impl Default for ReadOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             memory_limit: None,
             public_keys: None,
+            signatures: None,
             column_cache: None,
             cluster: None,
         }

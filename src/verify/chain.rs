@@ -37,6 +37,11 @@ pub struct ReadDigest {
 }
 
 impl FoundDigest {
+    /// Whether it was read from a local copy (no S3 metadata of its own).
+    pub fn is_local(&self) -> bool {
+        self.bucket.is_none()
+    }
+
     /// Whether it was found where it says it was delivered.
     fn in_place(&self, digest: &Digest) -> bool {
         match &self.bucket {
@@ -79,8 +84,10 @@ fn s3_name(bucket: &str, key: &str) -> String {
 /// A log file as found.
 #[derive(Debug, Clone)]
 pub struct FoundLog {
-    /// Delivery time from its key.
+    /// Delivery time from its key (to the minute).
     pub delivered: Option<DateTime<Utc>>,
+    /// Account and Region from its key, when it has them.
+    pub origin: Option<(String, String)>,
     /// Hashing it, or why it could not be read.
     pub hashed: Result<Hashed, String>,
 }
@@ -117,6 +124,9 @@ pub enum LogStatus {
     Missing,
     /// Present and in range, named by no digest.
     Unlisted,
+    /// Delivered after the newest digest of its account and Region, too recently for a digest
+    /// to name it yet: not a problem of the chain, but not shown unaltered either.
+    Pending,
     /// Bytes after its first gzip member.
     TrailingData,
     /// Named only by digests without a signature.
@@ -140,7 +150,7 @@ macro_rules! status_names {
 status_names!(DigestStatus { Valid => "valid", BadSignature => "bad-signature", Moved => "moved",
     Missing => "missing", Unsigned => "unsigned", Modified => "modified", Invalid => "invalid" });
 status_names!(LogStatus { Valid => "valid", Modified => "modified", Missing => "missing",
-    Unlisted => "unlisted", TrailingData => "trailing-data", Unsigned => "unsigned",
+    Unlisted => "unlisted", Pending => "pending", TrailingData => "trailing-data", Unsigned => "unsigned",
     Unverified => "unverified", Unreadable => "unreadable" });
 
 /// The verdict on one digest.
@@ -194,113 +204,227 @@ pub struct Gap {
     pub(crate) span: (DateTime<Utc>, DateTime<Utc>),
 }
 
-/// The range verified: `--from/--to`, else what the digests cover.
+/// How long one digest covers: CloudTrail writes one per hour per chain.
+pub const DIGEST_PERIOD: Duration = Duration::hours(1);
+
+/// How long after the end of its period a digest may still be on its way.
+pub const DIGEST_GRACE: Duration = Duration::minutes(30);
+
+/// A log file's key gives its delivery time to the minute.
+const KEY_PRECISION: Duration = Duration::minutes(1);
+
+/// The range verified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Range {
-    /// `--from`.
+    /// `--from`: without it, each chain starts at its oldest digest, which must start the
+    /// chain or have its predecessor present.
     pub from: Option<DateTime<Utc>>,
     /// `--to`.
     pub to: Option<DateTime<Utc>>,
+    /// When the run started, for sources that show everything delivered so far (S3): without
+    /// `to`, the range ends a digest period and a grace before it. `None` for a local copy,
+    /// whose newest files nothing vouches for.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl Range {
+    /// Where the range ends, when something other than the digests under test says so.
+    fn anchored_end(&self) -> Option<DateTime<Utc>> {
+        self.to
+            .or(self.now.map(|now| now - DIGEST_PERIOD - DIGEST_GRACE))
+    }
 }
 
 /// Everything judged.
 #[derive(Debug, Clone, Default)]
 pub struct Judgement {
-    /// Every digest in range, and those missing.
+    /// Every digest judged (in range, and those after it that may name files of the range),
+    /// and those missing.
     pub digests: Vec<DigestVerdict>,
-    /// Every log file in range or named by a digest in range.
+    /// Every log file in range or named by a digest judged.
     pub log_files: Vec<LogVerdict>,
     /// Uncovered time.
     pub gaps: Vec<Gap>,
     /// The range actually verified.
     pub span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Whether the end of the range was fixed by `--to` or the time of the run. When it was
+    /// not (a local copy without `--to`), deleting the newest digests and their log files
+    /// cannot be seen.
+    pub anchored: bool,
 }
 
-/// What the digest in range covers: `[start, end]` of the range for each stream.
+/// A stream of logs: trail, account, Region.
+type StreamId = (String, String, String);
+
+/// What the range covers for each stream.
 struct Span {
     end: DateTime<Utc>,
-    start_of: HashMap<(String, String, String), DateTime<Utc>>,
+    start_of: HashMap<StreamId, DateTime<Utc>>,
     default_start: DateTime<Utc>,
+    /// The newest time a log file could have been delivered and found: the time of the run,
+    /// or for a local copy the newest digest's end.
+    tail: DateTime<Utc>,
+    /// The end of the newest digest of each account and Region.
+    newest_of: HashMap<(String, String), DateTime<Utc>>,
 }
 
 impl Span {
-    /// The range: `--from` (else each stream's first digest) to `--to` (else the newest digest
-    /// end of all).
+    /// The range: `--from` (else each stream's oldest digest, or the hour before it when it
+    /// names a predecessor that is not there) to `--to` (else the time of the run less a digest
+    /// period and a grace, else the newest digest end of all).
     fn of(digests: &[FoundDigest], range: Range) -> Option<Span> {
         let periods: Vec<(&FoundDigest, Period)> =
             digests.iter().map(|d| (d, d.estimated_period())).collect();
-        let end = range
-            .to
-            .or_else(|| periods.iter().map(|(_, (_, end))| *end).max())?;
-        let mut start_of: HashMap<(String, String, String), DateTime<Utc>> = HashMap::new();
-        for (d, (start, _)) in &periods {
-            let first = start_of.entry(d.key.chain.stream()).or_insert(*start);
-            *first = (*first).min(*start);
+        let newest = periods.iter().map(|(_, (_, end))| *end).max()?;
+        let end = range.anchored_end().unwrap_or(newest);
+        let present: HashSet<&str> = digests.iter().map(|d| d.file.as_str()).collect();
+        let mut oldest: HashMap<StreamId, (DateTime<Utc>, &FoundDigest)> = HashMap::new();
+        let mut newest_of: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
+        for (d, (start, end)) in &periods {
+            let first = oldest.entry(d.key.chain.stream()).or_insert((*start, d));
+            if *start < first.0 {
+                *first = (*start, d);
+            }
+            let chain = &d.key.chain;
+            let last = newest_of
+                .entry((chain.account.clone(), chain.region.clone()))
+                .or_insert(*end);
+            *last = (*last).max(*end);
         }
-        if let Some(from) = range.from {
-            start_of.values_mut().for_each(|s| *s = from);
-        }
+        let start_of: HashMap<StreamId, DateTime<Utc>> = oldest
+            .into_iter()
+            .map(|(stream, (start, first))| {
+                let start = match range.from {
+                    Some(from) => from,
+                    None => absent_predecessor(first, &present)
+                        .map_or(start, |previous| start.min(previous - DIGEST_PERIOD)),
+                };
+                (stream, start)
+            })
+            .collect();
         let default_start = range
             .from
-            .or_else(|| periods.iter().map(|(_, (start, _))| *start).min())
+            .or_else(|| start_of.values().copied().min())
             .unwrap_or(end);
         Some(Span {
             end,
             start_of,
             default_start,
+            tail: range.now.unwrap_or(newest),
+            newest_of,
         })
     }
 
-    fn start(&self, stream: &(String, String, String)) -> DateTime<Utc> {
+    fn start(&self, stream: &StreamId) -> DateTime<Utc> {
         self.start_of
             .get(stream)
             .copied()
             .unwrap_or(self.default_start)
     }
 
-    /// Whether a digest's period is in range.
-    fn holds_digest(&self, digest: &FoundDigest) -> bool {
-        let (from, to) = digest.estimated_period();
-        from < self.end && to > self.start(&digest.key.chain.stream())
+    /// The earliest start of any stream.
+    fn first_start(&self) -> DateTime<Utc> {
+        self.start_of
+            .values()
+            .copied()
+            .min()
+            .unwrap_or(self.default_start)
+    }
+
+    /// Whether a digest is judged: one that ends after a period before its stream's start
+    /// (it may name files the range reads), however late (a file delivered after `--to` may
+    /// hold events of the range).
+    fn judges_digest(&self, digest: &FoundDigest) -> bool {
+        let (_, to) = digest.estimated_period();
+        to > self.start(&digest.key.chain.stream()) - DIGEST_PERIOD
+    }
+
+    /// Where a log file named by no digest stands.
+    fn place_unnamed(&self, log: &FoundLog, delivered: DateTime<Utc>) -> Unnamed {
+        let latest = delivered + KEY_PRECISION;
+        let after_newest = log
+            .origin
+            .as_ref()
+            .and_then(|origin| self.newest_of.get(origin))
+            .is_none_or(|newest| latest > *newest);
+        if !after_newest {
+            Unnamed::Unlisted
+        } else if latest > self.tail - DIGEST_PERIOD - DIGEST_GRACE {
+            Unnamed::Pending
+        } else if delivered <= self.end {
+            // In range, after the newest digest: the end gap shows the digest that is not there.
+            Unnamed::Unlisted
+        } else {
+            Unnamed::BeyondListing
+        }
     }
 }
 
-/// Judges what was read. `logs` are the log files found, by name; `keys` check signatures of
-/// digests read from S3.
+/// Where a log file named by no digest stands.
+enum Unnamed {
+    /// A digest covering its delivery exists (or should, inside the range) and does not name it.
+    Unlisted,
+    /// Delivered after the newest digest of its account and Region, within a digest period and
+    /// a grace of the tail: too new for a digest to name it yet.
+    Pending,
+    /// Delivered after the range and after every digest read: the digest that would name it
+    /// may lie beyond what was listed, so it is not judged.
+    BeyondListing,
+}
+
+/// The delivery time of the predecessor `first` names, when it is not among the digests read
+/// (`None`: `first` starts its chain, or its predecessor is there).
+fn absent_predecessor(first: &FoundDigest, present: &HashSet<&str>) -> Option<DateTime<Utc>> {
+    let read = first.content.as_ref().ok()?;
+    let (Some(bucket), Some(object)) = (
+        &read.digest.previous_digest_s3_bucket,
+        &read.digest.previous_digest_s3_object,
+    ) else {
+        return None;
+    };
+    if present.contains(first.name_of(bucket, object).as_str()) {
+        return None;
+    }
+    // A predecessor whose name gives no time: at least the period before `first`.
+    Some(DigestKey::parse(object).map_or(first.estimated_period().0, |k| k.time))
+}
+
+/// Whether a digest vouches for the time it covers and the files it names: valid, or in a
+/// local copy without signatures, consistent along the hash chain.
+fn hash_linked(found: &FoundDigest, status: DigestStatus) -> bool {
+    status == DigestStatus::Valid || (found.is_local() && status == DigestStatus::Unsigned)
+}
+
+/// Judges what was read. `logs` are the log files found, by name; `keys` check signatures.
 pub fn judge(
     digests: &[FoundDigest],
     logs: &BTreeMap<String, FoundLog>,
     keys: &PublicKeys,
     range: Range,
 ) -> Judgement {
+    let anchored = range.anchored_end().is_some();
     let Some(span) = Span::of(digests, range) else {
         // No digest at all: every log file in range is unlisted.
         return Judgement {
             log_files: unlisted(logs, &HashSet::new(), range.from, range.to),
+            anchored,
             ..Judgement::default()
         };
     };
-    let in_range: Vec<&FoundDigest> = digests.iter().filter(|d| span.holds_digest(d)).collect();
-    let mut verdicts: BTreeMap<String, DigestVerdict> = in_range
+    let judged: Vec<&FoundDigest> = digests.iter().filter(|d| span.judges_digest(d)).collect();
+    let mut verdicts: BTreeMap<String, DigestVerdict> = judged
         .iter()
         .map(|d| (d.file.clone(), own_verdict(d, keys)))
         .collect();
-    link(&in_range, digests, &span, &mut verdicts);
-    let log_files = judge_logs(&in_range, &verdicts, logs, &span);
-    let gaps = gaps(digests, &in_range, &verdicts, &span);
-    let whole = (
-        span.start_of
-            .values()
-            .copied()
-            .min()
-            .unwrap_or(span.default_start),
-        span.end,
-    );
+    link(&judged, digests, &span, &mut verdicts);
+    let log_files = judge_logs(&judged, &verdicts, logs, &span);
+    let gaps = gaps(digests, &judged, &verdicts, &span);
     Judgement {
         digests: verdicts.into_values().collect(),
         log_files,
         gaps,
-        span: Some(whole),
+        span: Some((span.first_start(), span.end)),
+        anchored,
     }
 }
 
@@ -334,16 +458,14 @@ fn own_verdict(found: &FoundDigest, keys: &PublicKeys) -> DigestVerdict {
             Some(digest),
         );
     }
-    if found.bucket.is_none() {
-        // A local copy: no signature to check; the hash chain is checked by `link`.
-        return verdict(DigestStatus::Valid, None, Some(digest));
-    }
     let Some(signature) = &read.signature else {
-        return verdict(
-            DigestStatus::Unsigned,
-            Some("no x-amz-meta-signature metadata".into()),
-            Some(digest),
-        );
+        let reason = match found.is_local() {
+            true => {
+                "local copy: signature not checked (pass --signatures FILE saved by `trailmap verify -s s3://... --save-signatures`, or --signatures-from s3://BUCKET)"
+            }
+            false => "no x-amz-meta-signature metadata",
+        };
+        return verdict(DigestStatus::Unsigned, Some(reason.into()), Some(digest));
     };
     let message = digest.string_to_sign(&read.sha256);
     match keys.check(
@@ -368,21 +490,24 @@ fn own_verdict(found: &FoundDigest, keys: &PublicKeys) -> DigestVerdict {
     }
 }
 
-/// Checks each valid digest's link to its predecessor: the predecessor's hash (and signature)
-/// must be what the successor records, and a predecessor in range must be present.
+/// Checks each hash-linked digest's link to its predecessor: the predecessor's hash (and
+/// signature) must be what the successor records, and a predecessor in range must be present.
 fn link(
-    in_range: &[&FoundDigest],
+    judged: &[&FoundDigest],
     all: &[FoundDigest],
     span: &Span,
     verdicts: &mut BTreeMap<String, DigestVerdict>,
 ) {
     let by_name: HashMap<&str, &FoundDigest> = all.iter().map(|d| (d.file.as_str(), d)).collect();
-    for found in in_range {
-        let (Ok(read), Some(DigestStatus::Valid)) =
+    for found in judged {
+        let (Ok(read), Some(status)) =
             (&found.content, verdicts.get(&found.file).map(|v| v.status))
         else {
             continue;
         };
+        if !hash_linked(found, status) {
+            continue;
+        }
         let digest = &read.digest;
         let (Some(bucket), Some(object)) = (
             &digest.previous_digest_s3_bucket,
@@ -407,7 +532,7 @@ fn link(
                     };
                 if (hash_differs || signature_differs)
                     && let Some(verdict) = verdicts.get_mut(&name)
-                    && verdict.status == DigestStatus::Valid
+                    && hash_linked(previous, verdict.status)
                 {
                     verdict.status = DigestStatus::Modified;
                     verdict.reason = Some(format!(
@@ -435,17 +560,17 @@ fn link(
     }
 }
 
-/// Judges every log file a digest in range names, and every present file in range no digest
-/// names.
+/// Judges every log file a judged digest names, and every present file delivered after the
+/// start of the range that no digest names (`pending` when too new for one, else `unlisted`).
 fn judge_logs(
-    in_range: &[&FoundDigest],
+    judged: &[&FoundDigest],
     verdicts: &BTreeMap<String, DigestVerdict>,
     logs: &BTreeMap<String, FoundLog>,
     span: &Span,
 ) -> Vec<LogVerdict> {
-    // Each named log file with the digest that names it, a valid one first.
+    // Each named log file with the digest that names it, a hash-linked one first.
     let mut named: BTreeMap<String, (&FoundDigest, &str, DigestStatus)> = BTreeMap::new();
-    for found in in_range {
+    for found in judged {
         let (Ok(read), Some(status)) =
             (&found.content, verdicts.get(&found.file).map(|v| v.status))
         else {
@@ -464,7 +589,7 @@ fn judge_logs(
     let mut verdicts_out: Vec<LogVerdict> = named
         .iter()
         .map(|(name, (digest, expected, status))| {
-            let (status, reason) = log_status(logs.get(name), expected, *status, &digest.file);
+            let (status, reason) = log_status(logs.get(name), expected, *status, digest);
             LogVerdict {
                 log_file: name.clone(),
                 status,
@@ -474,13 +599,23 @@ fn judge_logs(
         })
         .collect();
     let named_names: HashSet<&str> = named.keys().map(String::as_str).collect();
-    let start = span
-        .start_of
-        .values()
-        .copied()
-        .min()
-        .unwrap_or(span.default_start);
-    verdicts_out.extend(unlisted(logs, &named_names, Some(start), Some(span.end)));
+    for mut verdict in unlisted(logs, &named_names, Some(span.first_start()), None) {
+        let placed = logs
+            .get(&verdict.log_file)
+            .and_then(|log| Some((log, log.delivered?)));
+        match placed.map(|(log, delivered)| span.place_unnamed(log, delivered)) {
+            Some(Unnamed::Pending) if verdict.status == LogStatus::Unlisted => {
+                verdict.status = LogStatus::Pending;
+                verdict.reason = Some(
+                    "delivered after the newest digest of its account and Region: too new for a digest to name it yet"
+                        .into(),
+                );
+            }
+            Some(Unnamed::BeyondListing) => continue,
+            _ => {}
+        }
+        verdicts_out.push(verdict);
+    }
     verdicts_out.sort_by(|a, b| a.log_file.cmp(&b.log_file));
     verdicts_out
 }
@@ -489,8 +624,9 @@ fn log_status(
     found: Option<&FoundLog>,
     expected: &str,
     digest_status: DigestStatus,
-    digest_file: &str,
+    digest: &FoundDigest,
 ) -> (LogStatus, Option<String>) {
+    let digest_file = &digest.file;
     let Some(found) = found else {
         return (
             LogStatus::Missing,
@@ -510,15 +646,22 @@ fn log_status(
             )),
         );
     }
-    match digest_status {
-        DigestStatus::Valid if hashed.sha256.eq_ignore_ascii_case(expected) => {
-            (LogStatus::Valid, None)
-        }
-        DigestStatus::Valid => (
+    let linked = hash_linked(digest, digest_status);
+    if linked && !hashed.sha256.eq_ignore_ascii_case(expected) {
+        return (
             LogStatus::Modified,
             Some(format!(
                 "SHA-256 {} differs from {expected} in {digest_file}",
                 hashed.sha256
+            )),
+        );
+    }
+    match digest_status {
+        DigestStatus::Valid => (LogStatus::Valid, None),
+        DigestStatus::Unsigned if linked => (
+            LogStatus::Unsigned,
+            Some(format!(
+                "its hash matches {digest_file}, a local copy whose signature was not checked"
             )),
         ),
         DigestStatus::Unsigned => (
@@ -587,22 +730,22 @@ fn unlisted(
 /// A stretch of time, start and end.
 type Period = (DateTime<Utc>, DateTime<Utc>);
 
-/// Every stretch of each stream's range that no valid digest (main or backfill) covers.
+/// Every stretch of each stream's range that no hash-linked digest (main or backfill) covers.
 fn gaps(
     all: &[FoundDigest],
-    in_range: &[&FoundDigest],
+    judged: &[&FoundDigest],
     verdicts: &BTreeMap<String, DigestVerdict>,
     span: &Span,
 ) -> Vec<Gap> {
-    let mut covered: BTreeMap<(String, String, String), Vec<Period>> = BTreeMap::new();
+    let mut covered: BTreeMap<StreamId, Vec<Period>> = BTreeMap::new();
     for found in all {
         covered.entry(found.key.chain.stream()).or_default();
     }
-    for found in in_range {
-        let valid = verdicts
+    for found in judged {
+        let linked = verdicts
             .get(&found.file)
-            .is_some_and(|v| v.status == DigestStatus::Valid);
-        if let (true, Ok(read)) = (valid, &found.content)
+            .is_some_and(|v| hash_linked(found, v.status));
+        if let (true, Ok(read)) = (linked, &found.content)
             && let Some(period) = read.digest.period()
         {
             covered
@@ -713,6 +856,7 @@ mod tests {
                         .unwrap()
                         .to_utc(),
                 ),
+                origin: Some(("1".into(), "eu-west-1".into())),
                 hashed: Ok(Hashed {
                     sha256: sha256.into(),
                     trailing_bytes: 0,
@@ -723,7 +867,7 @@ mod tests {
     }
 
     #[test]
-    fn a_linked_chain_is_valid_and_a_broken_link_is_named() {
+    fn a_local_chain_is_hash_linked_and_a_broken_link_is_named() {
         let d0 = digest(
             0,
             false,
@@ -739,15 +883,17 @@ mod tests {
             &PublicKeys::default(),
             Range::default(),
         );
+        // A local copy without signatures: hash-linked, not valid.
         assert!(
             judged
                 .digests
                 .iter()
-                .all(|d| d.status == DigestStatus::Valid)
+                .all(|d| d.status == DigestStatus::Unsigned)
         );
         assert_eq!(judged.log_files.len(), 1);
-        assert_eq!(judged.log_files[0].status, LogStatus::Valid);
+        assert_eq!(judged.log_files[0].status, LogStatus::Unsigned);
         assert!(judged.gaps.is_empty());
+        assert!(!judged.anchored);
 
         // d1 altered: d2's record of its hash no longer matches.
         let mut altered = d1.clone();
@@ -764,9 +910,9 @@ mod tests {
         assert_eq!(
             statuses,
             [
-                DigestStatus::Valid,
+                DigestStatus::Unsigned,
                 DigestStatus::Modified,
-                DigestStatus::Valid
+                DigestStatus::Unsigned
             ]
         );
         assert_eq!(judged.gaps.len(), 1);
@@ -804,6 +950,7 @@ mod tests {
         let range = Range {
             from: Some(hour(0)),
             to: Some(hour(7)),
+            now: None,
         };
         let judged = judge(&all, &BTreeMap::new(), &PublicKeys::default(), range);
         assert_eq!(judged.gaps.len(), 1);
@@ -841,6 +988,169 @@ mod tests {
             Range::default(),
         );
         let statuses: Vec<DigestStatus> = judged.digests.iter().map(|d| d.status).collect();
-        assert_eq!(statuses, [DigestStatus::Invalid, DigestStatus::Valid]);
+        assert_eq!(statuses, [DigestStatus::Invalid, DigestStatus::Unsigned]);
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    /// A local digest (no signature: hash chain only) covering `[start, start + 1 h)`, naming
+    /// `logs` with hash `aa`.
+    fn digest_from(start: &str, previous: Option<&FoundDigest>, logs: &[&str]) -> FoundDigest {
+        let start = at(start);
+        let end = start + DIGEST_PERIOD;
+        let object = format!(
+            "AWSLogs/1/CloudTrail-Digest/eu-west-1/1_CloudTrail-Digest_eu-west-1_t_us-east-1_{}.json.gz",
+            end.format("%Y%m%dT%H%M%SZ")
+        );
+        let previous_read = previous.and_then(|p| p.content.as_ref().ok());
+        let digest = Digest {
+            aws_account_id: None,
+            digest_start_time: format_digest_time(start),
+            digest_end_time: format_digest_time(end),
+            digest_s3_bucket: "b".into(),
+            digest_s3_object: object.clone(),
+            digest_public_key_fingerprint: String::new(),
+            digest_signature_algorithm: "SHA256withRSA".into(),
+            previous_digest_s3_bucket: previous_read.map(|_| "b".into()),
+            previous_digest_s3_object: previous_read.map(|p| p.digest.digest_s3_object.clone()),
+            previous_digest_hash_value: previous_read.map(|p| p.sha256.clone()),
+            previous_digest_hash_algorithm: None,
+            previous_digest_signature: None,
+            log_files: logs
+                .iter()
+                .map(|key| DigestedLog {
+                    s3_bucket: "b".into(),
+                    s3_object: (*key).into(),
+                    hash_value: "aa".into(),
+                    hash_algorithm: "SHA-256".into(),
+                    oldest_event_time: None,
+                    newest_event_time: None,
+                })
+                .collect(),
+        };
+        let file = format!("{ROOT}{object}");
+        FoundDigest {
+            key: DigestKey::parse(&file).unwrap(),
+            file,
+            bucket: None,
+            content: Ok(ReadDigest {
+                digest,
+                sha256: format!("hash-of-{end}"),
+                signature: None,
+            }),
+        }
+    }
+
+    /// A log file delivered at `delivered` (its key's minute), hash `aa`.
+    fn log_at(key: &str, delivered: &str) -> (String, FoundLog) {
+        let (_, mut found) = log(0, "aa");
+        found.delivered = Some(at(delivered));
+        (format!("{ROOT}{key}"), found)
+    }
+
+    fn status_of(judged: &Judgement, key: &str) -> Option<LogStatus> {
+        judged
+            .log_files
+            .iter()
+            .find(|l| l.log_file.ends_with(key))
+            .map(|l| l.status)
+    }
+
+    #[test]
+    fn the_oldest_digest_must_start_its_chain_or_have_its_predecessor() {
+        let d0 = digest_from("2025-03-01T00:01:31Z", None, &[]);
+        let d1 = digest_from("2025-03-01T01:01:31Z", Some(&d0), &[]);
+        let d2 = digest_from("2025-03-01T02:01:31Z", Some(&d1), &[]);
+        let keys = PublicKeys::default();
+        let whole = judge(
+            &[d0.clone(), d1.clone(), d2.clone()],
+            &BTreeMap::new(),
+            &keys,
+            Range::default(),
+        );
+        assert!(whole.gaps.is_empty(), "{:?}", whole.gaps);
+        // The first digest deleted: its successor names it, so it is missing, with a gap.
+        let judged = judge(&[d1, d2], &BTreeMap::new(), &keys, Range::default());
+        let missing: Vec<&str> = judged
+            .digests
+            .iter()
+            .filter(|d| d.status == DigestStatus::Missing)
+            .map(|d| d.digest_file.as_str())
+            .collect();
+        assert_eq!(missing, [d0.file.as_str()]);
+        assert_eq!(judged.gaps.len(), 1, "{:?}", judged.gaps);
+        assert_eq!(judged.gaps[0].to, "2025-03-01T01:01:31Z");
+    }
+
+    #[test]
+    fn files_after_the_newest_digest_are_pending_only_near_the_tail() {
+        let d0 = digest_from("2025-03-01T00:01:31Z", None, &[]);
+        let d1 = digest_from("2025-03-01T01:01:31Z", Some(&d0), &[]);
+        let late = "AWSLogs/1/CloudTrail/eu-west-1/late.json.gz";
+        let logs = BTreeMap::from([log_at(late, "2025-03-01T02:20:00Z")]);
+        let keys = PublicKeys::default();
+        let digests = [d0, d1];
+        // A local copy: the newest digest ends the copy, so the file is too new for one.
+        let local = judge(&digests, &logs, &keys, Range::default());
+        assert_eq!(status_of(&local, late), Some(LogStatus::Pending));
+        assert!(!local.anchored);
+        // On S3 at the time of the run, shortly after: pending, and no gap yet.
+        let soon = Range {
+            now: Some(at("2025-03-01T02:40:00Z")),
+            ..Range::default()
+        };
+        let judged = judge(&digests, &logs, &keys, soon);
+        assert_eq!(status_of(&judged, late), Some(LogStatus::Pending));
+        assert!(judged.gaps.is_empty(), "{:?}", judged.gaps);
+        assert!(judged.anchored);
+        // A day later the digest that should name it is not there: an end gap, and the file
+        // is unlisted.
+        let later = Range {
+            now: Some(at("2025-03-02T02:40:00Z")),
+            ..Range::default()
+        };
+        let judged = judge(&digests, &logs, &keys, later);
+        assert_eq!(status_of(&judged, late), Some(LogStatus::Unlisted));
+        assert_eq!(judged.gaps.len(), 1);
+        assert_eq!(judged.gaps[0].from, "2025-03-01T02:01:31Z");
+        assert_eq!(judged.gaps[0].to, "2025-03-02T01:10:00Z");
+    }
+
+    #[test]
+    fn digest_periods_off_the_hour_leave_no_false_problem_at_either_edge() {
+        let first = "AWSLogs/1/CloudTrail/eu-west-1/first.json.gz";
+        let inside = "AWSLogs/1/CloudTrail/eu-west-1/inside.json.gz";
+        let after_to = "AWSLogs/1/CloudTrail/eu-west-1/after-to.json.gz";
+        let late = "AWSLogs/1/CloudTrail/eu-west-1/late.json.gz";
+        let d0 = digest_from("2025-03-01T00:01:31Z", None, &[first]);
+        let d1 = digest_from("2025-03-01T01:01:31Z", Some(&d0), &[inside, after_to]);
+        let d2 = digest_from("2025-03-01T02:01:31Z", Some(&d1), &[late]);
+        let logs = BTreeMap::from([
+            log_at(first, "2025-03-01T00:05:00Z"),
+            log_at(inside, "2025-03-01T01:20:00Z"),
+            log_at(after_to, "2025-03-01T01:50:00Z"),
+            log_at(late, "2025-03-01T02:10:00Z"),
+        ]);
+        // --from and --to inside digest periods: the first digest overlapping names a file
+        // delivered before --from, the last names one after --to, and a file delivered after
+        // the last in-range digest is named by the next.
+        let range = Range {
+            from: Some(at("2025-03-01T00:30:00Z")),
+            to: Some(at("2025-03-01T01:30:00Z")),
+            now: None,
+        };
+        let judged = judge(&[d0, d1, d2], &logs, &PublicKeys::default(), range);
+        for key in [first, inside, after_to, late] {
+            assert_eq!(status_of(&judged, key), Some(LogStatus::Unsigned), "{key}");
+        }
+        assert!(judged.gaps.is_empty(), "{:?}", judged.gaps);
+        assert!(
+            judged
+                .digests
+                .iter()
+                .all(|d| d.status == DigestStatus::Unsigned)
+        );
     }
 }

@@ -121,6 +121,25 @@ impl PublicKeys {
         Ok(keys)
     }
 
+    /// The keys as `aws cloudtrail list-public-keys` prints them (what [`Self::from_list_json`]
+    /// reads), in fingerprint order.
+    pub fn to_list_json(&self) -> Result<serde_json::Value> {
+        let mut entries: Vec<(&String, &Vec<u8>)> = self.by_fingerprint.iter().collect();
+        entries.sort();
+        let list = PublicKeyList {
+            public_key_list: entries
+                .into_iter()
+                .map(|(fingerprint, der)| PublicKeyEntry {
+                    value: BASE64.encode(der),
+                    validity_start_time: None,
+                    validity_end_time: None,
+                    fingerprint: Some(fingerprint.clone()),
+                })
+                .collect(),
+        };
+        serde_json::to_value(list).map_err(|e| Error::Internal(e.to_string()))
+    }
+
     /// Reads a `--public-keys` file.
     pub fn from_file(path: &Path) -> Result<PublicKeys> {
         let (text, origin) = read_key_file(path)?;

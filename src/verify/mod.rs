@@ -8,12 +8,18 @@
 //! no valid digest covers is a gap, measured in hours, at the ends of the range too.
 //!
 //! Signatures live in S3 object metadata, which a download does not keep: a local copy is
-//! verified along the hash chain only, and says so ([`Signatures::LocalCopy`]).
+//! checked with signatures saved from S3 ([`signatures`]), or along the hash chain only, and
+//! then says so ([`Signatures::LocalCopy`]) and is not "verified".
+//!
+//! The range is anchored by something other than the digests under test: `--from/--to`, or
+//! for S3 the time of the run; a chain's oldest digest either starts the chain or has its
+//! predecessor. A local copy without `--to` cannot anchor its tail, and is not "verified".
 
 pub mod chain;
 pub mod digest;
 pub mod hash;
 pub mod keys;
+pub mod signatures;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -36,11 +42,13 @@ use crate::schema::INTEGRITY_COLUMNS;
 use crate::source::aws::{self, AwsOptions};
 use crate::source::{self, Fetched, Fetcher, Location, LogObject, SourceSpec};
 use chain::{
-    DigestStatus, FoundDigest, FoundLog, Gap, Judgement, LogStatus, LogVerdict, Range, ReadDigest,
+    DIGEST_GRACE, DIGEST_PERIOD, DigestStatus, FoundDigest, FoundLog, Gap, Judgement, LogStatus,
+    LogVerdict, Range, ReadDigest,
 };
 use digest::{Digest, DigestKey, format_digest_time};
 use hash::hash_inflated;
 use keys::PublicKeys;
+use signatures::{SignatureFile, SignatureSource};
 
 /// Objects fetched and hashed at once.
 const CONCURRENCY: usize = 32;
@@ -56,6 +64,9 @@ pub struct VerifyOptions {
     pub public_keys: Option<PathBuf>,
     /// `--max-file-size`: a file inflating past this is unreadable, not hashed to the end.
     pub max_file_size: u64,
+    /// `--signatures FILE` or `--signatures-from s3://BUCKET`: signatures for a local copy's
+    /// digests.
+    pub signatures: Option<SignatureSource>,
 }
 
 /// How signatures were checked.
@@ -63,9 +74,12 @@ pub struct VerifyOptions {
 pub enum Signatures {
     /// Every digest came from S3 and its signature was checked.
     Verified,
-    /// Every digest came from a local copy: hashes only.
+    /// Every digest's signature was checked, some or all of them given for a local copy
+    /// (`--signatures`, `--signatures-from`).
+    VerifiedGiven,
+    /// No digest had a signature to check (a local copy without `--signatures`): hashes only.
     LocalCopy,
-    /// Some of each.
+    /// Some digests had a signature to check, others not.
     Mixed,
     /// No digest was found.
     None,
@@ -76,8 +90,11 @@ impl Signatures {
     pub fn describe(self) -> &'static str {
         match self {
             Signatures::Verified => "verified (S3 metadata)",
-            Signatures::LocalCopy => "unverified (local copy)",
-            Signatures::Mixed => "verified for S3 digests, unverified for local copies",
+            Signatures::VerifiedGiven => "verified (signatures given for the local copy)",
+            Signatures::LocalCopy => {
+                "not checked (local copy: hash chain only; pass --signatures or --signatures-from)"
+            }
+            Signatures::Mixed => "checked for some digests only; the others are hash chain only",
             Signatures::None => "none (no digest files found)",
         }
     }
@@ -94,6 +111,9 @@ pub struct Verification {
     pub errors: Vec<LoadError>,
     /// Inflated bytes hashed (log files and digests).
     pub hashed_bytes: u64,
+    /// The signatures of the digests read from S3 and the keys that checked them, for
+    /// `--save-signatures`.
+    pub saved: SignatureFile,
 }
 
 /// Counts by status name.
@@ -119,6 +139,9 @@ pub struct IntegritySummary {
     pub gap_hours: f64,
     /// Objects that could not be read.
     pub errors: usize,
+    /// Whether the end of the range was fixed by `--to` or the time of the run (not for a
+    /// local copy without `--to`).
+    pub anchored: bool,
 }
 
 fn describe_signatures<S: serde::Serializer>(
@@ -132,21 +155,25 @@ impl IntegritySummary {
     /// One sentence for a report's headline: how many log files verified, against what.
     pub fn headline(&self) -> String {
         let against = match self.signatures {
-            Signatures::Verified => "against signed digests",
-            Signatures::LocalCopy => {
-                "along the digest hash chain (local copy: signatures unverified)"
-            }
+            Signatures::Verified | Signatures::VerifiedGiven => "against signed digests",
+            Signatures::LocalCopy => "along the digest hash chain only (signatures not checked)",
             Signatures::Mixed | Signatures::None => "against digests",
         };
         let mut text = format!(
             "{} of {} log files verified {against}",
             self.log_files_valid, self.log_files_total
         );
+        if let Some(pending) = self.log_files.get(LogStatus::Pending.as_str()) {
+            text.push_str(&format!("; {pending} too new for a digest (pending)"));
+        }
         if self.gap_hours > 0.0 {
             text.push_str(&format!(
                 "; {} hour(s) no valid digest covers",
                 self.gap_hours
             ));
+        }
+        if !self.anchored {
+            text.push_str(UNANCHORED);
         }
         if !self.verified {
             text.push_str(" (trailmap verify lists every problem)");
@@ -155,18 +182,50 @@ impl IntegritySummary {
     }
 }
 
+/// What a range without an anchored end cannot show.
+pub const UNANCHORED: &str =
+    "; a local copy cannot show that its newest digests and log files were not removed: pass --to";
+
 impl Verification {
-    /// Whether everything in range verified: every digest and log file valid, no gap, no error.
+    /// Whether everything in range verified: every digest and log file valid (or pending), no
+    /// gap, no error, and the end of the range anchored.
     pub fn is_verified(&self) -> bool {
-        self.errors.is_empty() && !self.has_problems()
+        self.errors.is_empty() && !self.has_problems() && self.judgement.anchored
     }
 
-    /// Whether any integrity problem was found (a digest or log file not valid, or a gap).
+    /// Whether any integrity problem was found (a digest or log file neither valid nor
+    /// pending, or a gap).
     pub fn has_problems(&self) -> bool {
         let j = &self.judgement;
         j.digests.iter().any(|d| d.status != DigestStatus::Valid)
-            || j.log_files.iter().any(|l| l.status != LogStatus::Valid)
+            || j.log_files
+                .iter()
+                .any(|l| !matches!(l.status, LogStatus::Valid | LogStatus::Pending))
             || !j.gaps.is_empty()
+    }
+
+    /// Whether the only problems are a local copy's signatures not being checked: the hash
+    /// chain itself is consistent.
+    pub fn only_signatures_unchecked(&self) -> bool {
+        let j = &self.judgement;
+        self.signatures == Signatures::LocalCopy
+            && j.gaps.is_empty()
+            && j.digests.iter().all(|d| d.status == DigestStatus::Unsigned)
+            && j.log_files.iter().all(|l| {
+                matches!(
+                    l.status,
+                    LogStatus::Unsigned | LogStatus::Pending | LogStatus::Valid
+                )
+            })
+    }
+
+    /// The status of each log file judged, by name.
+    pub fn status_of(&self) -> std::collections::HashMap<&str, LogStatus> {
+        self.judgement
+            .log_files
+            .iter()
+            .map(|l| (l.log_file.as_str(), l.status))
+            .collect()
     }
 
     /// Whether nothing at all was found to verify.
@@ -199,6 +258,7 @@ impl Verification {
             log_files_total: log_files.len(),
             gap_hours: self.gap_hours(),
             errors: self.errors.len(),
+            anchored: self.judgement.anchored,
         }
     }
 
@@ -325,7 +385,16 @@ pub async fn verify(
     progress: &VerifyProgress,
 ) -> Result<Verification> {
     options.filter.validate()?;
-    let key_filters: Vec<_> = options.filter.key_expr().into_iter().collect();
+    // Listed from a digest period (and a grace) before --from: the first digest overlapping
+    // the range may name files delivered before it.
+    let listed = ScanFilter {
+        from: options
+            .filter
+            .from
+            .map(|from| from - DIGEST_PERIOD - DIGEST_GRACE),
+        ..options.filter.clone()
+    };
+    let key_filters: Vec<_> = listed.key_expr().into_iter().collect();
     let keys = KeyPredicate::new(
         &key_filters,
         options.filter.delivery_margin + Duration::hours(2),
@@ -361,7 +430,7 @@ pub async fn verify(
         .listed
         .store(digest_objects.len() + log_objects.len(), Ordering::Relaxed);
     let mut hashed_bytes = 0;
-    let digests: Vec<FoundDigest> = futures::stream::iter(digest_objects)
+    let mut digests: Vec<FoundDigest> = futures::stream::iter(digest_objects)
         .map(|(object, key)| read_digest(fetcher, object, key))
         .buffer_unordered(CONCURRENCY)
         .inspect(|(_, bytes, _)| progress.read_one(*bytes))
@@ -395,10 +464,24 @@ pub async fn verify(
         })
         .collect();
 
-    let public_keys = public_keys(&digests, options, aws_options).await?;
+    let given_keys = match &options.signatures {
+        Some(SignatureSource::File(path)) => {
+            let file = SignatureFile::load(path)?;
+            file.attach(&mut digests);
+            Some(file.public_keys(path)?)
+        }
+        Some(SignatureSource::S3 { bucket }) => {
+            errors.extend(signatures::attach_from_s3(&mut digests, bucket, aws_options).await);
+            None
+        }
+        None => None,
+    };
+    let public_keys = public_keys(&digests, options, aws_options, given_keys).await?;
+    let everything_in_s3 = specs.iter().all(|s| !matches!(s, SourceSpec::Local(_)));
     let range = Range {
         from: options.filter.from,
         to: options.filter.to,
+        now: everything_in_s3.then(Utc::now),
     };
     let judgement = chain::judge(&digests, &logs, &public_keys, range);
     errors.sort_by(|a, b| a.log_file.cmp(&b.log_file));
@@ -407,30 +490,46 @@ pub async fn verify(
         signatures: signatures(&digests),
         errors,
         hashed_bytes,
+        saved: SignatureFile::of(&digests, &public_keys)?,
     })
 }
 
+/// Whether a digest has a signature to check: read from S3, or given for a local copy.
+fn has_signature(digest: &FoundDigest) -> bool {
+    !digest.is_local() || digest.content.as_ref().is_ok_and(|r| r.signature.is_some())
+}
+
 fn signatures(digests: &[FoundDigest]) -> Signatures {
-    let from_s3 = digests.iter().filter(|d| d.bucket.is_some()).count();
-    match (from_s3, digests.len()) {
+    let signed = digests.iter().filter(|d| has_signature(d)).count();
+    let from_s3 = digests.iter().filter(|d| !d.is_local()).count();
+    match (signed, digests.len()) {
         (_, 0) => Signatures::None,
         (0, _) => Signatures::LocalCopy,
-        (s3, all) if s3 == all => Signatures::Verified,
+        (signed, all) if signed == all && from_s3 == all => Signatures::Verified,
+        (signed, all) if signed == all => Signatures::VerifiedGiven,
         _ => Signatures::Mixed,
     }
 }
 
-/// The public keys for the digests read from S3: `--public-keys`, else CloudTrail's, from each
-/// trail's home Region.
+/// The public keys for the digests with a signature: `--public-keys` (with the keys of a
+/// `--signatures` file, `given`), else those `given`, else CloudTrail's, from each trail's home
+/// Region.
 async fn public_keys(
     digests: &[FoundDigest],
     options: &VerifyOptions,
     aws_options: &AwsOptions,
+    given: Option<PublicKeys>,
 ) -> Result<PublicKeys> {
-    if let Some(path) = &options.public_keys {
-        return PublicKeys::from_file(path);
+    match (&options.public_keys, given) {
+        (Some(path), given) => {
+            let mut keys = given.unwrap_or_default();
+            keys.extend(PublicKeys::from_file(path)?);
+            return Ok(keys);
+        }
+        (None, Some(given)) => return Ok(given),
+        (None, None) => {}
     }
-    let signed: Vec<&FoundDigest> = digests.iter().filter(|d| d.bucket.is_some()).collect();
+    let signed: Vec<&FoundDigest> = digests.iter().filter(|d| has_signature(d)).collect();
     let times: Vec<DateTime<Utc>> = signed.iter().map(|d| d.key.time).collect();
     let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
         return Ok(PublicKeys::default());
@@ -532,6 +631,11 @@ async fn hash_log(
 ) -> (String, FoundLog, Option<LoadError>) {
     let name = object.context.log_file.clone();
     let delivered = object.key().delivered;
+    let origin = object
+        .key()
+        .account
+        .clone()
+        .zip(object.key().region.clone());
     let hashed = match fetcher.fetch(&object).await {
         Ok(fetched) => {
             let object = Arc::clone(&object);
@@ -551,5 +655,13 @@ async fn hash_log(
             (Err(error.to_string()), Some(error))
         }
     };
-    (name, FoundLog { delivered, hashed }, error)
+    (
+        name,
+        FoundLog {
+            delivered,
+            origin,
+            hashed,
+        },
+        error,
+    )
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod chain_signer;
 pub mod s3_server;
 
 use std::collections::BTreeMap;
