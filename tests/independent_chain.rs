@@ -22,21 +22,18 @@ const BUCKET: &str = "trail-bucket";
 /// against `server`; returns the exit code and the report. (On S3, without `--to`, the range
 /// runs to the present, and chains that ended in 2025 would end in a gap.)
 fn verify_s3(server: &S3Server, keys: &Path, to: &str) -> (Option<i32>, Value) {
+    verify_s3_range(server, keys, &["--to", to])
+}
+
+/// [`verify_s3`] with the range options `range` (`--from`, `--to`).
+fn verify_s3_range(server: &S3Server, keys: &Path, range: &[&str]) -> (Option<i32>, Value) {
     let env = server.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let source = format!("s3://{BUCKET}/");
     let keys = keys.to_str().expect("utf-8 path");
-    let args = [
-        "verify",
-        "-s",
-        &source,
-        "--public-keys",
-        keys,
-        "--to",
-        to,
-        "--format",
-        "json",
-    ];
+    let mut args = vec!["verify", "-s", &source, "--public-keys", keys];
+    args.extend_from_slice(range);
+    args.extend_from_slice(&["--format", "json"]);
     let output = trailmap_with_env(&args, &env);
     let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
@@ -257,14 +254,74 @@ fn trailmap_verifies_an_independently_signed_chain() {
 
 /// The AWS CLI reference's `list-public-keys` example prints the validity times as epoch
 /// seconds (`"ValidityStartTime": 1453076702.0`), as AWS CLI v1 does by default (and v2 with
-/// `cli_timestamp_format = wire`). trailmap reads `Value` only, but rejects such a file whole:
-/// "invalid type: floating point `946684800.0`, expected a string".
+/// `cli_timestamp_format = wire`): trailmap reads such a file as well as ISO 8601 times.
 #[test]
-#[ignore = "trailmap rejects list-public-keys output with epoch-second validity times"]
 fn trailmap_reads_public_keys_with_epoch_validity_times() {
     let archive = Independent::new();
     let keys = archive.keys(&archive.signer.public_keys_json_epoch_times());
     let (code, report) = verify_s3(&archive.server, &keys, &archive.end());
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(report["verified"], true, "{report:#}");
+}
+
+/// `--from` and `--to` inside digest periods that do not sit on the hour: the first digest
+/// overlapping the range names files delivered before `--from`, the last names files after
+/// `--to`. None is reported `missing` or `unlisted`, and no gap opens at either edge.
+#[test]
+fn from_and_to_inside_digest_periods_leave_no_false_problem() {
+    let archive = Independent::new();
+    let keys = archive.keys(&archive.signer.public_keys_json());
+    let naming: Vec<&SignedDigest> = archive
+        .digests
+        .iter()
+        .filter(|d| !d.log_files.is_empty())
+        .collect();
+    assert!(naming.len() >= 4, "{} digests name log files", naming.len());
+    let time = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    // --from more than 15 minutes after a file the first digest overlapping it names was
+    // delivered (a listing pruned at --from less 15 minutes loses that file), and --to 10
+    // minutes into the period of the last digest naming a file.
+    let delivered: BTreeMap<String, DateTime<Utc>> =
+        find_log_files(&archive.root.path().join(BUCKET))
+            .into_iter()
+            .map(|l| (l.key, l.delivered))
+            .collect();
+    let (first, early) = naming
+        .iter()
+        .find_map(|d| {
+            let early = d
+                .log_files
+                .iter()
+                .map(|l| delivered[l])
+                .find(|t| *t + Duration::minutes(20) < d.end)?;
+            Some((*d, early))
+        })
+        .expect("a digest naming a file delivered 20 minutes before its end");
+    let from = time(early + Duration::minutes(17));
+    let naming: Vec<&SignedDigest> = naming
+        .into_iter()
+        .filter(|d| d.start >= first.start)
+        .collect();
+    let to = time(naming[naming.len() - 1].start + Duration::minutes(10));
+    let (code, report) = verify_s3_range(&archive.server, &keys, &["--from", &from, "--to", &to]);
+    assert_eq!(code, Some(0), "{report:#}");
+    let not_valid: Vec<(String, String)> = log_statuses(&report)
+        .into_iter()
+        .chain(digest_statuses(&report))
+        .filter(|(_, status)| status != "valid")
+        .collect();
+    assert_eq!(not_valid, [], "{report:#}");
+    assert_eq!(
+        report["gaps"].as_array().map(Vec::len),
+        Some(0),
+        "{report:#}"
+    );
+    // Every log file the range's digests name is judged, those delivered before --from and
+    // after --to included.
+    let judged = log_statuses(&report);
+    for digest in [naming[0], naming[naming.len() - 1]] {
+        for log in &digest.log_files {
+            assert_eq!(judged.get(log).map(String::as_str), Some("valid"), "{log}");
+        }
+    }
 }

@@ -23,7 +23,7 @@ pub(crate) const LAST_DAY: &str = "2025-03-02";
 
 /// A signed archive under `ROOT/trail-bucket/`, and CloudTrail's "public keys" in `ROOT/keys.json`.
 pub(crate) struct Signed {
-    root: tempfile::TempDir,
+    pub(crate) root: tempfile::TempDir,
 }
 
 impl Signed {
@@ -861,5 +861,69 @@ fn what_cannot_be_read_or_placed_is_never_passed() {
     assert!(
         errors.iter().any(|f| f.ends_with(&signed.key(&garbage))),
         "{errors:?}"
+    );
+}
+
+/// `--save-signatures` from S3, then `--signatures FILE` for the local copy; or
+/// `--signatures-from s3://BUCKET`, which asks S3 for each digest's metadata (HEAD).
+#[test]
+fn signatures_saved_from_s3_or_read_with_head_verify_a_local_copy() {
+    let key = SigningKey::generate().unwrap();
+    let signed = Signed::new(&key);
+    let server = signed.serve();
+    let saved = signed.root.path().join("saved.json");
+    let saved_arg = saved.display().to_string();
+    let (code, report) = verify_s3(&server, &signed, &["--save-signatures", &saved_arg]);
+    assert_eq!(code, Some(0), "{report:#}");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    let digests = report["summary"]["digests"]["valid"].as_u64().unwrap();
+    assert_eq!(file["digests"].as_array().unwrap().len() as u64, digests);
+
+    let source = signed.bucket().display().to_string();
+    let (code, report) = verify(
+        &source,
+        &["--signatures", &saved_arg, "--to", LAST_DAY],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(
+        report["summary"]["digests"]["valid"].as_u64(),
+        Some(digests)
+    );
+
+    let env = server.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let keys = signed.keys();
+    let from_s3 = format!("s3://{BUCKET}");
+    let args = [
+        "--signatures-from",
+        from_s3.as_str(),
+        "--public-keys",
+        keys.as_str(),
+        "--to",
+        LAST_DAY,
+    ];
+    let (code, report) = verify(&source, &args, &env);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(
+        report["summary"]["digests"]["valid"].as_u64(),
+        Some(digests)
+    );
+
+    // A signature S3 holds for a digest the copy altered does not verify.
+    let org1 = "111122223333";
+    let victim = signed.digests(org1, "eu-west-1")[3].clone();
+    let mut digest = read_gzip_json(&victim);
+    digest["digestEndTime"] = Value::String("2025-03-01T04:00:01Z".into());
+    std::fs::write(&victim, gzip(&serde_json::to_vec(&digest).unwrap())).unwrap();
+    let (code, report) = verify(
+        &source,
+        &["--signatures", &saved_arg, "--to", LAST_DAY],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    assert!(
+        problems(&report).contains(&entry("digest", "bad-signature", &signed.key(&victim))),
+        "{report:#}"
     );
 }

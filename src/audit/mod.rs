@@ -248,8 +248,14 @@ impl From<LoadError> for LoadErrorRow {
 pub struct AuditReport {
     /// No findings (violations or unverifiable calls) and complete input.
     pub compliant: bool,
-    /// Every listed file was read, and no record was left out for a time that does not parse.
+    /// Every listed file was read, and no record was left out for a time that does not parse
+    /// (with `--verify`: and every log file read is shown unaltered).
     pub complete: bool,
+    /// Why it is not complete, one code each: `load-errors`, `unplaceable-event-times`,
+    /// `integrity-not-verified` (with `--verify`: a problem of the chain, a gap, signatures not
+    /// checked or a tail not anchored), `files-read-not-valid` (with `--verify`: a log file read
+    /// that is not `valid`).
+    pub incomplete_reasons: Vec<&'static str>,
     /// Every finding, by rule (policy order), then time: violations, and unverifiable calls
     /// (`requirement = "unverifiable"`).
     pub violations: Vec<Violation>,
@@ -284,7 +290,13 @@ impl AuditReport {
             finding.integrity = Some(finding.log_file.as_deref().map_or(UNJUDGED, status).into());
         }
         let integrity = verification.summary();
-        if !integrity.verified || !read.all_valid() {
+        if !integrity.verified {
+            self.incomplete_reasons.push("integrity-not-verified");
+        }
+        if !read.all_valid() {
+            self.incomplete_reasons.push("files-read-not-valid");
+        }
+        if !self.incomplete_reasons.is_empty() {
             self.complete = false;
             self.compliant = false;
         }
@@ -513,10 +525,18 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
     });
     let mut rules = fold.rules;
     rules.iter_mut().for_each(RuleSummary::settle_status);
-    let complete = coverage.load_errors.is_empty() && coverage.events_left_out_for_bad_time == 0;
+    let mut incomplete_reasons = Vec::new();
+    if !coverage.load_errors.is_empty() {
+        incomplete_reasons.push("load-errors");
+    }
+    if coverage.events_left_out_for_bad_time > 0 {
+        incomplete_reasons.push("unplaceable-event-times");
+    }
+    let complete = incomplete_reasons.is_empty();
     Ok(AuditReport {
         compliant: complete && violations.is_empty(),
         complete,
+        incomplete_reasons,
         violations,
         rules,
         coverage,

@@ -41,10 +41,12 @@ fn read_key_file(path: &Path) -> Result<(String, String)> {
 struct PublicKeyEntry {
     /// Base64 DER.
     value: String,
+    /// Not read: AWS CLI v2 prints an ISO 8601 time, v1 epoch seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    validity_start_time: Option<String>,
+    validity_start_time: Option<serde_json::Value>,
+    /// Not read (as `validity_start_time`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    validity_end_time: Option<String>,
+    validity_end_time: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fingerprint: Option<String>,
 }

@@ -25,6 +25,8 @@ pub enum Call {
     List(String),
     /// GetObject of this key.
     Get(String),
+    /// HeadObject of this key.
+    Head(String),
     /// Anything else (method and path).
     Other(String),
 }
@@ -139,7 +141,7 @@ fn decide(state: &mut State, faults: &Faults, call: &Call) -> Option<Fault> {
             }
             (format!("list:{prefix}"), faults.flaky_list_every?)
         }
-        Call::Other(_) => return None,
+        Call::Other(_) | Call::Head(_) => return None,
     };
     let next = state.distinct.len();
     let index = *state.distinct.entry(id.clone()).or_insert(next);
@@ -174,6 +176,7 @@ fn classify(req: &http::Request<Incoming>) -> Call {
             Call::List(params.get("prefix").cloned().unwrap_or_default())
         }
         http::Method::GET if !key.is_empty() => Call::Get(key),
+        http::Method::HEAD if !key.is_empty() => Call::Head(key),
         ref method => Call::Other(format!("{method} {path}")),
     }
 }
@@ -265,7 +268,9 @@ impl S3Server {
                             state.lock().unwrap().ranged_gets.push(entry);
                         }
                         let metadata = match &call {
-                            Call::Get(key) => state.lock().unwrap().metadata.get(key).cloned(),
+                            Call::Get(key) | Call::Head(key) => {
+                                state.lock().unwrap().metadata.get(key).cloned()
+                            }
                             _ => None,
                         };
                         let in_flight =
@@ -312,7 +317,7 @@ impl S3Server {
         }
     }
 
-    /// Sets the user metadata GETs of `key` answer with (`x-amz-meta-NAME: VALUE`), as S3
+    /// Sets the user metadata GETs and HEADs of `key` answer with (`x-amz-meta-NAME: VALUE`), as S3
     /// stores it with an object. (s3s-fs stores metadata in a file named after the base64 of
     /// the key, too long for the file system with CloudTrail's digest keys.)
     pub fn set_metadata(&self, key: &str, metadata: &[(&str, &str)]) {
