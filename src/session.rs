@@ -284,6 +284,9 @@ async fn session_over(
     })
 }
 
+/// The table of the per-file facts statement on a cluster, registered while it runs.
+const FILE_FACTS: &str = "trailmap_file_facts";
+
 /// The table of the search for application profiles on a cluster, registered while it runs.
 const PROFILE_SEARCH: &str = "trailmap_profile_search";
 
@@ -410,10 +413,28 @@ impl TrailSession {
         }
     }
 
+    /// What has been read, with every per-file fact. On a cluster the executors read the files,
+    /// so the facts come back from them ([`Self::file_outcomes`]): records, records whose
+    /// `eventTime` does not parse, the largest delivery lag.
+    pub async fn coverage_collected(&self) -> Result<Coverage> {
+        let (Some(archive), Some(_)) = (self.archive(), &self.cluster) else {
+            return Ok(self.coverage());
+        };
+        let mut coverage = archive.coverage();
+        for outcome in self.file_outcomes().await?.values() {
+            match outcome {
+                Ok(facts) => coverage.count_read(facts),
+                Err(_) => coverage.files_failed += 1,
+            }
+        }
+        Ok(coverage)
+    }
+
     /// What reading each listed file gave, by `log_file` (none over a warehouse). On a cluster
-    /// the executors read the files, so the facts are counted there by one more statement
-    /// (records, records without a usable `eventTime`, the oldest event for the delivery lag;
-    /// the JSON size is not known there and counts 0); a statement succeeds only when every
+    /// the executors read the files, so the facts are counted there by one more statement over
+    /// the listed files whole, without the `--from/--to` cut (as a local read counts them):
+    /// records, records without a usable `eventTime`, the oldest event for the delivery lag.
+    /// The JSON size is not known there and counts 0. A statement succeeds only when every
     /// file was read, so each listed file is either counted or was empty.
     pub async fn file_outcomes(&self) -> Result<BTreeMap<String, FileOutcome>> {
         let Some(archive) = self.archive() else {
@@ -422,15 +443,18 @@ impl TrailSession {
         if self.cluster.is_none() {
             return Ok(archive.file_outcomes());
         }
-        let counted = self
-            .ctx
-            .sql(
-                "SELECT log_file, count(*), count(*) FILTER (WHERE event_time IS NULL), \
-                 CAST(min(event_time) AS BIGINT) FROM events GROUP BY log_file",
-            )
-            .await?
-            .collect()
-            .await?;
+        let whole = table::events::EventsTable::new(Arc::new(archive.uncut()));
+        self.ctx.register_table(FILE_FACTS, Arc::new(whole))?;
+        let sql = format!(
+            "SELECT log_file, count(*), count(*) FILTER (WHERE event_time IS NULL), \
+             CAST(min(event_time) AS BIGINT) FROM {FILE_FACTS} GROUP BY log_file"
+        );
+        let counted = match self.ctx.sql(&sql).await {
+            Ok(frame) => frame.collect().await,
+            Err(e) => Err(e),
+        };
+        self.ctx.deregister_table(FILE_FACTS)?;
+        let counted = counted?;
         // Per log file: records, records without a usable time, the oldest event (µs).
         let mut counts: BTreeMap<String, (usize, usize, Option<i64>)> = BTreeMap::new();
         for batch in &counted {

@@ -302,9 +302,25 @@ fn a_cluster_answers_as_one_process_over_s3_and_a_warehouse() {
             .map(|v| v.to_string())
             .collect();
         violations.sort_unstable();
-        (output.status.code(), violations, json["rules"].clone())
+        (
+            output.status.code(),
+            violations,
+            json["rules"].clone(),
+            json["complete"].clone(),
+            json["coverage"].clone(),
+        )
     };
     assert_eq!(audit(&[]), audit(&on_cluster));
+    // With --from/--to the records whose eventTime does not parse cannot be placed: one
+    // process says so (incomplete, exit 2), and so must the cluster, with the same coverage
+    // (bad times, delivery lag), counted by the executors.
+    let times = ["--from", "2025-03-02", "--to", "2025-03-03T06:00:00Z"];
+    let times_on_cluster: Vec<&str> = times.iter().chain(&on_cluster).copied().collect();
+    let local_cut = audit(&times);
+    assert_eq!(local_cut.0, Some(2), "{:#}", local_cut.4);
+    assert!(local_cut.4["events_left_out_for_bad_time"].as_u64() > Some(0));
+    assert!(local_cut.4["max_delivery_lag"].is_string());
+    assert_eq!(local_cut, audit(&times_on_cluster));
 
     // Both executors ran tasks.
     assert!(

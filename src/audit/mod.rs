@@ -478,7 +478,7 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
         fold.add(&batch?)?;
     }
     let load_errors = session.load_errors();
-    let files = session.coverage();
+    let files = session.coverage_collected().await?;
     if fold.events == 0 && load_errors.is_empty() {
         return Err(Error::NoEvidence(format!(
             "no event in the {} file(s) read matches {}; check the filters (--account, --source-region, --from/--to)",

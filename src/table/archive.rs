@@ -124,6 +124,15 @@ pub struct Coverage {
 }
 
 impl Coverage {
+    /// Counts one file read in full.
+    pub fn count_read(&mut self, facts: &FileFacts) {
+        self.files_read += 1;
+        self.records += facts.records;
+        self.json_bytes += facts.json_bytes;
+        self.bad_event_times += facts.bad_times;
+        self.max_delivery_lag_seconds = self.max_delivery_lag_seconds.max(facts.lag_seconds);
+    }
+
     /// Whether the largest lag seen is more than half the margin: later files may have been
     /// pruned, so the margin should be widened.
     pub fn lag_exceeds_half_margin(&self) -> bool {
@@ -852,14 +861,7 @@ impl Archive {
         };
         for outcome in self.outcomes().values() {
             match outcome {
-                Outcome::Read(facts) => {
-                    coverage.files_read += 1;
-                    coverage.records += facts.records;
-                    coverage.json_bytes += facts.json_bytes;
-                    coverage.bad_event_times += facts.bad_times;
-                    coverage.max_delivery_lag_seconds =
-                        coverage.max_delivery_lag_seconds.max(facts.lag_seconds);
-                }
+                Outcome::Read(facts) => coverage.count_read(facts),
                 Outcome::Failed(_) => coverage.files_failed += 1,
             }
         }
