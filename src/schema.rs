@@ -151,7 +151,7 @@ pub const INTEGRITY_COLUMNS: &[SmallColumn] = &[
     },
     SmallColumn {
         name: "status",
-        meaning: "valid, modified, missing, unlisted, trailing-data, unsigned, unverified or unreadable",
+        meaning: "valid, modified, missing, unlisted, pending (delivered after the newest digest: too new to judge), trailing-data, unsigned (a local copy without --signatures: hash chain only), unverified or unreadable",
     },
     SmallColumn {
         name: "digest_file",

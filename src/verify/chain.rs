@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::digest::{ChainId, Digest, DigestKey, format_digest_time};
@@ -412,8 +413,9 @@ pub fn judge(
         };
     };
     let judged: Vec<&FoundDigest> = digests.iter().filter(|d| span.judges_digest(d)).collect();
+    // Signature checks are the costly part: on all cores.
     let mut verdicts: BTreeMap<String, DigestVerdict> = judged
-        .iter()
+        .par_iter()
         .map(|d| (d.file.clone(), own_verdict(d, keys)))
         .collect();
     link(&judged, digests, &span, &mut verdicts);
