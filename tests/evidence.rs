@@ -172,7 +172,9 @@ fn a_late_file_kept_by_the_margin_is_judged_by_its_digest_after_to() {
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let local = signed.local_args();
-    let args = ["--verify", &local[0], &local[1], "--to", &to];
+    let mut args = vec!["--verify"];
+    args.extend(local[..4].iter().map(String::as_str));
+    args.extend(["--to", to.as_str()]);
     let (code, report) = audit_bound(&signed, &args);
     assert_eq!(code, Some(2), "{report:#}");
     assert_eq!(read_files(&report)["modified"], 1, "{report:#}");

@@ -64,14 +64,21 @@ impl Signed {
             .to_string()
     }
 
-    /// The options that let a local copy be verified: its signatures, and `--to`.
-    pub(crate) fn local_args(&self) -> Vec<String> {
+    /// The options that give a local copy its signatures and CloudTrail's keys (four values).
+    pub(crate) fn signature_args(&self) -> Vec<String> {
         vec![
             "--signatures".into(),
             self.signatures(),
-            "--to".into(),
-            LAST_DAY.into(),
+            "--public-keys".into(),
+            self.keys(),
         ]
+    }
+
+    /// The options that let a local copy be verified: [`Signed::signature_args`], and `--to`.
+    pub(crate) fn local_args(&self) -> Vec<String> {
+        let mut args = self.signature_args();
+        args.extend(["--to".into(), LAST_DAY.into()]);
+        args
     }
 
     pub(crate) fn bucket(&self) -> PathBuf {
@@ -481,8 +488,9 @@ fn a_local_copy_needs_its_signatures_and_to_to_be_verified() {
     assert_eq!(report["hash_chain_consistent"], true);
     assert_eq!(report["summary"]["log_files"]["unsigned"], logs);
     // With them but without --to: nothing anchors the tail: exit 1.
-    let signatures = signed.signatures();
-    let (code, report) = verify(&source, &["--signatures", &signatures], &[]);
+    let signature_args = signed.signature_args();
+    let signature_args: Vec<&str> = signature_args.iter().map(String::as_str).collect();
+    let (code, report) = verify(&source, &signature_args, &[]);
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(report["anchored"], false);
     assert_eq!(report["summary"]["log_files"]["valid"], logs);
@@ -612,8 +620,10 @@ fn a_rewritten_newest_hour_is_never_verified() {
     assert_eq!(report["verified"], false);
     assert_eq!(report["hash_chain_consistent"], true, "{report:#}");
     // With the signatures saved from S3: the rewritten digest does not verify.
-    let signatures = signed.signatures();
-    let (code, report) = verify(&source, &["--signatures", &signatures, "--to", &cut], &[]);
+    let signature_args = signed.signature_args();
+    let mut with_signatures: Vec<&str> = signature_args.iter().map(String::as_str).collect();
+    with_signatures.extend(["--to", cut.as_str()]);
+    let (code, report) = verify(&source, &with_signatures, &[]);
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(
         problems(&report),
@@ -626,7 +636,7 @@ fn a_rewritten_newest_hour_is_never_verified() {
     // And the audit over it is incomplete either way.
     for extra in [
         vec!["--verify", "--to", &cut],
-        vec!["--verify", "--to", &cut, "--signatures", &signatures],
+        [&["--verify"], &with_signatures[..]].concat(),
     ] {
         let (code, report, _) = audit_run(
             &signed.bucket(),
@@ -699,7 +709,7 @@ fn the_integrity_table_joins_events_and_audit_and_report_require_it() {
     // the status of each file does not depend on where the range ends.
     let rows = query_json(
         &signed.bucket(),
-        &local[..2],
+        &local[..4],
         "SELECT i.status, count(*) AS events FROM events e JOIN integrity i ON e.log_file = i.log_file GROUP BY 1 ORDER BY 1",
     );
     let by_status: Vec<(String, u64)> = rows
@@ -897,6 +907,7 @@ fn signatures_saved_from_s3_or_read_with_head_verify_a_local_copy() {
     let server = signed.serve();
     let saved = signed.root.path().join("saved.json");
     let saved_arg = saved.display().to_string();
+    let keys = signed.keys();
     let (code, report) = verify_s3(&server, &signed, &["--save-signatures", &saved_arg]);
     assert_eq!(code, Some(0), "{report:#}");
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
@@ -906,7 +917,14 @@ fn signatures_saved_from_s3_or_read_with_head_verify_a_local_copy() {
     let source = signed.bucket().display().to_string();
     let (code, report) = verify(
         &source,
-        &["--signatures", &saved_arg, "--to", LAST_DAY],
+        &[
+            "--signatures",
+            &saved_arg,
+            "--public-keys",
+            &keys,
+            "--to",
+            LAST_DAY,
+        ],
         &[],
     );
     assert_eq!(code, Some(0), "{report:#}");
@@ -917,7 +935,6 @@ fn signatures_saved_from_s3_or_read_with_head_verify_a_local_copy() {
 
     let env = server.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let keys = signed.keys();
     let from_s3 = format!("s3://{BUCKET}");
     let args = [
         "--signatures-from",
@@ -942,7 +959,14 @@ fn signatures_saved_from_s3_or_read_with_head_verify_a_local_copy() {
     std::fs::write(&victim, gzip(&serde_json::to_vec(&digest).unwrap())).unwrap();
     let (code, report) = verify(
         &source,
-        &["--signatures", &saved_arg, "--to", LAST_DAY],
+        &[
+            "--signatures",
+            &saved_arg,
+            "--public-keys",
+            &keys,
+            "--to",
+            LAST_DAY,
+        ],
         &[],
     );
     assert_eq!(code, Some(1), "{report:#}");
@@ -950,4 +974,32 @@ fn signatures_saved_from_s3_or_read_with_head_verify_a_local_copy() {
         problems(&report).contains(&entry("digest", "bad-signature", &signed.key(&victim))),
         "{report:#}"
     );
+}
+
+/// A signatures file carries the keys that checked it, but they are never trusted: a forged
+/// copy signed with another key, and a signatures file naming that key, do not verify against
+/// CloudTrail's keys.
+#[test]
+fn a_signatures_file_cannot_bring_its_own_keys() {
+    let cloudtrail = SigningKey::generate().unwrap();
+    let real = Signed::new(&cloudtrail);
+    let forger = SigningKey::generate().unwrap();
+    let forged = Signed::new(&forger);
+    let source = forged.bucket().display().to_string();
+    // CloudTrail's keys given: the forged digests name a key CloudTrail never had.
+    let (code, report) = verify(
+        &source,
+        &[
+            "--signatures",
+            &forged.signatures(),
+            "--public-keys",
+            &real.keys(),
+            "--to",
+            LAST_DAY,
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["verified"], false);
+    assert!(report["summary"]["log_files"]["valid"].is_null(), "{report:#}");
 }

@@ -56,9 +56,10 @@ pub struct SourceArgs {
     #[arg(long, value_name = "FILE.json")]
     pub public_keys: Option<PathBuf>,
     /// Digest signatures for a local copy (a download keeps no S3 metadata): the file
-    /// `trailmap verify -s s3://BUCKET/... --save-signatures FILE` wrote. Its public keys check
-    /// them (with --public-keys, those too). Without signatures a local copy is "hash chain
-    /// consistent, signatures not checked", never "verified".
+    /// `trailmap verify -s s3://BUCKET/... --save-signatures FILE` wrote. They are checked with
+    /// CloudTrail's keys (--public-keys, or ListPublicKeys), never with keys in the file.
+    /// Without signatures a local copy is "hash chain consistent, signatures not checked",
+    /// never "verified".
     #[arg(long, value_name = "FILE.json", conflicts_with = "signatures_from")]
     pub signatures: Option<PathBuf>,
     /// Digest signatures for a local copy, read from the trail's bucket: one HEAD request per

@@ -464,19 +464,16 @@ pub async fn verify(
         })
         .collect();
 
-    let given_keys = match &options.signatures {
-        Some(SignatureSource::File(path)) => {
-            let file = SignatureFile::load(path)?;
-            file.attach(&mut digests);
-            Some(file.public_keys(path)?)
-        }
+    match &options.signatures {
+        // The file's own keys are never trusted: whoever could forge the copy could forge the
+        // file. The signatures are checked with CloudTrail's keys, as for S3.
+        Some(SignatureSource::File(path)) => SignatureFile::load(path)?.attach(&mut digests),
         Some(SignatureSource::S3 { bucket }) => {
             errors.extend(signatures::attach_from_s3(&mut digests, bucket, aws_options).await);
-            None
         }
-        None => None,
-    };
-    let public_keys = public_keys(&digests, options, aws_options, given_keys).await?;
+        None => {}
+    }
+    let public_keys = public_keys(&digests, options, aws_options).await?;
     let everything_in_s3 = specs.iter().all(|s| !matches!(s, SourceSpec::Local(_)));
     let range = Range {
         from: options.filter.from,
@@ -511,23 +508,15 @@ fn signatures(digests: &[FoundDigest]) -> Signatures {
     }
 }
 
-/// The public keys for the digests with a signature: `--public-keys` (with the keys of a
-/// `--signatures` file, `given`), else those `given`, else CloudTrail's, from each trail's home
-/// Region.
+/// CloudTrail's public keys for the digests with a signature: `--public-keys`, else asked of
+/// CloudTrail in each trail's home Region.
 async fn public_keys(
     digests: &[FoundDigest],
     options: &VerifyOptions,
     aws_options: &AwsOptions,
-    given: Option<PublicKeys>,
 ) -> Result<PublicKeys> {
-    match (&options.public_keys, given) {
-        (Some(path), given) => {
-            let mut keys = given.unwrap_or_default();
-            keys.extend(PublicKeys::from_file(path)?);
-            return Ok(keys);
-        }
-        (None, Some(given)) => return Ok(given),
-        (None, None) => {}
+    if let Some(path) = &options.public_keys {
+        return PublicKeys::from_file(path);
     }
     let signed: Vec<&FoundDigest> = digests.iter().filter(|d| has_signature(d)).collect();
     let times: Vec<DateTime<Utc>> = signed.iter().map(|d| d.key.time).collect();

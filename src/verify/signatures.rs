@@ -3,6 +3,8 @@
 //! `trailmap verify -s s3://... --save-signatures FILE` writes every signature (and the public
 //! keys that checked them) to a file, and `--signatures FILE` gives them back to a local copy;
 //! `--signatures-from s3://BUCKET` asks S3 for each digest's metadata with a HEAD request.
+//! Either way the signatures are checked with CloudTrail's public keys (`--public-keys`, or
+//! `ListPublicKeys`), never with keys that came with them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -50,7 +52,9 @@ pub struct SavedSignature {
 }
 
 /// A signatures file: every signature of a verification over S3, and the public keys that
-/// checked them, as `aws cloudtrail list-public-keys` prints them.
+/// checked them, as `aws cloudtrail list-public-keys` prints them. The keys are a record of
+/// what checked the signatures, not trusted when the file is read back: a local copy's
+/// signatures are checked with `--public-keys` or CloudTrail's `ListPublicKeys`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SignatureFile {
     /// [`FORMAT`].
@@ -122,11 +126,6 @@ impl SignatureFile {
         };
         let text = serde_json::to_string_pretty(self).map_err(|e| failed(e.to_string()))?;
         std::fs::write(path, text).map_err(|e| failed(format!("cannot write: {e}")))
-    }
-
-    /// The public keys it carries.
-    pub fn public_keys(&self, origin: &Path) -> Result<PublicKeys> {
-        PublicKeys::from_list_json(&self.public_keys.to_string(), &origin.display().to_string())
     }
 
     /// Gives each local digest the signature saved for the location it names.
