@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use crate::common::*;
 use crate::verify::{
-    BUCKET, LAST_DAY, Signed, gaps, gzip, problems, read_gzip_json, verify, verify_local, verify_s3,
+    AUDIT_TO, BUCKET, LAST_DAY, Signed, gaps, gzip, problems, read_gzip_json, verify, verify_local,
+    verify_s3,
 };
 use trailmap::verify::keys::SigningKey;
 
@@ -30,9 +31,10 @@ fn planted_copy(signed: &Signed, at: &str) -> PathBuf {
     path
 }
 
-/// `audit --verify` of the local copy with its signatures, `--to` and `extra`.
+/// `audit --verify` of the local copy with its signatures, `--to AUDIT_TO` (one hour of
+/// delivery margin) and `extra`.
 fn audit_verified(signed: &Signed, extra: &[&str]) -> (Option<i32>, Value) {
-    let local = signed.local_args();
+    let local = signed.audit_args();
     let mut args: Vec<&str> = vec!["--verify"];
     args.extend(local.iter().map(String::as_str));
     args.extend_from_slice(extra);
@@ -93,7 +95,11 @@ fn a_file_after_the_newest_digest_is_pending_and_the_audit_that_reads_it_incompl
     let (code, report) = verify_local(&signed, &[]);
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(report["summary"]["log_files"]["pending"], 1, "{report:#}");
-    let (code, report) = audit_verified(&signed, &[]);
+    // Read with a margin that reaches it (the chain cannot cover that far: a gap too).
+    let local = signed.signature_args();
+    let mut args = vec!["--verify", "--delivery-margin", "3h", "--to", AUDIT_TO];
+    args.extend(local.iter().map(String::as_str));
+    let (code, report) = audit_bound(&signed, &args);
     assert_eq!(code, Some(2), "{report:#}");
     assert_eq!(report["complete"], false);
     assert_eq!(read_files(&report)["pending"], 1, "{report:#}");
@@ -171,13 +177,69 @@ fn a_late_file_kept_by_the_margin_is_judged_by_its_digest_after_to() {
     let to = (hour_start - chrono::Duration::seconds(1))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let local = signed.local_args();
-    let mut args = vec!["--verify"];
-    args.extend(local[..4].iter().map(String::as_str));
-    args.extend(["--to", to.as_str()]);
+    let local = signed.signature_args();
+    let mut args = vec!["--verify", "--delivery-margin", "1h", "--to", to.as_str()];
+    args.extend(local.iter().map(String::as_str));
     let (code, report) = audit_bound(&signed, &args);
     assert_eq!(code, Some(2), "{report:#}");
     assert_eq!(read_files(&report)["modified"], 1, "{report:#}");
+    // The chain itself is whole: the file read is what makes it incomplete.
+    assert_eq!(
+        report["coverage"]["integrity"]["verified"], true,
+        "{report:#}"
+    );
+}
+
+/// An audit up to `--to T` reads files delivered up to T plus the delivery margin, so its chain
+/// must cover that far: a late file deleted together with the digests after T is a gap.
+#[test]
+fn a_late_file_deleted_with_the_digests_after_to_is_a_gap_for_the_audit() {
+    let signed = Signed::new(&SigningKey::generate().unwrap());
+    let (file, hour_start) = straddling_file(&signed);
+    let to = hour_start - chrono::Duration::seconds(1);
+    std::fs::remove_file(&file).unwrap();
+    for digest in signed.digests(ORG1, "us-east-1") {
+        let end = read_gzip_json(&digest)["digestEndTime"]
+            .as_str()
+            .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc());
+        if end.is_some_and(|end| end > to) {
+            std::fs::remove_file(&digest).unwrap();
+        }
+    }
+    let to = to.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let local = signed.signature_args();
+    let mut args = vec!["--verify", "--delivery-margin", "1h", "--to", to.as_str()];
+    args.extend(local.iter().map(String::as_str));
+    let (code, report) = audit_bound(&signed, &args);
+    assert_eq!(code, Some(2), "{report:#}");
+    assert_eq!(
+        report["coverage"]["integrity"]["verified"], false,
+        "{report:#}"
+    );
+    let reasons = report["incomplete_reasons"].as_array().unwrap();
+    assert!(
+        reasons.contains(&Value::from("integrity-not-verified")),
+        "{reasons:?}"
+    );
+}
+
+/// `--from` anywhere in a digest's period: the digests judged name files delivered up to two
+/// periods before it, and every one of them is listed (none reported `missing`).
+#[test]
+fn no_from_falsely_reports_a_file_missing() {
+    let signed = Signed::new(&SigningKey::generate().unwrap());
+    let start = chrono::DateTime::parse_from_rfc3339("2025-03-01T02:00:00Z")
+        .unwrap()
+        .to_utc();
+    for step in 0..16 {
+        let from = (start + chrono::Duration::minutes(step * 20))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let (code, report) = verify_local(&signed, &["--from", &from]);
+        assert_eq!(code, Some(0), "--from {from}: {report:#}");
+        let problems = problems(&report);
+        assert!(problems.is_empty(), "--from {from}: {problems:?}");
+    }
 }
 
 /// Case 2, end: the newest digest of every chain deleted and a log of that hour edited. On S3

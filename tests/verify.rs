@@ -21,6 +21,10 @@ pub(crate) const BUCKET: &str = "trail-bucket";
 /// of the range there.
 pub(crate) const LAST_DAY: &str = "2025-03-02";
 
+/// Where audits of the generated archives end: with a one-hour delivery margin, their chain
+/// (through the end of [`LAST_DAY`]) covers what they may read.
+pub(crate) const AUDIT_TO: &str = "2025-03-02T22:00:00Z";
+
 /// A signed archive under `ROOT/trail-bucket/`, and CloudTrail's "public keys" in `ROOT/keys.json`.
 pub(crate) struct Signed {
     pub(crate) root: tempfile::TempDir,
@@ -78,6 +82,15 @@ impl Signed {
     pub(crate) fn local_args(&self) -> Vec<String> {
         let mut args = self.signature_args();
         args.extend(["--to".into(), LAST_DAY.into()]);
+        args
+    }
+
+    /// The options of an audit (or report) of the local copy whose range the chain covers:
+    /// [`Signed::signature_args`], `--to AUDIT_TO` and a one-hour delivery margin (an audit's
+    /// chain must cover `--to` plus the margin, the files it may read).
+    pub(crate) fn audit_args(&self) -> Vec<String> {
+        let mut args = self.signature_args();
+        args.extend(["--to", AUDIT_TO, "--delivery-margin", "1h"].map(String::from));
         args
     }
 
@@ -633,10 +646,15 @@ fn a_rewritten_newest_hour_is_never_verified() {
         ]),
         "{report:#}"
     );
-    // And the audit over it is incomplete either way.
+    // And the audit over it is incomplete either way, for the chain (no delivery margin: the
+    // copy ends at the cut).
     for extra in [
-        vec!["--verify", "--to", &cut],
-        [&["--verify"], &with_signatures[..]].concat(),
+        vec!["--verify", "--to", &cut, "--delivery-margin", "0h"],
+        [
+            &["--verify", "--delivery-margin", "0h"],
+            &with_signatures[..],
+        ]
+        .concat(),
     ] {
         let (code, report, _) = audit_run(
             &signed.bucket(),
@@ -645,6 +663,12 @@ fn a_rewritten_newest_hour_is_never_verified() {
         );
         assert_eq!(code, Some(2), "{report:#}");
         assert_eq!(report["complete"], false);
+        let reasons = report["incomplete_reasons"].as_array().unwrap();
+        assert!(
+            reasons.contains(&Value::from("integrity-not-verified"))
+                && reasons.contains(&Value::from("files-read-not-valid")),
+            "{reasons:?}"
+        );
     }
 }
 
@@ -730,7 +754,9 @@ fn the_integrity_table_joins_events_and_audit_and_report_require_it() {
         ]
     );
 
-    let verify_args = [&["--verify"], &local[..]].concat();
+    let audit = signed.audit_args();
+    let audit: Vec<&str> = audit.iter().map(String::as_str).collect();
+    let verify_args = [&["--verify"], &audit[..]].concat();
     let (code, report, _) = audit_run(
         &signed.bucket(),
         "queries/policies/eu-residency.toml",
@@ -769,7 +795,7 @@ fn the_integrity_table_joins_events_and_audit_and_report_require_it() {
             "-o",
             html.to_str().unwrap(),
         ],
-        &local[..],
+        &audit[..],
     ]
     .concat();
     stdout_ok(&trailmap(&report_args));
@@ -1001,5 +1027,8 @@ fn a_signatures_file_cannot_bring_its_own_keys() {
     );
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(report["verified"], false);
-    assert!(report["summary"]["log_files"]["valid"].is_null(), "{report:#}");
+    assert!(
+        report["summary"]["log_files"]["valid"].is_null(),
+        "{report:#}"
+    );
 }

@@ -177,7 +177,10 @@ impl SourceArgs {
     /// Verifies the digest chain of the sources, counting in `progress`.
     pub async fn verify(&self, progress: &VerifyProgress) -> anyhow::Result<Verification> {
         let (specs, options) = self.parse()?;
-        let options = VerifyOptions::from(&options);
+        let options = VerifyOptions {
+            through_delivery_margin: false,
+            ..VerifyOptions::from(&options)
+        };
         Ok(trailmap::verify::verify(&specs, &options, &self.aws(), progress).await?)
     }
 }

@@ -248,13 +248,15 @@ pub struct ReadOptions {
 }
 
 impl From<&ReadOptions> for crate::verify::VerifyOptions {
-    /// Verification of what a session reads: its filter, keys and file-size cap.
+    /// Verification of what a session reads: its filter, keys and file-size cap, through the
+    /// delivery margin after `--to` (the files it reads).
     fn from(options: &ReadOptions) -> Self {
         crate::verify::VerifyOptions {
             filter: options.filter.clone(),
             public_keys: options.public_keys.clone(),
             max_file_size: options.max_file_size,
             signatures: options.signatures.clone(),
+            through_delivery_margin: true,
         }
     }
 }

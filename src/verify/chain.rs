@@ -226,6 +226,9 @@ pub struct Range {
     /// `to`, the range ends a digest period and a grace before it. `None` for a local copy,
     /// whose newest files nothing vouches for.
     pub now: Option<DateTime<Utc>>,
+    /// The latest delivery the log listing holds (`None`: every file). A digest ending later
+    /// may name files that were not listed, so it is not judged.
+    pub listed_until: Option<DateTime<Utc>>,
 }
 
 impl Range {
@@ -267,6 +270,8 @@ struct Span {
     tail: DateTime<Utc>,
     /// The end of the newest digest of each account and Region.
     newest_of: HashMap<(String, String), DateTime<Utc>>,
+    /// [`Range::listed_until`].
+    listed_until: Option<DateTime<Utc>>,
 }
 
 impl Span {
@@ -313,6 +318,7 @@ impl Span {
             default_start,
             tail: range.now.unwrap_or(newest),
             newest_of,
+            listed_until: range.listed_until,
         })
     }
 
@@ -333,11 +339,12 @@ impl Span {
     }
 
     /// Whether a digest is judged: one that ends after a period before its stream's start
-    /// (it may name files the range reads), however late (a file delivered after `--to` may
-    /// hold events of the range).
+    /// (it may name files the range reads), up to the end of the log listing (a file delivered
+    /// after `--to` may hold events of the range).
     fn judges_digest(&self, digest: &FoundDigest) -> bool {
         let (_, to) = digest.estimated_period();
         to > self.start(&digest.key.chain.stream()) - DIGEST_PERIOD
+            && self.listed_until.is_none_or(|until| to <= until)
     }
 
     /// Where a log file named by no digest stands.
@@ -348,12 +355,12 @@ impl Span {
             .as_ref()
             .and_then(|origin| self.newest_of.get(origin))
             .is_none_or(|newest| latest > *newest);
-        if !after_newest {
-            Unnamed::Unlisted
-        } else if latest > self.tail - DIGEST_PERIOD - DIGEST_GRACE {
+        let recent = latest > self.tail - DIGEST_PERIOD - DIGEST_GRACE;
+        if after_newest && recent {
             Unnamed::Pending
         } else if delivered <= self.end {
-            // In range, after the newest digest: the end gap shows the digest that is not there.
+            // In range: a digest covering it does not name it, or (after the newest digest) the
+            // end gap shows the digest that is not there.
             Unnamed::Unlisted
         } else {
             Unnamed::BeyondListing
@@ -368,8 +375,8 @@ enum Unnamed {
     /// Delivered after the newest digest of its account and Region, within a digest period and
     /// a grace of the tail: too new for a digest to name it yet.
     Pending,
-    /// Delivered after the range and after every digest read: the digest that would name it
-    /// may lie beyond what was listed, so it is not judged.
+    /// Delivered after the range: the digest that would name it may lie beyond what was
+    /// listed, so it is not judged.
     BeyondListing,
 }
 
@@ -953,6 +960,7 @@ mod tests {
             from: Some(hour(0)),
             to: Some(hour(7)),
             now: None,
+            listed_until: None,
         };
         let judged = judge(&all, &BTreeMap::new(), &PublicKeys::default(), range);
         assert_eq!(judged.gaps.len(), 1);
@@ -1142,6 +1150,7 @@ mod tests {
             from: Some(at("2025-03-01T00:30:00Z")),
             to: Some(at("2025-03-01T01:30:00Z")),
             now: None,
+            listed_until: None,
         };
         let judged = judge(&[d0, d1, d2], &logs, &PublicKeys::default(), range);
         for key in [first, inside, after_to, late] {

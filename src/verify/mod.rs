@@ -67,6 +67,10 @@ pub struct VerifyOptions {
     /// `--signatures FILE` or `--signatures-from s3://BUCKET`: signatures for a local copy's
     /// digests.
     pub signatures: Option<SignatureSource>,
+    /// Whether the range runs to `--to` plus the delivery margin: what a query, report or audit
+    /// up to `--to` reads (files delivered that late may hold events up to `--to`), so the chain
+    /// must cover it too. `trailmap verify` itself ends at `--to`.
+    pub through_delivery_margin: bool,
 }
 
 /// How signatures were checked.
@@ -385,21 +389,18 @@ pub async fn verify(
     progress: &VerifyProgress,
 ) -> Result<Verification> {
     options.filter.validate()?;
-    // Listed from a digest period (and a grace) before --from: the first digest overlapping
-    // the range may name files delivered before it.
+    // Listed from two digest periods (and a grace) before --from: the digests judged (those
+    // ending after a period before --from) name files delivered up to two periods before it.
     let listed = ScanFilter {
         from: options
             .filter
             .from
-            .map(|from| from - DIGEST_PERIOD - DIGEST_GRACE),
+            .map(|from| from - DIGEST_PERIOD * 2 - DIGEST_GRACE),
         ..options.filter.clone()
     };
     let key_filters: Vec<_> = listed.key_expr().into_iter().collect();
-    let keys = KeyPredicate::new(
-        &key_filters,
-        options.filter.delivery_margin + Duration::hours(2),
-        &SessionContext::new().state(),
-    )?;
+    let listing_margin = options.filter.delivery_margin + Duration::hours(2);
+    let keys = KeyPredicate::new(&key_filters, listing_margin, &SessionContext::new().state())?;
     let listing = source::list_with_digests(specs, keys.as_ref(), aws_options).await?;
     let mut errors = listing.errors.clone();
     let fetcher = &listing.fetcher;
@@ -475,9 +476,14 @@ pub async fn verify(
     }
     let public_keys = public_keys(&digests, options, aws_options).await?;
     let everything_in_s3 = specs.iter().all(|s| !matches!(s, SourceSpec::Local(_)));
+    let late = match options.through_delivery_margin {
+        true => options.filter.delivery_margin,
+        false => Duration::zero(),
+    };
     let range = Range {
         from: options.filter.from,
-        to: options.filter.to,
+        to: options.filter.to.map(|to| to + late),
+        listed_until: options.filter.to.map(|to| to + listing_margin),
         now: everything_in_s3.then(Utc::now),
     };
     let judgement = chain::judge(&digests, &logs, &public_keys, range);
