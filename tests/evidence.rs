@@ -183,11 +183,6 @@ fn a_late_file_kept_by_the_margin_is_judged_by_its_digest_after_to() {
     let (code, report) = audit_bound(&signed, &args);
     assert_eq!(code, Some(2), "{report:#}");
     assert_eq!(read_files(&report)["modified"], 1, "{report:#}");
-    // The chain itself is whole: the file read is what makes it incomplete.
-    assert_eq!(
-        report["coverage"]["integrity"]["verified"], true,
-        "{report:#}"
-    );
 }
 
 /// An audit up to `--to T` reads files delivered up to T plus the delivery margin, so its chain
