@@ -22,7 +22,8 @@ ARCHIVE="$WORK/signed-chain-$EVENTS"
 if [ ! -d "$ARCHIVE" ]; then
   openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/key.pem" 2>/dev/null
   "$BIN" generate -o "$ARCHIVE" --events "$EVENTS" --events-per-file 120 --days 30 \
-    --sign-key "$WORK/key.pem" --signatures-out "$ARCHIVE.signatures.json" >/dev/null
+    --sign-key "$WORK/key.pem" --signatures-out "$ARCHIVE.signatures.json" \
+    --public-keys-out "$ARCHIVE.keys.json" >/dev/null
 fi
 FILES=$(find "$ARCHIVE" -name '*.json.gz' | wc -l)
 INFLATED=$(find "$ARCHIVE" -name '*.json.gz' -print0 | xargs -0 cat | gzip -dc | wc -c)
@@ -59,7 +60,8 @@ sha_only() {
 }
 verify_all() {
   # A local copy: its signatures as saved from S3, and --to to anchor its tail.
-  "$BIN" verify -s "$ARCHIVE" --signatures "$ARCHIVE.signatures.json" --to 2025-03-30 \
+  "$BIN" verify -s "$ARCHIVE" --signatures "$ARCHIVE.signatures.json" \
+    --public-keys "$ARCHIVE.keys.json" --to 2025-03-30 \
     --format json -o /dev/null 2>/dev/null
 }
 # The answer first: a clean chain verifies (exit 0).

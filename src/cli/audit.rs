@@ -67,10 +67,17 @@ fn verdict(report: &AuditReport) -> String {
             missing.push(format!("{} file(s) could not be read", c.load_errors.len()));
         }
         if let Some(integrity) = c.integrity.as_ref().filter(|i| !i.verified) {
-            missing.push(format!(
+            let mut text = format!(
                 "the logs cannot be shown unaltered: {}",
                 integrity.headline()
-            ));
+            );
+            if integrity.gap_hours > 0.0 {
+                text.push_str(&format!(
+                    " (the chain must cover --to plus the delivery margin, {}, since files delivered that late are read: a recent range stays incomplete until then, or narrow --delivery-margin)",
+                    c.delivery_margin
+                ));
+            }
+            missing.push(text);
         }
         if let Some(read) = c.integrity_of_read.as_ref().filter(|r| !r.all_valid()) {
             let mut text = format!(
