@@ -13,7 +13,6 @@ use crate::common::chain_signer::{
     ChainPlan, IndependentSigner, SignedDigest, find_log_files, write_chains,
 };
 use crate::common::s3_server::{Faults, S3Server};
-use crate::common::trailmap_with_env;
 use trailmap::generate::{GeneratorConfig, generate};
 
 const BUCKET: &str = "trail-bucket";
@@ -29,20 +28,10 @@ fn verify_s3(server: &S3Server, keys: &Path, to: &str) -> (Option<i32>, Value) {
 fn verify_s3_range(server: &S3Server, keys: &Path, range: &[&str]) -> (Option<i32>, Value) {
     let env = server.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let source = format!("s3://{BUCKET}/");
     let keys = keys.to_str().expect("utf-8 path");
-    let mut args = vec!["verify", "-s", &source, "--public-keys", keys];
+    let mut args = vec!["--public-keys", keys];
     args.extend_from_slice(range);
-    args.extend_from_slice(&["--format", "json"]);
-    let output = trailmap_with_env(&args, &env);
-    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code(), report)
+    crate::verify::verify(&format!("s3://{BUCKET}/"), &args, &env)
 }
 
 /// The status of every digest in a report, by its key in the bucket.
@@ -77,16 +66,6 @@ fn log_statuses(report: &Value) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-fn put_signature(server: &S3Server, key: &str, signature: &str) {
-    server.set_metadata(
-        key,
-        &[
-            ("signature", signature),
-            ("signature-algorithm", "SHA256withRSA"),
-        ],
-    );
 }
 
 /// An archive whose chains `chain_signer` wrote, served on the S3 test server with each
@@ -172,7 +151,7 @@ impl Independent {
 
         let server = S3Server::start(root.path(), Faults::default());
         for digest in &digests {
-            put_signature(&server, &digest.key, &digest.signature);
+            crate::verify::put_digest(&server, &digest.key, &digest.signature);
         }
         Independent {
             root,
@@ -231,7 +210,7 @@ fn trailmap_verifies_an_independently_signed_chain() {
     let mut signature = hex::decode(&victim.signature).unwrap();
     let middle = signature.len() / 2;
     signature[middle] ^= 0x01;
-    put_signature(&archive.server, &victim.key, &hex::encode(signature));
+    crate::verify::put_digest(&archive.server, &victim.key, &hex::encode(signature));
     let (code, report) = verify_s3(&archive.server, &keys, &archive.end());
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(report["verified"], false, "{report:#}");

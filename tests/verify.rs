@@ -941,18 +941,15 @@ fn signatures_saved_from_s3_or_read_with_head_verify_a_local_copy() {
     assert_eq!(file["digests"].as_array().unwrap().len() as u64, digests);
 
     let source = signed.bucket().display().to_string();
-    let (code, report) = verify(
-        &source,
-        &[
-            "--signatures",
-            &saved_arg,
-            "--public-keys",
-            &keys,
-            "--to",
-            LAST_DAY,
-        ],
-        &[],
-    );
+    let with_saved = [
+        "--signatures",
+        &saved_arg,
+        "--public-keys",
+        &keys,
+        "--to",
+        LAST_DAY,
+    ];
+    let (code, report) = verify(&source, &with_saved, &[]);
     assert_eq!(code, Some(0), "{report:#}");
     assert_eq!(
         report["summary"]["digests"]["valid"].as_u64(),
@@ -983,18 +980,7 @@ fn signatures_saved_from_s3_or_read_with_head_verify_a_local_copy() {
     let mut digest = read_gzip_json(&victim);
     digest["digestEndTime"] = Value::String("2025-03-01T04:00:01Z".into());
     std::fs::write(&victim, gzip(&serde_json::to_vec(&digest).unwrap())).unwrap();
-    let (code, report) = verify(
-        &source,
-        &[
-            "--signatures",
-            &saved_arg,
-            "--public-keys",
-            &keys,
-            "--to",
-            LAST_DAY,
-        ],
-        &[],
-    );
+    let (code, report) = verify(&source, &with_saved, &[]);
     assert_eq!(code, Some(1), "{report:#}");
     assert!(
         problems(&report).contains(&entry("digest", "bad-signature", &signed.key(&victim))),

@@ -811,17 +811,28 @@ mod tests {
         previous: Option<&FoundDigest>,
         logs: &[(&str, &str)],
     ) -> FoundDigest {
-        let end = format!("2025-03-01T{:02}:00:00Z", hour + 1);
         let suffix = if backfill { "_backfill" } else { "" };
         let object = format!(
             "AWSLogs/1/CloudTrail-Digest/r-1/1_CloudTrail-Digest_eu-west-1_t_us-east-1_20250301T{:02}0000Z{suffix}.json.gz",
             hour + 1
         );
+        let start = at(&format!("2025-03-01T{hour:02}:00:00Z"));
+        local_digest((start, start + DIGEST_PERIOD), object, previous, logs)
+    }
+
+    /// A local digest (no signature: hash chain only) of `period` at `object`, naming `logs`
+    /// (key and hash), linked to `previous`.
+    fn local_digest(
+        (start, end): Period,
+        object: String,
+        previous: Option<&FoundDigest>,
+        logs: &[(&str, &str)],
+    ) -> FoundDigest {
         let previous_read = previous.and_then(|p| p.content.as_ref().ok());
         let digest = Digest {
             aws_account_id: None,
-            digest_start_time: format!("2025-03-01T{hour:02}:00:00Z"),
-            digest_end_time: end,
+            digest_start_time: format_digest_time(start),
+            digest_end_time: format_digest_time(end),
             digest_s3_bucket: "b".into(),
             digest_s3_object: object.clone(),
             digest_public_key_fingerprint: String::new(),
@@ -850,7 +861,7 @@ mod tests {
             bucket: None,
             content: Ok(ReadDigest {
                 digest,
-                sha256: format!("hash-of-{hour}{suffix}"),
+                sha256: format!("hash-of-{object}"),
                 signature: None,
             }),
         }
@@ -1005,8 +1016,7 @@ mod tests {
         chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
     }
 
-    /// A local digest (no signature: hash chain only) covering `[start, start + 1 h)`, naming
-    /// `logs` with hash `aa`.
+    /// A local digest covering `[start, start + 1 h)`, naming `logs` with hash `aa`.
     fn digest_from(start: &str, previous: Option<&FoundDigest>, logs: &[&str]) -> FoundDigest {
         let start = at(start);
         let end = start + DIGEST_PERIOD;
@@ -1014,43 +1024,8 @@ mod tests {
             "AWSLogs/1/CloudTrail-Digest/eu-west-1/1_CloudTrail-Digest_eu-west-1_t_us-east-1_{}.json.gz",
             end.format("%Y%m%dT%H%M%SZ")
         );
-        let previous_read = previous.and_then(|p| p.content.as_ref().ok());
-        let digest = Digest {
-            aws_account_id: None,
-            digest_start_time: format_digest_time(start),
-            digest_end_time: format_digest_time(end),
-            digest_s3_bucket: "b".into(),
-            digest_s3_object: object.clone(),
-            digest_public_key_fingerprint: String::new(),
-            digest_signature_algorithm: "SHA256withRSA".into(),
-            previous_digest_s3_bucket: previous_read.map(|_| "b".into()),
-            previous_digest_s3_object: previous_read.map(|p| p.digest.digest_s3_object.clone()),
-            previous_digest_hash_value: previous_read.map(|p| p.sha256.clone()),
-            previous_digest_hash_algorithm: None,
-            previous_digest_signature: None,
-            log_files: logs
-                .iter()
-                .map(|key| DigestedLog {
-                    s3_bucket: "b".into(),
-                    s3_object: (*key).into(),
-                    hash_value: "aa".into(),
-                    hash_algorithm: "SHA-256".into(),
-                    oldest_event_time: None,
-                    newest_event_time: None,
-                })
-                .collect(),
-        };
-        let file = format!("{ROOT}{object}");
-        FoundDigest {
-            key: DigestKey::parse(&file).unwrap(),
-            file,
-            bucket: None,
-            content: Ok(ReadDigest {
-                digest,
-                sha256: format!("hash-of-{end}"),
-                signature: None,
-            }),
-        }
+        let logs: Vec<(&str, &str)> = logs.iter().map(|key| (*key, "aa")).collect();
+        local_digest((start, end), object, previous, &logs)
     }
 
     /// A log file delivered at `delivered` (its key's minute), hash `aa`.
