@@ -491,6 +491,8 @@ impl TrailSession {
                     json_bytes: 0,
                     bad_times,
                     lag_seconds,
+                    // The executors decode; the bytes they read are not hashed here.
+                    sha256: None,
                 };
                 (log_file, Ok(facts))
             })

@@ -340,3 +340,54 @@ fn a_local_copy_without_signatures_or_to_never_exits_zero() {
         Some(true)
     );
 }
+
+/// Case 1, the bytes: the audit reads an edited file, and the original is back by the time the
+/// verification fetches it again. The audit hashed what it decoded, so the file is not valid.
+#[test]
+fn a_file_replaced_between_the_audit_read_and_the_verification_is_not_valid() {
+    let signed = Signed::new(&SigningKey::generate().unwrap());
+    let server = signed.serve();
+    let file = signed.logs(ORG1, "us-east-1")[1].clone();
+    let original = std::fs::read(&file).unwrap();
+    let mut log = read_gzip_json(&file);
+    log["Records"].as_array_mut().unwrap().pop();
+    std::fs::write(&file, gzip(&serde_json::to_vec(&log).unwrap())).unwrap();
+    server.overwrite_when_digests_are_listed(&file, original);
+
+    let env = server.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let source = format!("s3://{BUCKET}/");
+    let keys = signed.keys();
+    let args = [
+        "audit",
+        "-s",
+        &source,
+        "--policy",
+        POLICY,
+        "--format",
+        "json",
+        "--verify",
+        "--public-keys",
+        &keys,
+        "--to",
+        AUDIT_TO,
+        "--delivery-margin",
+        "1h",
+    ];
+    let output = trailmap_with_env(&args, &env);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&output.stderr));
+    });
+    assert_eq!(output.status.code(), Some(2), "{report:#}");
+    // The chain itself verified: the original is what the digest names.
+    assert_eq!(
+        report["coverage"]["integrity"]["verified"], true,
+        "{report:#}"
+    );
+    assert_eq!(read_files(&report)["read-differs"], 1, "{report:#}");
+    let reasons = report["incomplete_reasons"].as_array().unwrap();
+    assert!(
+        reasons.contains(&Value::from("files-read-not-valid")),
+        "{reasons:?}"
+    );
+}

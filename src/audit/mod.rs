@@ -30,9 +30,10 @@ use serde::Serialize;
 use crate::bedrock;
 use crate::error::{Error, LoadError, Result};
 use crate::schema::timestamp_type;
+use crate::session::FileOutcome;
 use crate::session::TrailSession;
 use crate::table::archive::human_duration;
-use crate::verify::{IntegritySummary, Verification};
+use crate::verify::{IntegritySummary, UNJUDGED, Verification, status_as_read};
 use policy::{Policy, PolicyError, Rule};
 
 /// `requirement` of a finding the log cannot settle.
@@ -65,14 +66,12 @@ pub struct Violation {
     pub model_id: Option<String>,
     /// The evidence: the log file holding the record.
     pub log_file: Option<String>,
-    /// With `--verify`: the integrity status of that log file (`valid`, `modified`, `pending`,
-    /// ..., or [`UNJUDGED`] when no digest judged it).
+    /// With `--verify`: the integrity status of that log file as the audit read it (`valid`,
+    /// `modified`, `pending`, ..., `unjudged`, `read-differs`: see
+    /// [`crate::verify::status_as_read`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrity: Option<String>,
 }
-
-/// The integrity status of a log file the audit read that no digest judged.
-pub const UNJUDGED: &str = "unjudged";
 
 impl Violation {
     /// Whether this finding is an unverifiable call rather than a proven violation.
@@ -272,22 +271,33 @@ impl AuditReport {
     /// Requires the logs to be shown unaltered (`--verify`): unless every log file and digest
     /// in range verified, every hour is covered, and every log file the audit read (`files_read`)
     /// is `valid`, the audit is incomplete. Each finding gets its log file's status.
-    pub fn require_integrity<'f>(
+    pub fn require_integrity(
         &mut self,
         verification: &Verification,
-        files_read: impl IntoIterator<Item = &'f str>,
+        files_read: &BTreeMap<String, FileOutcome>,
     ) {
-        let status_of = verification.status_of();
-        let status = |file: &str| status_of.get(file).map_or(UNJUDGED, |s| s.as_str());
+        let verdicts = verification.verdicts();
+        let status_of: HashMap<&str, &'static str> = files_read
+            .iter()
+            .filter_map(|(file, outcome)| {
+                let facts = outcome.as_ref().ok()?;
+                let status = status_as_read(verdicts.get(file.as_str()).copied(), facts.sha256);
+                Some((file.as_str(), status))
+            })
+            .collect();
         let mut read = ReadIntegrity::default();
-        for file in files_read {
-            let status = status(file);
-            *read.files.entry(status.to_owned()).or_default() += 1;
-            let events = self.events_by_file.get(file).copied().unwrap_or(0);
-            *read.events.entry(status.to_owned()).or_default() += events;
+        for (file, status) in &status_of {
+            *read.files.entry((*status).to_owned()).or_default() += 1;
+            let events = self.events_by_file.get(*file).copied().unwrap_or(0);
+            *read.events.entry((*status).to_owned()).or_default() += events;
         }
         for finding in &mut self.violations {
-            finding.integrity = Some(finding.log_file.as_deref().map_or(UNJUDGED, status).into());
+            let status = finding
+                .log_file
+                .as_deref()
+                .and_then(|file| status_of.get(file).copied())
+                .unwrap_or(UNJUDGED);
+            finding.integrity = Some(status.to_owned());
         }
         let integrity = verification.summary();
         if !integrity.verified {

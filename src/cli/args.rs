@@ -232,9 +232,12 @@ impl ReadArgs {
         ))
     }
 
-    /// Lists the sources and opens a session over them.
-    pub async fn open(&self) -> anyhow::Result<TrailSession> {
-        let (specs, options) = self.parse()?;
+    /// Lists the sources and opens a session over them, hashing each file's text as it is
+    /// decoded when `hash_text` is set (for `--verify`: the bytes judged are the bytes the
+    /// digest names).
+    pub async fn open_hashing(&self, hash_text: bool) -> anyhow::Result<TrailSession> {
+        let (specs, mut options) = self.parse()?;
+        options.hash_text = hash_text;
         Ok(trailmap::open(&specs, &options, &self.source.aws()).await?)
     }
 

@@ -205,17 +205,14 @@ fn table_text(report: &AuditReport) -> anyhow::Result<String> {
 /// Runs `trailmap audit`.
 pub async fn run(args: AuditArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let policy = Policy::load(&args.policy)?;
-    let session = Arc::new(args.source.open().await?);
+    // With --verify each file's text is hashed as it is decoded: the bytes judged are the
+    // bytes the digest names.
+    let session = Arc::new(args.source.open_hashing(args.verify).await?);
     let progress = Progress::start(&session, quiet);
     let mut report = audit::run(&session, &policy).await?;
     if args.verify {
         let verification = session.verification().await?;
-        let outcomes = session.file_outcomes().await?;
-        let read = outcomes
-            .iter()
-            .filter(|(_, outcome)| outcome.is_ok())
-            .map(|(file, _)| file.as_str());
-        report.require_integrity(&verification, read);
+        report.require_integrity(&verification, &session.file_outcomes().await?);
     }
     progress.finish(&session);
     let target = output::target_name(args.output.as_deref());

@@ -11,6 +11,7 @@ use super::args::{ReadArgs, report_load_errors};
 use super::progress::Progress;
 use trailmap::report::{self, html, markdown};
 use trailmap::verify::chain::LogStatus;
+use trailmap::verify::status_as_read;
 
 /// Options of `trailmap report`.
 #[derive(Debug, Args)]
@@ -36,19 +37,21 @@ pub struct ReportArgs {
 
 /// Runs `trailmap report`.
 pub async fn run(args: ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
-    let session = Arc::new(args.source.open().await?);
+    let session = Arc::new(args.source.open_hashing(args.verify).await?);
     let progress = Progress::start(&session, quiet);
     let mut data = report::build(&session).await?;
     let mut unverified = false;
     if args.verify {
         let verification = session.verification().await?;
         let summary = verification.summary();
-        let status_of = verification.status_of();
+        let verdicts = verification.verdicts();
         let outcomes = session.file_outcomes().await?;
         let not_valid = outcomes
             .iter()
-            .filter(|(file, outcome)| {
-                outcome.is_ok() && status_of.get(file.as_str()) != Some(&LogStatus::Valid)
+            .filter_map(|(file, outcome)| Some((file, outcome.as_ref().ok()?)))
+            .filter(|(file, facts)| {
+                status_as_read(verdicts.get(file.as_str()).copied(), facts.sha256)
+                    != LogStatus::Valid.as_str()
             })
             .count();
         if !summary.verified || not_valid > 0 {

@@ -14,6 +14,7 @@ pub mod record;
 pub mod row;
 pub mod skim;
 pub mod stream;
+pub mod text_hash;
 pub mod time;
 
 use std::io::{BufRead, Read};
@@ -31,6 +32,7 @@ use crate::schema::Column;
 use batch::{BatchBuilder, DecodedBatch, PendingCall};
 use profiles::ProfileMap;
 use row::{Needs, Row};
+use text_hash::HashingRead;
 use time::parse_event_time;
 
 /// Rows per batch unless the plan is given DataFusion's `batch_size`.
@@ -49,6 +51,7 @@ pub struct DecodePlan {
     max_file_size: u64,
     batch_size: usize,
     records: pushdown::RecordFilter,
+    hash_text: bool,
 }
 
 impl DecodePlan {
@@ -70,6 +73,7 @@ impl DecodePlan {
             max_file_size: gzip::DEFAULT_MAX_FILE_SIZE,
             batch_size: DEFAULT_BATCH_SIZE,
             records: pushdown::RecordFilter::default(),
+            hash_text: false,
         }
     }
 
@@ -90,6 +94,11 @@ impl DecodePlan {
             max_file_size: bytes,
             ..self
         }
+    }
+
+    /// The same plan hashing each file's JSON text as it decodes it ([`Decoded::sha256`]).
+    pub fn with_text_hash(self, hash_text: bool) -> Self {
+        DecodePlan { hash_text, ..self }
     }
 
     /// The same plan flushing a batch every `rows` rows (DataFusion's `batch_size`).
@@ -146,6 +155,8 @@ pub struct Decoded {
     pub bad_times: usize,
     /// The application profiles the file's `CreateInferenceProfile` events create.
     pub created_profiles: ProfileMap,
+    /// SHA-256 of the JSON text, when the plan hashes it.
+    pub sha256: Option<[u8; 32]>,
 }
 
 /// The rows of a decoded batch that call one application profile the plan did not know, from
@@ -233,7 +244,7 @@ pub fn decode_file<R: BufRead>(
     plan: &DecodePlan,
     memory: &mut MemoryReservation,
 ) -> Result<Decoded, DecodeError> {
-    let mut text = gzip::JsonText::open(input, named_gzip)?;
+    let mut text = HashingRead::new(gzip::JsonText::open(input, named_gzip)?, plan.hash_text);
     let mut batches = BatchBuilder::new(
         Arc::clone(&plan.schema),
         &plan.columns,
@@ -282,6 +293,7 @@ pub fn decode_file<R: BufRead>(
             pending,
         )
     })?;
+    let (text, sha256) = text.finish().map_err(gzip::read_error)?;
     text.finish()?;
     Ok(Decoded {
         batches: batches.finish()?,
@@ -290,6 +302,7 @@ pub fn decode_file<R: BufRead>(
         oldest_event,
         bad_times,
         created_profiles,
+        sha256,
     })
 }
 

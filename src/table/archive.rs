@@ -96,7 +96,13 @@ pub struct FileFacts {
     pub bad_times: usize,
     /// Delivery time (from the key) minus the oldest event, in seconds.
     pub lag_seconds: Option<i64>,
+    /// SHA-256 of the JSON text decoded, when the session hashes it ([`ReadOptions::hash_text`]).
+    pub sha256: Option<[u8; 32]>,
 }
+
+/// The [`FileFacts::sha256`] of a file read twice with different bytes: no SHA-256 a digest
+/// names is all zeros.
+pub const CHANGED_WHILE_READ: [u8; 32] = [0; 32];
 
 /// Totals over the files read so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -240,6 +246,9 @@ pub struct ReadOptions {
     pub public_keys: Option<std::path::PathBuf>,
     /// `--signatures` / `--signatures-from`: signatures for a local copy's digests.
     pub signatures: Option<crate::verify::signatures::SignatureSource>,
+    /// Hash each file's JSON text as it is decoded (SHA-256, [`FileFacts::sha256`]), so that
+    /// `--verify` judges the very bytes that were read, not a second download of them.
+    pub hash_text: bool,
     /// Keep decoded columns between statements, up to this many bytes (`trailmap shell`'s
     /// `--cache-size`); `None`: decode for each statement.
     pub column_cache: Option<u64>,
@@ -270,6 +279,7 @@ impl Default for ReadOptions {
             memory_limit: None,
             public_keys: None,
             signatures: None,
+            hash_text: false,
             column_cache: None,
             cluster: None,
         }
@@ -314,6 +324,8 @@ pub struct Archive {
     /// Whether a file that cannot be read fails the scan instead of being recorded: an
     /// executor of a cluster has no one to tell its load errors to, so it fails closed.
     fail_on_load_error: bool,
+    /// [`ReadOptions::hash_text`].
+    hash_text: bool,
 }
 
 impl Archive {
@@ -339,6 +351,7 @@ impl Archive {
             cache: options.column_cache.map(ColumnCache::new),
             token: random_token(),
             fail_on_load_error: false,
+            hash_text: options.hash_text,
         }
     }
 
@@ -446,6 +459,7 @@ impl Archive {
             Arc::clone(&self.given_profiles),
         )
         .with_max_file_size(self.max_file_size)
+        .with_text_hash(self.hash_text)
     }
 
     /// A pending batch with its rows' application profiles resolved: from every profile of the
@@ -792,8 +806,20 @@ impl Archive {
             json_bytes: decoded.json_bytes,
             bad_times: decoded.bad_times,
             lag_seconds,
+            sha256: decoded.sha256,
         };
-        let read_before = self.outcomes().insert(log_file, Outcome::Read(facts));
+        let mut outcomes = self.outcomes();
+        // Read twice with different bytes: the file changed while it was read, and no digest
+        // can vouch for what was decoded.
+        let facts = match outcomes.get(&log_file) {
+            Some(Outcome::Read(before)) if before.sha256 != facts.sha256 => FileFacts {
+                sha256: Some(CHANGED_WHILE_READ),
+                ..facts
+            },
+            _ => facts,
+        };
+        let read_before = outcomes.insert(log_file, Outcome::Read(facts));
+        drop(outcomes);
         // A file read again (by another statement, or redone by ingest) counts once.
         if !matches!(read_before, Some(Outcome::Read(_))) {
             self.progress.add(size, decoded.records, false);

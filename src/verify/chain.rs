@@ -182,6 +182,9 @@ pub struct LogVerdict {
     pub digest_file: Option<String>,
     /// Why, when not valid.
     pub reason: Option<String>,
+    /// The hex SHA-256 of its text as that digest names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// A stretch of time no valid digest covers.
@@ -604,6 +607,7 @@ fn judge_logs(
                 status,
                 digest_file: Some(digest.file.clone()),
                 reason,
+                sha256: Some((*expected).to_owned()),
             }
         })
         .collect();
@@ -731,6 +735,7 @@ fn unlisted(
                 status,
                 digest_file: None,
                 reason: Some(reason),
+                sha256: None,
             }
         })
         .collect()

@@ -186,6 +186,36 @@ impl IntegritySummary {
     }
 }
 
+/// The status of a log file that was read but that no digest judged.
+pub const UNJUDGED: &str = "unjudged";
+
+/// The status of a valid log file whose text was not hashed as it was read (on a cluster the
+/// executors decode it), so the bytes used cannot be tied to the digest.
+pub const UNHASHED: &str = "unhashed";
+
+/// The status of a valid log file whose text, hashed as it was read, is not the text its digest
+/// names: it changed between the read and the verification (or while it was read).
+pub const READ_DIFFERS: &str = "read-differs";
+
+/// The integrity status of a log file as a session read it (`read_sha256`: the SHA-256 of the
+/// text decoded, when it was hashed): its verdict's, unless the text used is not the text its
+/// digest names.
+pub fn status_as_read(verdict: Option<&LogVerdict>, read_sha256: Option<[u8; 32]>) -> &'static str {
+    let Some(verdict) = verdict else {
+        return UNJUDGED;
+    };
+    if verdict.status != LogStatus::Valid {
+        return verdict.status.as_str();
+    }
+    match (read_sha256, &verdict.sha256) {
+        (None, _) => UNHASHED,
+        (Some(read), Some(named)) if hex::encode(read).eq_ignore_ascii_case(named) => {
+            LogStatus::Valid.as_str()
+        }
+        _ => READ_DIFFERS,
+    }
+}
+
 /// What a range without an anchored end cannot show.
 pub const UNANCHORED: &str =
     "; a local copy cannot show that its newest digests and log files were not removed: pass --to";
@@ -223,12 +253,12 @@ impl Verification {
             })
     }
 
-    /// The status of each log file judged, by name.
-    pub fn status_of(&self) -> std::collections::HashMap<&str, LogStatus> {
+    /// The verdict of each log file judged, by name.
+    pub fn verdicts(&self) -> std::collections::HashMap<&str, &LogVerdict> {
         self.judgement
             .log_files
             .iter()
-            .map(|l| (l.log_file.as_str(), l.status))
+            .map(|l| (l.log_file.as_str(), l))
             .collect()
     }
 

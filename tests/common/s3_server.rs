@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use hyper::body::Incoming;
@@ -69,6 +69,8 @@ struct State {
     public_keys: Option<String>,
     /// The Region (of the request's signature) of every ListPublicKeys call.
     public_key_regions: Vec<String>,
+    /// Objects (their file, their new bytes) overwritten when a digest folder is first listed.
+    overwrite_on_digest_listing: Vec<(PathBuf, Vec<u8>)>,
 }
 
 /// Counts a GET as in flight from when its request arrives until its answer is produced.
@@ -254,6 +256,15 @@ impl S3Server {
                             cloudtrail_answer(&req, state.public_keys.as_deref())
                         };
                         let call = classify(&req);
+                        if matches!(&call, Call::List(prefix) if prefix.contains("CloudTrail-Digest"))
+                        {
+                            let due = std::mem::take(
+                                &mut state.lock().unwrap().overwrite_on_digest_listing,
+                            );
+                            for (path, bytes) in due {
+                                overwrite(&path, &bytes);
+                            }
+                        }
                         let latency = faults.latency;
                         let fault = {
                             let mut state = state.lock().unwrap();
@@ -332,6 +343,17 @@ impl S3Server {
             .insert(key.to_owned(), pairs);
     }
 
+    /// Overwrites the object stored in `path` with `bytes` when a `CloudTrail-Digest` folder is
+    /// first listed (as `trailmap verify` does, and a query's listing never does): someone
+    /// replacing an object between two reads of it.
+    pub fn overwrite_when_digests_are_listed(&self, path: &Path, bytes: Vec<u8>) {
+        self.state
+            .lock()
+            .unwrap()
+            .overwrite_on_digest_listing
+            .push((path.to_owned(), bytes));
+    }
+
     /// Answers CloudTrail ListPublicKeys with this JSON (`{"PublicKeyList": [...]}`).
     pub fn set_public_keys(&self, json: &str) {
         self.state.lock().unwrap().public_keys = Some(json.to_owned());
@@ -381,6 +403,15 @@ impl S3Server {
             ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent".to_owned()),
         ]
     }
+}
+
+/// Replaces the file at `path` with `bytes` in one step (a reader that has it open keeps the old
+/// bytes, as a GET under way on S3 does).
+fn overwrite(path: &Path, bytes: &[u8]) {
+    let mut staged = path.as_os_str().to_owned();
+    staged.push(".replacing");
+    std::fs::write(&staged, bytes).expect("write the replacement");
+    std::fs::rename(&staged, path).expect("replace the object");
 }
 
 /// Adds stored user metadata to a successful GET's response.
