@@ -81,16 +81,22 @@ pub enum Command {
     /// log files, deleted or moved digests, and hours no digest covers.
     ///
     /// Every (trail, account, Region) chain in the sources at once. Digests read from S3 have
-    /// their signatures checked (x-amz-meta-signature, CloudTrail's public keys); a local copy
-    /// has lost that metadata and is checked along the hash chain only, and says so. Without
-    /// --from/--to the range is what the digests found cover.
+    /// their signatures checked (x-amz-meta-signature, CloudTrail's public keys). A local copy
+    /// has lost that metadata: give it the signatures saved from S3 (--signatures FILE, or
+    /// --signatures-from s3://BUCKET), else it is only "hash chain consistent" (exit 1).
+    /// The range ends at --to, or for S3 at the time of the run less 1 h 30 min (a local copy
+    /// without --to cannot show its newest files were not removed: exit 1); it starts at
+    /// --from, or at each chain's oldest digest, whose predecessor must be there unless it
+    /// starts the chain. Files delivered after the newest digest are listed as pending.
     ///
-    /// Exit codes: 0 everything in range verified; 1 any integrity problem; 2 an object that
-    /// could not be read, or nothing found.
+    /// Exit codes: 0 everything in range verified; 1 any integrity problem, signatures not
+    /// checked, or a local copy without --to; 2 an object that could not be read, or nothing
+    /// found.
     ///
     /// Examples:
     ///   trailmap verify -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --to 2025-03-31
-    ///   trailmap verify -s logs/ --format json -o integrity.json
+    ///   trailmap verify -s s3://org-trail-logs/AWSLogs/ --save-signatures sigs.json
+    ///   trailmap verify -s logs/ --signatures sigs.json --to 2025-03-31 --format json
     ///   trailmap verify -s s3://bucket/ --public-keys keys.json --format csv -o integrity.csv
     #[command(verbatim_doc_comment)]
     Verify(verify::VerifyArgs),
