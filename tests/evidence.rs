@@ -103,6 +103,8 @@ fn a_file_after_the_newest_digest_is_pending_and_the_audit_that_reads_it_incompl
     assert_eq!(code, Some(2), "{report:#}");
     assert_eq!(report["complete"], false);
     assert_eq!(read_files(&report)["pending"], 1, "{report:#}");
+    let events = &report["coverage"]["integrity_of_read"]["events"]["pending"];
+    assert!(events.as_u64() > Some(0), "{report:#}");
     let planted = signed.key(&planted);
     for finding in report["violations"].as_array().unwrap() {
         if finding["log_file"].as_str().unwrap().ends_with(&planted) {
@@ -193,11 +195,12 @@ fn a_late_file_deleted_with_the_digests_after_to_is_a_gap_for_the_audit() {
     let (file, hour_start) = straddling_file(&signed);
     let to = hour_start - chrono::Duration::seconds(1);
     std::fs::remove_file(&file).unwrap();
+    // Every digest that starts after T (the one covering T stays): the chain still covers T.
     for digest in signed.digests(ORG1, "us-east-1") {
-        let end = read_gzip_json(&digest)["digestEndTime"]
+        let start = read_gzip_json(&digest)["digestStartTime"]
             .as_str()
             .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc());
-        if end.is_some_and(|end| end > to) {
+        if start.is_some_and(|start| start >= hour_start) {
             std::fs::remove_file(&digest).unwrap();
         }
     }
@@ -218,16 +221,33 @@ fn a_late_file_deleted_with_the_digests_after_to_is_a_gap_for_the_audit() {
     );
 }
 
-/// `--from` anywhere in a digest's period: the digests judged name files delivered up to two
-/// periods before it, and every one of them is listed (none reported `missing`).
+/// `--from` late in a digest's period: the digests judged name files delivered up to two
+/// periods before it, and every one of them is listed (none reported `missing`). At hh:50 the
+/// first digest judged starts at hh-1:00, and a listing only a period and a grace (plus the
+/// 15 minutes of clock skew) back would miss the files delivered in its first five minutes.
 #[test]
 fn no_from_falsely_reports_a_file_missing() {
     let signed = Signed::new(&SigningKey::generate().unwrap());
-    let start = chrono::DateTime::parse_from_rfc3339("2025-03-01T02:00:00Z")
+    let early = walkdir::WalkDir::new(signed.bucket())
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|name| name.contains("_CloudTrail_"))
+        .filter(|name| {
+            // YYYYMMDDTHHMMZ: minutes 00 to 04.
+            let stamp = name.split('_').nth(3).unwrap_or_default();
+            stamp.len() == 14 && stamp[11..13] < *"05"
+        })
+        .count();
+    assert!(
+        early > 0,
+        "no log file delivered in the first minutes of an hour"
+    );
+    let start = chrono::DateTime::parse_from_rfc3339("2025-03-01T01:50:00Z")
         .unwrap()
         .to_utc();
-    for step in 0..16 {
-        let from = (start + chrono::Duration::minutes(step * 20))
+    for hour in 0..46 {
+        let from = (start + chrono::Duration::hours(hour))
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
         let (code, report) = verify_local(&signed, &["--from", &from]);

@@ -314,7 +314,19 @@ pub fn created_profiles<R: BufRead>(
     max_file_size: u64,
     log_file: &str,
 ) -> Result<ProfileMap, DecodeError> {
-    let mut text = gzip::JsonText::open(input, named_gzip)?;
+    created_profiles_hashed(input, named_gzip, max_file_size, log_file, false).map(|(p, _)| p)
+}
+
+/// [`created_profiles`], with the SHA-256 of the whole text when `hash` is set (the profiles
+/// found then resolve calls, so the bytes they came from are held to the digest too).
+pub fn created_profiles_hashed<R: BufRead>(
+    input: R,
+    named_gzip: bool,
+    max_file_size: u64,
+    log_file: &str,
+    hash: bool,
+) -> Result<(ProfileMap, Option<[u8; 32]>), DecodeError> {
+    let mut text = HashingRead::new(gzip::JsonText::open(input, named_gzip)?, hash);
     let mut profiles = ProfileMap::default();
     SEARCHED_TEXT.with_borrow_mut(|head| -> Result<(), DecodeError> {
         // Most files create no profile: their text is only looked through, not parsed.
@@ -334,8 +346,9 @@ pub fn created_profiles<R: BufRead>(
         })?;
         Ok(())
     })?;
+    let (text, sha256) = text.finish().map_err(gzip::read_error)?;
     text.finish()?;
-    Ok(profiles)
+    Ok((profiles, sha256))
 }
 
 /// A file whose JSON text is at most this long is read whole and looked through for a

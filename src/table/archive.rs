@@ -4,7 +4,7 @@
 //! rayon pool (keeping tokio's threads free for I/O) and records the outcome: rows for the
 //! coverage counters, or a [`LoadError`] for `load_errors`, stderr and `--strict`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -19,7 +19,9 @@ use tokio::sync::OnceCell;
 use crate::decode::batch::DecodedBatch;
 use crate::decode::gzip::DEFAULT_MAX_FILE_SIZE;
 use crate::decode::profiles::ProfileMap;
-use crate::decode::{DecodePlan, Decoded, Pending, created_profiles, decode_file, resolve_pending};
+use crate::decode::{
+    DecodePlan, Decoded, Pending, created_profiles_hashed, decode_file, resolve_pending,
+};
 use crate::error::{DecodeError, FileError, LoadError};
 use crate::filter::ScanFilter;
 use crate::pool::on_rayon;
@@ -100,8 +102,8 @@ pub struct FileFacts {
     pub sha256: Option<[u8; 32]>,
 }
 
-/// The [`FileFacts::sha256`] of a file read twice with different bytes: no SHA-256 a digest
-/// names is all zeros.
+/// The [`FileFacts::sha256`] of a file read twice (by scans or profile searches) with different
+/// bytes: no SHA-256 a digest names is all zeros.
 pub const CHANGED_WHILE_READ: [u8; 32] = [0; 32];
 
 /// Totals over the files read so far.
@@ -326,6 +328,9 @@ pub struct Archive {
     fail_on_load_error: bool,
     /// [`ReadOptions::hash_text`].
     hash_text: bool,
+    /// With `hash_text`: the SHA-256 of every file's text as read so far, by `log_file`
+    /// ([`Archive::note_text_hash`]).
+    text_hashes: Mutex<HashMap<String, [u8; 32]>>,
 }
 
 impl Archive {
@@ -352,6 +357,7 @@ impl Archive {
             token: random_token(),
             fail_on_load_error: false,
             hash_text: options.hash_text,
+            text_hashes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -658,16 +664,22 @@ impl Archive {
             Ok(fetched) => {
                 let log_file = object.context.log_file.clone();
                 let max_file_size = self.max_file_size;
-                on_rayon(log_file, move || {
-                    created_profiles(
+                let hash = self.hash_text;
+                let read = on_rayon(log_file.clone(), move || {
+                    created_profiles_hashed(
                         fetched.open()?,
                         object.named_gzip(),
                         max_file_size,
                         &object.context.log_file,
+                        hash,
                     )
                     .map_err(|e| FileError::decode(&object.context.log_file, e))
                 })
-                .await
+                .await;
+                read.map(|(profiles, sha256)| {
+                    self.note_text_hash(&log_file, sha256);
+                    profiles
+                })
             }
             Err(e) => Err(e),
         };
@@ -675,6 +687,22 @@ impl Archive {
             tracing::warn!("could not search for application profiles: {e}");
             ProfileMap::default()
         })
+    }
+
+    /// Notes the SHA-256 of one read of a file's text (a scan's or a profile search's), and
+    /// gives the file's hash so far: [`CHANGED_WHILE_READ`] once two reads differ, for good
+    /// (whatever reads or failures come between).
+    fn note_text_hash(&self, log_file: &str, sha256: Option<[u8; 32]>) -> Option<[u8; 32]> {
+        let sha256 = sha256?;
+        let mut hashes = self
+            .text_hashes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let noted = hashes.entry(log_file.to_owned()).or_insert(sha256);
+        if *noted != sha256 {
+            *noted = CHANGED_WHILE_READ;
+        }
+        Some(*noted)
     }
 
     fn outcomes(&self) -> MutexGuard<'_, BTreeMap<String, Outcome>> {
@@ -806,20 +834,9 @@ impl Archive {
             json_bytes: decoded.json_bytes,
             bad_times: decoded.bad_times,
             lag_seconds,
-            sha256: decoded.sha256,
+            sha256: self.note_text_hash(&log_file, decoded.sha256),
         };
-        let mut outcomes = self.outcomes();
-        // Read twice with different bytes: the file changed while it was read, and no digest
-        // can vouch for what was decoded.
-        let facts = match outcomes.get(&log_file) {
-            Some(Outcome::Read(before)) if before.sha256 != facts.sha256 => FileFacts {
-                sha256: Some(CHANGED_WHILE_READ),
-                ..facts
-            },
-            _ => facts,
-        };
-        let read_before = outcomes.insert(log_file, Outcome::Read(facts));
-        drop(outcomes);
+        let read_before = self.outcomes().insert(log_file, Outcome::Read(facts));
         // A file read again (by another statement, or redone by ingest) counts once.
         if !matches!(read_before, Some(Outcome::Read(_))) {
             self.progress.add(size, decoded.records, false);
@@ -861,11 +878,19 @@ impl Archive {
     /// What reading each file read so far gave, by `log_file`: its facts, or why it could not
     /// be read.
     pub fn file_outcomes(&self) -> BTreeMap<String, Result<FileFacts, LoadError>> {
+        let hashes = self
+            .text_hashes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.outcomes()
             .iter()
             .map(|(file, outcome)| {
                 let outcome = match outcome {
-                    Outcome::Read(facts) => Ok(*facts),
+                    // The hash of every read of the file so far, a profile search's included.
+                    Outcome::Read(facts) => Ok(FileFacts {
+                        sha256: facts.sha256.and(hashes.get(file).copied()),
+                        ..*facts
+                    }),
                     Outcome::Failed(error) => Err(error.clone()),
                 };
                 (file.clone(), outcome)
@@ -1185,5 +1210,30 @@ mod tests {
             split_waiting(&held, vec![group(vec![0, 1, 2], EU_PROFILE)]).unwrap();
         assert!(ready.is_none());
         assert_eq!(held.num_rows(), 3);
+    }
+
+    #[test]
+    fn two_reads_of_different_bytes_mark_a_file_changed_for_good() {
+        let archive = Archive::new(
+            Listing::default(),
+            ReadOptions {
+                hash_text: true,
+                ..ReadOptions::default()
+            },
+        );
+        let (a, b) = ([1; 32], [2; 32]);
+        assert_eq!(archive.note_text_hash("f", None), None);
+        assert_eq!(archive.note_text_hash("f", Some(a)), Some(a));
+        assert_eq!(archive.note_text_hash("f", Some(a)), Some(a));
+        // A profile search (or another scan) saw other bytes: changed, whatever comes after.
+        assert_eq!(
+            archive.note_text_hash("f", Some(b)),
+            Some(CHANGED_WHILE_READ)
+        );
+        assert_eq!(
+            archive.note_text_hash("f", Some(a)),
+            Some(CHANGED_WHILE_READ)
+        );
+        assert_eq!(archive.note_text_hash("g", Some(b)), Some(b));
     }
 }
