@@ -534,6 +534,31 @@ impl TrailSession {
         }
     }
 
+    /// The digest chain's verdicts, and the integrity status of every file the session read
+    /// as it read it ([`crate::verify::status_as_read`]: with the hash of the text decoded, when
+    /// the session hashed it).
+    pub async fn integrity_as_read(
+        &self,
+    ) -> Result<(Arc<Verification>, BTreeMap<String, &'static str>)> {
+        let verification = self.verification().await?;
+        let verdicts = verification.verdicts();
+        let statuses = self
+            .file_outcomes()
+            .await?
+            .into_iter()
+            .filter_map(|(file, outcome)| {
+                let facts = outcome.ok()?;
+                let status = crate::verify::status_as_read(
+                    verdicts.get(file.as_str()).copied(),
+                    facts.sha256,
+                );
+                Some((file, status))
+            })
+            .collect();
+        drop(verdicts);
+        Ok((verification, statuses))
+    }
+
     /// The filter the session reads with.
     pub fn filter(&self) -> &ScanFilter {
         match &self.store {

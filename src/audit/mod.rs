@@ -30,10 +30,9 @@ use serde::Serialize;
 use crate::bedrock;
 use crate::error::{Error, LoadError, Result};
 use crate::schema::timestamp_type;
-use crate::session::FileOutcome;
 use crate::session::TrailSession;
 use crate::table::archive::human_duration;
-use crate::verify::{IntegritySummary, UNJUDGED, Verification, status_as_read};
+use crate::verify::{IntegritySummary, UNJUDGED, Verification};
 use policy::{Policy, PolicyError, Rule};
 
 /// `requirement` of a finding the log cannot settle.
@@ -269,26 +268,18 @@ pub struct AuditReport {
 
 impl AuditReport {
     /// Requires the logs to be shown unaltered (`--verify`): unless every log file and digest
-    /// in range verified, every hour is covered, and every log file the audit read (`files_read`)
-    /// is `valid`, the audit is incomplete. Each finding gets its log file's status.
+    /// in range verified, every hour is covered, and every log file the audit read is `valid`
+    /// (`status_of`: each file read, with its status as read), the audit is incomplete. Each
+    /// finding gets its log file's status.
     pub fn require_integrity(
         &mut self,
         verification: &Verification,
-        files_read: &BTreeMap<String, FileOutcome>,
+        status_of: &BTreeMap<String, &'static str>,
     ) {
-        let verdicts = verification.verdicts();
-        let status_of: HashMap<&str, &'static str> = files_read
-            .iter()
-            .filter_map(|(file, outcome)| {
-                let facts = outcome.as_ref().ok()?;
-                let status = status_as_read(verdicts.get(file.as_str()).copied(), facts.sha256);
-                Some((file.as_str(), status))
-            })
-            .collect();
         let mut read = ReadIntegrity::default();
-        for (file, status) in &status_of {
+        for (file, status) in status_of {
             *read.files.entry((*status).to_owned()).or_default() += 1;
-            let events = self.events_by_file.get(*file).copied().unwrap_or(0);
+            let events = self.events_by_file.get(file).copied().unwrap_or(0);
             *read.events.entry((*status).to_owned()).or_default() += events;
         }
         for finding in &mut self.violations {

@@ -211,8 +211,8 @@ pub async fn run(args: AuditArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let progress = Progress::start(&session, quiet);
     let mut report = audit::run(&session, &policy).await?;
     if args.verify {
-        let verification = session.verification().await?;
-        report.require_integrity(&verification, &session.file_outcomes().await?);
+        let (verification, status_of) = session.integrity_as_read().await?;
+        report.require_integrity(&verification, &status_of);
     }
     progress.finish(&session);
     let target = output::target_name(args.output.as_deref());

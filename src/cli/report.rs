@@ -11,7 +11,6 @@ use super::args::{ReadArgs, report_load_errors};
 use super::progress::Progress;
 use trailmap::report::{self, html, markdown};
 use trailmap::verify::chain::LogStatus;
-use trailmap::verify::status_as_read;
 
 /// Options of `trailmap report`.
 #[derive(Debug, Args)]
@@ -42,17 +41,11 @@ pub async fn run(args: ReportArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let mut data = report::build(&session).await?;
     let mut unverified = false;
     if args.verify {
-        let verification = session.verification().await?;
+        let (verification, status_of) = session.integrity_as_read().await?;
         let summary = verification.summary();
-        let verdicts = verification.verdicts();
-        let outcomes = session.file_outcomes().await?;
-        let not_valid = outcomes
-            .iter()
-            .filter_map(|(file, outcome)| Some((file, outcome.as_ref().ok()?)))
-            .filter(|(file, facts)| {
-                status_as_read(verdicts.get(file.as_str()).copied(), facts.sha256)
-                    != LogStatus::Valid.as_str()
-            })
+        let not_valid = status_of
+            .values()
+            .filter(|status| **status != LogStatus::Valid.as_str())
             .count();
         if !summary.verified || not_valid > 0 {
             unverified = true;
