@@ -5,8 +5,8 @@ use std::io::Write;
 use super::Outcome;
 use trailmap::queries;
 use trailmap::schema::{
-    APPLICATION_PROFILES_COLUMNS, Column, INTEGRITY_COLUMNS, LOAD_ERRORS_COLUMNS, REGIONS_COLUMNS,
-    SmallColumn,
+    APPLICATION_PROFILES_COLUMNS, Column, INTEGRITY_COLUMNS, Kind, LOAD_ERRORS_COLUMNS,
+    REGIONS_COLUMNS, SmallColumn,
 };
 
 /// Prints every named query with its description.
@@ -18,13 +18,6 @@ pub fn list_queries() -> anyhow::Result<Outcome> {
     }
     writeln!(out, "\nRun one with: trailmap query -s SOURCE NAME")?;
     Ok(Outcome::Success)
-}
-
-fn print_small(out: &mut impl Write, columns: &[SmallColumn]) -> std::io::Result<()> {
-    for c in columns {
-        writeln!(out, "  {:<24} {:<12} {}", c.name, "Utf8", c.meaning)?;
-    }
-    Ok(())
 }
 
 /// The tables, each with a one-line description.
@@ -48,9 +41,31 @@ pub const TABLES: &[(&str, &str)] = &[
 
 /// The column names of a table (`None`: no such table).
 pub fn column_names(table: &str) -> Option<Vec<&'static str>> {
-    let small = |columns: &[SmallColumn]| columns.iter().map(|c| c.name).collect();
+    column_docs(table).map(|docs| docs.into_iter().map(|(name, _, _)| name).collect())
+}
+
+/// A column as `trailmap schema` describes it: name, type, meaning.
+type ColumnDoc = (&'static str, String, &'static str);
+
+/// The columns of a table with their types and meanings (`None`: no such table).
+fn column_docs(table: &str) -> Option<Vec<ColumnDoc>> {
+    let small = |columns: &[SmallColumn]| {
+        columns
+            .iter()
+            .map(|c| (c.name, "Utf8".to_owned(), c.meaning))
+            .collect()
+    };
     Some(match table {
-        "events" | "invocations" => Column::ALL.iter().map(|c| c.name()).collect(),
+        "events" | "invocations" => Column::ALL
+            .iter()
+            .map(|c| {
+                let data_type = match c.kind() {
+                    Kind::Time => "Timestamp".to_owned(),
+                    kind => kind.data_type().to_string(),
+                };
+                (c.name(), data_type, c.meaning())
+            })
+            .collect(),
         "regions" => small(REGIONS_COLUMNS),
         "load_errors" => small(LOAD_ERRORS_COLUMNS),
         "application_profiles" => small(APPLICATION_PROFILES_COLUMNS),
@@ -66,51 +81,142 @@ pub fn write_table(out: &mut impl Write, table: &str) -> std::io::Result<bool> {
         return Ok(false);
     };
     writeln!(out, "{name}: {description}")?;
-    match *name {
-        "events" => {
-            for c in Column::ALL {
-                let data_type = match c.kind() {
-                    trailmap::schema::Kind::Time => "Timestamp".to_owned(),
-                    kind => kind.data_type().to_string(),
-                };
-                writeln!(out, "  {:<24} {:<12} {}", c.name(), data_type, c.meaning())?;
-            }
+    // `invocations` is a view of `events`: its columns are listed once, under `events`.
+    if *name != "invocations" {
+        for (column, data_type, meaning) in column_docs(name).unwrap_or_default() {
+            writeln!(out, "  {column:<24} {data_type:<12} {meaning}")?;
         }
-        "regions" => print_small(out, REGIONS_COLUMNS)?,
-        "load_errors" => print_small(out, LOAD_ERRORS_COLUMNS)?,
-        "application_profiles" => print_small(out, APPLICATION_PROFILES_COLUMNS)?,
-        "integrity" => print_small(out, INTEGRITY_COLUMNS)?,
-        _ => {}
     }
     Ok(true)
 }
 
+/// The SQL functions trailmap adds, with what they do.
+const FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "geography(region)",
+        "the geography of a Region code (as in regions), null if unknown",
+    ),
+    (
+        "json_get_str(json, key, ...), json_get_int, json_get_bool, json_get_float, json_get_json, json_as_text, json_contains, json_length, json_object_keys",
+        "read the JSON-text columns (request_parameters, response_elements, additional_event_data, user_identity, ...)",
+    ),
+];
+
+/// What the column list alone does not say, printed after the tables.
+const NOTES: &[(&str, &str)] = &[
+    (
+        "Model ids",
+        "Every form is understood: `anthropic.claude-...` (a foundation model), \
+         `arn:aws:bedrock:REGION::foundation-model/...`, system profiles (`global.`, `us.`, `eu.`, \
+         `apac.`, `jp.`, `au.`, `ca.`, `us-gov.` before a model id, or their \
+         `arn:...:inference-profile/...` ARNs) and `arn:...:application-inference-profile/ID` \
+         (`profile_scope = 'application'`).",
+    ),
+    (
+        "Application profiles",
+        "An application inference profile ARN names neither the model nor where it may run. \
+         trailmap resolves it from the archive's CreateInferenceProfile events \
+         (`requestParameters.modelSource.copyFrom`) and from `--profiles FILE` (the JSON of \
+         `aws bedrock list-inference-profiles --type-equals APPLICATION`). Calls through a \
+         resolved profile get `model` and `routing_scope`, and, when it copies a foundation model \
+         and no inferenceRegion is logged, `served_region = aws_region`. An unknown profile leaves \
+         them null, and an audit reports its calls as unverifiable.",
+    ),
+    (
+        "Geographies",
+        "`geography` is the broad residency area Bedrock's geographic profiles use: US, CA, MX, \
+         SA, EU (every Europe Region, London and Zurich included), APAC, ME, AF, US-GOV, CN. \
+         Narrower residency (`jp.`, `au.` profiles) is expressed with `country`. A Region not in \
+         the `regions` table gets its geography from its code prefix (`eu-` is EU).",
+    ),
+];
+
+/// How `trailmap schema` prints.
+#[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
+pub enum SchemaFormat {
+    /// Aligned text for the terminal.
+    #[default]
+    Text,
+    /// Markdown tables (docs/tables.md is this output).
+    Markdown,
+}
+
+/// How to print the schema.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// text (default) or markdown.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: SchemaFormat,
+}
+
 /// Prints every table with its columns, types and meanings.
-pub fn print_schema() -> anyhow::Result<Outcome> {
+pub fn print_schema(args: SchemaArgs) -> anyhow::Result<Outcome> {
     let mut out = std::io::stdout().lock();
+    match args.format {
+        SchemaFormat::Text => write_schema_text(&mut out)?,
+        SchemaFormat::Markdown => write_schema_markdown(&mut out)?,
+    }
+    Ok(Outcome::Success)
+}
+
+fn write_schema_text(out: &mut impl Write) -> std::io::Result<()> {
     for (i, (name, _)) in TABLES.iter().enumerate() {
         if i > 0 {
             writeln!(out)?;
         }
-        write_table(&mut out, name)?;
+        write_table(out, name)?;
     }
     writeln!(out, "\nfunctions:")?;
+    for (function, meaning) in FUNCTIONS {
+        writeln!(out, "  {function}:\n      {meaning}")?;
+    }
+    for (title, text) in NOTES {
+        writeln!(out, "\n{title}: {text}")?;
+    }
+    writeln!(out, "\nTimestamps are UTC, microsecond precision.")
+}
+
+/// Text for a Markdown table cell: `|` escaped, so a meaning cannot end its cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// A description as a sentence: its first letter capitalised.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+fn write_schema_markdown(out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "# Tables")?;
+    writeln!(out)?;
     writeln!(
         out,
-        "  geography(region)        the geography of a Region code (as in regions), null if unknown"
+        "Generated by `trailmap schema --format markdown`; a test fails when this file differs."
     )?;
     writeln!(
         out,
-        "  json_get_str(json, key, ...), json_get_int, json_get_bool, json_get_float, json_get_json,"
+        "Timestamps are UTC, microsecond precision; every column is nullable."
     )?;
-    writeln!(
-        out,
-        "  json_as_text, json_contains, json_length, json_object_keys: read the JSON-text columns"
-    )?;
-    writeln!(
-        out,
-        "  (request_parameters, response_elements, additional_event_data, user_identity, ...)"
-    )?;
-    writeln!(out, "\nTimestamps are UTC, microsecond precision.")?;
-    Ok(Outcome::Success)
+    for (name, description) in TABLES {
+        writeln!(out, "\n## `{name}`\n\n{}.", sentence(description))?;
+        if *name == "invocations" {
+            continue;
+        }
+        writeln!(out, "\n| column | type | meaning |\n|---|---|---|")?;
+        for (column, data_type, meaning) in column_docs(name).unwrap_or_default() {
+            writeln!(out, "| `{column}` | {data_type} | {} |", cell(meaning))?;
+        }
+    }
+    writeln!(out, "\n## Functions\n\n| function | meaning |\n|---|---|")?;
+    for (function, meaning) in FUNCTIONS {
+        writeln!(out, "| `{}` | {} |", cell(function), cell(meaning))?;
+    }
+    for (title, text) in NOTES {
+        writeln!(out, "\n## {title}\n\n{text}")?;
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@ mod audit;
 mod catalog;
 mod cluster;
 mod generate;
+mod help_files;
 mod ingest;
 mod output;
 mod progress;
@@ -52,15 +53,18 @@ pub enum Command {
     ///
     /// Examples:
     ///   trailmap query -s sample-data served-regions
-    ///   trailmap query -s sample-data "SELECT served_region, count(*) FROM invocations GROUP BY 1 ORDER BY 2 DESC"
-    ///   trailmap query -s logs/ --from 2025-03-01 --to 2025-03-31 --format csv -o routes.csv routes
+    ///   trailmap query -s sample-data \
+    ///     "SELECT served_region, count(*) FROM invocations GROUP BY 1 ORDER BY 2 DESC"
+    ///   trailmap query -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --to 2025-03-31 \
+    ///     --format csv -o routes.csv routes
     #[command(verbatim_doc_comment)]
     Query(query::QueryArgs),
     /// Write the report of where requests ran: one self-contained HTML page (charts, tables).
     ///
     /// Examples:
     ///   trailmap report -s sample-data -o report.html
-    ///   trailmap report -s logs/ --from 2025-03-01 --to 2025-03-31 -o march.html --markdown march.md
+    ///   trailmap report -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --to 2025-03-31 \
+    ///     -o march.html --markdown march.md
     #[command(verbatim_doc_comment)]
     Report(report::ReportArgs),
     /// Check every invocation against a data-residency policy.
@@ -74,7 +78,8 @@ pub enum Command {
     ///
     /// Examples:
     ///   trailmap audit -s sample-data --policy queries/policies/eu-residency.toml
-    ///   trailmap audit -s logs/ --from 2025-03-01 --to 2025-03-31 --policy p.toml --format json -o evidence.json
+    ///   trailmap audit -s s3://org-trail-logs/AWSLogs/ \
+    ///     --policy queries/policies/no-global-profiles.toml --format json -o evidence.json
     #[command(verbatim_doc_comment)]
     Audit(audit::AuditArgs),
     /// Check the logs against CloudTrail's signed digest chain: altered, deleted or inserted
@@ -94,10 +99,11 @@ pub enum Command {
     /// found.
     ///
     /// Examples:
-    ///   trailmap verify -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --to 2025-03-31
-    ///   trailmap verify -s s3://org-trail-logs/AWSLogs/ --save-signatures sigs.json
-    ///   trailmap verify -s logs/ --signatures sigs.json --to 2025-03-31 --format json
-    ///   trailmap verify -s s3://bucket/ --public-keys keys.json --format csv -o integrity.csv
+    ///   trailmap verify -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --to 2025-03-07
+    ///   trailmap verify -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --to 2025-03-07 \
+    ///     --save-signatures sigs.json
+    ///   trailmap verify -s trail-copy --signatures sigs.json --to 2025-03-07
+    ///   trailmap verify -s trail-copy --signatures-from s3://org-trail-logs --to 2025-03-07
     #[command(verbatim_doc_comment)]
     Verify(verify::VerifyArgs),
     /// Turn raw archives into a Parquet warehouse, incrementally: each run adds the objects
@@ -114,7 +120,7 @@ pub enum Command {
     ///
     /// Examples:
     ///   trailmap ingest -s sample-data --into warehouse/
-    ///   trailmap ingest -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --into /data/trail-warehouse
+    ///   trailmap ingest -s s3://org-trail-logs/AWSLogs/ --from 2025-03-01 --into month/
     ///   trailmap ingest -s s3://org-trail-logs/AWSLogs/ --into s3://analytics/trail-warehouse
     ///   trailmap query -s warehouse/ served-regions
     #[command(verbatim_doc_comment)]
@@ -140,8 +146,9 @@ pub enum Command {
     ///
     /// Examples:
     ///   trailmap scheduler --bind 0.0.0.0:50050
-    ///   trailmap executor --scheduler scheduler:50050 --bind 0.0.0.0:50051
-    ///   trailmap query --cluster df://scheduler:50050 -s s3://org-trail-logs/AWSLogs/ served-regions
+    ///   trailmap executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50051 --concurrency 2
+    ///   trailmap query --cluster df://127.0.0.1:50050 -s s3://org-trail-logs/AWSLogs/ \
+    ///     served-regions
     #[command(verbatim_doc_comment)]
     Scheduler(cluster::SchedulerArgs),
     /// Start an executor of an Apache Ballista cluster: it fetches and decodes the log files
@@ -152,16 +159,54 @@ pub enum Command {
     /// be at the same path on every executor. Needs a trailmap built with `--features cluster`.
     ///
     /// Examples:
-    ///   trailmap executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50051
-    ///   trailmap executor --scheduler scheduler:50050 --external-host executor-1 --concurrency 4
+    ///   trailmap executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50051 --concurrency 2
     #[command(verbatim_doc_comment)]
     Executor(cluster::ExecutorArgs),
     /// List the named queries with their descriptions.
+    ///
+    /// Each is a SQL file under queries/, built into the binary; run one by its name.
+    ///
+    /// Examples:
+    ///   trailmap queries
+    ///   trailmap query -s sample-data routes
+    #[command(verbatim_doc_comment)]
     Queries,
     /// Print the tables and their columns with meanings.
-    Schema,
+    ///
+    /// docs/tables.md is `trailmap schema --format markdown`; a test fails when they differ.
+    ///
+    /// Examples:
+    ///   trailmap schema
+    ///   trailmap schema --format markdown > tables.md
+    #[command(verbatim_doc_comment)]
+    Schema(catalog::SchemaArgs),
     /// Write a synthetic CloudTrail archive (for tests, demos and benchmarks).
+    ///
+    /// The same options always give the same bytes: sample-data/ is `trailmap generate -o
+    /// sample-data`. With --sign-key it also writes the signed digest chain CloudTrail writes
+    /// with log file validation on, for trying `trailmap verify`.
+    ///
+    /// Examples:
+    ///   trailmap generate -o demo --events 50000 --days 7
+    ///   trailmap generate -o signed --sign-key key.pem --public-keys-out keys.json \
+    ///     --signatures-out sigs.json
+    #[command(verbatim_doc_comment)]
     Generate(generate::GenerateArgs),
+    /// Print a completion script for a shell.
+    ///
+    /// Examples:
+    ///   trailmap completions bash > trailmap.bash
+    ///   trailmap completions zsh > _trailmap
+    ///   trailmap completions fish > trailmap.fish
+    #[command(verbatim_doc_comment)]
+    Completions(help_files::CompletionsArgs),
+    /// Write the man pages (roff), generated from this --help.
+    ///
+    /// Examples:
+    ///   trailmap man > trailmap.1
+    ///   trailmap man --out-dir man/
+    #[command(verbatim_doc_comment)]
+    Man(help_files::ManArgs),
 }
 
 /// How a command ended, short of an error.
@@ -198,8 +243,10 @@ pub async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
         Command::Scheduler(args) => cluster::run_scheduler(args).await,
         Command::Executor(args) => cluster::run_executor(args).await,
         Command::Queries => catalog::list_queries(),
-        Command::Schema => catalog::print_schema(),
+        Command::Schema(args) => catalog::print_schema(args),
         Command::Generate(args) => generate::run(args),
+        Command::Completions(args) => help_files::completions(args),
+        Command::Man(args) => help_files::man(args),
     }
 }
 

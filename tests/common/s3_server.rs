@@ -69,6 +69,8 @@ struct State {
     public_keys: Option<String>,
     /// The Region (of the request's signature) of every ListPublicKeys call.
     public_key_regions: Vec<String>,
+    /// The bucket GetTrail names (`trail-bucket` unless set).
+    trail_bucket: Option<String>,
     /// Objects (their file, their new bytes) overwritten when a digest folder is first listed.
     overwrite_on_digest_listing: Vec<(PathBuf, Vec<u8>)>,
 }
@@ -253,7 +255,11 @@ impl S3Server {
                                 let region = signing_region(&req);
                                 state.public_key_regions.push(region);
                             }
-                            cloudtrail_answer(&req, state.public_keys.as_deref())
+                            cloudtrail_answer(
+                                &req,
+                                state.public_keys.as_deref(),
+                                state.trail_bucket.as_deref().unwrap_or("trail-bucket"),
+                            )
                         };
                         let call = classify(&req);
                         if matches!(&call, Call::List(prefix) if prefix.contains("CloudTrail-Digest"))
@@ -359,6 +365,11 @@ impl S3Server {
         self.state.lock().unwrap().public_keys = Some(json.to_owned());
     }
 
+    /// Makes GetTrail name `bucket` as the trail's bucket.
+    pub fn set_trail_bucket(&self, bucket: &str) {
+        self.state.lock().unwrap().trail_bucket = Some(bucket.to_owned());
+    }
+
     /// The Region of every ListPublicKeys call so far.
     pub fn public_key_regions(&self) -> Vec<String> {
         self.state.lock().unwrap().public_key_regions.clone()
@@ -430,25 +441,30 @@ fn add_metadata(response: &mut http::Response<s3s::Body>, metadata: Option<Vec<(
 }
 
 /// The loopback endpoint also answers CloudTrail's GetTrail (AWS's CloudTrail API cannot run
-/// here), with a hand-written organization trail delivering to this server's `trail-bucket`,
+/// here), with a hand-written organization trail delivering to this server's `trail_bucket`,
 /// and ListPublicKeys with the keys given by [`S3Server::set_public_keys`].
 fn cloudtrail_answer(
     req: &http::Request<Incoming>,
     public_keys: Option<&str>,
+    trail_bucket: &str,
 ) -> Option<http::Response<s3s::Body>> {
     let target = req.headers().get("x-amz-target")?.to_str().ok()?;
     let (status, body) = match (target, public_keys) {
         ("CloudTrail_20131101.GetTrail", _) => (
             http::StatusCode::OK,
-            r#"{"Trail":{"Name":"org-trail","S3BucketName":"trail-bucket","IsOrganizationTrail":true,"HomeRegion":"us-east-1"}}"#,
+            format!(
+                r#"{{"Trail":{{"Name":"org-trail","S3BucketName":"{trail_bucket}","IsOrganizationTrail":true,"HomeRegion":"us-east-1"}}}}"#
+            ),
         ),
-        ("CloudTrail_20131101.ListPublicKeys", Some(keys)) => (http::StatusCode::OK, keys),
+        ("CloudTrail_20131101.ListPublicKeys", Some(keys)) => {
+            (http::StatusCode::OK, keys.to_owned())
+        }
         _ => (
             http::StatusCode::BAD_REQUEST,
-            r#"{"__type":"TrailNotFoundException","Message":"Unknown trail"}"#,
+            r#"{"__type":"TrailNotFoundException","Message":"Unknown trail"}"#.to_owned(),
         ),
     };
-    let mut response = http::Response::new(s3s::Body::from(body.to_owned()));
+    let mut response = http::Response::new(s3s::Body::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         "content-type",
