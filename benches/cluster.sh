@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # trailmap on a Ballista cluster on this machine, against the single process, on the
 # 500,000-event benchmark archive (the one benches/compare.sh uses). Not a test: figures for
-# README.
+# docs/performance.md.
 #
 #   bash benches/cluster.sh [EVENTS]      default 500000 (120 events per file, 30 days)
 #

@@ -2,7 +2,7 @@
 # Peak RSS of trailmap where memory could run away: one log file holding GBs of JSON, an archive
 # five times the benchmark's, and a gzip bomb among good files. Each case runs the served-regions
 # question (and `count(*)` over every column for the big file) under `/usr/bin/time -v`, checks
-# the answer, and prints the peak RSS. Not a test: figures for README.
+# the answer, and prints the peak RSS. Not a test: figures for docs/performance.md.
 #
 #   bash benches/memory.sh [BIG_FILE_EVENTS] [ARCHIVE_EVENTS] [BOMB_GB]
 #       defaults: 1100000 events in one file (~1.5 GB of JSON), 2500000 events (5x), 20 GB

@@ -233,7 +233,7 @@ fn bare_loop(files: &[(FileContext, Vec<u8>)]) -> HashMap<Option<String>, u64> {
 }
 
 /// Inflating every file and nothing else, on the same threads as the bare loop and the engine:
-/// the yardstick of the 2% mix target in README (the query at most 1.3x this). Gives the bytes
+/// the yardstick of the 2% mix against inflating alone (docs/performance.md). Gives the bytes
 /// of JSON.
 fn inflate_only(files: &[(FileContext, Vec<u8>)]) -> u64 {
     files

@@ -3,7 +3,7 @@
 # number of processes: `sha256sum` of the inflated files (inflated beforehand, not timed: the
 # hashing floor), and `gzip -dc FILE | sha256sum` per file (inflating and hashing, as verify does).
 # The archive is the 500,000-event benchmark archive with its digest chain, signed. Not a test:
-# figures for README.
+# figures for docs/performance.md.
 #
 #   bash benches/verify.sh [EVENTS]      default 500000 (120 per file, 30 days)
 #

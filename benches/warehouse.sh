@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Parquet warehouse against the raw archive it was ingested from, on the 500,000-event
-# benchmark archive (the same one benches/compare.sh uses). Not a test: figures for README.
+# benchmark archive (the same one benches/compare.sh uses). Not a test: figures for docs/performance.md.
 #
 #   bash benches/warehouse.sh [EVENTS]      default 500000 (120 events per file, 30 days)
 #

@@ -1,7 +1,7 @@
 //! The column contract of the `events` table: names, Arrow types and meanings.
 //!
 //! Everything that needs to know the columns (the decoder, the table provider, `trailmap schema`
-//! and README) reads them from here, so the names cannot drift apart. This module does not know
+//! and docs/tables.md through it) reads them from here, so the names cannot drift apart. This module does not know
 //! how a value is computed; that is `decode::row`.
 
 use std::sync::{Arc, LazyLock};

@@ -315,7 +315,7 @@ fn regions_table_and_geography_function() {
 
 #[test]
 fn sample_data_is_what_the_generator_makes() {
-    // README's regeneration command itself, through the binary.
+    // The regeneration command (`trailmap generate -o sample-data`) itself, through the binary.
     let dir = tempfile::tempdir().unwrap();
     stdout_ok(&trailmap(&["generate", "-o", dir.path().to_str().unwrap()]));
     let files = |root: &Path| -> Vec<(String, Vec<u8>)> {

@@ -17,7 +17,7 @@ use trailmap::audit::{self, AuditReport, format_time, policy::Policy};
 pub enum AuditFormat {
     /// Violations, rule summary and coverage as text tables.
     Table,
-    /// The whole report as one JSON document (see README for its shape).
+    /// The whole report as one JSON document (its shape: docs/audit.md).
     Json,
     /// One CSV row per violation; the summary goes to stderr.
     Csv,

@@ -28,7 +28,7 @@ use trailmap::verify::{
 pub enum VerifyFormat {
     /// A summary and a table of every problem.
     Table,
-    /// Everything as one JSON document (see README for its shape).
+    /// Everything as one JSON document (its shape: docs/verify.md).
     Json,
     /// One row per digest, log file and gap: kind, file, status, digest_file, reason.
     Csv,
