@@ -51,18 +51,25 @@ struct Example {
 /// The commands of one Markdown file, in order.
 fn examples(file: &str, markdown: &str) -> Vec<Example> {
     let mut examples = Vec::new();
-    let mut lines = markdown.lines().enumerate().peekable();
-    while let Some((_, line)) = lines.next() {
+    let mut lines = markdown.lines().enumerate();
+    while let Some((start, line)) = lines.next() {
         let trimmed = line.trim_start();
         let Some(info) = trimmed.strip_prefix("```") else {
+            assert!(
+                !trimmed.starts_with("~~~") && !line.starts_with("    $ "),
+                "{file}:{}: only ``` fences are read for examples",
+                start + 1
+            );
             continue;
         };
         let info = info.trim().to_owned();
         // A block in a list item is indented: its lines lose that indentation, no more.
         let indent = line.len() - trimmed.len();
         let mut block = Vec::new();
+        let mut closed = false;
         for (number, line) in lines.by_ref() {
             if line.trim_start().starts_with("```") {
+                closed = true;
                 break;
             }
             let unindented = line
@@ -73,25 +80,43 @@ fn examples(file: &str, markdown: &str) -> Vec<Example> {
                 unindented.unwrap_or(line.trim_start()).to_owned(),
             ));
         }
+        assert!(
+            closed,
+            "{file}:{}: a ``` block that never closes",
+            start + 1
+        );
         match info.as_str() {
             "console" => examples.extend(console_examples(file, &block)),
             "sh" => examples.extend(sh_examples(file, &block)),
-            _ => {
+            "" | "text" | "toml" | "json" => {
                 for (number, line) in &block {
                     assert!(
-                        !is_trailmap_command(line.trim_start().trim_start_matches("$ ")),
+                        !runs_trailmap(line),
                         "{file}:{number}: a trailmap command in a ```{info} block is never run: \
                          put it in a ```sh or ```console block"
                     );
                 }
             }
+            other => panic!(
+                "{file}:{}: ```{other} blocks are not read for examples: use ```sh (commands) \
+                 or ```console (commands and their output)",
+                start + 1
+            ),
         }
     }
     examples
 }
 
-fn is_trailmap_command(line: &str) -> bool {
-    line == "trailmap" || line.starts_with("trailmap ")
+/// Whether a line calls a trailmap subcommand anywhere a shell would run it (at its start,
+/// after a pipe, `;`, `&&` or `$ `, by any path), as opposed to naming the tool in prose.
+fn runs_trailmap(line: &str) -> bool {
+    static COMMAND: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(^|[|;&(]\s*|\$ |\s)(\S*/)?trailmap\s+(query|report|audit|verify|ingest|shell|scheduler|executor|queries|schema|generate|completions|man|help|-)",
+        )
+        .expect("a valid regex")
+    });
+    COMMAND.is_match(line)
 }
 
 /// Joins `\` continuations: the logical lines of a block, each with its first line number.
@@ -144,7 +169,14 @@ fn sh_examples(file: &str, block: &[(usize, String)]) -> Vec<Example> {
     let expected_exit = regex::Regex::new(r"#.*\bexit (\d)\b").expect("a valid regex");
     logical_lines(block)
         .into_iter()
-        .filter(|(_, line)| is_trailmap_command(line))
+        .filter(|(number, line)| {
+            assert!(
+                !line.starts_with("$ "),
+                "{file}:{number}: `$ ` commands belong in a ```console block"
+            );
+            // Only what comes before a comment can run.
+            runs_trailmap(line.split(" #").next().unwrap_or_default())
+        })
         .map(|(number, line)| {
             let code = expected_exit
                 .captures(&line)
@@ -296,15 +328,7 @@ impl Workspace {
     /// Runs one example; the reason it fails, if it does.
     fn run(&mut self, example: &Example) -> Option<String> {
         if example.background {
-            let log = std::fs::File::create(self.dir.path().join(".background.log")).ok()?;
-            let child = self
-                .command(&format!("exec {}", example.command))
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("bash starts");
-            self.background.push(child);
-            return wait_for_bind(&example.command).err();
+            return self.start_background(example).err();
         }
         let output = self.command(&example.command).output().expect("bash runs");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -331,6 +355,53 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Starts a background command and waits until it listens on its `--bind` address, which
+    /// nothing may be listening on before (a process left from elsewhere would answer instead).
+    fn start_background(&mut self, example: &Example) -> Result<(), String> {
+        let address = bind_address(&example.command);
+        if let Some(address) = &address
+            && std::net::TcpStream::connect(address).is_ok()
+        {
+            return Err(format!("something already listens on {address}"));
+        }
+        let log_path = self
+            .dir
+            .path()
+            .join(format!(".background-{}.log", self.background.len()));
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+        let child = self
+            .command(&format!("exec {}", example.command))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("bash starts");
+        self.background.push(child);
+        let started = Instant::now();
+        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        loop {
+            if let Some(status) = self.background.last_mut().and_then(|c| c.try_wait().ok()?) {
+                return Err(format!("it ended ({status}):\n{}", log()));
+            }
+            match &address {
+                Some(address) if std::net::TcpStream::connect(address).is_err() => {}
+                _ => return Ok(()),
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                return Err(format!("nothing listens after a minute:\n{}", log()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The address a command's `--bind HOST:PORT` listens on, to connect to.
+fn bind_address(command: &str) -> Option<String> {
+    let mut words = command.split_whitespace();
+    words.find(|w| *w == "--bind")?;
+    Some(words.next()?.replace("0.0.0.0", "127.0.0.1"))
+}
+
 /// The first and last `n` lines of `text`, for a failure message.
 fn ends_of(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -343,23 +414,6 @@ fn ends_of(text: &str, n: usize) -> String {
         lines[..n].join("\n"),
         lines[lines.len() - n..].join("\n")
     )
-}
-
-/// Waits until the `--bind HOST:PORT` of a background command accepts connections.
-fn wait_for_bind(command: &str) -> Result<(), String> {
-    let mut words = command.split_whitespace();
-    let Some(address) = words.find(|w| *w == "--bind").and_then(|_| words.next()) else {
-        return Ok(());
-    };
-    let address = address.replace("0.0.0.0", "127.0.0.1");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(&address).is_err() {
-        if started.elapsed() > Duration::from_secs(60) {
-            return Err(format!("nothing listens on {address} after a minute"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
 }
 
 /// Runs every command of `file` (relative to the repository) and fails with all that broke.
@@ -433,6 +487,53 @@ fn tables_md_is_the_schema() {
     );
 }
 
+/// The tables and column types docs/tables.md lists are the ones a session registers, read back
+/// from DataFusion's `information_schema` (not from the code that writes the file).
+#[test]
+fn tables_md_has_the_registered_types() {
+    let file = std::fs::read_to_string(repo().join("docs/tables.md")).unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    let mut table = String::new();
+    for line in file.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            // Tables are `## `name``; other sections (functions, notes) hold no columns.
+            table = heading
+                .strip_prefix('`')
+                .and_then(|h| h.strip_suffix('`'))
+                .unwrap_or_default()
+                .to_owned();
+        } else if let Some(row) = line.strip_prefix("| `") {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let is_table = !table.is_empty() && table != "invocations";
+            if is_table && cells.len() >= 2 && cells[0].ends_with('`') {
+                let column = cells[0].trim_end_matches('`').to_owned();
+                documented.insert((table.clone(), column, cells[1].to_owned()));
+            }
+        }
+    }
+    let registered: std::collections::BTreeSet<(String, String, String)> =
+        crate::common::query_json(
+            &repo().join("sample-data"),
+            &[],
+            "SELECT table_name, column_name, data_type FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> 'invocations'",
+        )
+        .into_iter()
+        .map(|row| {
+            let text = |key: &str| row[key].as_str().unwrap().to_owned();
+            let data_type = text("data_type");
+            let data_type = if data_type.starts_with("Timestamp") {
+                "Timestamp".to_owned()
+            } else {
+                data_type
+            };
+            (text("table_name"), text("column_name"), data_type)
+        })
+        .collect();
+    assert!(registered.len() > 60, "{registered:?}");
+    assert_eq!(documented, registered);
+}
+
 /// Every subcommand's --help has a description and examples, and every example is a command
 /// the docs run.
 #[test]
@@ -445,22 +546,24 @@ fn every_help_has_examples_the_docs_run() {
             documented.push('\n');
         }
     }
-    let subcommands = [
-        "query",
-        "report",
-        "audit",
-        "verify",
-        "ingest",
-        "shell",
-        "scheduler",
-        "executor",
-        "queries",
-        "schema",
-        "generate",
-        "completions",
-        "man",
-    ];
+    let top = crate::common::stdout_ok(&crate::common::trailmap(&["--help"]));
+    let (_, listed) = top
+        .split_once("Commands:\n")
+        .expect("`trailmap --help` lists commands");
+    let subcommands: Vec<&str> = listed
+        .lines()
+        .take_while(|line| line.starts_with("  "))
+        .filter(|line| !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .collect();
+    assert!(subcommands.len() >= 12, "{subcommands:?}");
     for subcommand in subcommands {
+        let description = crate::common::stdout_ok(&crate::common::trailmap(&[subcommand, "-h"]));
+        assert!(
+            description.lines().next().is_some_and(|l| l.len() > 20),
+            "`trailmap {subcommand} -h` has no description"
+        );
         let help = crate::common::stdout_ok(&crate::common::trailmap(&[subcommand, "--help"]));
         let (_, examples) = help
             .split_once("Examples:\n")
@@ -473,7 +576,7 @@ fn every_help_has_examples_the_docs_run() {
         let mut shown = 0;
         for (_, line) in logical_lines(&block) {
             assert!(
-                is_trailmap_command(&line),
+                runs_trailmap(&line),
                 "`trailmap {subcommand} --help` shows `{line}` as an example (a line wrapped?)"
             );
             shown += 1;
@@ -516,11 +619,20 @@ fn the_matcher_is_strict() {
     assert!(matches(&lines("..."), &[]));
     let parsed = examples(
         "x.md",
-        "```console\n$ trailmap a \\\n  b\n? 1\nout\n```\n```sh\ntrailmap c # exit 2\ncargo x\n```\n",
+        "```console\n$ trailmap a \\\n  b\n? 1\nout\n```\n```sh\ntrailmap query x # exit 2\n\
+         cargo x # puts trailmap on PATH\necho 1 | trailmap shell\n```\n",
     );
-    assert_eq!(parsed.len(), 2);
+    assert_eq!(parsed.len(), 3);
     assert_eq!(parsed[0].command, "trailmap a b");
     assert_eq!(parsed[0].exit_code, 1);
     assert_eq!(parsed[0].output, Some(vec!["out".to_owned()]));
     assert_eq!(parsed[1].exit_code, 2);
+    assert_eq!(parsed[2].command, "echo 1 | trailmap shell");
+    let unrun = std::panic::catch_unwind(|| examples("x.md", "```bash\ntrailmap query x\n```\n"));
+    assert!(unrun.is_err(), "a ```bash block is refused");
+    let hidden =
+        std::panic::catch_unwind(|| examples("x.md", "```text\nx | trailmap audit\n```\n"));
+    assert!(hidden.is_err(), "a command in a ```text block is refused");
+    let unclosed = std::panic::catch_unwind(|| examples("x.md", "```sh\ntrailmap query x\n"));
+    assert!(unclosed.is_err(), "an unclosed block is refused");
 }

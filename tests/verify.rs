@@ -1018,3 +1018,14 @@ fn a_signatures_file_cannot_bring_its_own_keys() {
         "{report:#}"
     );
 }
+
+/// An empty source (a mistyped prefix) is never "verified", not even in the JSON a pipeline
+/// may read instead of the exit code.
+#[test]
+fn nothing_found_is_never_verified() {
+    let empty = tempfile::tempdir().unwrap();
+    let (code, report) = verify(empty.path().to_str().unwrap(), &["--to", LAST_DAY], &[]);
+    assert_eq!(code, Some(2));
+    assert_eq!(report["verified"], false, "{report}");
+    assert_eq!(report["hash_chain_consistent"], false, "{report}");
+}

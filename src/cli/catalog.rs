@@ -3,11 +3,16 @@
 use std::io::Write;
 
 use super::Outcome;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use trailmap::queries;
 use trailmap::schema::{
-    APPLICATION_PROFILES_COLUMNS, Column, INTEGRITY_COLUMNS, Kind, LOAD_ERRORS_COLUMNS,
-    REGIONS_COLUMNS, SmallColumn,
+    APPLICATION_PROFILES_COLUMNS, Column, INTEGRITY_COLUMNS, LOAD_ERRORS_COLUMNS, REGIONS_COLUMNS,
+    SmallColumn, events_schema,
 };
+use trailmap::table::load_errors::load_errors_schema;
+use trailmap::table::profiles::profiles_schema;
+use trailmap::table::regions::regions_schema;
+use trailmap::verify::integrity_schema;
 
 /// Prints every named query with its description.
 pub fn list_queries() -> anyhow::Result<Outcome> {
@@ -47,29 +52,48 @@ pub fn column_names(table: &str) -> Option<Vec<&'static str>> {
 /// A column as `trailmap schema` describes it: name, type, meaning.
 type ColumnDoc = (&'static str, String, &'static str);
 
-/// The columns of a table with their types and meanings (`None`: no such table).
+/// How a column's type is shown: Arrow's name, every timestamp (microseconds, UTC) as
+/// `Timestamp`.
+fn type_name(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Timestamp(_, _) => "Timestamp".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The columns of a table with their types and meanings (`None`: no such table). The types come
+/// from the schemas the tables are registered with.
 fn column_docs(table: &str) -> Option<Vec<ColumnDoc>> {
-    let small = |columns: &[SmallColumn]| {
+    let small = |columns: &[SmallColumn], schema: SchemaRef| {
         columns
             .iter()
-            .map(|c| (c.name, "Utf8".to_owned(), c.meaning))
+            .map(|c| {
+                let data_type = schema
+                    .field_with_name(c.name)
+                    .map(|f| type_name(f.data_type()))
+                    .unwrap_or_default();
+                (c.name, data_type, c.meaning)
+            })
             .collect()
     };
     Some(match table {
-        "events" | "invocations" => Column::ALL
-            .iter()
-            .map(|c| {
-                let data_type = match c.kind() {
-                    Kind::Time => "Timestamp".to_owned(),
-                    kind => kind.data_type().to_string(),
-                };
-                (c.name(), data_type, c.meaning())
-            })
-            .collect(),
-        "regions" => small(REGIONS_COLUMNS),
-        "load_errors" => small(LOAD_ERRORS_COLUMNS),
-        "application_profiles" => small(APPLICATION_PROFILES_COLUMNS),
-        "integrity" => small(INTEGRITY_COLUMNS),
+        "events" | "invocations" => {
+            let schema = events_schema();
+            Column::ALL
+                .iter()
+                .map(|c| {
+                    let data_type = schema
+                        .field_with_name(c.name())
+                        .map(|f| type_name(f.data_type()))
+                        .unwrap_or_default();
+                    (c.name(), data_type, c.meaning())
+                })
+                .collect()
+        }
+        "regions" => small(REGIONS_COLUMNS, regions_schema()),
+        "load_errors" => small(LOAD_ERRORS_COLUMNS, load_errors_schema()),
+        "application_profiles" => small(APPLICATION_PROFILES_COLUMNS, profiles_schema()),
+        "integrity" => small(INTEGRITY_COLUMNS, integrity_schema()),
         _ => return None,
     })
 }
@@ -199,7 +223,7 @@ fn write_schema_markdown(out: &mut impl Write) -> std::io::Result<()> {
     )?;
     writeln!(
         out,
-        "Timestamps are UTC, microsecond precision; every column is nullable."
+        "Timestamps are UTC, microsecond precision; every column of `events` is nullable."
     )?;
     for (name, description) in TABLES {
         writeln!(out, "\n## `{name}`\n\n{}.", sentence(description))?;

@@ -26,9 +26,10 @@ use clap::{Parser, Subcommand};
 /// that Region in additionalEventData.inferenceRegion, which trailmap exposes as
 /// `inference_region` and `served_region`.
 ///
-/// Data goes to stdout, diagnostics to stderr. Exit codes: 0 success, 1 audit violations (or
-/// integrity problems found by verify),
-/// 2 error or incomplete input.
+/// Data goes to stdout, diagnostics to stderr. Exit codes: 0 success; 1 findings (audit
+/// violations or unverifiable calls, verify integrity problems); 2 an error, or input that is
+/// incomplete where the command must say so (audit, verify, and --strict elsewhere). README.md
+/// has what each code proves, per command.
 #[derive(Debug, Parser)]
 #[command(name = "trailmap", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
@@ -72,9 +73,11 @@ pub enum Command {
     /// Each call a rule covers is compliant, a violation, or unverifiable (the logs do not show
     /// what the rule needs, e.g. a cross-Region profile call without inferenceRegion).
     ///
-    /// Exit codes: 0 no findings and every file read; 1 violations or unverifiable calls; 2
-    /// policy or source error, any file that could not be read, or nothing read at all (the
-    /// audit fails closed).
+    /// Exit codes: 0 no finding over complete input (a rule whose scope matched nothing passes,
+    /// with the status "nothing in scope"); 1 violations or unverifiable calls; 2 incomplete or
+    /// an error: a file not read, an eventTime --from/--to cannot place, nothing read, with
+    /// --verify the chain or a file read not verified (the JSON's incomplete_reasons says
+    /// which), or a bad policy or source. The audit fails closed.
     ///
     /// Examples:
     ///   trailmap audit -s sample-data --policy queries/policies/eu-residency.toml
@@ -135,7 +138,7 @@ pub enum Command {
     /// Examples:
     ///   trailmap shell -s sample-data
     ///   trailmap shell -s warehouse/
-    ///   echo 'SELECT count(*) FROM invocations;' | trailmap shell -s sample-data
+    ///   echo 'SELECT count(*) AS events FROM events;' | trailmap shell -s sample-data
     #[command(verbatim_doc_comment)]
     Shell(shell::ShellArgs),
     /// Start the scheduler of an Apache Ballista cluster, with trailmap's tables and functions.
@@ -188,8 +191,8 @@ pub enum Command {
     ///
     /// Examples:
     ///   trailmap generate -o demo --events 50000 --days 7
-    ///   trailmap generate -o signed --sign-key key.pem --public-keys-out keys.json \
-    ///     --signatures-out sigs.json
+    ///   trailmap generate -o signed --sign-key key.pem --public-keys-out signed-keys.json \
+    ///     --signatures-out signed-sigs.json
     #[command(verbatim_doc_comment)]
     Generate(generate::GenerateArgs),
     /// Print a completion script for a shell.

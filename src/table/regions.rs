@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
@@ -11,13 +11,18 @@ use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf}
 use crate::regions::{REGIONS, Region, geography};
 use crate::schema::REGIONS_COLUMNS;
 
-/// The `regions` table: one row per known Region.
-pub fn regions_table() -> Result<MemTable> {
+/// The schema of the `regions` table.
+pub fn regions_schema() -> SchemaRef {
     let fields: Vec<Field> = REGIONS_COLUMNS
         .iter()
         .map(|c| Field::new(c.name, DataType::Utf8, false))
         .collect();
-    let schema = Arc::new(Schema::new(fields));
+    Arc::new(Schema::new(fields))
+}
+
+/// The `regions` table: one row per known Region.
+pub fn regions_table() -> Result<MemTable> {
+    let schema = regions_schema();
     let column = |f: fn(&Region) -> &'static str| -> ArrayRef {
         Arc::new(REGIONS.iter().map(|r| Some(f(r))).collect::<StringArray>())
     };

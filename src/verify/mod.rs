@@ -221,10 +221,14 @@ pub const UNANCHORED: &str =
     "; a local copy cannot show that its newest digests and log files were not removed: pass --to";
 
 impl Verification {
-    /// Whether everything in range verified: every digest and log file valid (or pending), no
-    /// gap, no error, and the end of the range anchored.
+    /// Whether everything in range verified: something found, every digest and log file valid
+    /// (or pending), no gap, no error, and the end of the range anchored. Nothing found is
+    /// never verified.
     pub fn is_verified(&self) -> bool {
-        self.errors.is_empty() && !self.has_problems() && self.judgement.anchored
+        !self.is_empty()
+            && self.errors.is_empty()
+            && !self.has_problems()
+            && self.judgement.anchored
     }
 
     /// Whether any integrity problem was found (a digest or log file neither valid nor
@@ -242,7 +246,8 @@ impl Verification {
     /// chain itself is consistent.
     pub fn only_signatures_unchecked(&self) -> bool {
         let j = &self.judgement;
-        self.signatures == Signatures::LocalCopy
+        !self.is_empty()
+            && self.signatures == Signatures::LocalCopy
             && j.gaps.is_empty()
             && j.digests.iter().all(|d| d.status == DigestStatus::Unsigned)
             && j.log_files.iter().all(|l| {
@@ -281,7 +286,7 @@ impl Verification {
     pub fn summary(&self) -> IntegritySummary {
         let log_files = &self.judgement.log_files;
         IntegritySummary {
-            verified: self.is_verified() && !self.is_empty(),
+            verified: self.is_verified(),
             signatures: self.signatures,
             digests: self.digest_counts(),
             log_files: self.log_counts(),
