@@ -10,29 +10,13 @@
 //!
 //! [`parse_model_id`] turns any of them into the foundation model and the profile scope.
 //!
-//! Inference is logged by two endpoints: `bedrock-runtime` (event source
-//! `bedrock.amazonaws.com`, model in `requestParameters.modelId`) and the OpenAI-compatible
-//! `bedrock-mantle` (event source `bedrock-mantle.amazonaws.com`, data event `CreateInference`,
-//! model in `requestParameters.model`).
+//! Which events run a model, and where their records log it, is the catalogue of
+//! [`crate::surfaces`].
 
-/// Event names of `bedrock-runtime` calls that run a model.
-pub const INVOCATION_EVENT_NAMES: &[&str] = &[
-    "InvokeModel",
-    "InvokeModelWithResponseStream",
-    "Converse",
-    "ConverseStream",
-    "InvokeModelWithBidirectionalStream",
-    "StartAsyncInvoke",
-];
-
-/// Event names of `bedrock-mantle` calls that run a model.
-pub const MANTLE_INVOCATION_EVENT_NAMES: &[&str] = &["CreateInference"];
+use crate::surfaces;
 
 /// The `eventSource` of Bedrock (runtime and control plane share it).
-pub const BEDROCK_EVENT_SOURCE: &str = "bedrock.amazonaws.com";
-
-/// The `eventSource` of the OpenAI-compatible `bedrock-mantle` endpoint.
-pub const MANTLE_EVENT_SOURCE: &str = "bedrock-mantle.amazonaws.com";
+pub const BEDROCK_EVENT_SOURCE: &str = surfaces::BEDROCK;
 
 /// Bedrock event names that name a model but run none (control plane, token counting): not
 /// invocations, and not "unknown" either.
@@ -51,21 +35,9 @@ const MODEL_NAMING_NON_INFERENCE: &[&str] = &[
     "CreateFineTuningJob",
 ];
 
-/// Whether an event is a Bedrock inference call (runtime or mantle).
+/// Whether an event runs a model, on any surface of the catalogue.
 pub fn is_invocation(event_source: Option<&str>, event_name: Option<&str>) -> bool {
-    let Some(name) = event_name else {
-        return false;
-    };
-    match event_source {
-        Some(BEDROCK_EVENT_SOURCE) => INVOCATION_EVENT_NAMES.contains(&name),
-        Some(MANTLE_EVENT_SOURCE) => MANTLE_INVOCATION_EVENT_NAMES.contains(&name),
-        _ => false,
-    }
-}
-
-/// Whether `event_source` is a Bedrock endpoint (runtime, control plane or mantle).
-pub fn is_bedrock_source(event_source: &str) -> bool {
-    event_source == BEDROCK_EVENT_SOURCE || event_source == MANTLE_EVENT_SOURCE
+    surfaces::of(event_source, event_name).is_some()
 }
 
 /// Whether a Bedrock event that names a model (`has_model`) has an event name trailmap does
@@ -77,7 +49,7 @@ pub fn is_unknown_model_call(
     has_model: bool,
 ) -> bool {
     has_model
-        && event_source.is_some_and(is_bedrock_source)
+        && event_source.is_some_and(surfaces::is_inference_source)
         && !is_invocation(event_source, event_name)
         && event_name.is_none_or(|name| !MODEL_NAMING_NON_INFERENCE.contains(&name))
 }

@@ -33,6 +33,7 @@ pub mod report;
 pub mod schema;
 pub mod session;
 pub mod source;
+pub mod surfaces;
 pub mod table;
 pub mod verify;
 pub mod warehouse;

@@ -83,14 +83,16 @@ columns! {
     ManagementEvent => "management_event", Bool, "managementEvent: management (true) or data (false) event";
     AwsRegion => "aws_region", Text, "awsRegion: the source Region, where the caller sent the request";
     InferenceRegion => "inference_region", Text, "additionalEventData.inferenceRegion: the Region that ran the inference, null when absent";
-    ServedRegion => "served_region", Text, "where the request ran, as the log proves it: inference_region when logged; aws_region for an in-Region model call (no profile, or an application profile copying a foundation model); otherwise NULL = unknown, never a guess";
+    ServedRegion => "served_region", Text, "where the request ran, as the log proves it: inference_region when logged; aws_region for an in-Region model call on a surface whose Region the model id decides (no profile, or an application profile copying a foundation model); otherwise NULL = unknown, never a guess";
     SourceGeography => "source_geography", Text, "geography(aws_region): US, EU, APAC, ... (see the regions table)";
     ServedGeography => "served_geography", Text, "geography(served_region)";
     ModelId => "model_id", Text, "requestParameters.modelId (bedrock-runtime) or requestParameters.model (bedrock-mantle) exactly as sent: model id, profile id or ARN";
     Model => "model", Text, "the foundation model inside model_id, e.g. anthropic.claude-sonnet-4-5-20250929-v1:0; for an application profile the model of what it copies (null when the profile is not known: see application_profiles)";
     ProfileScope => "profile_scope", Text, "global, us, eu, apac, jp, au, ca, us-gov (the profile prefix), application (application inference profile), null for a plain foundation model";
     RoutingScope => "routing_scope", Text, "where the call may be routed: profile_scope, except for application profiles, which get the scope of the profile they copy (null when they copy a foundation model, or when the profile is not known)";
-    IsInvocation => "is_invocation", Bool, "a Bedrock inference call: bedrock-runtime InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream, InvokeModelWithBidirectionalStream, StartAsyncInvoke; bedrock-mantle CreateInference";
+    IsInvocation => "is_invocation", Bool, "a call that runs a model, on any inference surface of the catalogue (see Inference surfaces below; `surface` says which)";
+    Surface => "surface", Text, "the inference surface of the call: runtime, bidirectional-stream, async, batch, mantle, knowledge-base, agent, flow, claude-platform; null for every other event";
+    ServedOutsideAws => "served_outside_aws", Bool, "true for a call to a platform operated outside AWS (Claude Platform on AWS: inference may run outside AWS, and served_region is null); false for every other inference call; null for other events";
     AccountId => "account_id", Text, "recipientAccountId: the account the record belongs to";
     UserType => "user_type", Text, "userIdentity.type: IAMUser, AssumedRole, AWSService, Root, ...";
     PrincipalArn => "principal_arn", Text, "userIdentity.arn";

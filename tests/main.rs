@@ -17,6 +17,7 @@ mod published;
 mod report;
 mod s3;
 mod shell;
+mod surfaces;
 mod trail;
 mod verify;
 mod warehouse;

@@ -353,6 +353,7 @@ const EVIDENCE: &[&str] = &[
     "log_file",
     "event_source",
     "event_name",
+    "surface",
 ];
 
 /// Every rule's `violation_when`, by rule: parsed as exactly one expression over `invocations`
@@ -597,12 +598,23 @@ fn unknown_reason(requirement: &str, e: &Evidence, row: usize) -> String {
     let model_id = e.get("model_id", row);
     match requirement {
         "allowed_regions" | "allowed_geographies" => match e.get("served_region", row) {
-            None => format!(
-                "{requirement}: served Region not in the log (no additionalEventData.inferenceRegion) for {}",
-                model_id.map_or("a call without a model id".to_owned(), |m| format!(
-                    "model id {m}"
-                ))
-            ),
+            None => match crate::surfaces::by_id(e.get("surface", row).unwrap_or_default()) {
+                Some(surface) if surface.outside_aws => format!(
+                    "{requirement}: {} is operated outside AWS: inference may run outside any \
+                     AWS Region, and the log names none",
+                    surface.id
+                ),
+                Some(surface) if surface.served == crate::surfaces::Served::NotLogged => format!(
+                    "{requirement}: the {} surface logs no served Region",
+                    surface.id
+                ),
+                _ => format!(
+                    "{requirement}: served Region not in the log (no additionalEventData.inferenceRegion) for {}",
+                    model_id.map_or("a call without a model id".to_owned(), |m| format!(
+                        "model id {m}"
+                    ))
+                ),
+            },
             Some(region) => format!("{requirement}: no geography known for Region {region}"),
         },
         "denied_profile_scopes" => match model_id {

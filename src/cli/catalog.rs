@@ -9,6 +9,7 @@ use trailmap::schema::{
     APPLICATION_PROFILES_COLUMNS, Column, INTEGRITY_COLUMNS, LOAD_ERRORS_COLUMNS, REGIONS_COLUMNS,
     SmallColumn, events_schema,
 };
+use trailmap::surfaces::{Recording, SURFACES, Served};
 use trailmap::table::load_errors::load_errors_schema;
 use trailmap::table::profiles::profiles_schema;
 use trailmap::table::regions::regions_schema;
@@ -155,6 +156,36 @@ const NOTES: &[(&str, &str)] = &[
     ),
 ];
 
+/// A surface's columns as `trailmap schema` shows them: id, event source, event names, how
+/// CloudTrail records it, what the log proves about where it ran, its AWS page.
+fn surface_docs() -> Vec<[String; 6]> {
+    SURFACES
+        .iter()
+        .map(|s| {
+            let recording = match s.recording {
+                Recording::Management => "management event".to_owned(),
+                Recording::Data { resource_type } => format!("data event ({resource_type})"),
+                Recording::Unknown => "not documented".to_owned(),
+            };
+            let served = match (s.served, s.outside_aws) {
+                (_, true) => "never: may run outside AWS",
+                (Served::ByModelId, _) => {
+                    "inferenceRegion, or the caller's Region for a model that cannot leave it"
+                }
+                (Served::NotLogged, _) => "never logged",
+            };
+            [
+                s.id.to_owned(),
+                s.event_source.to_owned(),
+                s.event_names.join(", "),
+                recording,
+                served.to_owned(),
+                format!("{} ({})", s.note, s.source),
+            ]
+        })
+        .collect()
+}
+
 /// How `trailmap schema` prints.
 #[derive(Debug, Clone, Copy, Default, clap::ValueEnum)]
 pub enum SchemaFormat {
@@ -197,8 +228,19 @@ fn write_schema_text(out: &mut impl Write) -> std::io::Result<()> {
     for (title, text) in NOTES {
         writeln!(out, "\n{title}: {text}")?;
     }
+    writeln!(out, "\n{SURFACES_INTRO}")?;
+    for [id, source, names, recording, served, note] in surface_docs() {
+        writeln!(out, "  {id:<22} {source}: {names}")?;
+        writeln!(out, "  {:<22} {recording}; served Region: {served}", "")?;
+        writeln!(out, "  {:<22} {note}", "")?;
+    }
     writeln!(out, "\nTimestamps are UTC, microsecond precision.")
 }
+
+/// What the surfaces section says first.
+const SURFACES_INTRO: &str = "Inference surfaces (the `surface` column; every call on one is an \
+     invocation). A data event is recorded only by a trail whose event selectors ask for it: \
+     without them, an archive holds none of those calls, whether or not they were made.";
 
 /// Text for a Markdown table cell: `|` escaped, so a meaning cannot end its cell.
 fn cell(text: &str) -> String {
@@ -241,6 +283,15 @@ fn write_schema_markdown(out: &mut impl Write) -> std::io::Result<()> {
     }
     for (title, text) in NOTES {
         writeln!(out, "\n## {title}\n\n{text}")?;
+    }
+    writeln!(out, "\n## Inference surfaces\n\n{SURFACES_INTRO}\n")?;
+    writeln!(
+        out,
+        "| surface | event source | event names | recorded as | served Region | what it is |\n|---|---|---|---|---|---|"
+    )?;
+    for row in surface_docs() {
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        writeln!(out, "| `{}` | {} |", cells[0], cells[1..].join(" | "))?;
     }
     Ok(())
 }

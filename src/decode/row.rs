@@ -13,6 +13,7 @@ use crate::decode::record::{
 use crate::layout::key::FileContext;
 use crate::regions;
 use crate::schema::Column;
+use crate::surfaces::{self, Served, Surface};
 
 /// A column value, typed by the column's [`crate::schema::Kind`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -199,15 +200,20 @@ impl<'r> Row<'r> {
             .unwrap_or_default()
     }
 
+    /// The inference surface of the record, if it runs a model.
+    fn surface(&self) -> Option<&'static Surface> {
+        surfaces::of(self.record.event_source.get(), self.record.event_name.get())
+    }
+
     /// Where the call ran, as far as the log proves it: the logged `inferenceRegion`, or the
-    /// source Region for a Bedrock inference that cannot leave it; otherwise unknown.
+    /// source Region for a call on a surface where the model id decides and names a model that
+    /// cannot leave it; otherwise unknown.
     fn served_region<'a>(&'a self, routing: &Routing<'a>) -> Option<&'a str> {
         self.inference_region.as_deref().or_else(|| {
-            let is_invocation = bedrock::is_invocation(
-                self.record.event_source.get(),
-                self.record.event_name.get(),
-            );
-            (is_invocation && routing.in_region)
+            let by_model = self
+                .surface()
+                .is_some_and(|s| s.served == Served::ByModelId);
+            (by_model && routing.in_region)
                 .then(|| self.record.aws_region.get())
                 .flatten()
         })
@@ -246,10 +252,9 @@ impl<'r> Row<'r> {
             Model => Value::Text(routing.model),
             ProfileScope => Value::Text(routing.profile_scope),
             RoutingScope => Value::Text(routing.routing_scope),
-            IsInvocation => Value::Bool(Some(bedrock::is_invocation(
-                r.event_source.get(),
-                r.event_name.get(),
-            ))),
+            IsInvocation => Value::Bool(Some(self.surface().is_some())),
+            Surface => Value::Text(self.surface().map(|s| s.id)),
+            ServedOutsideAws => Value::Bool(self.surface().map(|s| s.outside_aws)),
             AccountId => Value::Text(r.recipient_account_id.get()),
             UserType => Value::Text(self.identity.user_type.get()),
             PrincipalArn => Value::Text(self.identity.arn.get()),

@@ -89,6 +89,8 @@ const FEW_VALUES: &[Column] = &[
     Column::ProfileScope,
     Column::RoutingScope,
     Column::IsInvocation,
+    Column::Surface,
+    Column::ServedOutsideAws,
     Column::ReadOnly,
     Column::AccountId,
     Column::PrincipalAccountId,

@@ -137,10 +137,7 @@ fn named_sql(name: &str) -> &'static str {
 /// Computes the report over the session's archive, in one pass over it (see [`cube`]).
 pub async fn build(session: &TrailSession) -> Result<ReportData> {
     let frame = session
-        .sql(&cube::cube_sql(&[
-            bedrock::BEDROCK_EVENT_SOURCE,
-            bedrock::MANTLE_EVENT_SOURCE,
-        ]))
+        .sql(&cube::cube_sql(&crate::surfaces::event_sources()))
         .await?;
     let cube_schema = frame.schema().inner().clone();
     let cube = frame.collect().await?;

@@ -16,8 +16,10 @@ use crate::decode::profiles::{ApplicationProfile, ProfileMap};
 use crate::error::LoadError;
 use crate::layout::key::{is_account_id, is_region_code};
 
-/// Version of the commit format this trailmap writes; a commit of a newer format is refused.
-pub const FORMAT: u32 = 1;
+/// Version of the commit format this trailmap writes; a commit of a newer format is refused,
+/// and so is one of an older format that added data files: they lack the `events` columns
+/// added since (format 2: `surface`, `served_outside_aws`), which a reader would see as NULL.
+pub const FORMAT: u32 = 2;
 
 /// An object entry read past without building it ([`Commit<Skipped>`]).
 pub type Skipped = IgnoredAny;
@@ -228,6 +230,14 @@ impl Manifest {
                 commit.number, commit.format
             ));
         }
+        if commit.format < FORMAT && !commit.added_files.is_empty() {
+            return Err(format!(
+                "commit {} was written by an earlier trailmap (format {}): its Parquet files lack \
+                 columns added since (surface, served_outside_aws), which would read as NULL; \
+                 ingest the sources again into a new warehouse",
+                commit.number, commit.format
+            ));
+        }
         if commit.number != self.last_commit + 1 {
             return Err(format!(
                 "commit {} follows commit {}: the manifest is not a sequence",
@@ -381,5 +391,27 @@ mod tests {
             ..Commit::default()
         };
         assert!(manifest.apply(newer).unwrap_err().contains("upgrade"));
+    }
+
+    #[test]
+    fn data_files_of_an_older_format_are_refused() {
+        let mut manifest = Manifest::new(true);
+        let older: Commit = Commit {
+            format: FORMAT - 1,
+            number: 1,
+            added_files: vec![DataFile {
+                path: "events/log_date=2025-03-01/part-1-0.parquet".into(),
+                bytes: 1,
+                rows: 1,
+                log_date: Some("2025-03-01".into()),
+            }],
+            ..Commit::default()
+        };
+        assert!(
+            manifest
+                .apply(older)
+                .unwrap_err()
+                .contains("ingest the sources again")
+        );
     }
 }

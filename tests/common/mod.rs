@@ -138,22 +138,49 @@ impl WalkedRecord {
         self.record.pointer(pointer).and_then(Value::as_str)
     }
 
-    /// Bedrock inference: the runtime API names on bedrock.amazonaws.com, CreateInference on
-    /// bedrock-mantle.amazonaws.com.
+    /// The inference surface, by a reading of AWS's pages written apart from trailmap's catalogue:
+    /// which event names run a model on which event source.
+    pub fn surface(&self) -> Option<&'static str> {
+        let name = self.str("/eventName")?;
+        let surface = match self.str("/eventSource")? {
+            "bedrock.amazonaws.com" => match name {
+                "InvokeModel" | "InvokeModelWithResponseStream" | "Converse" | "ConverseStream" => {
+                    "runtime"
+                }
+                "InvokeModelWithBidirectionalStream" => "bidirectional-stream",
+                "StartAsyncInvoke" => "async",
+                "CreateModelInvocationJob" => "batch",
+                "Retrieve"
+                | "RetrieveAndGenerate"
+                | "RetrieveAndGenerateStream"
+                | "GenerateQuery" => "knowledge-base",
+                "InvokeAgent" | "InvokeInlineAgent" => "agent",
+                "InvokeFlow" => "flow",
+                _ => return None,
+            },
+            "bedrock-mantle.amazonaws.com" if name == "CreateInference" => "mantle",
+            "aws-external-anthropic.amazonaws.com"
+                if name == "CreateInference" || name == "CreateBatchInference" =>
+            {
+                "claude-platform"
+            }
+            _ => return None,
+        };
+        Some(surface)
+    }
+
+    /// A call that runs a model, on any surface.
     pub fn is_invocation(&self) -> bool {
-        match (self.str("/eventSource"), self.str("/eventName")) {
-            (Some("bedrock.amazonaws.com"), Some(name)) => [
-                "InvokeModel",
-                "InvokeModelWithResponseStream",
-                "Converse",
-                "ConverseStream",
-                "InvokeModelWithBidirectionalStream",
-                "StartAsyncInvoke",
-            ]
-            .contains(&name),
-            (Some("bedrock-mantle.amazonaws.com"), Some("CreateInference")) => true,
-            _ => false,
-        }
+        self.surface().is_some()
+    }
+
+    /// Whether the model id decides where the call may run (the surfaces that send one and log
+    /// `inferenceRegion` when a profile routes them); the others never prove a Region.
+    fn region_follows_model(&self) -> bool {
+        matches!(
+            self.surface(),
+            Some("runtime" | "bidirectional-stream" | "async" | "batch" | "mantle")
+        )
     }
 
     /// `requestParameters.modelId`, or `requestParameters.model` (bedrock-mantle).
@@ -185,7 +212,7 @@ impl WalkedRecord {
     pub fn served_region(&self) -> Option<&str> {
         self.str("/additionalEventData/inferenceRegion")
             .or_else(|| {
-                (self.is_invocation() && self.stays_in_region())
+                (self.region_follows_model() && self.stays_in_region())
                     .then(|| self.str("/awsRegion"))
                     .flatten()
             })
