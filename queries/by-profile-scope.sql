@@ -1,6 +1,8 @@
 -- Successful invocations by inference profile scope (global, geographic, application, in-region)
 SELECT
-    coalesce(profile_scope, 'in-region') AS profile_scope,
+    CASE WHEN surface IN ('runtime', 'bidirectional-stream', 'async', 'batch', 'mantle')
+        THEN coalesce(profile_scope, 'in-region')
+        ELSE 'not routed by model id' END AS profile_scope,
     count(*) AS invocations,
     count(*) FILTER (WHERE served_region <> aws_region) AS served_outside_source_region,
     count(*) FILTER (WHERE served_geography <> source_geography) AS served_outside_geography,
@@ -8,5 +10,5 @@ SELECT
     count(DISTINCT served_region) AS served_regions
 FROM invocations
 WHERE error_code IS NULL
-GROUP BY coalesce(profile_scope, 'in-region')
+GROUP BY 1
 ORDER BY invocations DESC, profile_scope

@@ -83,21 +83,26 @@ pub const SURFACES: &[Surface] = &[
         id: "bidirectional-stream",
         event_source: BEDROCK,
         event_names: &["InvokeModelWithBidirectionalStream"],
-        recording: Recording::Unknown,
+        recording: Recording::Data {
+            resource_type: "AWS::Bedrock::Model",
+        },
         served: Served::ByModelId,
         outside_aws: false,
         note: "bedrock-runtime bidirectional streaming (speech models); served Region as for \
-               runtime",
+               runtime; a data event",
         source: "https://docs.aws.amazon.com/bedrock/latest/userguide/logging-using-cloudtrail.html",
     },
     Surface {
         id: "async",
         event_source: BEDROCK,
         event_names: &["StartAsyncInvoke"],
-        recording: Recording::Unknown,
+        recording: Recording::Data {
+            resource_type: "AWS::Bedrock::AsyncInvoke",
+        },
         served: Served::ByModelId,
         outside_aws: false,
-        note: "asynchronous invocation of a model id (video models); in-Region unless a profile",
+        note: "asynchronous invocation of a model id (video models); in-Region unless a \
+               profile; a data event",
         source: "https://docs.aws.amazon.com/bedrock/latest/userguide/logging-using-cloudtrail.html",
     },
     Surface {
@@ -129,12 +134,7 @@ pub const SURFACES: &[Surface] = &[
     Surface {
         id: "knowledge-base",
         event_source: BEDROCK,
-        event_names: &[
-            "Retrieve",
-            "RetrieveAndGenerate",
-            "RetrieveAndGenerateStream",
-            "GenerateQuery",
-        ],
+        event_names: &["Retrieve", "RetrieveAndGenerate"],
         recording: Recording::Data {
             resource_type: "AWS::Bedrock::KnowledgeBase",
         },
@@ -142,19 +142,42 @@ pub const SURFACES: &[Surface] = &[
         outside_aws: false,
         note: "knowledge-base retrieval and generation; the models it runs and where (structured \
                data stores may use cross-Region inference) are not logged; a data event",
-        source: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html",
+        source: "https://docs.aws.amazon.com/bedrock/latest/userguide/logging-using-cloudtrail.html",
+    },
+    Surface {
+        id: "knowledge-base",
+        event_names: &["RetrieveAndGenerateStream", "GenerateQuery"],
+        event_source: BEDROCK,
+        recording: Recording::Unknown,
+        served: Served::NotLogged,
+        outside_aws: false,
+        note: "knowledge-base calls AWS's CloudTrail page does not list (streamed generation, \
+               text-to-SQL for structured data stores): counted, never placed",
+        source: "https://docs.aws.amazon.com/bedrock/latest/userguide/knowledge-base.html",
     },
     Surface {
         id: "agent",
         event_source: BEDROCK,
-        event_names: &["InvokeAgent", "InvokeInlineAgent"],
+        event_names: &["InvokeAgent"],
         recording: Recording::Data {
             resource_type: "AWS::Bedrock::AgentAlias",
         },
         served: Served::NotLogged,
         outside_aws: false,
         note: "Bedrock Agents; the models an agent calls and where are not logged; a data event",
-        source: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html",
+        source: "https://docs.aws.amazon.com/bedrock/latest/userguide/logging-using-cloudtrail.html",
+    },
+    Surface {
+        id: "agent",
+        event_source: BEDROCK,
+        event_names: &["InvokeInlineAgent"],
+        recording: Recording::Data {
+            resource_type: "AWS::Bedrock::InlineAgent",
+        },
+        served: Served::NotLogged,
+        outside_aws: false,
+        note: "inline Bedrock Agents; the models they call and where are not logged; a data event",
+        source: "https://docs.aws.amazon.com/bedrock/latest/userguide/logging-using-cloudtrail.html",
     },
     Surface {
         id: "flow",
@@ -166,7 +189,7 @@ pub const SURFACES: &[Surface] = &[
         served: Served::NotLogged,
         outside_aws: false,
         note: "Bedrock Flows; the models a flow calls and where are not logged; a data event",
-        source: "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html",
+        source: "https://docs.aws.amazon.com/bedrock/latest/userguide/logging-using-cloudtrail.html",
     },
     Surface {
         id: "claude-platform",
@@ -177,10 +200,11 @@ pub const SURFACES: &[Surface] = &[
         },
         served: Served::NotLogged,
         outside_aws: true,
-        note: "Claude Platform on AWS, operated by Anthropic: \"data may not reside in AWS; \
-               inference may route to Anthropic's primary cloud\" \
-               (platform.claude.com/docs/en/build-with-claude/claude-platform-on-aws); inference \
-               and batch are data events on workspaces",
+        note: "Claude Platform on AWS: Claude models run on Anthropic-managed infrastructure and \
+               inference may route outside AWS; inference and batch are data events on \
+               workspaces. The event source (the IAM prefix with .amazonaws.com) and event names \
+               (the IAM actions) are assumed: no published record shows them; model names have \
+               no provider prefix (claude-sonnet-4-6)",
         source: "https://docs.aws.amazon.com/claude-platform/latest/userguide/monitoring.html",
     },
 ];
@@ -191,6 +215,12 @@ pub fn of(event_source: Option<&str>, event_name: Option<&str>) -> Option<&'stat
     SURFACES
         .iter()
         .find(|s| s.event_source == source && s.event_names.contains(&name))
+}
+
+/// The surfaces whose model id decides where a call may run (its profile scope means
+/// something): the others never log a served Region.
+pub fn routed_by_model_id() -> impl Iterator<Item = &'static Surface> {
+    SURFACES.iter().filter(|s| s.served == Served::ByModelId)
 }
 
 /// The surface whose `surface` column value is `id`.
@@ -220,15 +250,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_event_belongs_to_one_surface_at_most() {
+    fn each_event_has_one_entry_at_most() {
         for a in SURFACES {
             for name in a.event_names {
-                let owners: Vec<&str> = SURFACES
+                let entries = SURFACES
                     .iter()
                     .filter(|b| b.event_source == a.event_source && b.event_names.contains(name))
-                    .map(|b| b.id)
-                    .collect();
-                assert_eq!(owners, [a.id], "{} {name}", a.event_source);
+                    .count();
+                assert_eq!(entries, 1, "{} {name}", a.event_source);
             }
         }
     }
@@ -242,6 +271,35 @@ mod tests {
                 surface.id
             );
         }
+    }
+
+    #[test]
+    fn entries_of_one_surface_agree_on_what_it_proves() {
+        for a in SURFACES {
+            for b in SURFACES.iter().filter(|b| b.id == a.id) {
+                assert_eq!(
+                    (a.served, a.outside_aws),
+                    (b.served, b.outside_aws),
+                    "{}",
+                    a.id
+                );
+            }
+        }
+    }
+
+    /// The named query `by-profile-scope` lists the surfaces routed by their model id itself.
+    #[test]
+    fn by_profile_scope_names_the_surfaces_routed_by_model_id() {
+        let sql = crate::queries::find("by-profile-scope")
+            .map(|q| q.sql)
+            .unwrap_or_default();
+        let ids: Vec<String> = routed_by_model_id()
+            .map(|s| format!("'{}'", s.id))
+            .collect();
+        assert!(
+            sql.contains(&format!("surface IN ({})", ids.join(", "))),
+            "{sql}"
+        );
     }
 
     #[test]

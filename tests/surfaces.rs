@@ -143,6 +143,30 @@ fn cases() -> Vec<Case> {
             expected: (Some("claude-platform"), true, None, Some(true)),
         },
         Case {
+            event_id: "claude-platform-claiming-a-region",
+            source: "aws-external-anthropic.amazonaws.com",
+            name: "CreateInference",
+            request: json!({"model": "claude-opus-4-6", "workspaceId": "wrkspc_01"}),
+            additional: json!({"inferenceRegion": "eu-west-1"}),
+            expected: (Some("claude-platform"), true, None, Some(true)),
+        },
+        Case {
+            event_id: "agent-claiming-a-region",
+            source: "bedrock.amazonaws.com",
+            name: "InvokeAgent",
+            request: json!({"agentId": "AGENT12345", "agentAliasId": "TSTALIASID", "sessionId": "s-2"}),
+            additional: json!({"inferenceRegion": "eu-west-1"}),
+            expected: (Some("agent"), true, None, Some(false)),
+        },
+        Case {
+            event_id: "inline-agent",
+            source: "bedrock.amazonaws.com",
+            name: "InvokeInlineAgent",
+            request: json!({"foundationModel": "anthropic.claude-3-haiku-20240307-v1:0", "sessionId": "s-3"}),
+            additional: none.clone(),
+            expected: (Some("agent"), true, None, Some(false)),
+        },
+        Case {
             event_id: "control-plane",
             source: "bedrock.amazonaws.com",
             name: "GetFoundationModel",
@@ -290,5 +314,45 @@ fn calls_whose_surface_logs_no_region_are_unverifiable() {
     );
     assert!(unverifiable["claude-platform"].contains("operated outside AWS"));
     assert!(unverifiable["agent"].contains("logs no served Region"));
-    assert_eq!(report["rules"][0]["invocations_in_scope"], 13);
+    assert_eq!(report["rules"][0]["invocations_in_scope"], 16);
+}
+
+/// A rule on profile scopes cannot judge a call whose surface is not routed by its model id:
+/// no prefix there means nothing, so such a call is unverifiable, never "in-region".
+#[test]
+fn profile_scope_rules_do_not_judge_surfaces_routed_otherwise() {
+    let dir = archive();
+    let policy = policy_file(
+        dir.path(),
+        "[[rule]]\nname = \"no-global\"\ndenied_profile_scopes = [\"global\"]\n",
+    );
+    let (code, report, _) = audit_run(dir.path(), &policy, &[]);
+    assert_eq!(code, Some(1));
+    let findings: BTreeMap<String, String> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["event_id"].as_str().unwrap().to_owned(),
+                v["requirement"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeMap<String, String> = [
+        ("runtime-global-unlogged", "denied_profile_scopes"),
+        ("batch-global", "denied_profile_scopes"),
+        ("kb-rag", "unverifiable"),
+        ("kb-query", "unverifiable"),
+        ("agent", "unverifiable"),
+        ("agent-claiming-a-region", "unverifiable"),
+        ("inline-agent", "unverifiable"),
+        ("flow", "unverifiable"),
+        ("claude-platform", "unverifiable"),
+        ("claude-platform-claiming-a-region", "unverifiable"),
+    ]
+    .into_iter()
+    .map(|(id, requirement)| (id.to_owned(), requirement.to_owned()))
+    .collect();
+    assert_eq!(findings, expected);
 }

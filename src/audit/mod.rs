@@ -593,6 +593,12 @@ fn flag(array: &BooleanArray, row: usize) -> Option<bool> {
     array.is_valid(row).then(|| array.value(row))
 }
 
+/// Whether the call is on a surface whose served Region its model id does not decide.
+fn not_routed_by_model(e: &Evidence, row: usize) -> bool {
+    crate::surfaces::by_id(e.get("surface", row).unwrap_or_default())
+        .is_some_and(|s| s.served == crate::surfaces::Served::NotLogged)
+}
+
 /// Why the log cannot settle `requirement` for this call.
 fn unknown_reason(requirement: &str, e: &Evidence, row: usize) -> String {
     let model_id = e.get("model_id", row);
@@ -619,6 +625,11 @@ fn unknown_reason(requirement: &str, e: &Evidence, row: usize) -> String {
         },
         "denied_profile_scopes" => match model_id {
             None => format!("{requirement}: no model id in the record"),
+            Some(_) if not_routed_by_model(e, row) => format!(
+                "{requirement}: the {} surface is not routed by its model id, so its profile \
+                 scope says nothing about where it ran",
+                e.get("surface", row).unwrap_or("?")
+            ),
             Some(m) => format!(
                 "{requirement}: application profile {m} is not known (no CreateInferenceProfile event in the archive; pass --profiles)"
             ),

@@ -50,14 +50,21 @@ fn regex_escape(text: &str) -> String {
 /// not known (it still matches `application`).
 fn scope_matches(globs: &[String]) -> String {
     let in_region = literal(IN_REGION_SCOPE);
+    // Only where the model id decides where a call runs does its scope say anything: a
+    // knowledge base, agent or Claude Platform call is no in-Region call for lack of a prefix.
+    let routed_by_model: Vec<String> = crate::surfaces::routed_by_model_id()
+        .map(|s| literal(s.id))
+        .collect();
     format!(
         "CASE WHEN model_id IS NULL THEN NULL \
+         WHEN surface IS NULL OR surface NOT IN ({routed}) THEN NULL \
          WHEN profile_scope = {app} AND model IS NULL THEN (CASE WHEN {app_matches} THEN true END) \
          ELSE ({by_profile} OR {by_routing}) END",
         app = literal(APPLICATION_SCOPE),
         app_matches = matches_any(&literal(APPLICATION_SCOPE), globs),
         by_profile = matches_any(&format!("coalesce(profile_scope, {in_region})"), globs),
         by_routing = matches_any(&format!("coalesce(routing_scope, {in_region})"), globs),
+        routed = routed_by_model.join(", "),
     )
 }
 

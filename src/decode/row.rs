@@ -207,13 +207,15 @@ impl<'r> Row<'r> {
 
     /// Where the call ran, as far as the log proves it: the logged `inferenceRegion`, or the
     /// source Region for a call on a surface where the model id decides and names a model that
-    /// cannot leave it; otherwise unknown.
+    /// cannot leave it; otherwise unknown. A surface whose served Region AWS does not log (one
+    /// call may run several models, or run outside AWS) never gets one, whatever the record says.
     fn served_region<'a>(&'a self, routing: &Routing<'a>) -> Option<&'a str> {
+        let surface = self.surface();
+        if surface.is_some_and(|s| s.served == Served::NotLogged) {
+            return None;
+        }
         self.inference_region.as_deref().or_else(|| {
-            let by_model = self
-                .surface()
-                .is_some_and(|s| s.served == Served::ByModelId);
-            (by_model && routing.in_region)
+            (surface.is_some() && routing.in_region)
                 .then(|| self.record.aws_region.get())
                 .flatten()
         })

@@ -41,6 +41,7 @@ const GROUP_COLUMNS: &[&str] = &[
     "model",
     "profile_scope",
     "routing_scope",
+    "surface",
     "error_code",
     "error_message",
 ];

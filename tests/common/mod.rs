@@ -208,8 +208,12 @@ impl WalkedRecord {
     }
 
     /// Where the call ran, as the log proves it: inferenceRegion, or awsRegion for an
-    /// invocation that cannot leave it; otherwise unknown.
+    /// invocation that cannot leave it; otherwise unknown. Calls on a surface AWS logs no
+    /// served Region for (knowledge bases, agents, flows, Claude Platform) have none.
     pub fn served_region(&self) -> Option<&str> {
+        if self.is_invocation() && !self.region_follows_model() {
+            return None;
+        }
         self.str("/additionalEventData/inferenceRegion")
             .or_else(|| {
                 (self.region_follows_model() && self.stays_in_region())
