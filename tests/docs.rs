@@ -21,6 +21,7 @@
 //! run in order and see what earlier ones wrote. A command ending in `&` runs in the
 //! background until the file is done; the next command waits for its `--bind` port.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -247,10 +248,17 @@ struct Workspace {
 impl Drop for Workspace {
     fn drop(&mut self) {
         for child in &mut self.background {
-            let _ = child.kill();
+            kill_group(child);
             let _ = child.wait();
         }
     }
+}
+
+/// Kills a child started in a process group of its own, and everything it started.
+fn kill_group(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status();
 }
 
 fn repo() -> PathBuf {
@@ -330,11 +338,11 @@ impl Workspace {
         if example.background {
             return self.start_background(example).err();
         }
-        let output = self.command(&example.command).output().expect("bash runs");
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let (code, stdout, stderr) = match self.run_to_end(&example.command) {
+            Ok(ended) => ended,
+            Err(why) => return Some(why),
+        };
         let shown = |text: &str| ends_of(text, 30);
-        let code = output.status.code().unwrap_or(-1);
         if code != example.exit_code {
             return Some(format!(
                 "exit {code}, the docs say {}\n--- stdout\n{}\n--- stderr\n{}",
@@ -355,7 +363,41 @@ impl Workspace {
     }
 }
 
+/// How long one example may run (a debug build, on two cores).
+const EXAMPLE_TIMEOUT: Duration = Duration::from_secs(300);
+
 impl Workspace {
+    /// Runs a command in a process group of its own to its end: its exit code, stdout and
+    /// stderr. One that runs past [`EXAMPLE_TIMEOUT`] is killed, its whole group with it.
+    fn run_to_end(&self, line: &str) -> Result<(i32, String, String), String> {
+        let out = self.dir.path().join(".stdout");
+        let err = self.dir.path().join(".stderr");
+        let file = |path: &PathBuf| std::fs::File::create(path).map_err(|e| e.to_string());
+        let mut child = self
+            .command(line)
+            .process_group(0)
+            .stdout(file(&out)?)
+            .stderr(file(&err)?)
+            .spawn()
+            .expect("bash starts");
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                break status;
+            }
+            if started.elapsed() > EXAMPLE_TIMEOUT {
+                kill_group(&child);
+                let _ = child.wait();
+                return Err(format!("still running after {EXAMPLE_TIMEOUT:?}: killed"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let read = |path: &PathBuf| {
+            String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+        };
+        Ok((status.code().unwrap_or(-1), read(&out), read(&err)))
+    }
+
     /// Starts a background command and waits until it listens on its `--bind` address, which
     /// nothing may be listening on before (a process left from elsewhere would answer instead).
     fn start_background(&mut self, example: &Example) -> Result<(), String> {
@@ -372,6 +414,7 @@ impl Workspace {
         let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
         let child = self
             .command(&format!("exec {}", example.command))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

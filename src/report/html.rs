@@ -324,8 +324,8 @@ fn coverage(out: &mut String, report: &ReportData) {
     out.push_str(
         "<ul><li><b>served Region</b>: <code>additionalEventData.inferenceRegion</code> when CloudTrail records it; the source Region (<code>awsRegion</code>) for a call that cannot leave it (a plain model id, or an application profile copying one); otherwise <b>unknown</b>, shown as its own row, never guessed.</li>\
          <li><b>geography</b>: the broad residency area of a Region (US, EU, APAC, ...), as Bedrock's geographic inference profiles use it.</li>\
-         <li><b>invocations</b>: InvokeModel, InvokeModelWithResponseStream, Converse, ConverseStream and newer invoke APIs on bedrock.amazonaws.com, and CreateInference on bedrock-mantle.amazonaws.com. Failed calls (an <code>errorCode</code>) ran nowhere: charts count successful invocations; the errors table shows the failures.</li>\
-         <li><b>profile scope</b>: the prefix of a system inference profile (<code>global.</code>, <code>eu.</code>, ...), <code>application</code> for application inference profiles, <code>in-region</code> for a plain model id.</li></ul>\
+         <li><b>invocations</b>: calls that run a model on any inference surface (<code>trailmap schema</code> lists them): bedrock-runtime, batch jobs, bedrock-mantle, knowledge bases, agents, flows and Claude Platform on AWS. Only some surfaces log where a call ran; most besides bedrock-runtime are CloudTrail data events, which a trail records only when its event selectors ask for them. Failed calls (an <code>errorCode</code>) ran nowhere: charts count successful invocations; the errors table shows the failures.</li>\
+         <li><b>profile scope</b>: the prefix of a system inference profile (<code>global.</code>, <code>eu.</code>, ...), <code>application</code> for application inference profiles, <code>in-region</code> for a plain model id, <code>not routed by model id</code> for surfaces whose model id does not decide where they run.</li></ul>\
          <p class=\"note\">Every section is a named query; re-run one with <code>trailmap query -s SOURCE NAME</code>.</p></section>\n",
     );
 }

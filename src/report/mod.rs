@@ -196,6 +196,7 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
     let unknown_bedrock_events = unknown_bedrock_events(&ctx).await?;
     let mut sections = Vec::new();
     for (id, title) in [
+        ("surfaces", "By inference surface"),
         ("by-profile-scope", "By inference profile scope"),
         ("by-model", "By model"),
         ("cross-geography", "Served outside the caller's geography"),
