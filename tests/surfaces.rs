@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
+/// `surface`, `is_invocation`, `served_region`, `served_outside_aws` of a row.
+type Classified = (Option<String>, bool, Option<String>, Option<bool>);
+
 /// One record: its event, and what trailmap must say of it.
 struct Case {
     event_id: &'static str,
@@ -241,7 +244,7 @@ fn every_surface_is_classified_as_expected_and_as_the_oracle_reads_it() {
         &[],
         "SELECT event_id, surface, is_invocation, served_region, served_outside_aws FROM events",
     );
-    let found: BTreeMap<String, (Option<String>, bool, Option<String>, Option<bool>)> = rows
+    let found: BTreeMap<String, Classified> = rows
         .iter()
         .map(|row| {
             let text = |k: &str| row.get(k).and_then(Value::as_str).map(str::to_owned);
