@@ -4,7 +4,6 @@
 //! warehouse; both executors must run tasks; an executor killed mid-query gives the right
 //! answer or a clear error, never a wrong answer.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,17 +18,6 @@ struct Cluster {
     executors: Vec<Child>,
     url: String,
     logs: tempfile::TempDir,
-}
-
-/// A port free now (and, with `pair`, the next one too: an executor takes two).
-fn free_port(pair: bool) -> u16 {
-    loop {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        if !pair || TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
 }
 
 fn spawn(args: &[&str], env: &[(&str, String)], log: &Path) -> Child {

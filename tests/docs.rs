@@ -19,13 +19,15 @@
 //! object metadata, as CloudTrail stores them), an empty bucket `analytics`, and CloudTrail's
 //! GetTrail (`trail:org-trail`) and ListPublicKeys answered as AWS would. Commands of a file
 //! run in order and see what earlier ones wrote. A command ending in `&` runs in the
-//! background until the file is done; the next command waits for its `--bind` port.
+//! background until the file is done; the next command waits for its `--bind` port. Ballista's
+//! default ports 50050 and 50051, as the docs write them, are replaced by free ones.
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::free_port;
 use crate::common::s3_server::{Faults, S3Server};
 use crate::verify::put_digest;
 use trailmap::generate::{DigestChain, GeneratorConfig, chain::SIGNATURE_SUFFIX, generate};
@@ -243,6 +245,9 @@ struct Workspace {
     dir: tempfile::TempDir,
     server: S3Server,
     background: Vec<Child>,
+    /// Ballista's default ports as the docs write them, and the free ports used instead (fixed
+    /// ports would collide with other tests running at the same time).
+    ports: [(&'static str, String); 2],
 }
 
 impl Drop for Workspace {
@@ -305,10 +310,18 @@ impl Workspace {
             dir,
             server,
             background: Vec::new(),
+            ports: [
+                ("50050", free_port(false).to_string()),
+                ("50051", free_port(true).to_string()),
+            ],
         }
     }
 
     fn command(&self, line: &str) -> Command {
+        let line = self
+            .ports
+            .iter()
+            .fold(line.to_owned(), |line, (doc, free)| line.replace(doc, free));
         let binary = PathBuf::from(env!("CARGO_BIN_EXE_trailmap"));
         let path = format!(
             "{}:{}",
@@ -317,7 +330,7 @@ impl Workspace {
         );
         let mut command = Command::new("bash");
         command
-            .args(["-o", "pipefail", "-c", line])
+            .args(["-o", "pipefail", "-c", &line])
             .current_dir(self.dir.path())
             .env("PATH", path)
             .env("HOME", self.dir.path())
@@ -401,7 +414,11 @@ impl Workspace {
     /// Starts a background command and waits until it listens on its `--bind` address, which
     /// nothing may be listening on before (a process left from elsewhere would answer instead).
     fn start_background(&mut self, example: &Example) -> Result<(), String> {
-        let address = bind_address(&example.command);
+        let address = bind_address(&example.command).map(|address| {
+            self.ports
+                .iter()
+                .fold(address, |address, (doc, free)| address.replace(doc, free))
+        });
         if let Some(address) = &address
             && std::net::TcpStream::connect(address).is_ok()
         {
@@ -464,14 +481,16 @@ fn check(file: &str) {
     let text = std::fs::read_to_string(repo().join(file)).unwrap();
     let examples = examples(file, &text);
     let mut workspace = Workspace::new();
-    let failures: Vec<String> = examples
-        .iter()
-        .filter_map(|example| {
-            workspace
-                .run(example)
-                .map(|why| format!("{}: `{}`: {why}", example.place, example.command))
-        })
-        .collect();
+    let mut failures: Vec<String> = Vec::new();
+    for example in &examples {
+        if let Some(why) = workspace.run(example) {
+            failures.push(format!("{}: `{}`: {why}", example.place, example.command));
+            // What follows a background process that did not start depends on it.
+            if example.background {
+                break;
+            }
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} of {} examples in {file} fail:\n\n{}",

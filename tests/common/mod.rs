@@ -14,6 +14,17 @@ use std::process::Output;
 use serde_json::Value;
 use trailmap::generate::{GeneratorConfig, generate};
 
+/// A port free now on 127.0.0.1 (and, with `pair`, the next one too: an executor takes two).
+pub fn free_port(pair: bool) -> u16 {
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let port = listener.local_addr().expect("its address").port();
+        if !pair || std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// Runs `trailmap` with `args`.
 pub fn trailmap(args: &[&str]) -> Output {
     trailmap_with_env(args, &[])
