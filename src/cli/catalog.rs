@@ -65,38 +65,33 @@ fn type_name(data_type: &DataType) -> String {
 /// The columns of a table with their types and meanings (`None`: no such table). The types come
 /// from the schemas the tables are registered with.
 fn column_docs(table: &str) -> Option<Vec<ColumnDoc>> {
-    let small = |columns: &[SmallColumn], schema: SchemaRef| {
-        columns
-            .iter()
-            .map(|c| {
-                let data_type = schema
-                    .field_with_name(c.name)
-                    .map(|f| type_name(f.data_type()))
-                    .unwrap_or_default();
-                (c.name, data_type, c.meaning)
-            })
-            .collect()
-    };
-    Some(match table {
-        "events" | "invocations" => {
-            let schema = events_schema();
+    let small = |columns: &[SmallColumn]| columns.iter().map(|c| (c.name, c.meaning)).collect();
+    let (columns, schema): (Vec<(&'static str, &'static str)>, SchemaRef) = match table {
+        "events" | "invocations" => (
             Column::ALL
                 .iter()
-                .map(|c| {
-                    let data_type = schema
-                        .field_with_name(c.name())
-                        .map(|f| type_name(f.data_type()))
-                        .unwrap_or_default();
-                    (c.name(), data_type, c.meaning())
-                })
-                .collect()
-        }
-        "regions" => small(REGIONS_COLUMNS, regions_schema()),
-        "load_errors" => small(LOAD_ERRORS_COLUMNS, load_errors_schema()),
-        "application_profiles" => small(APPLICATION_PROFILES_COLUMNS, profiles_schema()),
-        "integrity" => small(INTEGRITY_COLUMNS, integrity_schema()),
+                .map(|c| (c.name(), c.meaning()))
+                .collect(),
+            events_schema(),
+        ),
+        "regions" => (small(REGIONS_COLUMNS), regions_schema()),
+        "load_errors" => (small(LOAD_ERRORS_COLUMNS), load_errors_schema()),
+        "application_profiles" => (small(APPLICATION_PROFILES_COLUMNS), profiles_schema()),
+        "integrity" => (small(INTEGRITY_COLUMNS), integrity_schema()),
         _ => return None,
-    })
+    };
+    Some(
+        columns
+            .into_iter()
+            .map(|(name, meaning)| {
+                let data_type = schema
+                    .field_with_name(name)
+                    .map(|f| type_name(f.data_type()))
+                    .unwrap_or_default();
+                (name, data_type, meaning)
+            })
+            .collect(),
+    )
 }
 
 /// Writes one table's description and columns, with types and meanings; `false` if there is no
