@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod bedrock;
+pub mod coverage;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod decode;

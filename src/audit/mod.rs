@@ -322,7 +322,7 @@ impl AuditReport {
     }
 }
 
-fn serialize_time<S: serde::Serializer>(
+pub(crate) fn serialize_time<S: serde::Serializer>(
     time: &Option<i64>,
     s: S,
 ) -> std::result::Result<S::Ok, S::Error> {
