@@ -241,6 +241,54 @@ pub const APPLICATION_PROFILES_COLUMNS: &[SmallColumn] = &[
     },
 ];
 
+/// Columns of the `trail_coverage` table.
+pub const TRAIL_COVERAGE_COLUMNS: &[SmallColumn] = &[
+    SmallColumn {
+        name: "trail",
+        meaning: "the trail that wrote the logs (trail:NAME sources, --trail, --event-selectors); null when none is named",
+    },
+    SmallColumn {
+        name: "surface",
+        meaning: "the inference surface (as events.surface)",
+    },
+    SmallColumn {
+        name: "event_source",
+        meaning: "its event source",
+    },
+    SmallColumn {
+        name: "event_names",
+        meaning: "its event names, comma-separated (one catalogue entry)",
+    },
+    SmallColumn {
+        name: "event_category",
+        meaning: "Management or Data (null: AWS documents none)",
+    },
+    SmallColumn {
+        name: "resource_type",
+        meaning: "the resources.type advanced event selectors must select (data events)",
+    },
+    SmallColumn {
+        name: "period_start",
+        meaning: "start of the period (--from, or a trail change; null: open)",
+    },
+    SmallColumn {
+        name: "period_end",
+        meaning: "end of the period (a trail change, or --to; null: open)",
+    },
+    SmallColumn {
+        name: "status",
+        meaning: "recorded, partly recorded, not recorded, unknown, or assumed recorded (--assume-recorded)",
+    },
+    SmallColumn {
+        name: "basis",
+        meaning: "what says so: the trail event of the archive (CreateTrail, PutEventSelectors, StopLogging, ...) with its time and file, GetEventSelectors, --event-selectors FILE, or no selectors known",
+    },
+    SmallColumn {
+        name: "reason",
+        meaning: "why not every call is recorded (null when recorded)",
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,10 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::prelude::{DataFrame, SQLOptions, SessionConfig, SessionContext};
 
+use crate::coverage::known::KnowledgeInputs;
+use crate::coverage::{CoverageRow, Range, TrailKnowledge};
 use crate::error::{Error, LoadError, Result};
+use crate::table::coverage::{ChangeSource, Knowledge, TrailCoverageTable};
 use crate::filter::ScanFilter;
 use crate::layout::pruning::{KeyPredicate, plan_key_filter};
 use crate::source::aws::AwsOptions;
@@ -34,6 +37,10 @@ pub type FileOutcome = std::result::Result<FileFacts, LoadError>;
 pub struct TrailSession {
     ctx: SessionContext,
     store: Store,
+    /// What is known of the trails that wrote the sources.
+    knowledge: Arc<Knowledge>,
+    /// Where the archive's trail changes come from.
+    changes: ChangeSource,
     /// The cluster statements run on (`--cluster`), if any.
     cluster: Option<String>,
 }
@@ -243,8 +250,20 @@ async fn session_over_warehouse(
         &load_errors,
     )
     .await?;
+    let knowledge = Arc::new(Knowledge::new(KnowledgeInputs {
+        options: options.coverage.clone(),
+        source_trails: Vec::new(),
+        aws: None,
+        current_not_applicable: Some(
+            "cannot be checked against changes after the warehouse's last ingest".into(),
+        ),
+    }));
+    let changes = ChangeSource::Events(ctx.table_provider("events").await?);
+    register_trail_coverage(&ctx, &knowledge, &changes, &options.filter)?;
     Ok(TrailSession {
         ctx,
+        knowledge,
+        changes,
         cluster: options.cluster.clone(),
         store: Store::Warehouse(Box::new(WarehouseStore {
             location,
@@ -272,15 +291,59 @@ async fn session_over(
     let ctx = new_context(&options).await?;
     let cluster = options.cluster.clone();
     let integrity = Arc::new(Integrity::new(sources, VerifyOptions::from(&options), aws));
+    let in_aws = sources.iter().any(|s| !matches!(s, SourceSpec::Local(_)));
+    let knowledge = Arc::new(Knowledge::new(KnowledgeInputs {
+        options: options.coverage.clone(),
+        source_trails: listing.trails.clone(),
+        aws: in_aws.then(|| aws.clone()),
+        current_not_applicable: current_not_applicable(&options.filter),
+    }));
+    let filter = options.filter.clone();
     let archive = Arc::new(Archive::new(listing, options));
     table::register(&ctx, Arc::clone(&archive), Arc::clone(&integrity)).await?;
+    let changes = ChangeSource::Archive(Arc::clone(&archive));
+    register_trail_coverage(&ctx, &knowledge, &changes, &filter)?;
     if cluster.is_some() {
         find_profiles_on_cluster(&ctx, &archive).await?;
     }
     Ok(TrailSession {
         ctx,
+        knowledge,
+        changes,
         store: Store::Archive { archive, integrity },
         cluster,
+    })
+}
+
+/// Registers `trail_coverage` over `changes`, for the range of `filter`.
+fn register_trail_coverage(
+    ctx: &SessionContext,
+    knowledge: &Arc<Knowledge>,
+    changes: &ChangeSource,
+    filter: &ScanFilter,
+) -> Result<()> {
+    ctx.register_table(
+        "trail_coverage",
+        Arc::new(TrailCoverageTable::new(
+            Arc::clone(knowledge),
+            changes.clone(),
+            Range::of_filter(filter),
+        )),
+    )?;
+    Ok(())
+}
+
+/// Why `GetEventSelectors` (today's selectors) cannot speak for the range `filter` reads, if
+/// so: the range ends before today, or the trail's own events may be in files it leaves unread.
+fn current_not_applicable(filter: &ScanFilter) -> Option<String> {
+    if let Some(to) = filter.to.filter(|to| *to < chrono::Utc::now()) {
+        return Some(format!(
+            "say nothing of a range ending before today (--to {})",
+            to.to_rfc3339()
+        ));
+    }
+    (!filter.accounts.is_empty() || !filter.source_regions.is_empty()).then(|| {
+        "cannot be checked against the trail's own events, which --account/--source-region may leave unread".to_owned()
     })
 }
 
@@ -290,17 +353,25 @@ const FILE_FACTS: &str = "trailmap_file_facts";
 /// The table of the search for application profiles on a cluster, registered while it runs.
 const PROFILE_SEARCH: &str = "trailmap_profile_search";
 
-/// On a cluster, finds the application profiles the listed files create with one distributed
-/// pass over them (whole files, no record cut, as a local search reads them), and tells the
-/// archive: every later statement carries them, so no executor searches the archive itself.
+/// On a cluster, finds the application profiles the listed files create and their trail
+/// changes with one distributed pass over them (whole files, no record cut, as a local search
+/// reads them), and tells the archive: every later statement carries the profiles, so no
+/// executor searches the archive itself.
 async fn find_profiles_on_cluster(ctx: &SessionContext, archive: &Archive) -> Result<()> {
     let table = table::events::EventsTable::new(Arc::new(archive.uncut()));
     ctx.register_table(PROFILE_SEARCH, Arc::new(table))?;
+    let trail_events: Vec<String> = crate::coverage::TRAIL_CHANGE_EVENTS
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect();
     let sql = format!(
-        "SELECT request_parameters, response_elements, CAST(event_time AS BIGINT), log_file \
-         FROM {PROFILE_SEARCH} WHERE event_source = '{}' \
-         AND event_name = 'CreateInferenceProfile' AND error_code IS NULL",
-        crate::bedrock::BEDROCK_EVENT_SOURCE
+        "SELECT request_parameters, response_elements, CAST(event_time AS BIGINT), log_file, \
+         event_name FROM {PROFILE_SEARCH} WHERE error_code IS NULL AND \
+         ((event_source = '{}' AND event_name = 'CreateInferenceProfile') \
+         OR (event_source = '{}' AND event_name IN ({})))",
+        crate::bedrock::BEDROCK_EVENT_SOURCE,
+        crate::coverage::CLOUDTRAIL_EVENT_SOURCE,
+        trail_events.join(", ")
     );
     let found = match ctx.sql(&sql).await {
         Ok(frame) => frame.collect().await,
@@ -308,29 +379,44 @@ async fn find_profiles_on_cluster(ctx: &SessionContext, archive: &Archive) -> Re
     };
     ctx.deregister_table(PROFILE_SEARCH)?;
     let mut profiles = crate::decode::profiles::ProfileMap::default();
+    let mut changes = Vec::new();
     for batch in found? {
         let (request, response) = (texts(&batch, 0)?, texts(&batch, 1)?);
-        let (times, log_file) = (
+        let (times, log_file, names) = (
             batch.column(2).as_primitive::<Int64Type>(),
             texts(&batch, 3)?,
+            texts(&batch, 4)?,
         );
         for row in 0..batch.num_rows() {
             let time = times.is_valid(row).then(|| times.value(row));
-            if let Some(profile) = crate::decode::profiles::created_profile_of_row(
+            let name = text_at(&names, row).unwrap_or_default();
+            if name == "CreateInferenceProfile" {
+                if let Some(profile) = crate::decode::profiles::created_profile_of_row(
+                    text_at(&request, row),
+                    text_at(&response, row),
+                    time,
+                    log_file.value(row),
+                ) {
+                    profiles.insert(profile);
+                }
+            } else if let Some(change) = crate::coverage::change_of_row(
+                name,
                 text_at(&request, row),
-                text_at(&response, row),
                 time,
                 log_file.value(row),
             ) {
-                profiles.insert(profile);
+                changes.push(change);
             }
         }
     }
     tracing::info!(
         profiles = profiles.len(),
-        "application profiles found on the cluster"
+        trail_changes = changes.len(),
+        "application profiles and trail changes found on the cluster"
     );
+    changes.sort_by_key(|c| c.time);
     archive.know_profiles(profiles);
+    archive.know_trail_changes(changes);
     Ok(())
 }
 
@@ -346,6 +432,19 @@ fn text_at(array: &StringArray, row: usize) -> Option<&str> {
 }
 
 impl TrailSession {
+    /// What is known of the trails that wrote the sources (built on first need: it may ask
+    /// CloudTrail).
+    pub async fn trail_knowledge(&self) -> Result<&TrailKnowledge> {
+        self.knowledge.get().await
+    }
+
+    /// The `trail_coverage` rows over `range`.
+    pub async fn trail_coverage(&self, range: Range) -> Result<Vec<CoverageRow>> {
+        let knowledge = self.knowledge.get().await?;
+        let changes = self.changes.changes(&self.ctx.state()).await?;
+        Ok(crate::coverage::coverage_rows(knowledge, &changes, range))
+    }
+
     /// The DataFusion session, for callers that want to go further.
     pub fn context(&self) -> &SessionContext {
         &self.ctx

@@ -15,6 +15,7 @@
 //! Management events are recorded by every trail unless its selectors say otherwise; a data
 //! event is recorded only when the selectors are known and select it. Nothing else is assumed.
 
+pub mod known;
 pub mod selectors;
 
 use std::collections::BTreeMap;
@@ -243,10 +244,20 @@ enum State {
 /// The audited range: `--from`/`--to`, or the first and last event read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
-    /// Start (µs).
+    /// Start (µs; `i64::MIN`: open).
     pub start: i64,
-    /// End (µs).
+    /// End (µs; `i64::MAX`: open).
     pub end: i64,
+}
+
+impl Range {
+    /// The range of `--from/--to`, open where not given.
+    pub fn of_filter(filter: &crate::filter::ScanFilter) -> Range {
+        Range {
+            start: filter.from.map_or(i64::MIN, |t| t.timestamp_micros()),
+            end: filter.to.map_or(i64::MAX, |t| t.timestamp_micros()),
+        }
+    }
 }
 
 /// The `trail_coverage` rows: for each trail that wrote the sources (or one unnamed trail),
@@ -254,7 +265,7 @@ pub struct Range {
 pub fn coverage_rows(
     knowledge: &TrailKnowledge,
     changes: &[TrailChange],
-    range: Option<Range>,
+    range: Range,
 ) -> Vec<CoverageRow> {
     let trails: Vec<Option<&str>> = if knowledge.trails.is_empty() {
         vec![None]
@@ -346,12 +357,12 @@ fn periods(
     knowledge: &TrailKnowledge,
     changes: &[TrailChange],
     trail: Option<&str>,
-    range: Option<Range>,
+    range: Range,
 ) -> Vec<Period> {
     let Some(trail) = trail else {
         return vec![Period {
-            start: range.map(|r| r.start),
-            end: range.map(|r| r.end),
+            start: open_if(range.start, i64::MIN),
+            end: open_if(range.end, i64::MAX),
             state: State::Unknown(
                 "which trail wrote these logs is not known, so neither are its event selectors"
                     .into(),
@@ -362,10 +373,7 @@ fn periods(
     };
     let mut own: Vec<&TrailChange> = changes.iter().filter(|c| c.trail == trail).collect();
     own.sort_by_key(|c| c.time);
-    let (start, end) = match range {
-        Some(r) => (r.start, r.end),
-        None => (i64::MIN, i64::MAX),
-    };
+    let (start, end) = (range.start, range.end);
     let declared_file = knowledge
         .declared
         .iter()
@@ -404,7 +412,7 @@ fn periods(
         }
         if change.time > period_start {
             periods.push(Period {
-                start: Some(period_start),
+                start: open_if(period_start, i64::MIN),
                 end: Some(change.time),
                 state: state.clone(),
                 logging_stopped,
@@ -426,13 +434,18 @@ fn periods(
         }
     }
     periods.push(Period {
-        start: (period_start != i64::MIN).then_some(period_start),
-        end: (end != i64::MAX).then_some(end),
+        start: open_if(period_start, i64::MIN),
+        end: open_if(end, i64::MAX),
         state,
         logging_stopped,
         basis,
     });
     periods
+}
+
+/// `time`, or none when it is the open end `open`.
+fn open_if(time: i64, open: i64) -> Option<i64> {
+    (time != open).then_some(time)
 }
 
 /// One surface's recording over the whole range and every trail: the worst of its rows.
@@ -527,7 +540,7 @@ mod tests {
             change("CreateTrail", r#"{"name":"org-trail","s3BucketName":"b"}"#, 0),
             change("PutEventSelectors", MANTLE_ON, 50),
         ];
-        let rows = coverage_rows(&named("org-trail"), &changes, Some(Range { start: 0, end: 100 }));
+        let rows = coverage_rows(&named("org-trail"), &changes, Range { start: 0, end: 100 });
         assert_eq!(
             status(&rows, "mantle"),
             [(Some(0), Status::NotRecorded), (Some(50), Status::Recorded)]
@@ -544,7 +557,7 @@ mod tests {
 
     #[test]
     fn without_a_named_trail_data_events_are_unknown_and_management_recorded() {
-        let rows = coverage_rows(&TrailKnowledge::default(), &[], Some(Range { start: 0, end: 9 }));
+        let rows = coverage_rows(&TrailKnowledge::default(), &[], Range { start: 0, end: 9 });
         assert_eq!(status(&rows, "runtime"), [(Some(0), Status::Recorded)]);
         assert_eq!(status(&rows, "mantle"), [(Some(0), Status::Unknown)]);
     }
@@ -556,7 +569,7 @@ mod tests {
             change("StopLogging", r#"{"name":"t"}"#, 10),
             change("StartLogging", r#"{"name":"t"}"#, 20),
         ];
-        let rows = coverage_rows(&named("t"), &changes, Some(Range { start: 0, end: 30 }));
+        let rows = coverage_rows(&named("t"), &changes, Range { start: 0, end: 30 });
         assert_eq!(
             status(&rows, "runtime"),
             [
@@ -579,7 +592,7 @@ mod tests {
             basis: "GetEventSelectors".into(),
             current: true,
         });
-        let range = Some(Range { start: 0, end: 100 });
+        let range = Range { start: 0, end: 100 };
         let rows = coverage_rows(&knowledge, &[], range);
         assert_eq!(status(&rows, "mantle"), [(Some(0), Status::Recorded)]);
         // A change in range: what came before it is not what GetEventSelectors says.
@@ -599,7 +612,7 @@ mod tests {
     fn an_assumed_surface_says_so() {
         let mut knowledge = TrailKnowledge::default();
         knowledge.assumed.push("mantle".into());
-        let rows = coverage_rows(&knowledge, &[], None);
+        let rows = coverage_rows(&knowledge, &[], Range { start: i64::MIN, end: i64::MAX });
         let mantle = rows.iter().find(|r| r.surface == "mantle").unwrap();
         assert_eq!(mantle.status, Status::AssumedRecorded);
         assert!(mantle.basis.starts_with("--assume-recorded mantle"), "{}", mantle.basis);

@@ -24,6 +24,7 @@ use datafusion::arrow::array::{AsArray, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::execution::memory_pool::MemoryReservation;
 
+use crate::coverage::{self, TrailChange};
 use crate::error::{DecodeError, LoadStage};
 use crate::filter::ScanFilter;
 use crate::layout::key::FileContext;
@@ -155,6 +156,9 @@ pub struct Decoded {
     pub bad_times: usize,
     /// The application profiles the file's `CreateInferenceProfile` events create.
     pub created_profiles: ProfileMap,
+    /// The file's trail events that change what a trail records (all records, whatever the
+    /// filters).
+    pub trail_changes: Vec<TrailChange>,
     /// SHA-256 of the JSON text, when the plan hashes it.
     pub sha256: Option<[u8; 32]>,
 }
@@ -254,12 +258,15 @@ pub fn decode_file<R: BufRead>(
     let mut oldest_event: Option<i64> = None;
     let mut bad_times = 0;
     let mut created_profiles = ProfileMap::default();
+    let mut trail_changes = Vec::new();
     let profiles = Some(plan.profiles.as_ref());
     // A file the `log_date` filters leave out is still read whole, for its counts and profiles.
     let file_kept = plan.records.keeps_file(file.log_date);
     let read = stream::read_records(&mut text, plan.max_file_size, |record, _| {
         if record.event_name.get() == Some("CreateInferenceProfile") {
             created_profiles.collect_record(record, &file.log_file);
+        } else if let Some(change) = coverage::change_of_record(record, &file.log_file) {
+            trail_changes.push(change);
         }
         // Every record's time counts for the coverage (delivery lag, unparsable times).
         let time = record.event_time.get().and_then(parse_event_time);
@@ -302,8 +309,19 @@ pub fn decode_file<R: BufRead>(
         oldest_event,
         bad_times,
         created_profiles,
+        trail_changes,
         sha256,
     })
+}
+
+/// What one file says about the whole archive: the application profiles it creates and the
+/// trail events that change what a trail records.
+#[derive(Debug, Default)]
+pub struct ArchiveFacts {
+    /// Profiles created by its `CreateInferenceProfile` events.
+    pub profiles: ProfileMap,
+    /// Its trail changes.
+    pub trail_changes: Vec<TrailChange>,
 }
 
 /// The application profiles created by the `CreateInferenceProfile` events of one file (of at
@@ -314,41 +332,56 @@ pub fn created_profiles<R: BufRead>(
     max_file_size: u64,
     log_file: &str,
 ) -> Result<ProfileMap, DecodeError> {
-    created_profiles_hashed(input, named_gzip, max_file_size, log_file, false).map(|(p, _)| p)
+    archive_facts(input, named_gzip, max_file_size, log_file, false).map(|(f, _)| f.profiles)
 }
 
-/// [`created_profiles`], with the SHA-256 of the whole text when `hash` is set (the profiles
-/// found then resolve calls, so the bytes they came from are held to the digest too).
-pub fn created_profiles_hashed<R: BufRead>(
+/// The [`ArchiveFacts`] of one file (of at most `max_file_size` bytes of JSON), with the
+/// SHA-256 of the whole text when `hash` is set (the facts found then resolve calls and judge
+/// coverage, so the bytes they came from are held to the digest too).
+pub fn archive_facts<R: BufRead>(
     input: R,
     named_gzip: bool,
     max_file_size: u64,
     log_file: &str,
     hash: bool,
-) -> Result<(ProfileMap, Option<[u8; 32]>), DecodeError> {
+) -> Result<(ArchiveFacts, Option<[u8; 32]>), DecodeError> {
     let mut text = HashingRead::new(gzip::JsonText::open(input, named_gzip)?, hash);
-    let mut profiles = ProfileMap::default();
+    let mut facts = ArchiveFacts::default();
     SEARCHED_TEXT.with_borrow_mut(|head| -> Result<(), DecodeError> {
-        // Most files create no profile: their text is only looked through, not parsed.
+        // Most files hold neither: their text is only looked through, not parsed.
         head.clear();
         let limit = SEARCH_WHOLE_UP_TO.min(max_file_size);
         (&mut text)
             .take(limit + 1)
             .read_to_end(head)
             .map_err(gzip::read_error)?;
-        if head.len() as u64 <= limit && !profiles::may_create_profile(head) {
+        if head.len() as u64 <= limit
+            && !profiles::may_create_profile(head)
+            && !may_change_a_trail(head)
+        {
             return Ok(());
         }
         let mut whole = std::io::Cursor::new(head.as_slice()).chain(&mut text);
         stream::read_records(&mut whole, max_file_size, |record, _| {
-            profiles.collect_record(record, log_file);
+            facts.profiles.collect_record(record, log_file);
+            if let Some(change) = coverage::change_of_record(record, log_file) {
+                facts.trail_changes.push(change);
+            }
             Ok(())
         })?;
         Ok(())
     })?;
     let (text, sha256) = text.finish().map_err(gzip::read_error)?;
     text.finish()?;
-    Ok((profiles, sha256))
+    Ok((facts, sha256))
+}
+
+/// Whether a JSON text may hold a trail change: it names one of the events (a text spelling
+/// names with `\u` escapes is parsed anyway, see [`profiles::may_create_profile`]).
+fn may_change_a_trail(text: &[u8]) -> bool {
+    coverage::TRAIL_CHANGE_EVENTS
+        .iter()
+        .any(|name| memchr::memmem::find(text, name.as_bytes()).is_some())
 }
 
 /// A file whose JSON text is at most this long is read whole and looked through for a

@@ -337,6 +337,8 @@ pub struct Listing {
     pub fetcher: Fetcher,
     /// Digest files, when listing for verification ([`list_with_digests`]).
     pub digests: Vec<Arc<LogObject>>,
+    /// The trails `trail:NAME` sources resolved to, by name.
+    pub trails: Vec<String>,
     /// Whether digest files are kept (in [`Listing::digests`]) rather than skipped.
     keep_digests: bool,
     /// Local files listed so far, by identity on disk (a file reached by two paths is read once).
@@ -469,6 +471,7 @@ async fn list_into(
                     prefix = trail.prefix,
                     "resolved trail"
                 );
+                listing.trails.push(trail.name.clone());
                 (trail.bucket, trail.prefix)
             }
             (_, None) => continue,

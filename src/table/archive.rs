@@ -16,11 +16,12 @@ use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, UnboundedMe
 use futures::StreamExt;
 use tokio::sync::OnceCell;
 
+use crate::coverage::TrailChange;
 use crate::decode::batch::DecodedBatch;
 use crate::decode::gzip::DEFAULT_MAX_FILE_SIZE;
 use crate::decode::profiles::ProfileMap;
 use crate::decode::{
-    DecodePlan, Decoded, Pending, created_profiles_hashed, decode_file, resolve_pending,
+    ArchiveFacts, DecodePlan, Decoded, Pending, archive_facts, decode_file, resolve_pending,
 };
 use crate::error::{DecodeError, FileError, LoadError};
 use crate::filter::ScanFilter;
@@ -38,11 +39,24 @@ enum Outcome {
     Failed(LoadError),
 }
 
-/// Application profiles found by the scans so far.
+/// What the files read or searched so far say about the whole archive: application profiles
+/// and trail changes (by log file, so that a file read twice counts once).
 #[derive(Debug, Default)]
 struct Harvest {
     files: BTreeSet<String>,
     profiles: ProfileMap,
+    trail_changes: BTreeMap<String, Vec<TrailChange>>,
+}
+
+impl Harvest {
+    /// Takes in what one file says.
+    fn add(&mut self, log_file: &str, profiles: ProfileMap, trail_changes: Vec<TrailChange>) {
+        self.files.insert(log_file.to_owned());
+        self.profiles.extend(profiles);
+        if !trail_changes.is_empty() {
+            self.trail_changes.insert(log_file.to_owned(), trail_changes);
+        }
+    }
 }
 
 /// A batch of what reading a file for a scan gave.
@@ -256,6 +270,8 @@ pub struct ReadOptions {
     pub column_cache: Option<u64>,
     /// `--cluster df://HOST:PORT`: statements run on this Ballista cluster (`None`: here).
     pub cluster: Option<String>,
+    /// `--trail`, `--event-selectors`, `--assume-recorded`: what the trail records.
+    pub coverage: crate::coverage::known::CoverageOptions,
 }
 
 impl From<&ReadOptions> for crate::verify::VerifyOptions {
@@ -284,6 +300,7 @@ impl Default for ReadOptions {
             hash_text: false,
             column_cache: None,
             cluster: None,
+            coverage: Default::default(),
         }
     }
 }
@@ -298,6 +315,8 @@ pub struct Archive {
     given_profiles: Arc<ProfileMap>,
     /// Those plus the archive's own `CreateInferenceProfile` events, found on first need.
     all_profiles: OnceCell<Arc<ProfileMap>>,
+    /// Every trail change, when told (by a cluster's search).
+    known_trail_changes: std::sync::OnceLock<Vec<TrailChange>>,
     /// The files decoded so far and the profiles they create: a later search for profiles
     /// need not read them again.
     harvest: Mutex<Harvest>,
@@ -343,6 +362,7 @@ impl Archive {
             max_file_size: options.max_file_size,
             given_profiles: Arc::new(options.profiles),
             all_profiles: OnceCell::new(),
+            known_trail_changes: std::sync::OnceLock::new(),
             harvest: Mutex::new(Harvest::default()),
             search_for_calls: tokio::sync::Mutex::new(()),
             without_searching: AtomicBool::new(false),
@@ -590,14 +610,7 @@ impl Archive {
             if known.1 {
                 break;
             }
-            let found = self.search(round.to_vec()).await;
-            {
-                let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
-                harvest
-                    .files
-                    .extend(round.iter().map(|o| o.context.log_file.clone()));
-                harvest.profiles.extend(found);
-            }
+            self.search(round.to_vec()).await;
             known = self.known_calls(pending);
         }
         known.1.then_some(known.0)
@@ -614,15 +627,18 @@ impl Archive {
             .collect()
     }
 
-    /// The profiles `objects` create, looked through a few at a time.
-    async fn search(&self, objects: Vec<Arc<LogObject>>) -> ProfileMap {
+    /// Looks `objects` through a few at a time, and harvests the profiles they create and
+    /// their trail changes (a file that cannot be read is harvested as saying nothing: the
+    /// scans report it).
+    async fn search(&self, objects: Vec<Arc<LogObject>>) {
         futures::stream::iter(objects)
-            .map(|object| self.profiles_in(object))
-            .buffer_unordered(CHECK_CONCURRENCY)
-            .fold(ProfileMap::default(), |mut all, found| async move {
-                all.extend(found);
-                all
+            .map(|object| async move {
+                let facts = self.facts_in(&object).await;
+                let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+                harvest.add(&object.context.log_file, facts.profiles, facts.trail_changes);
             })
+            .buffer_unordered(CHECK_CONCURRENCY)
+            .collect::<()>()
             .await
     }
 
@@ -634,21 +650,15 @@ impl Archive {
         let profiles = self
             .all_profiles
             .get_or_init(|| async {
-                let unsearched = self.unsearched(|_| true);
+                self.search_unread().await;
                 let harvested = self
                     .harvest
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .profiles
                     .clone();
-                tracing::debug!(
-                    files = unsearched.len(),
-                    "searching files for CreateInferenceProfile events"
-                );
-                let found = self.search(unsearched).await;
                 let mut all = (*self.given_profiles).clone();
                 all.extend(harvested);
-                all.extend(found);
                 tracing::info!(profiles = all.len(), "application profiles resolved");
                 Arc::new(all)
             })
@@ -656,17 +666,48 @@ impl Archive {
         Arc::clone(profiles)
     }
 
-    /// The profiles created in one file (none when it cannot be read, said on stderr: calls
-    /// through a profile it would have created stay unresolved, and the audit reports them as
-    /// unverifiable).
-    async fn profiles_in(&self, object: Arc<LogObject>) -> ProfileMap {
+    /// Searches every listed file no scan has read and no search looked through yet.
+    async fn search_unread(&self) {
+        let unsearched = self.unsearched(|_| true);
+        tracing::debug!(
+            files = unsearched.len(),
+            "searching files for application profiles and trail changes"
+        );
+        self.search(unsearched).await;
+    }
+
+    /// Every trail change of the listed files (those the scans decoded tell theirs, the others
+    /// are searched; files that cannot be read are left to the scans, which report them), in
+    /// time order.
+    pub async fn trail_changes(&self) -> Vec<TrailChange> {
+        if let Some(known) = self.known_trail_changes.get() {
+            return known.clone();
+        }
+        self.search_unread().await;
+        let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+        let mut changes: Vec<TrailChange> =
+            harvest.trail_changes.values().flatten().cloned().collect();
+        changes.sort_by_key(|c| c.time);
+        changes
+    }
+
+    /// Tells the archive its trail changes, found elsewhere (by a cluster).
+    pub fn know_trail_changes(&self, changes: Vec<TrailChange>) {
+        let _ = self.known_trail_changes.set(changes);
+    }
+
+    /// What one file says about the archive (nothing when it cannot be read, said on stderr:
+    /// calls through a profile it would have created stay unresolved, and the audit reports
+    /// them as unverifiable; the scans report the file as a load error).
+    async fn facts_in(&self, object: &Arc<LogObject>) -> ArchiveFacts {
+        let object = Arc::clone(object);
         let found = match self.fetcher.fetch(&object).await {
             Ok(fetched) => {
                 let log_file = object.context.log_file.clone();
                 let max_file_size = self.max_file_size;
                 let hash = self.hash_text;
                 let read = on_rayon(log_file.clone(), move || {
-                    created_profiles_hashed(
+                    archive_facts(
                         fetched.open()?,
                         object.named_gzip(),
                         max_file_size,
@@ -676,16 +717,16 @@ impl Archive {
                     .map_err(|e| FileError::decode(&object.context.log_file, e))
                 })
                 .await;
-                read.map(|(profiles, sha256)| {
+                read.map(|(facts, sha256)| {
                     self.note_text_hash(&log_file, sha256);
-                    profiles
+                    facts
                 })
             }
             Err(e) => Err(e),
         };
         found.unwrap_or_else(|e| {
-            tracing::warn!("could not search for application profiles: {e}");
-            ProfileMap::default()
+            tracing::warn!("could not search for application profiles and trail changes: {e}");
+            ArchiveFacts::default()
         })
     }
 
@@ -941,10 +982,11 @@ impl Archive {
         let mut decoded =
             decode_on_rayon(fetched, Arc::clone(&object), Arc::clone(&plan), pool).await?;
         let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
-        harvest.files.insert(object.context.log_file.clone());
-        harvest
-            .profiles
-            .extend(std::mem::take(&mut decoded.created_profiles));
+        harvest.add(
+            &object.context.log_file,
+            std::mem::take(&mut decoded.created_profiles),
+            std::mem::take(&mut decoded.trail_changes),
+        );
         Ok((decoded, plan))
     }
 }

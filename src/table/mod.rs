@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod coverage;
 pub mod events;
 pub mod exec;
 pub mod integrity;
