@@ -18,9 +18,9 @@
 
 pub mod audit;
 pub mod bedrock;
-pub mod coverage;
 #[cfg(feature = "cluster")]
 pub mod cluster;
+pub mod coverage;
 pub mod decode;
 pub mod error;
 pub mod filter;

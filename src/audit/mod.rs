@@ -28,6 +28,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::bedrock;
+use crate::coverage::{CoverageRow, Range, Status};
 use crate::error::{Error, LoadError, Result};
 use crate::schema::timestamp_type;
 use crate::session::TrailSession;
@@ -103,6 +104,9 @@ pub struct RuleSummary {
     /// Latest finding.
     #[serde(serialize_with = "serialize_time")]
     pub last_seen: Option<i64>,
+    /// Surfaces in the rule's scope that the trail does not record in full over the range
+    /// (or whose recording is unknown): calls on them may be missing from the archive.
+    pub blind_spots: Vec<&'static str>,
 }
 
 impl RuleSummary {
@@ -117,6 +121,7 @@ impl RuleSummary {
             unverifiable: 0,
             first_seen: None,
             last_seen: None,
+            blind_spots: Vec::new(),
         }
     }
 
@@ -125,6 +130,8 @@ impl RuleSummary {
             "violations"
         } else if self.unverifiable > 0 {
             UNVERIFIABLE
+        } else if !self.blind_spots.is_empty() {
+            "incomplete"
         } else if self.invocations_in_scope == 0 && self.attempted == 0 {
             "nothing in scope"
         } else {
@@ -186,6 +193,26 @@ pub struct AuditCoverage {
     /// With `--verify`: the log files the audit read, and their events, by integrity status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub integrity_of_read: Option<ReadIntegrity>,
+    /// The trails that wrote the sources, as named (`trail:NAME`, `--trail`,
+    /// `--event-selectors`); empty when none is.
+    pub trails: Vec<String>,
+    /// Surfaces `--assume-recorded` vouches for.
+    pub assumed_recorded: Vec<String>,
+    /// What the trails record, per trail, surface and period (the `trail_coverage` rows).
+    pub trail_coverage: Vec<CoverageRow>,
+}
+
+/// A surface some rule covers that the trail may not record in full.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlindSpot {
+    /// The surface id.
+    pub surface: &'static str,
+    /// Its worst status over the range and the trails.
+    pub status: Status,
+    /// Its `trail_coverage` rows that are not `recorded`.
+    pub rows: Vec<CoverageRow>,
+    /// The rules whose scope includes it.
+    pub rules: Vec<String>,
 }
 
 /// The log files an audit read, and the events in them it judged, by integrity status.
@@ -252,8 +279,11 @@ pub struct AuditReport {
     /// Why it is not complete, one code each: `load-errors`, `unplaceable-event-times`,
     /// `integrity-not-verified` (with `--verify`: a problem of the chain, a gap, signatures not
     /// checked or a tail not anchored), `files-read-not-valid` (with `--verify`: a log file read
-    /// that is not `valid`).
+    /// that is not `valid`), `surfaces-not-recorded` (a rule covers a surface the trail does
+    /// not record in full, or whose recording is unknown: see `blind_spots`).
     pub incomplete_reasons: Vec<&'static str>,
+    /// Surfaces some rule covers that the trail may not record in full.
+    pub blind_spots: Vec<BlindSpot>,
     /// Every finding, by rule (policy order), then time: violations, and unverifiable calls
     /// (`requirement = "unverifiable"`).
     pub violations: Vec<Violation>,
@@ -519,6 +549,9 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
         load_errors: load_errors.into_iter().map(LoadErrorRow::from).collect(),
         integrity: None,
         integrity_of_read: None,
+        trails: Vec::new(),
+        assumed_recorded: Vec::new(),
+        trail_coverage: Vec::new(),
     };
     let mut violations = fold.violations;
     let order = |v: &Violation| policy.rules.iter().position(|r| r.name == v.rule);
@@ -526,6 +559,8 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
         (order(a), a.event_time, &a.event_id).cmp(&(order(b), b.event_time, &b.event_id))
     });
     let mut rules = fold.rules;
+    let mut coverage = coverage;
+    let blind_spots = find_blind_spots(session, policy, &mut rules, &mut coverage).await?;
     rules.iter_mut().for_each(RuleSummary::settle_status);
     let mut incomplete_reasons = Vec::new();
     if !coverage.load_errors.is_empty() {
@@ -534,16 +569,71 @@ pub async fn run(session: &TrailSession, policy: &Policy) -> Result<AuditReport>
     if coverage.events_left_out_for_bad_time > 0 {
         incomplete_reasons.push("unplaceable-event-times");
     }
+    if !blind_spots.is_empty() {
+        incomplete_reasons.push("surfaces-not-recorded");
+    }
     let complete = incomplete_reasons.is_empty();
     Ok(AuditReport {
         compliant: complete && violations.is_empty(),
         complete,
         incomplete_reasons,
+        blind_spots,
         violations,
         rules,
         coverage,
         events_by_file: fold.events_by_file,
     })
+}
+
+/// What the trails record over the audited range (`--from/--to`, else the events read), into
+/// `coverage`; each rule's surfaces not recorded in full into its summary; and the blind spots
+/// of the whole policy.
+async fn find_blind_spots(
+    session: &TrailSession,
+    policy: &Policy,
+    rules: &mut [RuleSummary],
+    coverage: &mut AuditCoverage,
+) -> Result<Vec<BlindSpot>> {
+    let filter = session.filter();
+    let range = Range {
+        start: filter
+            .from
+            .map(|t| t.timestamp_micros())
+            .or(coverage.first_event)
+            .unwrap_or(i64::MIN),
+        end: filter
+            .to
+            .map(|t| t.timestamp_micros())
+            .or(coverage.last_event)
+            .unwrap_or(i64::MAX),
+    };
+    let rows = session.trail_coverage(range).await?;
+    let knowledge = session.trail_knowledge().await?;
+    coverage.trails = knowledge.trails.clone();
+    coverage.assumed_recorded = knowledge.assumed.clone();
+    let mut blind_spots = Vec::new();
+    for recording in crate::coverage::by_surface(&rows) {
+        if recording.status.is_covered() {
+            continue;
+        }
+        let mut covering = Vec::new();
+        for (rule, summary) in policy.rules.iter().zip(rules.iter_mut()) {
+            if rule.surfaces_in_scope().contains(&recording.surface) {
+                summary.blind_spots.push(recording.surface);
+                covering.push(rule.name.clone());
+            }
+        }
+        if !covering.is_empty() {
+            blind_spots.push(BlindSpot {
+                surface: recording.surface,
+                status: recording.status,
+                rows: recording.rows,
+                rules: covering,
+            });
+        }
+    }
+    coverage.trail_coverage = rows;
+    Ok(blind_spots)
 }
 
 /// One row's evidence columns.

@@ -11,6 +11,7 @@
 //! principals = ["arn:aws:sts::*:assumed-role/app-*"]
 //! models = ["anthropic.*"]                # matches model or model_id
 //! profile_scopes = ["eu", "global", "in-region"]
+//! surfaces = ["runtime", "batch"]         # inference surfaces (default: all; see trailmap schema)
 //! # requirements (at least one)
 //! allowed_regions = ["eu-*"]
 //! allowed_geographies = ["EU"]
@@ -28,6 +29,7 @@ use serde::Deserialize;
 use crate::bedrock::{APPLICATION_SCOPE, PROFILE_SCOPES};
 pub use crate::error::PolicyError;
 use crate::regions::GEOGRAPHIES;
+use crate::surfaces::SURFACES;
 
 /// `profile_scope` value of a plain foundation model (null in `events`).
 pub const IN_REGION_SCOPE: &str = "in-region";
@@ -65,6 +67,11 @@ pub struct Rule {
     /// Scope: profile scopes (globs over `global`, `us`, ..., `application`, `in-region`).
     #[serde(default)]
     pub profile_scopes: Vec<String>,
+    /// Scope: inference surfaces (globs over `runtime`, `mantle`, ...; default every one).
+    /// The only key that takes a surface out of the rule for the blind-spot check: a surface
+    /// the trail does not record, in a rule's scope, makes the audit incomplete.
+    #[serde(default)]
+    pub surfaces: Vec<String>,
     /// Requirement: `served_region` matches one of these globs.
     #[serde(default)]
     pub allowed_regions: Vec<String>,
@@ -153,6 +160,36 @@ impl Rule {
             || self.violation_when.is_some()
     }
 
+    /// The catalogue's surface ids `glob` matches.
+    fn surfaces_matching(&self, glob: &str) -> Vec<&'static str> {
+        let Ok(glob) = Glob::new(glob) else {
+            return Vec::new();
+        };
+        let matcher = glob.compile_matcher();
+        let mut ids: Vec<&'static str> = SURFACES
+            .iter()
+            .map(|s| s.id)
+            .filter(|id| matcher.is_match(id))
+            .collect();
+        ids.dedup();
+        ids
+    }
+
+    /// The surface ids in the rule's scope: those `surfaces` matches, or every one.
+    pub fn surfaces_in_scope(&self) -> Vec<&'static str> {
+        let mut ids: Vec<&'static str> = if self.surfaces.is_empty() {
+            SURFACES.iter().map(|s| s.id).collect()
+        } else {
+            self.surfaces
+                .iter()
+                .flat_map(|g| self.surfaces_matching(g))
+                .collect()
+        };
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     fn check(&self) -> Result<(), String> {
         if !self.has_requirement() {
             return Err("no requirement: give allowed_regions, allowed_geographies, denied_profile_scopes or violation_when".into());
@@ -163,6 +200,7 @@ impl Rule {
             ("principals", &self.principals),
             ("models", &self.models),
             ("profile_scopes", &self.profile_scopes),
+            ("surfaces", &self.surfaces),
             ("allowed_regions", &self.allowed_regions),
             ("denied_profile_scopes", &self.denied_profile_scopes),
         ] {
@@ -189,6 +227,16 @@ impl Rule {
                         known_scopes.join(", ")
                     ));
                 }
+            }
+        }
+        for glob in &self.surfaces {
+            if self.surfaces_matching(glob).is_empty() {
+                let mut ids: Vec<&str> = SURFACES.iter().map(|s| s.id).collect();
+                ids.dedup();
+                return Err(format!(
+                    "surfaces: {glob:?} matches no inference surface; known: {}",
+                    ids.join(", ")
+                ));
             }
         }
         for geography in &self.allowed_geographies {

@@ -91,6 +91,9 @@ pub fn scope(rule: &Rule) -> String {
     if !rule.profile_scopes.is_empty() {
         parts.push(format!("({})", scope_matches(&rule.profile_scopes)));
     }
+    if !rule.surfaces.is_empty() {
+        parts.push(matches_any("surface", &rule.surfaces));
+    }
     if parts.is_empty() {
         "true".to_owned()
     } else {

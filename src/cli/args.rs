@@ -5,6 +5,7 @@ use clap::Args;
 
 use std::path::PathBuf;
 
+use trailmap::coverage::known::CoverageOptions;
 use trailmap::decode::profiles::ProfileMap;
 use trailmap::filter::{Bound, ScanFilter, parse_duration, parse_time};
 use trailmap::source::SourceSpec;
@@ -210,6 +211,37 @@ pub struct ReadArgs {
     /// which commits nothing). Needs a trailmap built with `--features cluster`.
     #[arg(long, value_name = "df://HOST:PORT", env = "TRAILMAP_CLUSTER")]
     pub cluster: Option<String>,
+    /// The trail that wrote the sources (repeatable), for what it records (`trail_coverage`,
+    /// the report's blind spots, the audit). Its selectors come from the archive's own
+    /// CreateTrail/PutEventSelectors events and, when the sources are in S3, from CloudTrail's
+    /// GetEventSelectors. A `trail:NAME` source names its trail already.
+    #[arg(long, value_name = "NAME")]
+    pub trail: Vec<String>,
+    /// The trail's event selectors before any change the archive shows: the JSON that
+    /// `aws cloudtrail get-event-selectors --trail-name NAME > FILE` writes. trailmap takes
+    /// your word for it, and says so wherever it counts.
+    #[arg(long, value_name = "FILE.json")]
+    pub event_selectors: Option<PathBuf>,
+    /// Treat this inference surface as recorded whatever the trail's selectors say
+    /// (repeatable; `trailmap schema` lists the surfaces). The audit then judges it as covered,
+    /// and its coverage says it was assumed.
+    #[arg(long, value_name = "SURFACE", value_parser = surface_id)]
+    pub assume_recorded: Vec<String>,
+}
+
+/// A surface id of the catalogue.
+fn surface_id(text: &str) -> Result<String, String> {
+    match trailmap::surfaces::by_id(text) {
+        Some(surface) => Ok(surface.id.to_owned()),
+        None => {
+            let mut ids: Vec<&str> = trailmap::surfaces::SURFACES.iter().map(|s| s.id).collect();
+            ids.dedup();
+            Err(format!(
+                "not an inference surface; use one of {}",
+                ids.join(", ")
+            ))
+        }
+    }
 }
 
 impl ReadArgs {
@@ -227,6 +259,11 @@ impl ReadArgs {
                 profiles,
                 memory_limit,
                 cluster: self.cluster.clone(),
+                coverage: CoverageOptions {
+                    trails: self.trail.clone(),
+                    event_selectors: self.event_selectors.clone(),
+                    assume_recorded: self.assume_recorded.clone(),
+                },
                 ..options
             },
         ))

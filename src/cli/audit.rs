@@ -89,6 +89,13 @@ fn verdict(report: &AuditReport) -> String {
             }
             missing.push(text);
         }
+        if !report.blind_spots.is_empty() {
+            let surfaces: Vec<&str> = report.blind_spots.iter().map(|b| b.surface).collect();
+            missing.push(format!(
+                "the trail may not record every call on {} (see Blind spots)",
+                surfaces.join(", ")
+            ));
+        }
         if c.events_left_out_for_bad_time > 0 {
             missing.push(format!(
                 "{} record(s) have an eventTime that does not parse, so --from/--to cannot place them",
@@ -178,6 +185,44 @@ fn coverage_text(report: &AuditReport) -> String {
     text
 }
 
+/// Lines of blind spots shown; the rest are in `--format json` and `trail_coverage`.
+const BLIND_SPOT_LINES: usize = 6;
+
+/// The blind spots, and what to do about them, in one screen.
+fn blind_spots_text(report: &AuditReport) -> String {
+    if report.blind_spots.is_empty() {
+        return String::new();
+    }
+    let mut text =
+        "Blind spots: calls on these surfaces may be missing from the archive.\n".to_owned();
+    let lines = trailmap::coverage::explain(report.blind_spots.iter().flat_map(|b| &b.rows));
+    for line in lines.iter().take(BLIND_SPOT_LINES) {
+        text.push_str(&format!("  {line}\n"));
+    }
+    if lines.len() > BLIND_SPOT_LINES {
+        text.push_str(&format!(
+            "  {} more: --format json, or query trail_coverage\n",
+            lines.len() - BLIND_SPOT_LINES
+        ));
+    }
+    for rule in report.rules.iter().filter(|r| !r.blind_spots.is_empty()) {
+        text.push_str(&format!(
+            "  rule {} covers {}\n",
+            rule.rule,
+            rule.blind_spots.join(", ")
+        ));
+    }
+    text.push_str(
+        "  Data events (bedrock-mantle, Claude Platform, knowledge bases, agents, flows, async and bidirectional calls)\n  \
+         are recorded only when the trail's advanced event selectors select their resource type; most trails record\n  \
+         management events only. Make the recording known: read the logs as trail:NAME or name the trail with --trail\n  \
+         NAME (its CreateTrail and PutEventSelectors events; GetEventSelectors for logs in S3), or pass --event-selectors\n  \
+         FILE from `aws cloudtrail get-event-selectors --trail-name NAME > FILE`. Narrow a rule with\n  \
+         surfaces = [\"runtime\", \"batch\"], or vouch for a surface with --assume-recorded SURFACE (recorded as assumed).\n",
+    );
+    text
+}
+
 fn table_text(report: &AuditReport) -> anyhow::Result<String> {
     let mut text = String::new();
     if report.violations.is_empty() {
@@ -198,6 +243,7 @@ fn table_text(report: &AuditReport) -> anyhow::Result<String> {
         pretty_format_batches(&[report.rules_batch()?])?
     ));
     text.push_str(&coverage_text(report));
+    text.push_str(&blind_spots_text(report));
     text.push_str(&format!("Result: {}\n", verdict(report)));
     Ok(text)
 }
@@ -226,6 +272,7 @@ pub async fn run(args: AuditArgs, quiet: bool) -> anyhow::Result<Outcome> {
     }
     if args.format != AuditFormat::Table || args.output.is_some() {
         eprint!("{}", coverage_text(&report));
+        eprint!("{}", blind_spots_text(&report));
         eprintln!("trailmap: {}", verdict(&report));
     }
     Ok(if !report.complete {

@@ -33,6 +33,11 @@ pub struct IngestArgs {
 /// Runs `trailmap ingest`.
 pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let (specs, read) = args.source.parse()?;
+    if read.coverage != Default::default() {
+        anyhow::bail!(
+            "--trail, --event-selectors and --assume-recorded say what a trail records, for query, report and audit; ingest keeps the archive's own trail events in the warehouse: give them when reading it"
+        );
+    }
     let options = IngestOptions {
         read,
         target_file_bytes: parse_size(&args.target_file_size)?,

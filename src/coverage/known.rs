@@ -69,11 +69,13 @@ pub async fn build(inputs: &KnowledgeInputs) -> Result<TrailKnowledge> {
                     basis: "GetEventSelectors".into(),
                     current: true,
                 }),
-                Ok(None) => knowledge
-                    .failures
-                    .push(format!("GetEventSelectors for {trail} returned no selectors")),
+                Ok(None) => knowledge.failures.push(format!(
+                    "GetEventSelectors for {trail} returned no selectors"
+                )),
                 Err(why) => {
-                    tracing::warn!("cannot ask CloudTrail for the event selectors of {trail}: {why}");
+                    tracing::warn!(
+                        "cannot ask CloudTrail for the event selectors of {trail}: {why}"
+                    );
                     knowledge
                         .failures
                         .push(format!("GetEventSelectors for {trail} failed: {why}"));

@@ -455,8 +455,8 @@ pub struct SurfaceRecording {
     pub surface: &'static str,
     /// The worst status of its rows.
     pub status: Status,
-    /// Why not recorded, one line per trail, period and reason.
-    pub reasons: Vec<String>,
+    /// Its rows that are not [`Status::Recorded`].
+    pub rows: Vec<CoverageRow>,
 }
 
 /// Each surface's recording, in catalogue order.
@@ -470,41 +470,58 @@ pub fn by_surface(rows: &[CoverageRow]) -> Vec<SurfaceRecording> {
         let entry = summary.entry(order).or_insert(SurfaceRecording {
             surface: row.surface,
             status: Status::Recorded,
-            reasons: Vec::new(),
+            rows: Vec::new(),
         });
         entry.status = entry.status.max(row.status);
         if row.status != Status::Recorded {
-            let line = describe(row);
-            if !entry.reasons.contains(&line) {
-                entry.reasons.push(line);
-            }
+            entry.rows.push(row.clone());
         }
     }
     summary.into_values().collect()
 }
 
-/// One row as a line: what, which trail, when, why, on what basis.
-fn describe(row: &CoverageRow) -> String {
-    let what = match (row.event_category, row.resource_type) {
-        (Some("Data"), Some(t)) => format!("{} {} (data events on {t})", row.event_source, row.event_names),
-        (Some(c), _) => format!("{} {} ({} events)", row.event_source, row.event_names, c.to_lowercase()),
-        _ => format!("{} {}", row.event_source, row.event_names),
-    };
-    let trail = row
-        .trail
-        .as_deref()
-        .map_or("the trail".to_owned(), |t| format!("trail {t}"));
+/// Rows as short lines, one per status, trail, period and reason, naming every surface that
+/// shares them: `mantle, claude-platform: not recorded by trail t from A to B: reason [basis]`.
+pub fn explain<'r>(rows: impl IntoIterator<Item = &'r CoverageRow>) -> Vec<String> {
+    type Key = (
+        Status,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        String,
+    );
+    let mut groups: Vec<(Key, Vec<&'static str>)> = Vec::new();
+    for row in rows {
+        let key: Key = (
+            row.status,
+            row.trail.clone(),
+            row.period_start,
+            row.period_end,
+            row.reason.clone(),
+            row.basis.clone(),
+        );
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, surfaces)) if surfaces.contains(&row.surface) => {}
+            Some((_, surfaces)) => surfaces.push(row.surface),
+            None => groups.push((key, vec![row.surface])),
+        }
+    }
     let time = |t: Option<i64>| t.map_or("…".to_owned(), crate::audit::format_time);
-    format!(
-        "{what}: {} by {trail} from {} to {}{} [{}]",
-        row.status.as_str(),
-        time(row.period_start),
-        time(row.period_end),
-        row.reason
-            .as_deref()
-            .map_or(String::new(), |r| format!(": {r}")),
-        row.basis
-    )
+    groups
+        .into_iter()
+        .map(|((status, trail, start, end, reason, basis), surfaces)| {
+            let by = trail.map_or(String::new(), |t| format!(" by trail {t}"));
+            let why = reason.map_or(String::new(), |r| format!(": {r}"));
+            format!(
+                "{}: {}{by} from {} to {}{why} [{basis}]",
+                surfaces.join(", "),
+                status.as_str(),
+                time(start),
+                time(end)
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -537,7 +554,11 @@ mod tests {
     #[test]
     fn mantle_switched_on_midway_is_recorded_only_after() {
         let changes = vec![
-            change("CreateTrail", r#"{"name":"org-trail","s3BucketName":"b"}"#, 0),
+            change(
+                "CreateTrail",
+                r#"{"name":"org-trail","s3BucketName":"b"}"#,
+                0,
+            ),
             change("PutEventSelectors", MANTLE_ON, 50),
         ];
         let rows = coverage_rows(&named("org-trail"), &changes, Range { start: 0, end: 100 });
@@ -552,7 +573,13 @@ mod tests {
         let summary = by_surface(&rows);
         let mantle = summary.iter().find(|s| s.surface == "mantle").unwrap();
         assert_eq!(mantle.status, Status::NotRecorded);
-        assert!(mantle.reasons[0].contains("AWS::BedrockMantle::Project"), "{:?}", mantle.reasons);
+        let lines = explain(&mantle.rows);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0].starts_with("mantle: not recorded by trail org-trail from"),
+            "{lines:?}"
+        );
+        assert!(lines[0].contains("[CreateTrail at"), "{lines:?}");
     }
 
     #[test]
@@ -603,7 +630,8 @@ mod tests {
             [(Some(0), Status::Unknown), (Some(50), Status::Recorded)]
         );
         // A range ending before today.
-        knowledge.current_not_applicable = Some("say nothing of a range ending before today".into());
+        knowledge.current_not_applicable =
+            Some("say nothing of a range ending before today".into());
         let rows = coverage_rows(&knowledge, &[], range);
         assert_eq!(status(&rows, "mantle"), [(Some(0), Status::Unknown)]);
     }
@@ -612,10 +640,21 @@ mod tests {
     fn an_assumed_surface_says_so() {
         let mut knowledge = TrailKnowledge::default();
         knowledge.assumed.push("mantle".into());
-        let rows = coverage_rows(&knowledge, &[], Range { start: i64::MIN, end: i64::MAX });
+        let rows = coverage_rows(
+            &knowledge,
+            &[],
+            Range {
+                start: i64::MIN,
+                end: i64::MAX,
+            },
+        );
         let mantle = rows.iter().find(|r| r.surface == "mantle").unwrap();
         assert_eq!(mantle.status, Status::AssumedRecorded);
-        assert!(mantle.basis.starts_with("--assume-recorded mantle"), "{}", mantle.basis);
+        assert!(
+            mantle.basis.starts_with("--assume-recorded mantle"),
+            "{}",
+            mantle.basis
+        );
     }
 
     #[test]

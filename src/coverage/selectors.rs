@@ -169,20 +169,14 @@ impl Selectors {
         if let Some(some) = verdicts.iter().find(|v| matches!(v, Selected::Some(_))) {
             return some.clone();
         }
-        let resource = call
-            .resource_type
-            .map_or(String::new(), |t| format!(" {t}"));
         Selected::None(match self {
-            Selectors::Basic(_) if call.resource_type.is_some() => format!(
-                "basic event selectors select no{resource} data events (they can select only S3, Lambda and DynamoDB data events)"
-            ),
-            _ if call.resource_type.is_some() => {
-                format!("no event selector selects{resource} data events")
+            Selectors::Basic(_) if call.resource_type.is_some() => {
+                "its data events need advanced event selectors (basic ones select only S3, Lambda and DynamoDB data events)".to_owned()
             }
-            _ => format!(
-                "no event selector selects {} management events",
-                call.event_source
-            ),
+            _ if call.resource_type.is_some() => {
+                "no event selector selects its data events (resources.type)".to_owned()
+            }
+            _ => "no event selector selects its management events".to_owned(),
         })
     }
 }
@@ -338,12 +332,20 @@ fn basic_selector(value: &Value) -> Result<BasicSelector, String> {
         Some(Value::String(s)) if ["All", "ReadOnly", "WriteOnly"].contains(&s.as_str()) => {
             s.clone()
         }
-        Some(other) => return Err(format!("ReadWriteType {other} is not All, ReadOnly or WriteOnly")),
+        Some(other) => {
+            return Err(format!(
+                "ReadWriteType {other} is not All, ReadOnly or WriteOnly"
+            ));
+        }
     };
     let include_management_events = match field(value, "IncludeManagementEvents") {
         None => true,
         Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(format!("IncludeManagementEvents {other} is not true or false")),
+        Some(other) => {
+            return Err(format!(
+                "IncludeManagementEvents {other} is not true or false"
+            ));
+        }
     };
     let data_resources = match field(value, "DataResources") {
         None => Vec::new(),
@@ -369,7 +371,8 @@ fn basic_selector(value: &Value) -> Result<BasicSelector, String> {
 }
 
 fn advanced_selector(value: &Value) -> Result<AdvancedSelector, String> {
-    let fields = field(value, "FieldSelectors").ok_or("an advanced selector has no FieldSelectors")?;
+    let fields =
+        field(value, "FieldSelectors").ok_or("an advanced selector has no FieldSelectors")?;
     let field_selectors = objects(fields, "FieldSelectors")?
         .iter()
         .map(|f| {
@@ -389,7 +392,9 @@ fn advanced_selector(value: &Value) -> Result<AdvancedSelector, String> {
         })
         .collect::<Result<_, String>>()?;
     Ok(AdvancedSelector {
-        name: field(value, "Name").and_then(Value::as_str).map(str::to_owned),
+        name: field(value, "Name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         field_selectors,
     })
 }
@@ -398,7 +403,11 @@ fn advanced_selector(value: &Value) -> Result<AdvancedSelector, String> {
 pub fn from_sdk(
     output: &aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput,
 ) -> Option<Selectors> {
-    if let Some(advanced) = output.advanced_event_selectors.as_ref().filter(|a| !a.is_empty()) {
+    if let Some(advanced) = output
+        .advanced_event_selectors
+        .as_ref()
+        .filter(|a| !a.is_empty())
+    {
         return Some(Selectors::Advanced(
             advanced
                 .iter()
@@ -475,7 +484,7 @@ mod tests {
         assert_eq!(default.select(entry("runtime", "Converse")), Selected::All);
         assert!(matches!(
             default.select(entry("mantle", "CreateInference")),
-            Selected::None(why) if why.contains("AWS::BedrockMantle::Project")
+            Selected::None(why) if why.contains("advanced event selectors")
         ));
     }
 
@@ -489,8 +498,14 @@ mod tests {
                   {"Name":"Mantle","FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},
                     {"Field":"resources.type","Equals":["AWS::BedrockMantle::Project"]}]}]}"#,
         );
-        assert_eq!(selectors.select(entry("runtime", "InvokeModel")), Selected::All);
-        assert_eq!(selectors.select(entry("mantle", "CreateInference")), Selected::All);
+        assert_eq!(
+            selectors.select(entry("runtime", "InvokeModel")),
+            Selected::All
+        );
+        assert_eq!(
+            selectors.select(entry("mantle", "CreateInference")),
+            Selected::All
+        );
         assert!(matches!(
             selectors.select(entry("claude-platform", "CreateInference")),
             Selected::None(_)
@@ -534,7 +549,8 @@ mod tests {
             selectors.select(entry("runtime", "Converse")),
             Selected::Some(_)
         ));
-        let odd: Value = serde_json::from_str(r#"{"EventSelectors":[{"ReadWriteType":"Most"}]}"#).unwrap();
+        let odd: Value =
+            serde_json::from_str(r#"{"EventSelectors":[{"ReadWriteType":"Most"}]}"#).unwrap();
         assert!(Selectors::from_json(&odd).is_err());
         let none: Value = serde_json::from_str(r#"{"TrailARN":"x"}"#).unwrap();
         assert_eq!(Selectors::from_json(&none), Ok(None));

@@ -54,7 +54,8 @@ impl Harvest {
         self.files.insert(log_file.to_owned());
         self.profiles.extend(profiles);
         if !trail_changes.is_empty() {
-            self.trail_changes.insert(log_file.to_owned(), trail_changes);
+            self.trail_changes
+                .insert(log_file.to_owned(), trail_changes);
         }
     }
 }
@@ -635,7 +636,11 @@ impl Archive {
             .map(|object| async move {
                 let facts = self.facts_in(&object).await;
                 let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
-                harvest.add(&object.context.log_file, facts.profiles, facts.trail_changes);
+                harvest.add(
+                    &object.context.log_file,
+                    facts.profiles,
+                    facts.trail_changes,
+                );
             })
             .buffer_unordered(CHECK_CONCURRENCY)
             .collect::<()>()

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::array::{
+    Array, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimestampMicrosecondType};
 use datafusion::catalog::{Session, TableProvider};
@@ -17,8 +19,8 @@ use tokio::sync::OnceCell;
 
 use crate::coverage::known::{KnowledgeInputs, build};
 use crate::coverage::{
-    CLOUDTRAIL_EVENT_SOURCE, CoverageRow, Range, TRAIL_CHANGE_EVENTS, TrailChange,
-    TrailKnowledge, change_of_row, coverage_rows,
+    CLOUDTRAIL_EVENT_SOURCE, CoverageRow, Range, TRAIL_CHANGE_EVENTS, TrailChange, TrailKnowledge,
+    change_of_row, coverage_rows,
 };
 use crate::schema::{TRAIL_COVERAGE_COLUMNS, UTC, timestamp_type};
 use crate::table::archive::Archive;
@@ -58,20 +60,27 @@ impl ChangeSource {
         let filter = col("event_source")
             .eq(lit(CLOUDTRAIL_EVENT_SOURCE))
             .and(col("event_name").in_list(names, false));
-        let plan = events.scan(state, Some(&projection), &[filter], None).await?;
+        let plan = events
+            .scan(state, Some(&projection), &[filter], None)
+            .await?;
         let mut changes = Vec::new();
         // The filter is a hint to the scan: each row is checked again here.
         for batch in collect(plan, state.task_ctx()).await? {
             let text = |i: usize| -> Result<StringArray> {
-                Ok(cast(batch.column(i), &DataType::Utf8)?.as_string::<i32>().clone())
+                Ok(cast(batch.column(i), &DataType::Utf8)?
+                    .as_string::<i32>()
+                    .clone())
             };
-            let (source, name, error, request, file) = (text(0)?, text(1)?, text(2)?, text(3)?, text(5)?);
+            let (source, name, error, request, file) =
+                (text(0)?, text(1)?, text(2)?, text(3)?, text(5)?);
             let times = batch
                 .column(4)
                 .as_primitive_opt::<TimestampMicrosecondType>()
                 .ok_or_else(|| DataFusionError::Internal("event_time is not a timestamp".into()))?;
             for row in 0..batch.num_rows() {
-                let at = |a: &'_ StringArray| -> Option<String> { a.is_valid(row).then(|| a.value(row).to_owned()) };
+                let at = |a: &'_ StringArray| -> Option<String> {
+                    a.is_valid(row).then(|| a.value(row).to_owned())
+                };
                 let (source, name) = (at(&source), at(&name));
                 if !crate::coverage::is_trail_change(source.as_deref(), name.as_deref())
                     || at(&error).is_some()
@@ -205,8 +214,11 @@ impl TableProvider for TrailCoverageTable {
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let changes = self.changes.changes(state).await?;
         let batch = coverage_batch(&coverage_rows(knowledge, &changes, self.range))?;
-        let exec: Arc<dyn ExecutionPlan> =
-            MemorySourceConfig::try_new_exec(&[vec![batch]], coverage_schema(), projection.cloned())?;
+        let exec: Arc<dyn ExecutionPlan> = MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            coverage_schema(),
+            projection.cloned(),
+        )?;
         Ok(exec)
     }
 }
