@@ -410,7 +410,8 @@ fn periods(
         if change.time > end {
             break;
         }
-        if change.time > period_start {
+        // Before its CreateTrail the trail did not exist: it wrote none of these logs.
+        if change.time > period_start && change.event_name != "CreateTrail" {
             periods.push(Period {
                 start: open_if(period_start, i64::MIN),
                 end: Some(change.time),
@@ -513,6 +514,8 @@ pub fn explain<'r>(rows: impl IntoIterator<Item = &'r CoverageRow>) -> Vec<Strin
         .map(|((status, trail, start, end, reason, basis), surfaces)| {
             let by = trail.map_or(String::new(), |t| format!(" by trail {t}"));
             let why = reason.map_or(String::new(), |r| format!(": {r}"));
+            // The log file is in trail_coverage and the JSON; the line names the event.
+            let basis = basis.split(" in ").next().unwrap_or_default();
             format!(
                 "{}: {}{by} from {} to {}{why} [{basis}]",
                 surfaces.join(", "),

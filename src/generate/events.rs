@@ -518,3 +518,177 @@ pub fn noise(origin: &Origin, rng: &mut Rng) -> Value {
         }
     }
 }
+
+/// The trail every generated archive is written by.
+pub const TRAIL: &str = "org-trail";
+
+/// The data event resource types the trail's selectors switch on partway through an archive.
+pub const SELECTED_DATA_RESOURCES: &[&str] = &[
+    "AWS::BedrockMantle::Project",
+    "AWS::Bedrock::KnowledgeBase",
+    "AWS::AWSExternalAnthropic::Workspace",
+];
+
+/// The administrator who configures the trail.
+fn trail_admin(origin: &Origin) -> Value {
+    json!({
+        "type": "AssumedRole",
+        "arn": format!("arn:aws:sts::{}:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/admin@example.com", origin.account),
+        "accountId": origin.account,
+        "sessionContext": {"sessionIssuer": {"type": "Role",
+            "arn": format!("arn:aws:iam::{}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef", origin.account)}}
+    })
+}
+
+/// `CreateTrail` of the organization trail: a new trail records management events only.
+pub fn create_trail(origin: &Origin, rng: &mut Rng) -> Value {
+    let mut record = base(origin, rng, "cloudtrail.amazonaws.com", "CreateTrail");
+    set(&mut record, "userIdentity", trail_admin(origin));
+    set(
+        &mut record,
+        "requestParameters",
+        json!({"name": TRAIL, "s3BucketName": "org-trail-logs", "isMultiRegionTrail": true,
+               "isOrganizationTrail": true, "includeGlobalServiceEvents": true,
+               "enableLogFileValidation": true}),
+    );
+    set(
+        &mut record,
+        "responseElements",
+        json!({"name": TRAIL, "s3BucketName": "org-trail-logs",
+               "trailARN": format!("arn:aws:cloudtrail:{}:{}:trail/{TRAIL}", origin.region, origin.account)}),
+    );
+    record
+}
+
+/// `PutEventSelectors` switching on the data events of [`SELECTED_DATA_RESOURCES`] besides
+/// every management event, with advanced event selectors as the API takes them (camelCase in
+/// `requestParameters`).
+pub fn put_event_selectors(origin: &Origin, rng: &mut Rng) -> Value {
+    let selectors = json!([
+        {"name": "Management events",
+         "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]},
+        {"name": "Model inference data events",
+         "fieldSelectors": [{"field": "eventCategory", "equals": ["Data"]},
+                            {"field": "resources.type", "equals": SELECTED_DATA_RESOURCES}]}
+    ]);
+    let mut record = base(origin, rng, "cloudtrail.amazonaws.com", "PutEventSelectors");
+    set(&mut record, "userIdentity", trail_admin(origin));
+    set(
+        &mut record,
+        "requestParameters",
+        json!({"trailName": TRAIL, "advancedEventSelectors": selectors}),
+    );
+    set(
+        &mut record,
+        "responseElements",
+        json!({"trailARN": format!("arn:aws:cloudtrail:{}:{}:trail/{TRAIL}", origin.region, origin.account),
+               "advancedEventSelectors": selectors}),
+    );
+    record
+}
+
+/// A data event on `resource_type` `arn`.
+fn data_event(record: &mut Value, origin: &Origin, resource_type: &str, arn: String) {
+    set(record, "eventCategory", json!("Data"));
+    set(record, "managementEvent", json!(false));
+    set(
+        record,
+        "resources",
+        json!([{"accountId": origin.account, "type": resource_type, "ARN": arn}]),
+    );
+}
+
+/// One call on each surface besides bedrock-runtime, as their records are documented: a
+/// knowledge-base `RetrieveAndGenerate`, a batch job through a `global.` profile, a Claude
+/// Platform inference, a bedrock-mantle embeddings call and a bedrock-mantle call with an API
+/// key (`callWithBearerToken`). All but the batch job are data events.
+pub fn other_surfaces(origin: &Origin, rng: &mut Rng) -> Vec<Value> {
+    let (account, region) = (origin.account, origin.region);
+    let mut knowledge_base = base(origin, rng, "bedrock.amazonaws.com", "RetrieveAndGenerate");
+    data_event(
+        &mut knowledge_base,
+        origin,
+        "AWS::Bedrock::KnowledgeBase",
+        format!("arn:aws:bedrock:{region}:{account}:knowledge-base/KB7EXAMPLE"),
+    );
+    set(&mut knowledge_base, "readOnly", json!(true));
+    set(
+        &mut knowledge_base,
+        "requestParameters",
+        json!({"input": "***", "retrieveAndGenerateConfiguration": {"type": "KNOWLEDGE_BASE",
+               "knowledgeBaseConfiguration": {"knowledgeBaseId": "KB7EXAMPLE",
+               "modelArn": format!("arn:aws:bedrock:{region}::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0")}}}),
+    );
+    set(&mut knowledge_base, "userIdentity", identity(origin, rng));
+    let mut batch = base(
+        origin,
+        rng,
+        "bedrock.amazonaws.com",
+        "CreateModelInvocationJob",
+    );
+    set(
+        &mut batch,
+        "requestParameters",
+        json!({"jobName": "nightly-summaries",
+               "modelId": "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+               "roleArn": format!("arn:aws:iam::{account}:role/bedrock-batch"),
+               "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://batch-input/summaries/"}},
+               "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://batch-output/summaries/"}}}),
+    );
+    set(
+        &mut batch,
+        "responseElements",
+        json!({"jobArn": format!("arn:aws:bedrock:{region}:{account}:model-invocation-job/b7example")}),
+    );
+    set(&mut batch, "userIdentity", identity(origin, rng));
+    let mut claude = base(
+        origin,
+        rng,
+        crate::surfaces::CLAUDE_PLATFORM,
+        "CreateInference",
+    );
+    data_event(
+        &mut claude,
+        origin,
+        "AWS::AWSExternalAnthropic::Workspace",
+        format!("arn:aws:aws-external-anthropic:{region}:{account}:workspace/wrkspc_01EXAMPLE"),
+    );
+    set(
+        &mut claude,
+        "requestParameters",
+        json!({"model": "claude-sonnet-4-6", "workspaceId": "wrkspc_01EXAMPLE"}),
+    );
+    set(&mut claude, "userIdentity", identity(origin, rng));
+    let mut embeddings = mantle_inference(origin, rng);
+    set(
+        &mut embeddings,
+        "requestParameters",
+        json!({"model": "amazon.titan-embed-text-v2:0", "callWithBearerToken": false}),
+    );
+    let mut bearer = mantle_inference(origin, rng);
+    set(
+        &mut bearer,
+        "requestParameters",
+        json!({"model": "openai.gpt-oss-120b-1:0", "callWithBearerToken": true}),
+    );
+    vec![knowledge_base, batch, claude, embeddings, bearer]
+}
+
+/// Whether `record` is a bedrock-mantle inference.
+pub fn is_mantle(record: &Value) -> bool {
+    record["eventSource"] == "bedrock-mantle.amazonaws.com"
+}
+
+/// `record` as the management event `sts:GetCallerIdentity` of the same caller and time: what
+/// a mantle call becomes in an archive whose trail does not record mantle data events yet.
+pub fn unrecorded_as_caller_check(record: &mut Value) {
+    set(record, "eventSource", json!("sts.amazonaws.com"));
+    set(record, "eventName", json!("GetCallerIdentity"));
+    set(record, "eventCategory", json!("Management"));
+    set(record, "managementEvent", json!(true));
+    set(record, "readOnly", json!(true));
+    set(record, "requestParameters", Value::Null);
+    if let Value::Object(map) = record {
+        map.remove("tlsDetails");
+    }
+}

@@ -219,7 +219,61 @@ fn records(plan: &FilePlan, config: &GeneratorConfig, rng: &mut Rng) -> Vec<Valu
     {
         events::spoil_event_time(record, plan.index.is_multiple_of(2));
     }
+    plant_trail_changes(plan, config, &mut records);
     records
+}
+
+/// The index of the file whose first record switches the trail's data events on: the first
+/// file of the trail's home (the first account and Region) from the middle of the archive.
+fn switch_file(config: &GeneratorConfig) -> usize {
+    let files = config.events.div_ceil(config.events_per_file.max(1)).max(1);
+    files / 2 / route_count() * route_count()
+}
+
+/// The trail's own story, without touching the rest of the random stream: the first file opens
+/// with its `CreateTrail` (management events only); the switch file's first record is the
+/// `PutEventSelectors` that adds the inference data events; mantle calls before it are not in
+/// the archive (the trail did not record them); two files after the switch (the first account
+/// in eu-west-1), one call on each other surface.
+fn plant_trail_changes(plan: &FilePlan, config: &GeneratorConfig, records: &mut [Value]) {
+    let mut rng = Rng::new(config.seed ^ plan.index as u64, 0x7472_6169_6c);
+    let switch = switch_file(config);
+    let time_of = |record: &Value| {
+        record["eventTime"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map_or(plan.delivered, |t| t.with_timezone(&chrono::Utc))
+    };
+    let origin = |time| events::Origin {
+        account: plan.account,
+        region: plan.region,
+        time,
+    };
+    if plan.index < switch {
+        records
+            .iter_mut()
+            .filter(|r| events::is_mantle(r))
+            .for_each(events::unrecorded_as_caller_check);
+    }
+    if plan.index == 0
+        && let Some(last) = records.last_mut()
+    {
+        let start = plan.delivered - Duration::minutes(15);
+        *last = events::create_trail(&origin(start), &mut rng);
+    } else if plan.index == switch
+        && switch > 0
+        && let Some(first) = records.first_mut()
+    {
+        *first = events::put_event_selectors(&origin(time_of(first)), &mut rng);
+    } else if plan.index == switch + 2 && records.len() > 6 {
+        let time = time_of(&records[1]);
+        for (slot, record) in records[1..6]
+            .iter_mut()
+            .zip(events::other_surfaces(&origin(time), &mut rng))
+        {
+            *slot = record;
+        }
+    }
 }
 
 fn route_count() -> usize {

@@ -156,9 +156,12 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
     let totals = run(
         &ctx,
         "SELECT coalesce(sum(n), 0) AS events, count(DISTINCT account_id) AS accounts, \
-         min(first_seen) AS first_event, max(last_seen) AS last_event FROM cube",
+         min(first_seen) AS first_event, max(last_seen) AS last_event, \
+         CAST(min(first_seen) AS BIGINT) AS first_micros, \
+         CAST(max(last_seen) AS BIGINT) AS last_micros FROM cube",
     )
     .await?;
+    register_trail_coverage(session, &ctx, &totals).await?;
     let inv = run(
         &ctx,
         "SELECT count(*) AS invocations, count(*) FILTER (WHERE error_code IS NULL) AS successful, \
@@ -197,6 +200,10 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
     let mut sections = Vec::new();
     for (id, title) in [
         ("surfaces", "By inference surface"),
+        (
+            "blind-spots",
+            "Blind spots: surfaces the trail may not record",
+        ),
         ("by-profile-scope", "By inference profile scope"),
         ("by-model", "By model"),
         ("cross-geography", "Served outside the caller's geography"),
@@ -228,6 +235,41 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
         delivery_note: coverage.delivery_note(),
         integrity: None,
     })
+}
+
+/// Registers `trail_coverage` on the report's `ctx`, over the range the filters give or else the
+/// one the cube's events span (`totals`).
+async fn register_trail_coverage(
+    session: &TrailSession,
+    ctx: &SessionContext,
+    totals: &TableData,
+) -> Result<()> {
+    let filter = session.filter();
+    let micros = |column: &str| {
+        totals
+            .texts(column)
+            .first()
+            .and_then(|t| t.parse::<i64>().ok())
+    };
+    let range = crate::coverage::Range {
+        start: filter
+            .from
+            .map(|t| t.timestamp_micros())
+            .or(micros("first_micros"))
+            .unwrap_or(i64::MIN),
+        end: filter
+            .to
+            .map(|t| t.timestamp_micros())
+            .or(micros("last_micros"))
+            .unwrap_or(i64::MAX),
+    };
+    let rows = session.trail_coverage(range).await?;
+    let batch = crate::table::coverage::coverage_batch(&rows)?;
+    ctx.register_table(
+        "trail_coverage",
+        Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
+    )?;
+    Ok(())
 }
 
 /// Bedrock events that name a model but are not known inference calls, by name: a new
