@@ -9,6 +9,7 @@ mod cli;
 #[cfg(feature = "cluster")]
 mod cluster;
 mod correctness;
+mod coverage;
 mod docs;
 mod evidence;
 mod fail_closed;

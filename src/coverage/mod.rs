@@ -171,17 +171,21 @@ impl TrailKnowledge {
 
 /// Whether a trail records a surface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Every call.
+    #[serde(rename = "recorded")]
     Recorded,
     /// Not recorded, but the user says it is (`--assume-recorded`).
+    #[serde(rename = "assumed recorded")]
     AssumedRecorded,
     /// Some calls at most.
+    #[serde(rename = "partly recorded")]
     PartlyRecorded,
     /// Not known.
+    #[serde(rename = "unknown")]
     Unknown,
     /// No call.
+    #[serde(rename = "not recorded")]
     NotRecorded,
 }
 
@@ -410,15 +414,18 @@ fn periods(
         if change.time > end {
             break;
         }
-        // Before its CreateTrail the trail did not exist: it wrote none of these logs.
-        if change.time > period_start && change.event_name != "CreateTrail" {
-            periods.push(Period {
-                start: open_if(period_start, i64::MIN),
-                end: Some(change.time),
-                state: state.clone(),
-                logging_stopped,
-                basis: basis.clone(),
-            });
+        if change.time > period_start {
+            // An open start before the trail's CreateTrail: the trail wrote no log then. (Within
+            // a range the time before it stays: those logs came from some other trail.)
+            if change.event_name != "CreateTrail" || period_start != i64::MIN {
+                periods.push(Period {
+                    start: open_if(period_start, i64::MIN),
+                    end: Some(change.time),
+                    state: state.clone(),
+                    logging_stopped,
+                    basis: basis.clone(),
+                });
+            }
             period_start = change.time;
         }
         basis = format!(
@@ -530,6 +537,19 @@ pub fn explain<'r>(rows: impl IntoIterator<Item = &'r CoverageRow>) -> Vec<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_says_what_the_table_says() {
+        for status in [
+            Status::Recorded,
+            Status::AssumedRecorded,
+            Status::PartlyRecorded,
+            Status::Unknown,
+            Status::NotRecorded,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+    }
 
     const MANTLE_ON: &str = r#"{"trailName":"arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail",
         "advancedEventSelectors":[

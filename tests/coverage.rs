@@ -1,0 +1,446 @@
+//! What the trail records: hand-written archives whose trail events (CreateTrail,
+//! PutEventSelectors, StopLogging) are written here in the shapes the CloudTrail API Reference
+//! documents, `--event-selectors` files as `aws cloudtrail get-event-selectors` prints them, and
+//! GetEventSelectors answered through the SDK's own replay client. The expected verdicts are
+//! written here from the AWS rules (a new trail records management events only; data events
+//! need an advanced selector on their resource type), not computed by trailmap's code.
+
+use std::io::Write;
+
+use aws_sdk_cloudtrail::config::{Credentials, Region};
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_types::body::SdkBody;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const ACCOUNT: &str = "111122223333";
+
+fn record(time: &str, source: &str, name: &str, region: &str, request: Value) -> Value {
+    json!({
+        "eventVersion": "1.11", "eventTime": time, "eventSource": source, "eventName": name,
+        "awsRegion": region, "recipientAccountId": ACCOUNT, "eventID": format!("{name}-{time}"),
+        "eventType": "AwsApiCall", "readOnly": false,
+        "userIdentity": {"type": "AssumedRole", "accountId": ACCOUNT,
+            "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/app/s")},
+        "requestParameters": request,
+    })
+}
+
+fn create_trail(time: &str) -> Value {
+    record(
+        time,
+        "cloudtrail.amazonaws.com",
+        "CreateTrail",
+        "us-east-1",
+        json!({"name": "org-trail", "s3BucketName": "org-trail-logs", "isMultiRegionTrail": true}),
+    )
+}
+
+/// PutEventSelectors selecting every management event and the data events of `types`.
+fn put_selectors(time: &str, types: &[&str]) -> Value {
+    record(
+        time,
+        "cloudtrail.amazonaws.com",
+        "PutEventSelectors",
+        "us-east-1",
+        json!({
+        "trailName": format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-trail"),
+        "advancedEventSelectors": [
+            {"name": "Management", "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]}]},
+            {"name": "Inference", "fieldSelectors": [{"field": "eventCategory", "equals": ["Data"]},
+                                                    {"field": "resources.type", "equals": types}]}]}),
+    )
+}
+
+fn converse(time: &str) -> Value {
+    let mut r = record(
+        time,
+        "bedrock.amazonaws.com",
+        "Converse",
+        "eu-west-1",
+        json!({"modelId": "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"}),
+    );
+    r["additionalEventData"] = json!({"inferenceRegion": "eu-central-1"});
+    r
+}
+
+fn mantle(time: &str) -> Value {
+    let mut r = record(
+        time,
+        "bedrock-mantle.amazonaws.com",
+        "CreateInference",
+        "eu-west-1",
+        json!({"model": "openai.gpt-oss-120b-1:0"}),
+    );
+    r["eventCategory"] = json!("Data");
+    r["managementEvent"] = json!(false);
+    r
+}
+
+/// A directory holding one log file of `records` (delivered 2025-03-01 12:00 in us-east-1).
+fn archive(records: &[Value]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir
+        .path()
+        .join(format!("AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2025/03/01"));
+    std::fs::create_dir_all(&folder).unwrap();
+    let text = serde_json::to_vec(&json!({"Records": records})).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&text).unwrap();
+    let name = format!("{ACCOUNT}_CloudTrail_us-east-1_20250301T1200Z_coverage.json.gz");
+    std::fs::write(folder.join(name), gz.finish().unwrap()).unwrap();
+    dir
+}
+
+const RUNTIME_AND_MANTLE: &str = r#"
+[[rule]]
+name = "eu"
+source_regions = ["eu-*"]
+surfaces = ["runtime", "mantle"]
+allowed_geographies = ["EU"]
+"#;
+
+fn blind(report: &Value) -> Vec<(String, String)> {
+    report["blind_spots"]
+        .as_array()
+        .map(|spots| {
+            spots
+                .iter()
+                .map(|s| {
+                    (
+                        s["surface"].as_str().unwrap().to_owned(),
+                        s["status"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_trail_without_mantle_selectors_leaves_a_rule_over_mantle_incomplete() {
+    // A new trail records management events only: no mantle call can be in the archive.
+    let dir = archive(&[
+        create_trail("2025-03-01T10:00:00Z"),
+        converse("2025-03-01T11:00:00Z"),
+    ]);
+    let policy = policy_file(dir.path(), RUNTIME_AND_MANTLE);
+    let (code, report, _) = audit_run(dir.path(), &policy, &["--trail", "org-trail"]);
+    assert_eq!(code, Some(2), "{report}");
+    assert_eq!(
+        blind(&report),
+        [("mantle".to_owned(), "not recorded".to_owned())]
+    );
+    assert_eq!(
+        report["incomplete_reasons"],
+        json!(["surfaces-not-recorded"])
+    );
+    assert_eq!(report["rules"][0]["status"], "incomplete");
+    assert_eq!(report["rules"][0]["invocations_in_scope"], 1);
+    let reason = report["blind_spots"][0]["rows"][0]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.contains("advanced event selectors"), "{reason}");
+    // The table output explains it and says how to make the recording known.
+    let output = trailmap(&[
+        "audit",
+        "-s",
+        dir.path().to_str().unwrap(),
+        "--policy",
+        &policy,
+        "--trail",
+        "org-trail",
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("Blind spots") && text.contains("--event-selectors"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("Result: INCOMPLETE"),
+        "{text}"
+    );
+}
+
+#[test]
+fn with_mantle_selected_the_calls_are_judged_and_the_audit_complete() {
+    let dir = archive(&[
+        create_trail("2025-03-01T10:00:00Z"),
+        put_selectors("2025-03-01T10:00:00Z", &["AWS::BedrockMantle::Project"]),
+        converse("2025-03-01T11:00:00Z"),
+        mantle("2025-03-01T11:30:00Z"),
+    ]);
+    let policy = policy_file(dir.path(), RUNTIME_AND_MANTLE);
+    let (code, report, stderr) = audit_run(dir.path(), &policy, &["--trail", "org-trail"]);
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(blind(&report), []);
+    assert_eq!(report["rules"][0]["invocations_in_scope"], 2);
+    assert_eq!(report["rules"][0]["status"], "compliant");
+}
+
+#[test]
+fn selectors_switched_on_midway_leave_the_time_before_blind() {
+    let dir = archive(&[
+        create_trail("2025-03-01T09:00:00Z"),
+        converse("2025-03-01T10:00:00Z"),
+        put_selectors("2025-03-01T11:00:00Z", &["AWS::BedrockMantle::Project"]),
+        mantle("2025-03-01T11:30:00Z"),
+    ]);
+    let policy = policy_file(dir.path(), RUNTIME_AND_MANTLE);
+    let (code, report, _) = audit_run(dir.path(), &policy, &["--trail", "org-trail"]);
+    assert_eq!(code, Some(2));
+    let rows = report["blind_spots"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["period_start"], "2025-03-01T09:00:00Z");
+    assert_eq!(rows[0]["period_end"], "2025-03-01T11:00:00Z");
+    // Narrowing the audit to after the change makes it complete.
+    let (code, report, _) = audit_run(
+        dir.path(),
+        &policy,
+        &["--trail", "org-trail", "--from", "2025-03-01T11:00:00Z"],
+    );
+    assert_eq!(code, Some(0), "{report}");
+}
+
+#[test]
+fn without_a_named_trail_data_events_are_unknown_and_runtime_is_judged() {
+    let dir = archive(&[
+        put_selectors("2025-03-01T10:00:00Z", &["AWS::BedrockMantle::Project"]),
+        converse("2025-03-01T11:00:00Z"),
+    ]);
+    // A PutEventSelectors event of some trail does not say which trail wrote these logs.
+    let policy = policy_file(dir.path(), RUNTIME_AND_MANTLE);
+    let (code, report, _) = audit_run(dir.path(), &policy, &[]);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        blind(&report),
+        [("mantle".to_owned(), "unknown".to_owned())]
+    );
+    let runtime_only = policy_file(
+        dir.path(),
+        &RUNTIME_AND_MANTLE.replace("\"runtime\", \"mantle\"", "\"runtime\""),
+    );
+    let (code, report, _) = audit_run(dir.path(), &runtime_only, &[]);
+    assert_eq!(code, Some(0), "{report}");
+}
+
+#[test]
+fn stopped_logging_blinds_even_management_events() {
+    let dir = archive(&[
+        create_trail("2025-03-01T09:00:00Z"),
+        converse("2025-03-01T10:00:00Z"),
+        record(
+            "2025-03-01T10:30:00Z",
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            "us-east-1",
+            json!({"name": "org-trail"}),
+        ),
+        record(
+            "2025-03-01T11:30:00Z",
+            "cloudtrail.amazonaws.com",
+            "StartLogging",
+            "us-east-1",
+            json!({"name": "org-trail"}),
+        ),
+        converse("2025-03-01T11:45:00Z"),
+    ]);
+    let runtime_only = policy_file(
+        dir.path(),
+        &RUNTIME_AND_MANTLE.replace("\"runtime\", \"mantle\"", "\"runtime\""),
+    );
+    let (code, report, _) = audit_run(dir.path(), &runtime_only, &["--trail", "org-trail"]);
+    assert_eq!(code, Some(2), "{report}");
+    assert_eq!(
+        blind(&report),
+        [("runtime".to_owned(), "not recorded".to_owned())]
+    );
+    assert_eq!(
+        report["blind_spots"][0]["rows"][0]["period_start"],
+        "2025-03-01T10:30:00Z"
+    );
+}
+
+#[test]
+fn an_event_selectors_file_as_the_cli_prints_it_and_assume_recorded() {
+    let dir = archive(&[
+        converse("2025-03-01T11:00:00Z"),
+        mantle("2025-03-01T11:30:00Z"),
+    ]);
+    let policy = policy_file(dir.path(), RUNTIME_AND_MANTLE);
+    // `aws cloudtrail get-event-selectors --trail-name org-trail` of a trail with mantle on.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("selectors.json");
+    std::fs::write(&file, format!(r#"{{
+        "TrailARN": "arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-trail",
+        "AdvancedEventSelectors": [
+            {{"Name": "Management events selector", "FieldSelectors": [{{"Field": "eventCategory", "Equals": ["Management"]}}]}},
+            {{"Name": "Mantle", "FieldSelectors": [{{"Field": "eventCategory", "Equals": ["Data"]}},
+                {{"Field": "resources.type", "Equals": ["AWS::BedrockMantle::Project"]}}]}}]
+    }}"#)).unwrap();
+    let (code, report, stderr) = audit_run(
+        dir.path(),
+        &policy,
+        &["--event-selectors", file.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(report["coverage"]["trails"], json!(["org-trail"]));
+    // Basic selectors (management only): mantle is not recorded ...
+    std::fs::write(&file, r#"{"TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail",
+        "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": [], "ExcludeManagementEventSources": []}]}"#).unwrap();
+    let (code, report, _) = audit_run(
+        dir.path(),
+        &policy,
+        &["--event-selectors", file.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        blind(&report),
+        [("mantle".to_owned(), "not recorded".to_owned())]
+    );
+    // ... unless the user vouches for it, which the coverage records.
+    let (code, report, _) = audit_run(
+        dir.path(),
+        &policy,
+        &[
+            "--event-selectors",
+            file.to_str().unwrap(),
+            "--assume-recorded",
+            "mantle",
+        ],
+    );
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["coverage"]["assumed_recorded"], json!(["mantle"]));
+    let mantle_rows: Vec<&Value> = report["coverage"]["trail_coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["surface"] == "mantle")
+        .collect();
+    assert!(
+        mantle_rows
+            .iter()
+            .all(|r| r["status"] == "assumed recorded"),
+        "{mantle_rows:?}"
+    );
+    // A file that is not selectors is refused with a clear error.
+    std::fs::write(&file, r#"{"TrailARN": "x"}"#).unwrap();
+    let (code, _, stderr) = audit_run(
+        dir.path(),
+        &policy,
+        &["--event-selectors", file.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("neither EventSelectors nor AdvancedEventSelectors"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = audit_run(dir.path(), &policy, &["--assume-recorded", "mantel"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("not an inference surface"), "{stderr}");
+}
+
+#[test]
+fn trail_coverage_over_a_warehouse_equals_the_raw_archive() {
+    let dir = archive(&[
+        create_trail("2025-03-01T09:00:00Z"),
+        put_selectors("2025-03-01T11:00:00Z", &["AWS::BedrockMantle::Project"]),
+        mantle("2025-03-01T11:30:00Z"),
+    ]);
+    let warehouse = tempfile::tempdir().unwrap();
+    let into = warehouse.path().join("wh");
+    let output = trailmap(&[
+        "ingest",
+        "-s",
+        dir.path().to_str().unwrap(),
+        "--into",
+        into.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sql = "SELECT surface, event_names, status, period_start, period_end FROM trail_coverage ORDER BY surface, event_names, period_start";
+    let raw = query_json(dir.path(), &["--trail", "org-trail"], sql);
+    let stored = query_json(&into, &["--trail", "org-trail"], sql);
+    assert_eq!(raw, stored);
+    let mantle: Vec<(&str, &str)> = raw
+        .iter()
+        .filter(|r| r["surface"] == "mantle")
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap(),
+                r["period_start"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        mantle,
+        [
+            ("not recorded", "2025-03-01T09:00:00Z"),
+            ("recorded", "2025-03-01T11:00:00Z")
+        ]
+    );
+}
+
+fn replay(body: &str) -> (aws_sdk_cloudtrail::Client, StaticReplayClient) {
+    let http = StaticReplayClient::new(vec![ReplayEvent::new(
+        http::Request::builder()
+            .uri("https://cloudtrail.us-east-1.amazonaws.com/")
+            .body(SdkBody::empty())
+            .unwrap(),
+        http::Response::builder()
+            .status(200)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(SdkBody::from(body.to_owned()))
+            .unwrap(),
+    )]);
+    let config = aws_sdk_cloudtrail::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .http_client(http.clone())
+        .build();
+    (aws_sdk_cloudtrail::Client::from_conf(config), http)
+}
+
+#[tokio::test]
+async fn get_event_selectors_answers_are_read_as_the_api_reference_shows_them() {
+    use trailmap::coverage::{Selected, known::ask};
+    use trailmap::surfaces::SURFACES;
+    let mantle = SURFACES.iter().find(|s| s.id == "mantle").unwrap();
+    let runtime = SURFACES.iter().find(|s| s.id == "runtime").unwrap();
+    // The API Reference's advanced-selector response shape.
+    let (client, http) = replay(
+        r#"{"TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail",
+        "AdvancedEventSelectors":[{"Name":"mantle","FieldSelectors":[
+            {"Field":"eventCategory","Equals":["Data"]},
+            {"Field":"resources.type","Equals":["AWS::BedrockMantle::Project"]}]}]}"#,
+    );
+    let selectors = ask(&client, "org-trail").await.unwrap().unwrap();
+    let target = http
+        .actual_requests()
+        .next()
+        .unwrap()
+        .headers()
+        .get("x-amz-target")
+        .unwrap()
+        .to_owned();
+    assert_eq!(target, "CloudTrail_20131101.GetEventSelectors");
+    assert_eq!(selectors.select(mantle), Selected::All);
+    // Data events only: no management event is recorded.
+    assert!(matches!(selectors.select(runtime), Selected::None(_)));
+    // Basic selectors, write-only management events.
+    let (client, _) = replay(
+        r#"{"TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/t",
+        "EventSelectors":[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true,"DataResources":[]}]}"#,
+    );
+    let selectors = ask(&client, "t").await.unwrap().unwrap();
+    assert!(matches!(selectors.select(runtime), Selected::Some(_)));
+    assert!(matches!(selectors.select(mantle), Selected::None(_)));
+}
