@@ -141,10 +141,13 @@ fn parse_plain_id(id: &str) -> ModelRef<'_> {
             in_region: false,
         };
     }
+    // Every Bedrock model id is `provider.name`: a bare name (Claude Platform's
+    // `claude-sonnet-4-6`) names no Bedrock model, so a `models` scope cannot judge it.
+    let bedrock_id = id.contains('.');
     ModelRef {
-        model: (!id.is_empty()).then_some(id),
+        model: bedrock_id.then_some(id),
         scope: None,
-        in_region: !id.is_empty(),
+        in_region: bedrock_id,
     }
 }
 

@@ -87,7 +87,7 @@ columns! {
     SourceGeography => "source_geography", Text, "geography(aws_region): US, EU, APAC, ... (see the regions table)";
     ServedGeography => "served_geography", Text, "geography(served_region)";
     ModelId => "model_id", Text, "requestParameters.modelId (bedrock-runtime) or requestParameters.model (bedrock-mantle) exactly as sent: model id, profile id or ARN";
-    Model => "model", Text, "the foundation model inside model_id, e.g. anthropic.claude-sonnet-4-5-20250929-v1:0; for an application profile the model of what it copies (null when the profile is not known: see application_profiles)";
+    Model => "model", Text, "the foundation model inside model_id, e.g. anthropic.claude-sonnet-4-5-20250929-v1:0; for an application profile the model of what it copies (null when the profile is not known: see application_profiles; null for a name without a provider prefix, such as Claude Platform's claude-sonnet-4-6, which a models scope then cannot place)";
     ProfileScope => "profile_scope", Text, "global, us, eu, apac, jp, au, ca, us-gov (the profile prefix), application (application inference profile), null for a plain foundation model";
     RoutingScope => "routing_scope", Text, "where the call may be routed: profile_scope, except for application profiles, which get the scope of the profile they copy (null when they copy a foundation model, or when the profile is not known)";
     IsInvocation => "is_invocation", Bool, "a call that runs a model, on any inference surface of the catalogue (see Inference surfaces below; `surface` says which)";

@@ -112,7 +112,7 @@ fn a_profile_call_without_inference_region_is_unverifiable_not_compliant() {
         dir.path(),
         "[[rule]]\nname = \"eu\"\nallowed_geographies = [\"EU\"]\n\n[[rule]]\nname = \"no-global\"\ndenied_profile_scopes = [\"global\"]\n\n[[rule]]\nname = \"when\"\nviolation_when = \"inference_region = 'us-east-2'\"\n",
     );
-    let (code, report, stderr) = audit_run(dir.path(), &p, &[]);
+    let (code, report, stderr) = audit_run(dir.path(), &p, ASSUME_ALL_RECORDED);
     assert_eq!(code, Some(1), "{stderr}");
     let expected = [
         ("eu", "in-us", "allowed_geographies"),
@@ -305,19 +305,21 @@ fn unparsable_event_times_are_counted_and_make_a_time_bounded_audit_incomplete()
         dir.path(),
         "[[rule]]\nname = \"x\"\nviolation_when = \"aws_region = 'xx-none-1'\"\n",
     );
-    let (code, report, _) = audit_run(dir.path(), &p, &[]);
+    let (code, report, _) = audit_run(dir.path(), &p, ASSUME_ALL_RECORDED);
     assert_eq!(code, Some(0), "without --from/--to every record is judged");
     assert_eq!(
         report["coverage"]["bad_event_times"].as_u64(),
         Some(bad as u64)
     );
-    let (code, report, stderr) = audit_run(
-        dir.path(),
-        &p,
-        &["--from", "2025-03-01", "--to", "2025-03-10"],
-    );
+    let mut bounded = vec!["--from", "2025-03-01", "--to", "2025-03-10"];
+    bounded.extend_from_slice(ASSUME_ALL_RECORDED);
+    let (code, report, stderr) = audit_run(dir.path(), &p, &bounded);
     assert_eq!(code, Some(2), "{stderr}");
     assert_eq!(report["complete"], false);
+    assert_eq!(
+        report["incomplete_reasons"],
+        json!(["unplaceable-event-times"])
+    );
     assert!(stderr.contains("eventTime that does not parse"), "{stderr}");
 }
 

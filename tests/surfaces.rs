@@ -288,7 +288,7 @@ fn calls_whose_surface_logs_no_region_are_unverifiable() {
         dir.path(),
         "[[rule]]\nname = \"eu\"\nallowed_geographies = [\"EU\"]\n",
     );
-    let (code, report, _) = audit_run(dir.path(), &policy, &[]);
+    let (code, report, _) = audit_run(dir.path(), &policy, ASSUME_ALL_RECORDED);
     assert_eq!(code, Some(1));
     let unverifiable: BTreeMap<String, String> = report["violations"]
         .as_array()
@@ -329,7 +329,7 @@ fn profile_scope_rules_do_not_judge_surfaces_routed_otherwise() {
         dir.path(),
         "[[rule]]\nname = \"no-global\"\ndenied_profile_scopes = [\"global\"]\n",
     );
-    let (code, report, _) = audit_run(dir.path(), &policy, &[]);
+    let (code, report, _) = audit_run(dir.path(), &policy, ASSUME_ALL_RECORDED);
     assert_eq!(code, Some(1));
     let findings: BTreeMap<String, String> = report["violations"]
         .as_array()
@@ -358,4 +358,38 @@ fn profile_scope_rules_do_not_judge_surfaces_routed_otherwise() {
     .map(|(id, requirement)| (id.to_owned(), requirement.to_owned()))
     .collect();
     assert_eq!(findings, expected);
+}
+
+/// A rule scoped to Claude models by Bedrock's names (`anthropic.claude-*`) cannot place a
+/// Claude Platform call, whose model has no provider prefix (`claude-sonnet-4-6`): its scope is
+/// unknown, so the call is unverifiable, never out of scope.
+#[test]
+fn a_models_scope_cannot_place_a_bare_model_name() {
+    let dir = archive();
+    let policy = policy_file(
+        dir.path(),
+        "[[rule]]\nname = \"claude-in-eu\"\nmodels = [\"anthropic.claude-*\"]\nallowed_geographies = [\"EU\"]\n",
+    );
+    let (_, report, _) = audit_run(dir.path(), &policy, ASSUME_ALL_RECORDED);
+    let claude_platform: Vec<&Value> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| {
+            v["event_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("claude-platform"))
+        })
+        .collect();
+    assert_eq!(claude_platform.len(), 2, "{report}");
+    for finding in claude_platform {
+        assert_eq!(finding["requirement"], "unverifiable");
+        assert!(
+            finding["reason"]
+                .as_str()
+                .unwrap()
+                .contains("models (model unknown)"),
+            "{finding}"
+        );
+    }
 }

@@ -7,9 +7,10 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use trailmap::queries;
 use trailmap::schema::{
     APPLICATION_PROFILES_COLUMNS, Column, INTEGRITY_COLUMNS, LOAD_ERRORS_COLUMNS, REGIONS_COLUMNS,
-    SmallColumn, events_schema,
+    SmallColumn, TRAIL_COVERAGE_COLUMNS, events_schema,
 };
 use trailmap::surfaces::{Recording, SURFACES, Served};
+use trailmap::table::coverage::coverage_schema;
 use trailmap::table::load_errors::load_errors_schema;
 use trailmap::table::profiles::profiles_schema;
 use trailmap::table::regions::regions_schema;
@@ -42,6 +43,10 @@ pub const TABLES: &[(&str, &str)] = &[
     (
         "integrity",
         "the digest chain's verdict on each log file (as trailmap verify; computed when first queried)",
+    ),
+    (
+        "trail_coverage",
+        "per trail, inference surface and period: whether the trail's event selectors record the surface's calls",
     ),
 ];
 
@@ -78,6 +83,7 @@ fn column_docs(table: &str) -> Option<Vec<ColumnDoc>> {
         "load_errors" => (small(LOAD_ERRORS_COLUMNS), load_errors_schema()),
         "application_profiles" => (small(APPLICATION_PROFILES_COLUMNS), profiles_schema()),
         "integrity" => (small(INTEGRITY_COLUMNS), integrity_schema()),
+        "trail_coverage" => (small(TRAIL_COVERAGE_COLUMNS), coverage_schema()),
         _ => return None,
     };
     Some(
@@ -141,6 +147,21 @@ const NOTES: &[(&str, &str)] = &[
          resolved profile get `model` and `routing_scope`, and, when it copies a foundation model \
          and no inferenceRegion is logged, `served_region = aws_region`. An unknown profile leaves \
          them null, and an audit reports its calls as unverifiable.",
+    ),
+    (
+        "What the trail records",
+        "Most surfaces besides bedrock-runtime are CloudTrail data events, which a trail records \
+         only when its advanced event selectors select their resource type; most trails record \
+         management events only. `trail_coverage` says, per trail, surface and period, whether \
+         they are recorded: from the archive's CreateTrail (a new trail records management \
+         events only), PutEventSelectors, StopLogging/StartLogging and DeleteTrail events; from \
+         GetEventSelectors (today's selectors, for logs in S3, used only when the range reaches \
+         today and shows no change); and from `--event-selectors FILE` (your word for the time \
+         before the archive's first change). Name the trail with a `trail:NAME` source or \
+         `--trail NAME`: without it, data events are `unknown`. Management events count as \
+         recorded unless the selectors say otherwise. An audit whose rule covers a surface not \
+         recorded in full is incomplete (`surfaces = [...]` narrows a rule; `--assume-recorded` \
+         vouches for a surface).",
     ),
     (
         "Geographies",

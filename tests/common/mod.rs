@@ -86,6 +86,25 @@ pub fn query_json_with_env(
         .collect()
 }
 
+/// `--assume-recorded` for every surface: for tests of judging, not of what the trail records
+/// (tests/coverage.rs).
+pub const ASSUME_ALL_RECORDED: &[&str] = &[
+    "--assume-recorded",
+    "bidirectional-stream",
+    "--assume-recorded",
+    "async",
+    "--assume-recorded",
+    "mantle",
+    "--assume-recorded",
+    "knowledge-base",
+    "--assume-recorded",
+    "agent",
+    "--assume-recorded",
+    "flow",
+    "--assume-recorded",
+    "claude-platform",
+];
+
 /// Writes a residency policy into `dir` and returns its path.
 pub fn policy_file(dir: &Path, text: &str) -> String {
     let path = dir.join(format!("policy-{}.toml", text.len()));
