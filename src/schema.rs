@@ -241,6 +241,24 @@ pub const APPLICATION_PROFILES_COLUMNS: &[SmallColumn] = &[
     },
 ];
 
+/// Microseconds since the epoch as RFC 3339 UTC.
+pub fn format_time(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_else(|| micros.to_string())
+}
+
+/// Serializes optional microseconds as RFC 3339 UTC text (JSON output).
+pub(crate) fn serialize_time<S: serde::Serializer>(
+    time: &Option<i64>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match time.map(format_time) {
+        Some(text) => s.serialize_str(&text),
+        None => s.serialize_none(),
+    }
+}
+
 /// Columns of the `trail_coverage` table.
 pub const TRAIL_COVERAGE_COLUMNS: &[SmallColumn] = &[
     SmallColumn {

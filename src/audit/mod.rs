@@ -30,7 +30,8 @@ use serde::Serialize;
 use crate::bedrock;
 use crate::coverage::{CoverageRow, Range, Status};
 use crate::error::{Error, LoadError, Result};
-use crate::schema::timestamp_type;
+pub use crate::schema::format_time;
+use crate::schema::{serialize_time, timestamp_type};
 use crate::session::TrailSession;
 use crate::table::archive::human_duration;
 use crate::verify::{IntegritySummary, UNJUDGED, Verification};
@@ -350,23 +351,6 @@ impl AuditReport {
             .filter(|v| v.is_unverifiable())
             .count()
     }
-}
-
-pub(crate) fn serialize_time<S: serde::Serializer>(
-    time: &Option<i64>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    match time.map(format_time) {
-        Some(text) => s.serialize_str(&text),
-        None => s.serialize_none(),
-    }
-}
-
-/// Microseconds since the epoch as RFC 3339 UTC.
-pub fn format_time(micros: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(micros)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-        .unwrap_or_else(|| micros.to_string())
 }
 
 /// The per-event columns the audit reads, besides the flags, in [`Evidence`] order.

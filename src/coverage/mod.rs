@@ -23,8 +23,6 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::decode::record::{Raw, Record};
-use crate::decode::time::parse_event_time;
 use crate::surfaces::{Recording, SURFACES, Surface};
 pub use selectors::{Selected, Selectors};
 
@@ -112,21 +110,6 @@ pub fn change_of_row(
         kind,
         log_file: log_file.to_owned(),
     })
-}
-
-/// The change `record` made, if it is a successful trail event.
-pub fn change_of_record(record: &Record<'_>, log_file: &str) -> Option<TrailChange> {
-    if !is_trail_change(record.event_source.get(), record.event_name.get())
-        || record.error_code.get().is_some()
-    {
-        return None;
-    }
-    change_of_row(
-        record.event_name.get()?,
-        record.request_parameters.map(|r: Raw<'_>| r.get()),
-        record.event_time.get().and_then(parse_event_time),
-        log_file,
-    )
 }
 
 /// Selectors known without the archive.
@@ -224,10 +207,10 @@ pub struct CoverageRow {
     /// The data event resource type.
     pub resource_type: Option<&'static str>,
     /// Start of the period (µs).
-    #[serde(serialize_with = "crate::audit::serialize_time")]
+    #[serde(serialize_with = "crate::schema::serialize_time")]
     pub period_start: Option<i64>,
     /// End of the period (µs).
-    #[serde(serialize_with = "crate::audit::serialize_time")]
+    #[serde(serialize_with = "crate::schema::serialize_time")]
     pub period_end: Option<i64>,
     /// Whether the trail records the calls over the period.
     pub status: Status,
@@ -431,7 +414,7 @@ fn periods(
         basis = format!(
             "{} at {} in {}",
             change.event_name,
-            crate::audit::format_time(change.time),
+            crate::schema::format_time(change.time),
             change.log_file
         );
         match &change.kind {
@@ -515,7 +498,7 @@ pub fn explain<'r>(rows: impl IntoIterator<Item = &'r CoverageRow>) -> Vec<Strin
             None => groups.push((key, vec![row.surface])),
         }
     }
-    let time = |t: Option<i64>| t.map_or("…".to_owned(), crate::audit::format_time);
+    let time = |t: Option<i64>| t.map_or("…".to_owned(), crate::schema::format_time);
     groups
         .into_iter()
         .map(|((status, trail, start, end, reason, basis), surfaces)| {

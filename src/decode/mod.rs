@@ -265,7 +265,7 @@ pub fn decode_file<R: BufRead>(
     let read = stream::read_records(&mut text, plan.max_file_size, |record, _| {
         if record.event_name.get() == Some("CreateInferenceProfile") {
             created_profiles.collect_record(record, &file.log_file);
-        } else if let Some(change) = coverage::change_of_record(record, &file.log_file) {
+        } else if let Some(change) = change_of_record(record, &file.log_file) {
             trail_changes.push(change);
         }
         // Every record's time counts for the coverage (delivery lag, unparsable times).
@@ -364,7 +364,7 @@ pub fn archive_facts<R: BufRead>(
         let mut whole = std::io::Cursor::new(head.as_slice()).chain(&mut text);
         stream::read_records(&mut whole, max_file_size, |record, _| {
             facts.profiles.collect_record(record, log_file);
-            if let Some(change) = coverage::change_of_record(record, log_file) {
+            if let Some(change) = change_of_record(record, log_file) {
                 facts.trail_changes.push(change);
             }
             Ok(())
@@ -374,6 +374,21 @@ pub fn archive_facts<R: BufRead>(
     let (text, sha256) = text.finish().map_err(gzip::read_error)?;
     text.finish()?;
     Ok((facts, sha256))
+}
+
+/// The change `record` made, if it is a successful trail event.
+fn change_of_record(record: &record::Record<'_>, log_file: &str) -> Option<TrailChange> {
+    if !coverage::is_trail_change(record.event_source.get(), record.event_name.get())
+        || record.error_code.get().is_some()
+    {
+        return None;
+    }
+    coverage::change_of_row(
+        record.event_name.get()?,
+        record.request_parameters.map(|r| r.get()),
+        record.event_time.get().and_then(parse_event_time),
+        log_file,
+    )
 }
 
 /// Whether a JSON text may hold a trail change: it names one of the events (a text spelling

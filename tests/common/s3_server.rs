@@ -442,7 +442,7 @@ fn add_metadata(response: &mut http::Response<s3s::Body>, metadata: Option<Vec<(
 
 /// The loopback endpoint also answers CloudTrail's GetTrail (AWS's CloudTrail API cannot run
 /// here), with a hand-written organization trail delivering to this server's `trail_bucket`,
-/// and ListPublicKeys with the keys given by [`S3Server::set_public_keys`].
+/// GetEventSelectors with that trail's selectors, and ListPublicKeys with the keys given by [`S3Server::set_public_keys`].
 fn cloudtrail_answer(
     req: &http::Request<Incoming>,
     public_keys: Option<&str>,
@@ -455,6 +455,12 @@ fn cloudtrail_answer(
             format!(
                 r#"{{"Trail":{{"Name":"org-trail","S3BucketName":"{trail_bucket}","IsOrganizationTrail":true,"HomeRegion":"us-east-1"}}}}"#
             ),
+        ),
+        // Today's selectors of the generator's trail: every management event, and the data
+        // events it switches on partway through an archive.
+        ("CloudTrail_20131101.GetEventSelectors", _) => (
+            http::StatusCode::OK,
+            r#"{"TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail","AdvancedEventSelectors":[{"Name":"Management events","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]}]},{"Name":"Model inference data events","FieldSelectors":[{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::BedrockMantle::Project","AWS::Bedrock::KnowledgeBase","AWS::AWSExternalAnthropic::Workspace"]}]}]}"#.to_owned(),
         ),
         ("CloudTrail_20131101.ListPublicKeys", Some(keys)) => {
             (http::StatusCode::OK, keys.to_owned())
