@@ -236,7 +236,7 @@ fn switch_file(config: &GeneratorConfig) -> usize {
 /// the archive (the trail did not record them); two files after the switch (the first account
 /// in eu-west-1), one call on each other surface.
 fn plant_trail_changes(plan: &FilePlan, config: &GeneratorConfig, records: &mut [Value]) {
-    let mut rng = Rng::new(config.seed ^ plan.index as u64, 0x7472_6169_6c);
+    let mut rng = Rng::new(config.seed ^ plan.index as u64, 0x0074_7261_696c);
     let switch = switch_file(config);
     let time_of = |record: &Value| {
         record["eventTime"]
