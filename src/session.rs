@@ -260,6 +260,9 @@ async fn session_over_warehouse(
     }));
     let changes = ChangeSource::Events(ctx.table_provider("events").await?);
     register_trail_coverage(&ctx, &knowledge, &changes, &options.filter)?;
+    if options.cluster.is_some() {
+        register_trail_coverage_rows(&ctx, &knowledge, &changes, &options.filter).await?;
+    }
     Ok(TrailSession {
         ctx,
         knowledge,
@@ -305,6 +308,7 @@ async fn session_over(
     register_trail_coverage(&ctx, &knowledge, &changes, &filter)?;
     if cluster.is_some() {
         find_profiles_on_cluster(&ctx, &archive).await?;
+        register_trail_coverage_rows(&ctx, &knowledge, &changes, &filter).await?;
     }
     Ok(TrailSession {
         ctx,
@@ -329,6 +333,30 @@ fn register_trail_coverage(
             changes.clone(),
             Range::of_filter(filter),
         )),
+    )?;
+    Ok(())
+}
+
+/// Replaces `trail_coverage` with its rows, computed now: a cluster carries a table of rows (a
+/// raw archive's trail changes are known from the cluster's search by now, a warehouse's are
+/// selected from its events).
+async fn register_trail_coverage_rows(
+    ctx: &SessionContext,
+    knowledge: &Knowledge,
+    changes: &ChangeSource,
+    filter: &ScanFilter,
+) -> Result<()> {
+    let known = knowledge.get().await?;
+    let found = changes.changes(&ctx.state()).await?;
+    let rows = crate::coverage::coverage_rows(known, &found, Range::of_filter(filter));
+    let batch = table::coverage::coverage_batch(&rows)?;
+    ctx.deregister_table("trail_coverage")?;
+    ctx.register_table(
+        "trail_coverage",
+        Arc::new(datafusion::catalog::MemTable::try_new(
+            batch.schema(),
+            vec![vec![batch]],
+        )?),
     )?;
     Ok(())
 }

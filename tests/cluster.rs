@@ -310,6 +310,45 @@ fn a_cluster_answers_as_one_process_over_s3_and_a_warehouse() {
     assert!(local_cut.4["max_delivery_lag"].is_string());
     assert_eq!(local_cut, audit(&times_on_cluster));
 
+    // What the trail records: the executors' search finds the archive's trail events as one
+    // process finds them, so the blind spots are the same.
+    let blind_spots = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "-s",
+            s3,
+            "--policy",
+            "queries/policies/every-surface.toml",
+            "--trail",
+            "org-trail",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let output = trailmap_with_env(&args, &env);
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)));
+        (
+            output.status.code(),
+            json["blind_spots"].clone(),
+            json["coverage"]["trail_coverage"].clone(),
+        )
+    };
+    let local_blind = blind_spots(&[]);
+    assert_eq!(local_blind.0, Some(2));
+    let bases: Vec<&str> = local_blind
+        .2
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["basis"].as_str())
+        .collect();
+    assert!(
+        bases.iter().any(|b| b.starts_with("PutEventSelectors at")),
+        "{bases:?}"
+    );
+    assert_eq!(local_blind, blind_spots(&on_cluster));
+
     // Both executors ran tasks.
     assert!(
         cluster.tasks(0) > 0 && cluster.tasks(1) > 0,

@@ -112,6 +112,22 @@ fn headline(out: &mut String, h: &Headline) {
     );
     stat(
         out,
+        "outside_aws",
+        "On a platform outside AWS (may run outside AWS)",
+        &h.outside_aws.to_string(),
+        &thousands(h.outside_aws),
+        h.outside_aws > 0,
+    );
+    stat(
+        out,
+        "blind_spots",
+        "Surfaces the trail may not record",
+        &h.blind_spots.to_string(),
+        &thousands(h.blind_spots),
+        h.blind_spots > 0,
+    );
+    stat(
+        out,
         "load_errors",
         "Files not read",
         &h.load_errors.to_string(),

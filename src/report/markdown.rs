@@ -97,6 +97,14 @@ pub fn render(report: &ReportData, full: bool) -> String {
                 "Served Region not in the logs",
                 h.served_unknown.to_string(),
             ),
+            (
+                "On a platform outside AWS (may run outside AWS)",
+                h.outside_aws.to_string(),
+            ),
+            (
+                "Surfaces the trail may not record (see Blind spots)",
+                h.blind_spots.to_string(),
+            ),
             ("Files not read", h.load_errors.to_string()),
         ]
         .into_iter()

@@ -63,6 +63,10 @@ pub struct Headline {
     pub outside_geography: u64,
     /// Successful invocations whose served Region the log does not establish.
     pub served_unknown: u64,
+    /// Successful invocations on a surface operated outside AWS (they may run outside AWS).
+    pub outside_aws: u64,
+    /// Inference surfaces the trail may not record in full over the range.
+    pub blind_spots: u64,
     /// Files that could not be read.
     pub load_errors: usize,
 }
@@ -161,16 +165,18 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
          CAST(max(last_seen) AS BIGINT) AS last_micros FROM cube",
     )
     .await?;
-    register_trail_coverage(session, &ctx, &totals).await?;
+    let blind_spots = register_trail_coverage(session, &ctx, &totals).await?;
     let inv = run(
         &ctx,
-        "SELECT count(*) AS invocations, count(*) FILTER (WHERE error_code IS NULL) AS successful, \
+        &format!("SELECT count(*) AS invocations, count(*) FILTER (WHERE error_code IS NULL) AS successful, \
          count(DISTINCT aws_region) AS source_regions, \
          count(*) FILTER (WHERE error_code IS NULL AND served_region <> aws_region) AS outside_region, \
          count(*) FILTER (WHERE error_code IS NULL AND served_geography <> source_geography) AS outside_geography, \
-         count(*) FILTER (WHERE error_code IS NULL AND served_region IS NULL) AS served_unknown \
+         count(*) FILTER (WHERE error_code IS NULL AND served_region IS NULL) AS served_unknown, \
+         count(*) FILTER (WHERE error_code IS NULL AND surface IN ({})) AS outside_aws \
          FROM invocations",
-    )
+        outside_aws_surfaces()
+    ))
     .await?;
     let coverage = session.coverage();
     let load_errors = session.load_errors();
@@ -194,6 +200,8 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
         outside_region: count(&inv, "outside_region"),
         outside_geography: count(&inv, "outside_geography"),
         served_unknown: count(&inv, "served_unknown"),
+        outside_aws: count(&inv, "outside_aws"),
+        blind_spots,
         load_errors: load_errors.len(),
     };
     let unknown_bedrock_events = unknown_bedrock_events(&ctx).await?;
@@ -237,13 +245,23 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
     })
 }
 
+/// The ids of the surfaces operated outside AWS, as an SQL list.
+fn outside_aws_surfaces() -> String {
+    let ids: Vec<String> = crate::surfaces::SURFACES
+        .iter()
+        .filter(|s| s.outside_aws)
+        .map(|s| format!("'{}'", s.id))
+        .collect();
+    ids.join(", ")
+}
+
 /// Registers `trail_coverage` on the report's `ctx`, over the range the filters give or else the
-/// one the cube's events span (`totals`).
+/// one the cube's events span (`totals`); gives how many surfaces it does not show recorded.
 async fn register_trail_coverage(
     session: &TrailSession,
     ctx: &SessionContext,
     totals: &TableData,
-) -> Result<()> {
+) -> Result<u64> {
     let filter = session.filter();
     let micros = |column: &str| {
         totals
@@ -269,7 +287,11 @@ async fn register_trail_coverage(
         "trail_coverage",
         Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
     )?;
-    Ok(())
+    let blind = crate::coverage::by_surface(&rows)
+        .iter()
+        .filter(|s| !s.status.is_covered())
+        .count();
+    Ok(blind as u64)
 }
 
 /// Bedrock events that name a model but are not known inference calls, by name: a new
