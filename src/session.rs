@@ -299,7 +299,7 @@ async fn session_over(
         options: options.coverage.clone(),
         source_trails: listing.trails.clone(),
         aws: in_aws.then(|| aws.clone()),
-        current_not_applicable: current_not_applicable(&options.filter),
+        current_not_applicable: None,
     }));
     let filter = options.filter.clone();
     let archive = Arc::new(Archive::new(listing, options));
@@ -348,7 +348,12 @@ async fn register_trail_coverage_rows(
 ) -> Result<()> {
     let known = knowledge.get().await?;
     let found = changes.changes(&ctx.state()).await?;
-    let rows = crate::coverage::coverage_rows(known, &found, Range::of_filter(filter));
+    let rows = crate::coverage::coverage_rows(
+        known,
+        &found,
+        Range::of_filter(filter),
+        &changes.freshness(),
+    );
     let batch = table::coverage::coverage_batch(&rows)?;
     ctx.deregister_table("trail_coverage")?;
     ctx.register_table(
@@ -359,20 +364,6 @@ async fn register_trail_coverage_rows(
         )?),
     )?;
     Ok(())
-}
-
-/// Why `GetEventSelectors` (today's selectors) cannot speak for the range `filter` reads, if
-/// so: the range ends before today, or the trail's own events may be in files it leaves unread.
-fn current_not_applicable(filter: &ScanFilter) -> Option<String> {
-    if let Some(to) = filter.to.filter(|to| *to < chrono::Utc::now()) {
-        return Some(format!(
-            "say nothing of a range ending before today (--to {})",
-            to.to_rfc3339()
-        ));
-    }
-    (!filter.accounts.is_empty() || !filter.source_regions.is_empty()).then(|| {
-        "cannot be checked against the trail's own events, which --account/--source-region may leave unread".to_owned()
-    })
 }
 
 /// The table of the per-file facts statement on a cluster, registered while it runs.
@@ -394,7 +385,7 @@ async fn find_profiles_on_cluster(ctx: &SessionContext, archive: &Archive) -> Re
         .collect();
     let sql = format!(
         "SELECT request_parameters, response_elements, CAST(event_time AS BIGINT), log_file, \
-         event_name FROM {PROFILE_SEARCH} WHERE error_code IS NULL AND \
+         event_name, account_id, aws_region FROM {PROFILE_SEARCH} WHERE error_code IS NULL AND \
          ((event_source = '{}' AND event_name = 'CreateInferenceProfile') \
          OR (event_source = '{}' AND event_name IN ({})))",
         crate::bedrock::BEDROCK_EVENT_SOURCE,
@@ -415,6 +406,7 @@ async fn find_profiles_on_cluster(ctx: &SessionContext, archive: &Archive) -> Re
             texts(&batch, 3)?,
             texts(&batch, 4)?,
         );
+        let (accounts, regions) = (texts(&batch, 5)?, texts(&batch, 6)?);
         for row in 0..batch.num_rows() {
             let time = times.is_valid(row).then(|| times.value(row));
             let name = text_at(&names, row).unwrap_or_default();
@@ -432,6 +424,8 @@ async fn find_profiles_on_cluster(ctx: &SessionContext, archive: &Archive) -> Re
                 text_at(&request, row),
                 time,
                 log_file.value(row),
+                text_at(&accounts, row),
+                text_at(&regions, row),
             ) {
                 changes.push(change);
             }
@@ -470,7 +464,12 @@ impl TrailSession {
     pub async fn trail_coverage(&self, range: Range) -> Result<Vec<CoverageRow>> {
         let knowledge = self.knowledge.get().await?;
         let changes = self.changes.changes(&self.ctx.state()).await?;
-        Ok(crate::coverage::coverage_rows(knowledge, &changes, range))
+        Ok(crate::coverage::coverage_rows(
+            knowledge,
+            &changes,
+            range,
+            &self.changes.freshness(),
+        ))
     }
 
     /// The DataFusion session, for callers that want to go further.

@@ -81,16 +81,39 @@ fn mantle(time: &str) -> Value {
 /// A directory holding one log file of `records` (delivered 2025-03-01 12:00 in us-east-1).
 fn archive(records: &[Value]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let folder = dir
-        .path()
-        .join(format!("AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2025/03/01"));
+    let delivered = chrono::DateTime::parse_from_rfc3339("2025-03-01T12:00:00Z").unwrap();
+    write_log(
+        dir.path(),
+        ACCOUNT,
+        "us-east-1",
+        delivered.to_utc(),
+        records,
+    );
+    dir
+}
+
+/// Writes a log file of `records` under `root`, as CloudTrail names one of `account` and
+/// `region` delivered at `delivered`.
+fn write_log(
+    root: &std::path::Path,
+    account: &str,
+    region: &str,
+    delivered: chrono::DateTime<chrono::Utc>,
+    records: &[Value],
+) {
+    let folder = root.join(format!(
+        "AWSLogs/{account}/CloudTrail/{region}/{}",
+        delivered.format("%Y/%m/%d")
+    ));
     std::fs::create_dir_all(&folder).unwrap();
     let text = serde_json::to_vec(&json!({"Records": records})).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&text).unwrap();
-    let name = format!("{ACCOUNT}_CloudTrail_us-east-1_20250301T1200Z_coverage.json.gz");
+    let name = format!(
+        "{account}_CloudTrail_{region}_{}_coverage.json.gz",
+        delivered.format("%Y%m%dT%H%MZ")
+    );
     std::fs::write(folder.join(name), gz.finish().unwrap()).unwrap();
-    dir
 }
 
 const RUNTIME_AND_MANTLE: &str = r#"
@@ -102,20 +125,18 @@ allowed_geographies = ["EU"]
 "#;
 
 fn blind(report: &Value) -> Vec<(String, String)> {
-    report["blind_spots"]
+    let spots = report["blind_spots"]
         .as_array()
-        .map(|spots| {
-            spots
-                .iter()
-                .map(|s| {
-                    (
-                        s["surface"].as_str().unwrap().to_owned(),
-                        s["status"].as_str().unwrap().to_owned(),
-                    )
-                })
-                .collect()
+        .unwrap_or_else(|| panic!("no blind_spots in {report}"));
+    spots
+        .iter()
+        .map(|s| {
+            (
+                s["surface"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 #[test]
@@ -267,10 +288,21 @@ fn stopped_logging_blinds_even_management_events() {
 
 #[test]
 fn an_event_selectors_file_as_the_cli_prints_it_and_assume_recorded() {
-    let dir = archive(&[
-        converse("2025-03-01T11:00:00Z"),
-        mantle("2025-03-01T11:30:00Z"),
-    ]);
+    // Today's selectors speak for an archive that reaches today: one delivered minutes ago.
+    let dir = tempfile::tempdir().unwrap();
+    let now = chrono::Utc::now();
+    let ago = |minutes: i64| {
+        (now - chrono::Duration::minutes(minutes))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    write_log(
+        dir.path(),
+        ACCOUNT,
+        "us-east-1",
+        now - chrono::Duration::minutes(5),
+        &[converse(&ago(20)), mantle(&ago(15))],
+    );
     let policy = policy_file(dir.path(), RUNTIME_AND_MANTLE);
     // `aws cloudtrail get-event-selectors --trail-name org-trail` of a trail with mantle on.
     let elsewhere = tempfile::tempdir().unwrap();
@@ -288,7 +320,10 @@ fn an_event_selectors_file_as_the_cli_prints_it_and_assume_recorded() {
         &["--event-selectors", file.to_str().unwrap()],
     );
     assert_eq!(code, Some(0), "{report} {stderr}");
-    assert_eq!(report["coverage"]["trails"], json!(["org-trail"]));
+    assert_eq!(
+        report["coverage"]["trails"],
+        json!(["org-trail (111122223333 us-east-1)"])
+    );
     // Basic selectors (management only): mantle is not recorded ...
     std::fs::write(&file, r#"{"TrailARN": "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail",
         "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": [], "ExcludeManagementEventSources": []}]}"#).unwrap();
@@ -422,7 +457,11 @@ async fn get_event_selectors_answers_are_read_as_the_api_reference_shows_them() 
             {"Field":"eventCategory","Equals":["Data"]},
             {"Field":"resources.type","Equals":["AWS::BedrockMantle::Project"]}]}]}"#,
     );
-    let selectors = ask(&client, "org-trail").await.unwrap().unwrap();
+    let (arn, selectors) = ask(&client, "org-trail").await.unwrap().unwrap();
+    assert_eq!(
+        arn.as_deref(),
+        Some("arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail")
+    );
     let target = http
         .actual_requests()
         .next()
@@ -440,7 +479,134 @@ async fn get_event_selectors_answers_are_read_as_the_api_reference_shows_them() 
         r#"{"TrailARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/t",
         "EventSelectors":[{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true,"DataResources":[]}]}"#,
     );
-    let selectors = ask(&client, "t").await.unwrap().unwrap();
+    let (_, selectors) = ask(&client, "t").await.unwrap().unwrap();
     assert!(matches!(selectors.select(runtime), Selected::Some(_)));
     assert!(matches!(selectors.select(mantle), Selected::None(_)));
+}
+
+/// Today's selectors (GetEventSelectors, answered by the test server: mantle on) speak for a
+/// range only when the archive shows the trail's home unchanged up to the last hour: a fresh
+/// archive, yes; the same calls delivered two days ago, or a member account's prefix without the
+/// trail's home, no.
+#[test]
+fn todays_selectors_count_only_for_an_archive_that_reaches_today() {
+    use crate::common::s3_server::{Faults, S3Server};
+    let now = chrono::Utc::now();
+    let calls = |at: chrono::DateTime<chrono::Utc>| {
+        let time = |minutes: i64| {
+            (at - chrono::Duration::minutes(minutes))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        };
+        vec![converse(&time(20)), mantle(&time(15))]
+    };
+    let audit = |delivered: chrono::DateTime<chrono::Utc>, account: &str, prefix: &str| {
+        let root = tempfile::tempdir().unwrap();
+        let bucket = root.path().join("org-trail-logs");
+        let mut records = calls(delivered);
+        for r in &mut records {
+            r["recipientAccountId"] = json!(account);
+        }
+        write_log(&bucket, account, "us-east-1", delivered, &records);
+        let server = S3Server::start(root.path(), Faults::default());
+        let policy = policy_file(root.path(), RUNTIME_AND_MANTLE);
+        let env = server.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let source = format!("s3://org-trail-logs/{prefix}");
+        let output = trailmap_with_env(
+            &[
+                "audit",
+                "-s",
+                &source,
+                "--trail",
+                "org-trail",
+                "--policy",
+                &policy,
+                "--format",
+                "json",
+            ],
+            &env,
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        (
+            output.status.code(),
+            report,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, report, stderr) = audit(now - chrono::Duration::minutes(5), ACCOUNT, "AWSLogs/");
+    assert_eq!(code, Some(0), "{report} {stderr}");
+    assert_eq!(
+        report["coverage"]["trails"],
+        json!(["org-trail (111122223333 us-east-1)"])
+    );
+    let mantle = report["coverage"]["trail_coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["surface"] == "mantle")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (mantle["status"].as_str(), mantle["basis"].as_str()),
+        (Some("recorded"), Some("GetEventSelectors"))
+    );
+
+    let (code, report, _) = audit(now - chrono::Duration::days(2), ACCOUNT, "AWSLogs/");
+    assert_eq!(code, Some(2), "{report}");
+    assert_eq!(
+        blind(&report),
+        [("mantle".to_owned(), "unknown".to_owned())]
+    );
+    let reason = report["blind_spots"][0]["rows"][0]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.contains("was delivered at"), "{reason}");
+
+    let member = "444455556666";
+    let (code, report, _) = audit(
+        now - chrono::Duration::minutes(5),
+        member,
+        &format!("AWSLogs/{member}/"),
+    );
+    assert_eq!(code, Some(2), "{report}");
+    let reason = report["blind_spots"][0]["rows"][0]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.contains("no file of the trail's home"), "{reason}");
+}
+
+/// A trail change in a file that cannot be read is a load error for every reader, and makes
+/// `--strict` exit 2 (what the file would have said is missing).
+#[test]
+fn a_trail_change_that_cannot_be_read_is_a_load_error() {
+    let dir = archive(&[
+        create_trail("2025-03-01T09:00:00Z"),
+        converse("2025-03-01T10:00:00Z"),
+    ]);
+    let folder = dir
+        .path()
+        .join(format!("AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2025/03/01"));
+    let broken = folder.join(format!(
+        "{ACCOUNT}_CloudTrail_us-east-1_20250301T1100Z_broken.json.gz"
+    ));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(serde_json::to_string(&json!({"Records": [record("2025-03-01T10:30:00Z", "cloudtrail.amazonaws.com", "StopLogging", "us-east-1", json!({"name": "org-trail"}))]})).unwrap().as_bytes()).unwrap();
+    let bytes = gz.finish().unwrap();
+    std::fs::write(&broken, &bytes[..bytes.len() / 2]).unwrap();
+    let output = trailmap(&[
+        "query",
+        "-s",
+        dir.path().to_str().unwrap(),
+        "--trail",
+        "org-trail",
+        "--strict",
+        "SELECT status FROM trail_coverage WHERE surface = 'runtime'",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -59,6 +59,7 @@ async fn an_organization_trail_with_a_key_prefix() {
         location,
         TrailLocation {
             name: "org-trail".into(),
+            arn: Some("arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail".into()),
             bucket: "org-trail-logs".into(),
             prefix: "cloudtrail/AWSLogs/".into(),
             organization: true,

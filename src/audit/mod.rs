@@ -28,7 +28,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::bedrock;
-use crate::coverage::{CoverageRow, Range, Status};
+use crate::coverage::{CoverageRow, Range, Status, TrailId};
 use crate::error::{Error, LoadError, Result};
 pub use crate::schema::format_time;
 use crate::schema::{serialize_time, timestamp_type};
@@ -108,6 +108,9 @@ pub struct RuleSummary {
     /// Surfaces in the rule's scope that the trail does not record in full over the range
     /// (or whose recording is unknown): calls on them may be missing from the archive.
     pub blind_spots: Vec<&'static str>,
+    /// Invocations the rule's `surfaces` key leaves out (in its scope but for their surface,
+    /// or maybe in it), by surface: calls the rule does not judge.
+    pub left_out_by_surfaces: BTreeMap<String, u64>,
 }
 
 impl RuleSummary {
@@ -123,6 +126,7 @@ impl RuleSummary {
             first_seen: None,
             last_seen: None,
             blind_spots: Vec::new(),
+            left_out_by_surfaces: BTreeMap::new(),
         }
     }
 
@@ -442,6 +446,13 @@ fn audit_frame(
     for (i, (rule, violation)) in policy.rules.iter().zip(violations).enumerate() {
         let scope = col("is_invocation").and(compiled(sql::scope(rule))?);
         columns.push(scope.alias(format!("scope_{i}")));
+        if let Some(surfaces) = sql::surfaces_match(rule) {
+            let left_out = format!(
+                "is_invocation AND ({}) IS NOT FALSE AND NOT ({surfaces})",
+                sql::scope_except_surfaces(rule)
+            );
+            columns.push(compiled(left_out)?.alias(format!("left_out_{i}")));
+        }
         let breaches = sql::breaches(rule)
             .into_iter()
             .map(|(_, breach)| compiled(breach))
@@ -593,7 +604,7 @@ async fn find_blind_spots(
     };
     let rows = session.trail_coverage(range).await?;
     let knowledge = session.trail_knowledge().await?;
-    coverage.trails = knowledge.trails.clone();
+    coverage.trails = knowledge.trails.iter().map(TrailId::label).collect();
     coverage.assumed_recorded = knowledge.assumed.clone();
     let mut blind_spots = Vec::new();
     for recording in crate::coverage::by_surface(&rows) {
@@ -816,8 +827,14 @@ impl<'p> Fold<'p> {
         };
         let mut scopes = Vec::new();
         let mut breaches = Vec::new();
+        let mut left_out = Vec::new();
         for (i, names) in self.requirement_names.iter().enumerate() {
             scopes.push(booleans(&format!("scope_{i}"))?);
+            left_out.push(
+                batch
+                    .column_by_name(&format!("left_out_{i}"))
+                    .and_then(|c| c.as_boolean_opt().cloned()),
+            );
             breaches.push(
                 (0..names.len())
                     .map(|j| booleans(&format!("breach_{i}_{j}")))
@@ -845,6 +862,15 @@ impl<'p> Fold<'p> {
             }
             self.invocations += 1;
             let failed = flag(&failed, row) == Some(true);
+            for (i, left) in left_out.iter().enumerate() {
+                if left.as_ref().and_then(|l| flag(l, row)) == Some(true) {
+                    let surface = evidence.get("surface", row).unwrap_or("unknown");
+                    *self.rules[i]
+                        .left_out_by_surfaces
+                        .entry(surface.to_owned())
+                        .or_default() += 1;
+                }
+            }
             for i in 0..self.policy.rules.len() {
                 let call = Judged {
                     scope: flag(&scopes[i], row),

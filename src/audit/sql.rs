@@ -71,6 +71,34 @@ fn scope_matches(globs: &[String]) -> String {
 /// The SQL boolean for "this invocation is in the rule's scope" (true when no scope key is set;
 /// NULL when a value the scope needs is missing).
 pub fn scope(rule: &Rule) -> String {
+    let mut parts = scope_parts(rule);
+    if let Some(surfaces) = surfaces_match(rule) {
+        parts.push(surfaces);
+    }
+    conjunction(parts)
+}
+
+/// The rule's scope but for its `surfaces` key.
+pub fn scope_except_surfaces(rule: &Rule) -> String {
+    conjunction(scope_parts(rule))
+}
+
+/// The SQL test of the rule's `surfaces` key, if it has one.
+pub fn surfaces_match(rule: &Rule) -> Option<String> {
+    (!rule.surfaces.is_empty()).then(|| matches_any("surface", &rule.surfaces))
+}
+
+/// `parts` ANDed (`true` when none).
+fn conjunction(parts: Vec<String>) -> String {
+    if parts.is_empty() {
+        "true".to_owned()
+    } else {
+        parts.join(" AND ")
+    }
+}
+
+/// The tests of every scope key but `surfaces`.
+fn scope_parts(rule: &Rule) -> Vec<String> {
     let mut parts = Vec::new();
     if !rule.accounts.is_empty() {
         parts.push(matches_any("account_id", &rule.accounts));
@@ -91,14 +119,7 @@ pub fn scope(rule: &Rule) -> String {
     if !rule.profile_scopes.is_empty() {
         parts.push(format!("({})", scope_matches(&rule.profile_scopes)));
     }
-    if !rule.surfaces.is_empty() {
-        parts.push(matches_any("surface", &rule.surfaces));
-    }
-    if parts.is_empty() {
-        "true".to_owned()
-    } else {
-        parts.join(" AND ")
-    }
+    parts
 }
 
 /// The rule's requirement keys, in the order of its breach columns: those of [`breaches`], then

@@ -217,9 +217,11 @@ pub struct ReadArgs {
     /// GetEventSelectors. A `trail:NAME` source names its trail already.
     #[arg(long, value_name = "NAME")]
     pub trail: Vec<String>,
-    /// The trail's event selectors before any change the archive shows: the JSON that
-    /// `aws cloudtrail get-event-selectors --trail-name NAME > FILE` writes. trailmap takes
-    /// your word for it, and says so wherever it counts.
+    /// The trail's event selectors today: the JSON that `aws cloudtrail get-event-selectors
+    /// --trail-name NAME > FILE` writes, for logs read without AWS (as GetEventSelectors is for
+    /// logs in S3). Today's selectors count for the range only when the archive shows the trail
+    /// unchanged since the range started, up to the last hour (its home account and Region's
+    /// files read); otherwise the surfaces they would vouch for stay unknown.
     #[arg(long, value_name = "FILE.json")]
     pub event_selectors: Option<PathBuf>,
     /// Treat this inference surface as recorded whatever the trail's selectors say

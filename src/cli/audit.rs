@@ -176,6 +176,22 @@ fn coverage_text(report: &AuditReport) -> String {
             r.rule
         ));
     }
+    for r in report
+        .rules
+        .iter()
+        .filter(|r| !r.left_out_by_surfaces.is_empty())
+    {
+        let counts: Vec<String> = r
+            .left_out_by_surfaces
+            .iter()
+            .map(|(surface, n)| format!("{n} {surface}"))
+            .collect();
+        text.push_str(&format!(
+            "  rule {}: not judged: call(s) on surfaces its `surfaces` does not list: {}\n",
+            r.rule,
+            counts.join(", ")
+        ));
+    }
     for e in &c.load_errors {
         text.push_str(&format!(
             "  not read: {} ({}): {}\n",
@@ -216,8 +232,8 @@ fn blind_spots_text(report: &AuditReport) -> String {
         "  Data events (bedrock-mantle, Claude Platform, knowledge bases, agents, flows, async and bidirectional calls)\n  \
          are recorded only when the trail's advanced event selectors select their resource type; most trails record\n  \
          management events only. Make the recording known: read the logs as trail:NAME or name the trail with --trail\n  \
-         NAME (its CreateTrail and PutEventSelectors events; GetEventSelectors for logs in S3), or pass --event-selectors\n  \
-         FILE from `aws cloudtrail get-event-selectors --trail-name NAME > FILE`. Narrow a rule with\n  \
+         NAME: its CreateTrail and PutEventSelectors events count, and today's selectors (GetEventSelectors for logs in\n  \
+         S3, --event-selectors FILE otherwise) for an archive read up to today. Narrow a rule with\n  \
          surfaces = [\"runtime\", \"batch\"], or vouch for a surface with --assume-recorded SURFACE (recorded as assumed).\n",
     );
     text

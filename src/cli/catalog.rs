@@ -154,10 +154,11 @@ const NOTES: &[(&str, &str)] = &[
          only when its advanced event selectors select their resource type; most trails record \
          management events only. `trail_coverage` says, per trail, surface and period, whether \
          they are recorded: from the archive's CreateTrail (a new trail records management \
-         events only), PutEventSelectors, StopLogging/StartLogging and DeleteTrail events; from \
-         GetEventSelectors (today's selectors, for logs in S3, used only when the range reaches \
-         today and shows no change); and from `--event-selectors FILE` (your word for the time \
-         before the archive's first change). Name the trail with a `trail:NAME` source or \
+         events only), PutEventSelectors, UpdateTrail (moved or narrowed: unknown after), \
+         StopLogging/StartLogging and DeleteTrail events; and from today's selectors \
+         (GetEventSelectors for logs in S3, `--event-selectors FILE` otherwise), which count \
+         only when the archive shows the trail unchanged from the range's start to the last \
+         hour (its home account and Region's files read). Name the trail with a `trail:NAME` source or \
          `--trail NAME`: without it, data events are `unknown`. Management events count as \
          recorded unless the selectors say otherwise. An audit whose rule covers a surface not \
          recorded in full is incomplete (`surfaces = [...]` narrows a rule; `--assume-recorded` \

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use aws_sdk_cloudtrail::error::DisplayErrorContext;
 use serde_json::Value;
 
-use super::{Declared, Selectors, TrailKnowledge, selectors, trail_name};
+use super::{Declared, Selectors, TrailId, TrailKnowledge, selectors};
 use crate::error::{Error, Result};
 use crate::source::aws::{self, AwsOptions};
 
@@ -28,11 +28,11 @@ pub struct CoverageOptions {
 pub struct KnowledgeInputs {
     /// The command line's options.
     pub options: CoverageOptions,
-    /// Trails `trail:NAME` sources resolved to.
+    /// Trails `trail:NAME` sources resolved to (ARNs where CloudTrail gave them).
     pub source_trails: Vec<String>,
     /// How to call AWS, when the sources are in AWS (`None`: never).
     pub aws: Option<AwsOptions>,
-    /// Why today's selectors cannot speak for the range, if so.
+    /// Why today's selectors can never speak for the range, if so (a warehouse).
     pub current_not_applicable: Option<String>,
 }
 
@@ -49,11 +49,11 @@ pub async fn build(inputs: &KnowledgeInputs) -> Result<TrailKnowledge> {
     if let Some(path) = &inputs.options.event_selectors {
         let (trail, selectors) = read_file(path, &knowledge.trails)?;
         knowledge.add_trail(&trail);
+        let id = TrailId::parse(&trail);
         knowledge.declared.push(Declared {
-            trail,
+            trail: knowledge.trail(&id.name).cloned().unwrap_or(id),
             selectors,
             basis: format!("--event-selectors {}", path.display()),
-            current: false,
         });
     }
     if let Some(aws_options) = &inputs.aws
@@ -62,23 +62,42 @@ pub async fn build(inputs: &KnowledgeInputs) -> Result<TrailKnowledge> {
         let config = aws::load(aws_options).await;
         let client = aws_sdk_cloudtrail::Client::new(&config);
         for trail in knowledge.trails.clone() {
-            match ask(&client, &trail).await {
-                Ok(Some(selectors)) => knowledge.declared.push(Declared {
-                    trail,
-                    selectors,
-                    basis: "GetEventSelectors".into(),
-                    current: true,
-                }),
+            if knowledge
+                .declared
+                .iter()
+                .any(|d| d.trail.name == trail.name)
+            {
+                continue;
+            }
+            // By ARN when known: a bare name is looked up in the caller's own account.
+            let asked = match &trail.home {
+                Some(home) => format!(
+                    "arn:aws:cloudtrail:{}:{}:trail/{}",
+                    home.region, home.account, trail.name
+                ),
+                None => trail.name.clone(),
+            };
+            match ask(&client, &asked).await {
+                Ok(Some((arn, selectors))) => {
+                    if let Some(arn) = &arn {
+                        knowledge.add_trail(arn);
+                    }
+                    knowledge.declared.push(Declared {
+                        trail: arn.as_deref().map_or(trail.clone(), TrailId::parse),
+                        selectors,
+                        basis: "GetEventSelectors".into(),
+                    });
+                }
                 Ok(None) => knowledge.failures.push(format!(
-                    "GetEventSelectors for {trail} returned no selectors"
+                    "GetEventSelectors for {asked} returned no selectors"
                 )),
                 Err(why) => {
                     tracing::warn!(
-                        "cannot ask CloudTrail for the event selectors of {trail}: {why}"
+                        "cannot ask CloudTrail for the event selectors of {asked}: {why}"
                     );
                     knowledge
                         .failures
-                        .push(format!("GetEventSelectors for {trail} failed: {why}"));
+                        .push(format!("GetEventSelectors for {asked} failed: {why}"));
                 }
             }
         }
@@ -86,22 +105,24 @@ pub async fn build(inputs: &KnowledgeInputs) -> Result<TrailKnowledge> {
     Ok(knowledge)
 }
 
-/// Today's selectors of `trail`.
+/// Today's selectors of `trail` (a name or an ARN), with the `TrailARN` CloudTrail gives.
 pub async fn ask(
     client: &aws_sdk_cloudtrail::Client,
     trail: &str,
-) -> std::result::Result<Option<Selectors>, String> {
+) -> std::result::Result<Option<(Option<String>, Selectors)>, String> {
     client
         .get_event_selectors()
         .trail_name(trail)
         .send()
         .await
-        .map(|output| selectors::from_sdk(&output))
+        .map(|output| {
+            selectors::from_sdk(&output).map(|selectors| (output.trail_arn.clone(), selectors))
+        })
         .map_err(|e| DisplayErrorContext(&e).to_string())
 }
 
-/// The trail and selectors of an `--event-selectors` file.
-fn read_file(path: &PathBuf, named: &[String]) -> Result<(String, Selectors)> {
+/// The trail (its ARN, or a name) and selectors of an `--event-selectors` file.
+fn read_file(path: &PathBuf, named: &[TrailId]) -> Result<(String, Selectors)> {
     let fail = |reason: String| {
         Error::Usage(format!(
             "--event-selectors {}: {reason}; expected the JSON `aws cloudtrail get-event-selectors --trail-name NAME` prints",
@@ -114,8 +135,8 @@ fn read_file(path: &PathBuf, named: &[String]) -> Result<(String, Selectors)> {
         .map_err(&fail)?
         .ok_or_else(|| fail("it holds neither EventSelectors nor AdvancedEventSelectors".into()))?;
     let trail = match (json.get("TrailARN").and_then(Value::as_str), named) {
-        (Some(arn), _) => trail_name(arn).to_owned(),
-        (None, [one]) => one.clone(),
+        (Some(arn), _) => arn.to_owned(),
+        (None, [one]) => one.name.clone(),
         (None, _) => {
             return Err(fail(
                 "it has no TrailARN; name its trail with --trail NAME".into(),

@@ -6,11 +6,9 @@
 //! - the archive's own trail events ([`TrailChange`]: `CreateTrail` gives a new trail's
 //!   default selectors, `PutEventSelectors` new ones, `StopLogging`/`DeleteTrail` stop all
 //!   recording until `StartLogging`);
-//! - `GetEventSelectors` (today's selectors: they hold over the audited range only when the
-//!   range reaches today, the archive shows no change in it, and no `--account` or
-//!   `--source-region` filter kept the trail's own events from being read);
-//! - `--event-selectors FILE`: the user's word that these were the selectors before any change
-//!   the archive shows.
+//! - today's selectors, from `GetEventSelectors` or `--event-selectors FILE` (the JSON
+//!   `aws cloudtrail get-event-selectors` prints): they hold over the audited range only when the
+//!   archive shows every change since the range started ([`Freshness`]).
 //!
 //! Management events are recorded by every trail unless its selectors say otherwise; a data
 //! event is recorded only when the selectors are known and select it. Nothing else is assumed.
@@ -32,11 +30,85 @@ pub const CLOUDTRAIL_EVENT_SOURCE: &str = "cloudtrail.amazonaws.com";
 /// The CloudTrail events that change what a trail records.
 pub const TRAIL_CHANGE_EVENTS: &[&str] = &[
     "CreateTrail",
+    "UpdateTrail",
     "PutEventSelectors",
     "StartLogging",
     "StopLogging",
     "DeleteTrail",
 ];
+
+/// `UpdateTrail` parameters after which the trail's logs may be elsewhere or cover fewer
+/// Regions or accounts.
+const RELOCATING_UPDATES: &[&str] = &[
+    "s3BucketName",
+    "s3KeyPrefix",
+    "isMultiRegionTrail",
+    "isOrganizationTrail",
+];
+
+/// The account and Region a trail lives in (its ARN's), where its own changes are logged.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Home {
+    /// Account id.
+    pub account: String,
+    /// Region.
+    pub region: String,
+}
+
+/// A trail: its name, and its home when known (from an ARN, or from where its change was logged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailId {
+    /// The name.
+    pub name: String,
+    /// The home, when known.
+    pub home: Option<Home>,
+}
+
+impl TrailId {
+    /// A trail from a name or an ARN (`arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME`).
+    pub fn parse(name_or_arn: &str) -> TrailId {
+        match name_or_arn.rsplit_once(":trail/") {
+            Some((prefix, name)) => {
+                let parts: Vec<&str> = prefix.split(':').collect();
+                let home = match parts.as_slice() {
+                    [_, _, _, region, account] if !region.is_empty() && !account.is_empty() => {
+                        Some(Home {
+                            account: (*account).to_owned(),
+                            region: (*region).to_owned(),
+                        })
+                    }
+                    _ => None,
+                };
+                TrailId {
+                    name: name.to_owned(),
+                    home,
+                }
+            }
+            None => TrailId {
+                name: name_or_arn.to_owned(),
+                home: None,
+            },
+        }
+    }
+
+    /// How rows and messages name it: `NAME` or `NAME (ACCOUNT, REGION)`.
+    pub fn label(&self) -> String {
+        match &self.home {
+            Some(home) => format!("{} ({} {})", self.name, home.account, home.region),
+            None => self.name.clone(),
+        }
+    }
+
+    /// Whether a change of `name` logged in `home` may be this trail's.
+    fn may_be(&self, name: &str, home: Option<&Home>) -> bool {
+        name.is_empty()
+            || (name == self.name
+                && match (&self.home, home) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                })
+    }
+}
 
 /// What a trail event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +126,12 @@ pub enum ChangeKind {
 /// One trail event of the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrailChange {
-    /// The trail's name (the last part of an ARN).
+    /// The trail's name (the last part of an ARN); empty when the event does not say, and then
+    /// it may be any trail's.
     pub trail: String,
+    /// The trail's home: from an ARN in the request, else where the event was logged (a trail
+    /// is changed in its home Region, by its account).
+    pub home: Option<Home>,
     /// When (microseconds since the epoch).
     pub time: i64,
     /// `eventName`.
@@ -72,39 +148,70 @@ pub fn is_trail_change(event_source: Option<&str>, event_name: Option<&str>) -> 
         && event_name.is_some_and(|n| TRAIL_CHANGE_EVENTS.contains(&n))
 }
 
-/// A trail's name from a name or an ARN (`arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME`).
-pub fn trail_name(name_or_arn: &str) -> &str {
-    name_or_arn
-        .rsplit_once(":trail/")
-        .map_or(name_or_arn, |(_, name)| name)
-}
-
 /// The change a successful trail event made, from its `eventName`, `requestParameters` JSON
-/// text and time (an event without a time or a trail name changes nothing trailmap can place).
+/// text, time and the account and Region it was logged in. An event that does not name its
+/// trail is taken as any trail's when that is the cautious reading (`PutEventSelectors`,
+/// `UpdateTrail`, `StopLogging`, `DeleteTrail`) and ignored otherwise; an event without a time
+/// changes nothing trailmap can place.
 pub fn change_of_row(
     event_name: &str,
     request_parameters: Option<&str>,
     event_time: Option<i64>,
     log_file: &str,
+    account: Option<&str>,
+    region: Option<&str>,
 ) -> Option<TrailChange> {
     let time = event_time?;
-    let request: Value = serde_json::from_str(request_parameters?).ok()?;
-    let trail = ["trailName", "name", "TrailName", "Name"]
-        .iter()
-        .find_map(|k| request.get(k).and_then(Value::as_str))?;
-    let kind = match event_name {
-        "CreateTrail" => ChangeKind::Selectors(Selectors::trail_default()),
-        "PutEventSelectors" => match Selectors::from_json(&request) {
-            Ok(Some(selectors)) => ChangeKind::Selectors(selectors),
-            Ok(None) => ChangeKind::Unreadable("the request holds no event selectors".into()),
-            Err(why) => ChangeKind::Unreadable(why),
-        },
-        "StartLogging" => ChangeKind::Started,
-        "StopLogging" | "DeleteTrail" => ChangeKind::Stopped,
+    let request: Option<Value> = request_parameters
+        .and_then(|t| serde_json::from_str(t).ok())
+        .filter(Value::is_object);
+    let named = request.as_ref().and_then(|r| {
+        ["trailName", "name", "TrailName", "Name"]
+            .iter()
+            .find_map(|k| r.get(k).and_then(Value::as_str))
+    });
+    let kind = match (event_name, &request) {
+        ("CreateTrail", _) if named.is_some() => ChangeKind::Selectors(Selectors::trail_default()),
+        ("PutEventSelectors", Some(request)) if named.is_some() => {
+            match Selectors::from_json(request) {
+                Ok(Some(selectors)) => ChangeKind::Selectors(selectors),
+                Ok(None) => ChangeKind::Unreadable(
+                    "its PutEventSelectors request holds no event selectors".into(),
+                ),
+                Err(why) => ChangeKind::Unreadable(format!(
+                    "its PutEventSelectors request could not be read: {why}"
+                )),
+            }
+        }
+        ("PutEventSelectors", _) => ChangeKind::Unreadable(
+            "a PutEventSelectors event logs no request naming the trail".into(),
+        ),
+        ("UpdateTrail", request) => {
+            let changed: Vec<&str> = RELOCATING_UPDATES
+                .iter()
+                .copied()
+                .filter(|k| request.as_ref().is_none_or(|r| r.get(k).is_some()))
+                .collect();
+            if changed.is_empty() {
+                return None;
+            }
+            ChangeKind::Unreadable(format!(
+                "UpdateTrail changed {}: the trail's logs may since be elsewhere or cover fewer Regions or accounts",
+                changed.join(", ")
+            ))
+        }
+        ("StartLogging", _) if named.is_some() => ChangeKind::Started,
+        ("StopLogging" | "DeleteTrail", _) => ChangeKind::Stopped,
         _ => return None,
     };
+    let id = named.map(TrailId::parse);
+    let logged_in = account.zip(region).map(|(account, region)| Home {
+        account: account.to_owned(),
+        region: region.to_owned(),
+    });
     Some(TrailChange {
-        trail: trail_name(trail).to_owned(),
+        trail: id.as_ref().map_or(String::new(), |t| t.name.clone()),
+        home: id.and_then(|t| t.home).or(logged_in),
         time,
         event_name: event_name.to_owned(),
         kind,
@@ -112,29 +219,26 @@ pub fn change_of_row(
     })
 }
 
-/// Selectors known without the archive.
+/// A trail's selectors today, known without the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declared {
-    /// The trail.
-    pub trail: String,
+    /// The trail (its home from the `TrailARN`).
+    pub trail: TrailId,
     /// Its selectors.
     pub selectors: Selectors,
     /// Where they come from (`GetEventSelectors`, `--event-selectors FILE`).
     pub basis: String,
-    /// Whether they are today's selectors (GetEventSelectors), valid only back to the last
-    /// change; otherwise the user's word for the time before any change the archive shows.
-    pub current: bool,
 }
 
 /// Everything known about which trails wrote the sources and what they record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrailKnowledge {
     /// The trails that wrote the sources (`trail:NAME`, `--trail`, `--event-selectors`).
-    pub trails: Vec<String>,
-    /// Selectors known without the archive.
+    pub trails: Vec<TrailId>,
+    /// Today's selectors, known without the archive.
     pub declared: Vec<Declared>,
-    /// Why today's selectors cannot speak for the range (a `--to` before today, an
-    /// `--account`/`--source-region` filter), if so.
+    /// Why today's selectors can never speak for the range (a warehouse: its events end at its
+    /// last ingest), if so.
     pub current_not_applicable: Option<String>,
     /// `--assume-recorded` surfaces.
     pub assumed: Vec<String>,
@@ -143,14 +247,37 @@ pub struct TrailKnowledge {
 }
 
 impl TrailKnowledge {
-    /// Adds a trail that wrote the sources (once).
-    pub fn add_trail(&mut self, name: &str) {
-        let name = trail_name(name).to_owned();
-        if !self.trails.contains(&name) {
-            self.trails.push(name);
+    /// Adds a trail that wrote the sources, by name or ARN (once; an ARN gives a known name
+    /// its home).
+    pub fn add_trail(&mut self, name_or_arn: &str) {
+        let id = TrailId::parse(name_or_arn);
+        match self.trails.iter_mut().find(|t| t.name == id.name) {
+            Some(known) if known.home.is_none() => known.home = id.home,
+            Some(_) => {}
+            None => self.trails.push(id),
         }
     }
+
+    /// The trail named `name`, if it wrote the sources.
+    pub fn trail(&self, name: &str) -> Option<&TrailId> {
+        self.trails.iter().find(|t| t.name == name)
+    }
 }
+
+/// What says whether the archive shows every change of a trail up to now: the newest delivery
+/// time of the files read, per account and Region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Freshness {
+    /// Now (µs).
+    pub now: i64,
+    /// The newest delivery (µs) of a listed file, per account and Region of its key.
+    pub newest_delivery: BTreeMap<Home, i64>,
+}
+
+/// How recent the newest file of a trail's home must be for today's selectors to speak for the
+/// range: CloudTrail delivers within about 15 minutes; a change in the last hour may not be
+/// read yet, which is the one window left open.
+const FRESH_WITHIN_MICROS: i64 = 3_600_000_000;
 
 /// Whether a trail records a surface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -253,17 +380,19 @@ pub fn coverage_rows(
     knowledge: &TrailKnowledge,
     changes: &[TrailChange],
     range: Range,
+    freshness: &Freshness,
 ) -> Vec<CoverageRow> {
-    let trails: Vec<Option<&str>> = if knowledge.trails.is_empty() {
+    let trails: Vec<Option<&TrailId>> = if knowledge.trails.is_empty() {
         vec![None]
     } else {
-        knowledge.trails.iter().map(|t| Some(t.as_str())).collect()
+        knowledge.trails.iter().map(Some).collect()
     };
     let mut rows = Vec::new();
     for trail in trails {
-        for period in periods(knowledge, changes, trail, range) {
+        let label = trail.map(TrailId::label);
+        for period in periods(knowledge, changes, trail, range, freshness) {
             for entry in SURFACES {
-                rows.push(period.row(trail, entry, &knowledge.assumed));
+                rows.push(period.row(label.as_deref(), entry, &knowledge.assumed));
             }
         }
     }
@@ -288,7 +417,8 @@ impl Period {
         };
         let (mut status, reason) = self.judge(entry);
         let mut basis = self.basis.clone();
-        if !status.is_covered() && assumed.iter().any(|a| a == entry.id) {
+        // The user may vouch for what the selectors say, never for a stopped trail.
+        if !status.is_covered() && !self.logging_stopped && assumed.iter().any(|a| a == entry.id) {
             status = Status::AssumedRecorded;
             basis = format!("--assume-recorded {} (was: {basis})", entry.id);
         }
@@ -327,10 +457,7 @@ impl Period {
                 Selected::Some(why) => (Status::PartlyRecorded, Some(why)),
                 Selected::None(why) => (Status::NotRecorded, Some(why)),
             },
-            State::Unreadable(why) => (
-                Status::Unknown,
-                Some(format!("the trail's selectors could not be read: {why}")),
-            ),
+            State::Unreadable(why) => (Status::Unknown, Some(why.clone())),
             State::Unknown(why) => match entry.recording {
                 Recording::Management => (Status::Recorded, None),
                 _ => (Status::Unknown, Some(why.clone())),
@@ -339,53 +466,127 @@ impl Period {
     }
 }
 
+/// CloudTrail's own `PutEventSelectors`, as selectors see it: a trail whose selectors do not
+/// record it does not log its own changes.
+const OWN_CHANGES: Surface = Surface {
+    id: "cloudtrail",
+    event_source: CLOUDTRAIL_EVENT_SOURCE,
+    event_names: &["PutEventSelectors", "StopLogging", "UpdateTrail"],
+    recording: Recording::Management,
+    served: crate::surfaces::Served::NotLogged,
+    outside_aws: false,
+    note: "",
+    source: "",
+};
+
+/// Whether today's selectors `declared` speak for the time from `start` on, or why not.
+fn fresh(
+    declared: &Declared,
+    knowledge: &TrailKnowledge,
+    changed_since_start: bool,
+    freshness: &Freshness,
+) -> Result<(), String> {
+    if let Some(why) = &knowledge.current_not_applicable {
+        return Err(why.clone());
+    }
+    if changed_since_start {
+        return Err(
+            "the trail changed since the range started, and they say only what it is now".into(),
+        );
+    }
+    if declared.selectors.select(&OWN_CHANGES) != Selected::All {
+        return Err("they do not record the trail's own changes (its management events), so the archive cannot show whether it changed".into());
+    }
+    let Some(home) = &declared.trail.home else {
+        return Err("the trail's home account and Region are not known (name it by ARN)".into());
+    };
+    match freshness.newest_delivery.get(home) {
+        None => Err(format!(
+            "no file of the trail's home ({} {}) was read, so its changes cannot be seen",
+            home.account, home.region
+        )),
+        Some(&newest) if newest < freshness.now - FRESH_WITHIN_MICROS => Err(format!(
+            "the newest file read from the trail's home ({} {}) was delivered at {}: changes since then cannot be seen",
+            home.account,
+            home.region,
+            crate::schema::format_time(newest)
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
 /// The periods of one trail within `range`, split at its changes.
 fn periods(
     knowledge: &TrailKnowledge,
     changes: &[TrailChange],
-    trail: Option<&str>,
+    trail: Option<&TrailId>,
     range: Range,
+    freshness: &Freshness,
 ) -> Vec<Period> {
-    let Some(trail) = trail else {
-        return vec![Period {
+    let whole = |state: State, basis: &str| {
+        vec![Period {
             start: open_if(range.start, i64::MIN),
             end: open_if(range.end, i64::MAX),
-            state: State::Unknown(
+            state,
+            logging_stopped: false,
+            basis: basis.to_owned(),
+        }]
+    };
+    let Some(trail) = trail else {
+        return whole(
+            State::Unknown(
                 "which trail wrote these logs is not known, so neither are its event selectors"
                     .into(),
             ),
-            logging_stopped: false,
-            basis: "no trail named".into(),
-        }];
+            "no trail named",
+        );
     };
-    let mut own: Vec<&TrailChange> = changes.iter().filter(|c| c.trail == trail).collect();
+    let mut own: Vec<&TrailChange> = changes
+        .iter()
+        .filter(|c| trail.may_be(&c.trail, c.home.as_ref()))
+        .collect();
     own.sort_by_key(|c| c.time);
+    // A bare name that trails of several homes share: which changes are this trail's is unknown.
+    let homes: std::collections::BTreeSet<&Home> = own
+        .iter()
+        .filter(|c| !c.trail.is_empty())
+        .filter_map(|c| c.home.as_ref())
+        .collect();
+    if trail.home.is_none() && homes.len() > 1 {
+        let listed: Vec<String> = homes
+            .iter()
+            .map(|h| format!("{} {}", h.account, h.region))
+            .collect();
+        return whole(
+            State::Unreadable(format!(
+                "trails named {} in {} changed: name the trail by ARN with --trail",
+                trail.name,
+                listed.join(", ")
+            )),
+            "ambiguous trail name",
+        );
+    }
     let (start, end) = (range.start, range.end);
-    let declared_file = knowledge
-        .declared
-        .iter()
-        .find(|d| d.trail == trail && !d.current);
-    let declared_now = knowledge
-        .declared
-        .iter()
-        .find(|d| d.trail == trail && d.current);
-    // The state before the first change of the archive.
     let changed_since_start = own.iter().any(|c| c.time > start);
-    let (mut state, mut basis) = match (declared_file, declared_now) {
-        (Some(d), _) => (State::Known(d.selectors.clone()), d.basis.clone()),
-        (None, Some(d)) if !changed_since_start && knowledge.current_not_applicable.is_none() => {
-            (State::Known(d.selectors.clone()), d.basis.clone())
-        }
-        (None, Some(_)) => (
-            State::Unknown(match &knowledge.current_not_applicable {
-                Some(why) => format!("GetEventSelectors gives today's selectors, which {why}"),
-                None => "the trail's selectors changed within the range (GetEventSelectors gives only the latest) and the archive does not show what they were before".into(),
-            }),
-            "GetEventSelectors (not applicable)".into(),
-        ),
-        (None, None) => (
+    let declared = knowledge
+        .declared
+        .iter()
+        .find(|d| d.trail.name == trail.name);
+    let (mut state, mut basis) = match declared {
+        Some(d) => match fresh(d, knowledge, changed_since_start, freshness) {
+            Ok(()) => (State::Known(d.selectors.clone()), d.basis.clone()),
+            Err(why) => (
+                State::Unknown(format!(
+                    "{} gives today's selectors, which cannot speak for this period: {why}",
+                    d.basis
+                )),
+                format!("{} (not applicable)", d.basis),
+            ),
+        },
+        None => (
             State::Unknown(format!(
-                "the archive holds no CreateTrail or PutEventSelectors event of trail {trail} before this period; pass --event-selectors FILE"
+                "the archive holds no CreateTrail or PutEventSelectors event of trail {} before this period; read the logs in S3 (GetEventSelectors) or pass --event-selectors FILE",
+                trail.name
             )),
             "no selectors known".into(),
         ),
@@ -534,6 +735,8 @@ mod tests {
         }
     }
 
+    const ARN: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail";
+
     const MANTLE_ON: &str = r#"{"trailName":"arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail",
         "advancedEventSelectors":[
           {"fieldSelectors":[{"field":"eventCategory","equals":["Management"]}]},
@@ -541,13 +744,36 @@ mod tests {
             {"field":"resources.type","equals":["AWS::BedrockMantle::Project"]}]}]}"#;
 
     fn change(name: &str, request: &str, time: i64) -> TrailChange {
-        change_of_row(name, Some(request), Some(time), "f.json.gz").unwrap()
+        change_of_row(
+            name,
+            Some(request),
+            Some(time),
+            "f.json.gz",
+            Some("111122223333"),
+            Some("us-east-1"),
+        )
+        .unwrap()
     }
 
     fn named(trail: &str) -> TrailKnowledge {
         let mut k = TrailKnowledge::default();
         k.add_trail(trail);
         k
+    }
+
+    fn home() -> Home {
+        Home {
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    /// The home's files read up to `newest`, at `now`.
+    fn fresh_at(newest: i64, now: i64) -> Freshness {
+        Freshness {
+            now,
+            newest_delivery: [(home(), newest)].into_iter().collect(),
+        }
     }
 
     fn status(rows: &[CoverageRow], surface: &str) -> Vec<(Option<i64>, Status)> {
@@ -567,7 +793,8 @@ mod tests {
             ),
             change("PutEventSelectors", MANTLE_ON, 50),
         ];
-        let rows = coverage_rows(&named("org-trail"), &changes, Range { start: 0, end: 100 });
+        let range = Range { start: 0, end: 100 };
+        let rows = coverage_rows(&named("org-trail"), &changes, range, &Freshness::default());
         assert_eq!(
             status(&rows, "mantle"),
             [(Some(0), Status::NotRecorded), (Some(50), Status::Recorded)]
@@ -590,19 +817,28 @@ mod tests {
 
     #[test]
     fn without_a_named_trail_data_events_are_unknown_and_management_recorded() {
-        let rows = coverage_rows(&TrailKnowledge::default(), &[], Range { start: 0, end: 9 });
+        let range = Range { start: 0, end: 9 };
+        let rows = coverage_rows(
+            &TrailKnowledge::default(),
+            &[],
+            range,
+            &Freshness::default(),
+        );
         assert_eq!(status(&rows, "runtime"), [(Some(0), Status::Recorded)]);
         assert_eq!(status(&rows, "mantle"), [(Some(0), Status::Unknown)]);
     }
 
     #[test]
-    fn stopped_logging_records_nothing_until_started() {
+    fn stopped_logging_records_nothing_until_started_whatever_is_assumed() {
         let changes = vec![
-            change("CreateTrail", r#"{"name":"t"}"#, 0),
-            change("StopLogging", r#"{"name":"t"}"#, 10),
-            change("StartLogging", r#"{"name":"t"}"#, 20),
+            change("CreateTrail", r#"{"name":"org-trail"}"#, 0),
+            change("StopLogging", r#"{"name":"org-trail"}"#, 10),
+            change("StartLogging", r#"{"name":"org-trail"}"#, 20),
         ];
-        let rows = coverage_rows(&named("t"), &changes, Range { start: 0, end: 30 });
+        let mut knowledge = named("org-trail");
+        knowledge.assumed.push("runtime".into());
+        let range = Range { start: 0, end: 30 };
+        let rows = coverage_rows(&knowledge, &changes, range, &Freshness::default());
         assert_eq!(
             status(&rows, "runtime"),
             [
@@ -613,47 +849,100 @@ mod tests {
         );
     }
 
+    /// Today's selectors hold over a range only when the archive shows every change of the
+    /// trail from the range's start to within the last hour.
     #[test]
-    fn todays_selectors_hold_only_when_nothing_changed_in_range() {
+    fn todays_selectors_hold_only_when_the_archive_shows_every_change_since_the_start() {
         let mantle_on = Selectors::from_json(&serde_json::from_str(MANTLE_ON).unwrap())
             .unwrap()
             .unwrap();
-        let mut knowledge = named("org-trail");
+        let mut knowledge = named(ARN);
         knowledge.declared.push(Declared {
-            trail: "org-trail".into(),
+            trail: TrailId::parse(ARN),
             selectors: mantle_on,
             basis: "GetEventSelectors".into(),
-            current: true,
         });
+        let hour = FRESH_WITHIN_MICROS;
         let range = Range { start: 0, end: 100 };
-        let rows = coverage_rows(&knowledge, &[], range);
+        let now = 10 * hour;
+        let rows = coverage_rows(&knowledge, &[], range, &fresh_at(now - 60, now));
         assert_eq!(status(&rows, "mantle"), [(Some(0), Status::Recorded)]);
-        // A change in range: what came before it is not what GetEventSelectors says.
+        // The home's files end more than an hour ago: a later change would not show.
+        let rows = coverage_rows(&knowledge, &[], range, &fresh_at(now - 2 * hour, now));
+        assert_eq!(status(&rows, "mantle"), [(Some(0), Status::Unknown)]);
+        // No file of the home read (a member account's prefix, --source-region, ...).
+        let rows = coverage_rows(
+            &knowledge,
+            &[],
+            range,
+            &Freshness {
+                now,
+                ..Freshness::default()
+            },
+        );
+        assert_eq!(status(&rows, "mantle"), [(Some(0), Status::Unknown)]);
+        assert!(rows.iter().any(|r| {
+            r.reason
+                .as_deref()
+                .is_some_and(|w| w.contains("no file of the trail's home"))
+        }));
+        // A change in range: what came before it is not what today's selectors say.
         let changes = vec![change("PutEventSelectors", MANTLE_ON, 50)];
-        let rows = coverage_rows(&knowledge, &changes, range);
+        let rows = coverage_rows(&knowledge, &changes, range, &fresh_at(now - 60, now));
         assert_eq!(
             status(&rows, "mantle"),
             [(Some(0), Status::Unknown), (Some(50), Status::Recorded)]
         );
-        // A range ending before today.
-        knowledge.current_not_applicable =
-            Some("say nothing of a range ending before today".into());
-        let rows = coverage_rows(&knowledge, &[], range);
+        // Selectors that do not record the trail's own changes cannot vouch for their absence.
+        let data_only = Selectors::from_json(&serde_json::json!({"AdvancedEventSelectors": [
+            {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+                                {"Field": "resources.type", "Equals": ["AWS::BedrockMantle::Project"]}]}]}))
+        .unwrap()
+        .unwrap();
+        knowledge.declared[0].selectors = data_only;
+        let rows = coverage_rows(&knowledge, &[], range, &fresh_at(now - 60, now));
         assert_eq!(status(&rows, "mantle"), [(Some(0), Status::Unknown)]);
+    }
+
+    #[test]
+    fn another_homes_trail_of_the_same_name_is_not_ours() {
+        let other = change_of_row(
+            "PutEventSelectors",
+            Some(&MANTLE_ON.replace("us-east-1:111122223333", "eu-west-1:444455556666")),
+            Some(50),
+            "f",
+            Some("444455556666"),
+            Some("eu-west-1"),
+        )
+        .unwrap();
+        let ours = change("CreateTrail", r#"{"name":"org-trail"}"#, 0);
+        let range = Range { start: 0, end: 100 };
+        let by_arn = coverage_rows(
+            &named(ARN),
+            &[ours.clone(), other.clone()],
+            range,
+            &Freshness::default(),
+        );
+        assert_eq!(status(&by_arn, "mantle"), [(Some(0), Status::NotRecorded)]);
+        // By bare name, two homes changed a trail of that name: nothing can be said.
+        let by_name = coverage_rows(
+            &named("org-trail"),
+            &[ours, other],
+            range,
+            &Freshness::default(),
+        );
+        assert_eq!(status(&by_name, "runtime"), [(Some(0), Status::Unknown)]);
     }
 
     #[test]
     fn an_assumed_surface_says_so() {
         let mut knowledge = TrailKnowledge::default();
         knowledge.assumed.push("mantle".into());
-        let rows = coverage_rows(
-            &knowledge,
-            &[],
-            Range {
-                start: i64::MIN,
-                end: i64::MAX,
-            },
-        );
+        let open = Range {
+            start: i64::MIN,
+            end: i64::MAX,
+        };
+        let rows = coverage_rows(&knowledge, &[], open, &Freshness::default());
         let mantle = rows.iter().find(|r| r.surface == "mantle").unwrap();
         assert_eq!(mantle.status, Status::AssumedRecorded);
         assert!(
@@ -664,16 +953,42 @@ mod tests {
     }
 
     #[test]
-    fn failed_or_foreign_events_change_nothing() {
-        assert!(change_of_row("PutEventSelectors", Some("{}"), Some(1), "f").is_none());
-        assert!(change_of_row("PutEventSelectors", Some(MANTLE_ON), None, "f").is_none());
-        let odd = change_of_row(
-            "PutEventSelectors",
+    fn events_that_do_not_say_enough_are_read_cautiously() {
+        let at = |name: &str, request: Option<&str>, time: Option<i64>| {
+            change_of_row(name, request, time, "f", Some("1"), Some("r"))
+        };
+        assert!(at("PutEventSelectors", Some(MANTLE_ON), None).is_none());
+        // A PutEventSelectors that does not say what it set, or for which trail: any trail's
+        // selectors are unknown from then on.
+        for request in [
+            None,
+            Some("{}"),
             Some(r#"{"trailName":"t","eventSelectors":[{"readWriteType":"Most"}]}"#),
+        ] {
+            let odd = at("PutEventSelectors", request, Some(1)).unwrap();
+            assert!(matches!(odd.kind, ChangeKind::Unreadable(_)), "{request:?}");
+        }
+        // A StartLogging of no named trail starts nothing; a StopLogging stops any.
+        assert!(at("StartLogging", None, Some(1)).is_none());
+        assert_eq!(
+            at("StopLogging", None, Some(1)).unwrap().kind,
+            ChangeKind::Stopped
+        );
+        // UpdateTrail moving the logs or narrowing the Regions: unknown from then on.
+        let moved = at(
+            "UpdateTrail",
+            Some(r#"{"name":"t","isMultiRegionTrail":false}"#),
             Some(1),
-            "f",
         )
         .unwrap();
-        assert!(matches!(odd.kind, ChangeKind::Unreadable(_)));
+        assert!(matches!(moved.kind, ChangeKind::Unreadable(_)));
+        assert!(
+            at(
+                "UpdateTrail",
+                Some(r#"{"name":"t","enableLogFileValidation":true}"#),
+                Some(1)
+            )
+            .is_none()
+        );
     }
 }

@@ -388,6 +388,8 @@ fn change_of_record(record: &record::Record<'_>, log_file: &str) -> Option<Trail
         record.request_parameters.map(|r| r.get()),
         record.event_time.get().and_then(parse_event_time),
         log_file,
+        record.recipient_account_id.get(),
+        record.aws_region.get(),
     )
 }
 

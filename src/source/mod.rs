@@ -337,7 +337,7 @@ pub struct Listing {
     pub fetcher: Fetcher,
     /// Digest files, when listing for verification ([`list_with_digests`]).
     pub digests: Vec<Arc<LogObject>>,
-    /// The trails `trail:NAME` sources resolved to, by name.
+    /// The trails `trail:NAME` sources resolved to, by ARN (by name when CloudTrail gives no ARN).
     pub trails: Vec<String>,
     /// Whether digest files are kept (in [`Listing::digests`]) rather than skipped.
     keep_digests: bool,
@@ -471,7 +471,9 @@ async fn list_into(
                     prefix = trail.prefix,
                     "resolved trail"
                 );
-                listing.trails.push(trail.name.clone());
+                listing
+                    .trails
+                    .push(trail.arn.clone().unwrap_or_else(|| trail.name.clone()));
                 (trail.bucket, trail.prefix)
             }
             (_, None) => continue,

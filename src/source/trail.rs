@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 pub struct TrailLocation {
     /// The trail's name.
     pub name: String,
+    /// Its ARN, when CloudTrail gives it.
+    pub arn: Option<String>,
     /// Bucket receiving the logs.
     pub bucket: String,
     /// Prefix of the `AWSLogs/` folder (the trail's key prefix, if any, then `AWSLogs/`).
@@ -47,6 +49,7 @@ pub async fn resolve(client: &Client, name: &str) -> Result<TrailLocation> {
         _ => "AWSLogs/".to_owned(),
     };
     Ok(TrailLocation {
+        arn: trail.trail_arn.clone(),
         name: trail.name.unwrap_or_else(|| name.to_owned()),
         bucket,
         prefix,

@@ -701,10 +701,11 @@ impl Archive {
         let _ = self.known_trail_changes.set(changes);
     }
 
-    /// What one file says about the archive (nothing when it cannot be read, said on stderr:
-    /// calls through a profile it would have created stay unresolved, and the audit reports
-    /// them as unverifiable; the scans report the file as a load error).
+    /// What one file says about the archive (nothing when it cannot be read, which is recorded
+    /// as its load error: calls through a profile it would have created stay unresolved, and
+    /// the audit reports them as unverifiable).
     async fn facts_in(&self, object: &Arc<LogObject>) -> ArchiveFacts {
+        let searched = object.context.log_file.clone();
         let object = Arc::clone(object);
         let found = match self.fetcher.fetch(&object).await {
             Ok(fetched) => {
@@ -729,8 +730,10 @@ impl Archive {
             }
             Err(e) => Err(e),
         };
+        // A file that cannot be read is a load error like any other (`--strict`, coverage): what
+        // it would have said is missing.
         found.unwrap_or_else(|e| {
-            tracing::warn!("could not search for application profiles and trail changes: {e}");
+            self.record_failure(searched, &e);
             ArchiveFacts::default()
         })
     }

@@ -19,8 +19,8 @@ use tokio::sync::OnceCell;
 
 use crate::coverage::known::{KnowledgeInputs, build};
 use crate::coverage::{
-    CLOUDTRAIL_EVENT_SOURCE, CoverageRow, Range, TRAIL_CHANGE_EVENTS, TrailChange, TrailKnowledge,
-    change_of_row, coverage_rows,
+    CLOUDTRAIL_EVENT_SOURCE, CoverageRow, Freshness, Home, Range, TRAIL_CHANGE_EVENTS, TrailChange,
+    TrailKnowledge, change_of_row, coverage_rows,
 };
 use crate::schema::{TRAIL_COVERAGE_COLUMNS, UTC, timestamp_type};
 use crate::table::archive::Archive;
@@ -35,13 +35,15 @@ pub enum ChangeSource {
 }
 
 /// The `events` columns a trail change is read from, in this order.
-const CHANGE_COLUMNS: [&str; 6] = [
+const CHANGE_COLUMNS: [&str; 8] = [
     "event_source",
     "event_name",
     "error_code",
     "request_parameters",
     "event_time",
     "log_file",
+    "account_id",
+    "aws_region",
 ];
 
 impl ChangeSource {
@@ -73,6 +75,7 @@ impl ChangeSource {
             };
             let (source, name, error, request, file) =
                 (text(0)?, text(1)?, text(2)?, text(3)?, text(5)?);
+            let (account, region) = (text(6)?, text(7)?);
             let times = batch
                 .column(4)
                 .as_primitive_opt::<TimestampMicrosecondType>()
@@ -93,6 +96,8 @@ impl ChangeSource {
                     at(&request).as_deref(),
                     time,
                     &at(&file).unwrap_or_default(),
+                    at(&account).as_deref(),
+                    at(&region).as_deref(),
                 ) {
                     changes.push(change);
                 }
@@ -100,6 +105,32 @@ impl ChangeSource {
         }
         changes.sort_by_key(|c| c.time);
         Ok(changes)
+    }
+
+    /// What says whether the archive shows a trail's changes up to now: the newest delivery of
+    /// the listed files per account and Region (none for a warehouse).
+    pub fn freshness(&self) -> Freshness {
+        let mut newest_delivery = std::collections::BTreeMap::new();
+        if let ChangeSource::Archive(archive) = self {
+            for object in archive.objects() {
+                let key = object.key();
+                if let (Some(account), Some(region), Some(delivered)) =
+                    (&key.account, &key.region, key.delivered)
+                {
+                    let home = Home {
+                        account: account.clone(),
+                        region: region.clone(),
+                    };
+                    let time = delivered.timestamp_micros();
+                    let newest = newest_delivery.entry(home).or_insert(time);
+                    *newest = (*newest).max(time);
+                }
+            }
+        }
+        Freshness {
+            now: chrono::Utc::now().timestamp_micros(),
+            newest_delivery,
+        }
     }
 }
 
@@ -213,7 +244,8 @@ impl TableProvider for TrailCoverageTable {
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let changes = self.changes.changes(state).await?;
-        let batch = coverage_batch(&coverage_rows(knowledge, &changes, self.range))?;
+        let rows = coverage_rows(knowledge, &changes, self.range, &self.changes.freshness());
+        let batch = coverage_batch(&rows)?;
         let exec: Arc<dyn ExecutionPlan> = MemorySourceConfig::try_new_exec(
             &[vec![batch]],
             coverage_schema(),
