@@ -7,11 +7,10 @@
 
 use std::io::Write;
 
-use aws_sdk_cloudtrail::config::{Credentials, Region};
-use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
-use aws_smithy_types::body::SdkBody;
+use aws_smithy_http_client::test_util::StaticReplayClient;
 use serde_json::{Value, json};
 
+use crate::common::cloudtrail;
 use crate::common::*;
 
 const ACCOUNT: &str = "111122223333";
@@ -424,24 +423,7 @@ fn trail_coverage_over_a_warehouse_equals_the_raw_archive() {
 }
 
 fn replay(body: &str) -> (aws_sdk_cloudtrail::Client, StaticReplayClient) {
-    let http = StaticReplayClient::new(vec![ReplayEvent::new(
-        http::Request::builder()
-            .uri("https://cloudtrail.us-east-1.amazonaws.com/")
-            .body(SdkBody::empty())
-            .unwrap(),
-        http::Response::builder()
-            .status(200)
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(SdkBody::from(body.to_owned()))
-            .unwrap(),
-    )]);
-    let config = aws_sdk_cloudtrail::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-        .http_client(http.clone())
-        .build();
-    (aws_sdk_cloudtrail::Client::from_conf(config), http)
+    cloudtrail::client(vec![cloudtrail::response(200, body)])
 }
 
 #[tokio::test]

@@ -2,36 +2,12 @@
 //! with HeadBucket, against hand-written responses replayed by the SDK's own test client (AWS's
 //! CloudTrail API and S3's Region redirects cannot run here).
 
-use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::config::{Credentials, Region};
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
 use trailmap::source::trail::{TrailLocation, resolve};
 
-fn response(status: u16, body: &str) -> ReplayEvent {
-    ReplayEvent::new(
-        http::Request::builder()
-            .uri("https://cloudtrail.us-east-1.amazonaws.com/")
-            .body(SdkBody::empty())
-            .unwrap(),
-        http::Response::builder()
-            .status(status)
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(SdkBody::from(body.to_owned()))
-            .unwrap(),
-    )
-}
-
-fn client(events: Vec<ReplayEvent>) -> (Client, StaticReplayClient) {
-    let http = StaticReplayClient::new(events);
-    let config = aws_sdk_cloudtrail::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-        .http_client(http.clone())
-        .build();
-    (Client::from_conf(config), http)
-}
+use crate::common::cloudtrail::{client, response};
 
 fn targets(http: &StaticReplayClient) -> Vec<String> {
     http.actual_requests()

@@ -102,38 +102,35 @@ fn headline(out: &mut String, h: &Headline) {
         &format!("{outside_geo}%"),
         h.outside_geography > 0,
     );
-    stat(
-        out,
-        "served_unknown",
-        "Served Region not in the logs",
-        &h.served_unknown.to_string(),
-        &thousands(h.served_unknown),
-        h.served_unknown > 0,
-    );
-    stat(
-        out,
-        "outside_aws",
-        "On a platform outside AWS (may run outside AWS)",
-        &h.outside_aws.to_string(),
-        &thousands(h.outside_aws),
-        h.outside_aws > 0,
-    );
-    stat(
-        out,
-        "blind_spots",
-        "Surfaces the trail may not record",
-        &h.blind_spots.to_string(),
-        &thousands(h.blind_spots),
-        h.blind_spots > 0,
-    );
-    stat(
-        out,
-        "load_errors",
-        "Files not read",
-        &h.load_errors.to_string(),
-        &thousands(h.load_errors as u64),
-        h.load_errors > 0,
-    );
+    // Counts that are worth a look whenever they are not zero.
+    let warnings = [
+        (
+            "served_unknown",
+            "Served Region not in the logs",
+            h.served_unknown,
+        ),
+        (
+            "outside_aws",
+            "On a platform outside AWS (may run outside AWS)",
+            h.outside_aws,
+        ),
+        (
+            "blind_spots",
+            "Surfaces the trail may not record",
+            h.blind_spots,
+        ),
+        ("load_errors", "Files not read", h.load_errors as u64),
+    ];
+    for (key, label, value) in warnings {
+        stat(
+            out,
+            key,
+            label,
+            &value.to_string(),
+            &thousands(value),
+            value > 0,
+        );
+    }
     out.push_str("</div>\n");
 }
 

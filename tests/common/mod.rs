@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod chain_signer;
+pub mod cloudtrail;
 pub mod s3_server;
 
 use std::collections::BTreeMap;
