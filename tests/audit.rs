@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 use trailmap::generate::GeneratorConfig;
 
 fn archive() -> tempfile::TempDir {
@@ -105,6 +105,26 @@ fn eu_residency_finds_exactly_the_planted_violations() {
     assert_eq!(report["complete"], true);
 
     // The policy covers bedrock-runtime calls and batch jobs (`surfaces`).
+    // Calls on the surfaces the policy leaves out are counted, per rule and surface.
+    let mut left_out: std::collections::BTreeMap<String, u64> = Default::default();
+    for r in walked.iter().filter(|r| {
+        r.is_invocation()
+            && !matches!(r.surface(), Some("runtime" | "batch"))
+            && r.str("/awsRegion").is_some_and(|s| s.starts_with("eu-"))
+    }) {
+        *left_out
+            .entry(r.surface().unwrap_or("?").to_owned())
+            .or_default() += 1;
+    }
+    assert!(!left_out.is_empty());
+    for rule in report["rules"].as_array().unwrap() {
+        assert_eq!(
+            rule["left_out_by_surfaces"],
+            json!(left_out),
+            "{}",
+            rule["rule"]
+        );
+    }
     let eu_calls: Vec<&WalkedRecord> = walked
         .iter()
         .filter(|r| {

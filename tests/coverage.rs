@@ -592,3 +592,202 @@ fn a_trail_change_that_cannot_be_read_is_a_load_error() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Today's selectors cannot speak for an archive that ends long ago or changed in range, and
+/// when they do not record management events they cannot leave runtime calls "recorded" either.
+#[test]
+fn today_s_selectors_from_a_file_never_vouch_for_what_they_cannot_see() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("selectors.json");
+    let write_selectors = |advanced: Value| {
+        std::fs::write(
+            &file,
+            json!({"TrailARN": format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-trail"),
+                   "AdvancedEventSelectors": advanced})
+            .to_string(),
+        )
+        .unwrap();
+    };
+    let management_and_mantle = json!([
+        {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
+        {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+                            {"Field": "resources.type", "Equals": ["AWS::BedrockMantle::Project"]}]}]);
+    write_selectors(management_and_mantle);
+    let selectors = ["--event-selectors", file.to_str().unwrap()];
+    // An archive of 2025: today's selectors say nothing of it.
+    let old = archive(&[
+        converse("2025-03-01T11:00:00Z"),
+        mantle("2025-03-01T11:30:00Z"),
+    ]);
+    let policy = policy_file(old.path(), RUNTIME_AND_MANTLE);
+    let (code, report, _) = audit_run(old.path(), &policy, &selectors);
+    assert_eq!(code, Some(2), "{report}");
+    assert_eq!(
+        blind(&report),
+        [("mantle".to_owned(), "unknown".to_owned())]
+    );
+    // A fresh archive whose trail changed within the range: before the change is unknown.
+    let now = chrono::Utc::now();
+    let ago = |minutes: i64| {
+        (now - chrono::Duration::minutes(minutes))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let fresh = tempfile::tempdir().unwrap();
+    write_log(
+        fresh.path(),
+        ACCOUNT,
+        "us-east-1",
+        now - chrono::Duration::minutes(5),
+        &[
+            converse(&ago(30)),
+            put_selectors(&ago(20), &["AWS::BedrockMantle::Project"]),
+            mantle(&ago(10)),
+        ],
+    );
+    let (code, report, _) = audit_run(fresh.path(), &policy, &selectors);
+    assert_eq!(code, Some(2), "{report}");
+    let rows = report["blind_spots"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["status"], "unknown");
+    assert_eq!(rows[0]["period_end"].as_str(), Some(ago(20).as_str()));
+    // Data events only: runtime calls are not recorded today, and whether they were then is
+    // unknown, never "recorded".
+    write_selectors(
+        json!([{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+        {"Field": "resources.type", "Equals": ["AWS::BedrockMantle::Project"]}]}]),
+    );
+    let runtime_only = policy_file(
+        old.path(),
+        &RUNTIME_AND_MANTLE.replace("\"runtime\", \"mantle\"", "\"runtime\""),
+    );
+    let (code, report, _) = audit_run(old.path(), &runtime_only, &selectors);
+    assert_eq!(code, Some(2), "{report}");
+    assert_eq!(
+        blind(&report),
+        [("runtime".to_owned(), "unknown".to_owned())]
+    );
+}
+
+/// Trails are told apart by their home: a selectors file of another account's trail of the same
+/// name is that trail's, not the named one's.
+#[test]
+fn a_same_named_trail_of_another_account_is_another_trail() {
+    let now = chrono::Utc::now();
+    let dir = tempfile::tempdir().unwrap();
+    let ago = (now - chrono::Duration::minutes(15))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    write_log(
+        dir.path(),
+        ACCOUNT,
+        "us-east-1",
+        now - chrono::Duration::minutes(5),
+        &[mantle(&ago)],
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("selectors.json");
+    std::fs::write(&file, json!({"TrailARN": "arn:aws:cloudtrail:us-east-1:222233334444:trail/org-trail",
+        "AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
+            {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
+                                {"Field": "resources.type", "Equals": ["AWS::BedrockMantle::Project"]}]}]}).to_string()).unwrap();
+    let policy = policy_file(dir.path(), RUNTIME_AND_MANTLE);
+    let ours = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-trail");
+    let (code, report, _) = audit_run(
+        dir.path(),
+        &policy,
+        &[
+            "--trail",
+            &ours,
+            "--event-selectors",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(2), "{report}");
+    assert_eq!(
+        report["coverage"]["trails"],
+        json!([
+            "org-trail (111122223333 us-east-1)",
+            "org-trail (222233334444 us-east-1)"
+        ])
+    );
+    assert!(blind(&report).contains(&("mantle".to_owned(), "unknown".to_owned())));
+}
+
+/// `UpdateTrail` moving the logs or narrowing the Regions leaves what the trail records after it
+/// unknown, management events included; files of an account outside the organization's folder
+/// were written by that account's own trail, which nobody named.
+#[test]
+fn an_update_moving_the_trail_and_an_account_trail_are_blind_spots() {
+    let dir = archive(&[
+        create_trail("2025-03-01T09:00:00Z"),
+        converse("2025-03-01T10:00:00Z"),
+        record(
+            "2025-03-01T10:30:00Z",
+            "cloudtrail.amazonaws.com",
+            "UpdateTrail",
+            "us-east-1",
+            json!({"name": "org-trail", "isMultiRegionTrail": false}),
+        ),
+        converse("2025-03-01T11:00:00Z"),
+    ]);
+    let runtime_only = policy_file(
+        dir.path(),
+        &RUNTIME_AND_MANTLE.replace("\"runtime\", \"mantle\"", "\"runtime\""),
+    );
+    let (code, report, _) = audit_run(dir.path(), &runtime_only, &["--trail", "org-trail"]);
+    assert_eq!(code, Some(2), "{report}");
+    assert_eq!(
+        blind(&report),
+        [("runtime".to_owned(), "unknown".to_owned())]
+    );
+    let rows = report["blind_spots"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["period_start"], "2025-03-01T10:30:00Z");
+    assert!(
+        rows[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("isMultiRegionTrail")
+    );
+
+    // Another account's own trail wrote its files (no o-ORG folder): not the named trail.
+    let dir = archive(&[
+        create_trail("2025-03-01T09:00:00Z"),
+        converse("2025-03-01T10:00:00Z"),
+    ]);
+    let mut other = converse("2025-03-01T10:05:00Z");
+    other["recipientAccountId"] = json!("999988887777");
+    let delivered = chrono::DateTime::parse_from_rfc3339("2025-03-01T12:00:00Z").unwrap();
+    write_log(
+        dir.path(),
+        "999988887777",
+        "eu-west-1",
+        delivered.to_utc(),
+        &[other],
+    );
+    let every = policy_file(
+        dir.path(),
+        "[[rule]]\nname = \"all\"\nallowed_geographies = [\"EU\"]\n",
+    );
+    let (code, report, _) = audit_run(
+        dir.path(),
+        &every,
+        &[
+            "--trail",
+            "org-trail",
+            "--assume-recorded",
+            "knowledge-base",
+        ],
+    );
+    assert_eq!(code, Some(2), "{report}");
+    let trails: Vec<&str> = report["blind_spots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|b| b["rows"].as_array().unwrap())
+        .filter_map(|r| r["trail"].as_str())
+        .collect();
+    assert!(
+        trails.contains(&"(account trail of 999988887777)"),
+        "{trails:?}"
+    );
+}

@@ -109,8 +109,18 @@ fn verdict(report: &AuditReport) -> String {
             findings()
         )
     } else if report.violations.is_empty() {
+        let left_out: u64 = report
+            .rules
+            .iter()
+            .flat_map(|r| r.left_out_by_surfaces.values())
+            .sum();
+        let not_judged = if left_out > 0 {
+            format!("; {left_out} call(s) on surfaces the rules leave out were not judged")
+        } else {
+            String::new()
+        };
         format!(
-            "COMPLIANT: no violations and no unverifiable calls in {} invocations ({} files read)",
+            "COMPLIANT: no violations and no unverifiable calls in {} invocations ({} files read){not_judged}",
             c.invocations, c.files_read
         )
     } else {

@@ -48,10 +48,9 @@ pub async fn build(inputs: &KnowledgeInputs) -> Result<TrailKnowledge> {
     }
     if let Some(path) = &inputs.options.event_selectors {
         let (trail, selectors) = read_file(path, &knowledge.trails)?;
-        knowledge.add_trail(&trail);
-        let id = TrailId::parse(&trail);
+        let id = knowledge.add_trail(&trail);
         knowledge.declared.push(Declared {
-            trail: knowledge.trail(&id.name).cloned().unwrap_or(id),
+            trail: id,
             selectors,
             basis: format!("--event-selectors {}", path.display()),
         });
@@ -79,11 +78,12 @@ pub async fn build(inputs: &KnowledgeInputs) -> Result<TrailKnowledge> {
             };
             match ask(&client, &asked).await {
                 Ok(Some((arn, selectors))) => {
-                    if let Some(arn) = &arn {
-                        knowledge.add_trail(arn);
-                    }
+                    let id = match &arn {
+                        Some(arn) => knowledge.add_trail(arn),
+                        None => trail.clone(),
+                    };
                     knowledge.declared.push(Declared {
-                        trail: arn.as_deref().map_or(trail.clone(), TrailId::parse),
+                        trail: id,
                         selectors,
                         basis: "GetEventSelectors".into(),
                     });

@@ -247,36 +247,59 @@ pub struct TrailKnowledge {
 }
 
 impl TrailKnowledge {
-    /// Adds a trail that wrote the sources, by name or ARN (once; an ARN gives a known name
-    /// its home).
-    pub fn add_trail(&mut self, name_or_arn: &str) {
+    /// Adds a trail that wrote the sources, by name or ARN, once: an ARN gives a trail known
+    /// by name only its home; a trail of the same name in another home is another trail.
+    pub fn add_trail(&mut self, name_or_arn: &str) -> TrailId {
         let id = TrailId::parse(name_or_arn);
-        match self.trails.iter_mut().find(|t| t.name == id.name) {
-            Some(known) if known.home.is_none() => known.home = id.home,
-            Some(_) => {}
-            None => self.trails.push(id),
+        let same = self.trails.iter_mut().find(|t| {
+            t.name == id.name && (t.home.is_none() || id.home.is_none() || t.home == id.home)
+        });
+        match same {
+            Some(known) => {
+                if known.home.is_none() {
+                    known.home.clone_from(&id.home);
+                }
+                known.clone()
+            }
+            None => {
+                self.trails.push(id.clone());
+                id
+            }
         }
     }
 
-    /// The trail named `name`, if it wrote the sources.
-    pub fn trail(&self, name: &str) -> Option<&TrailId> {
-        self.trails.iter().find(|t| t.name == name)
+    /// Today's selectors of `trail`, if known.
+    fn declared_for(&self, trail: &TrailId) -> Option<&Declared> {
+        self.declared.iter().find(|d| {
+            d.trail.name == trail.name
+                && match (&d.trail.home, &trail.home) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
+        })
     }
 }
 
-/// What says whether the archive shows every change of a trail up to now: the newest delivery
-/// time of the files read, per account and Region.
+/// What the listing says about who wrote the files and when: the delivery times of the listed
+/// files per account and Region (to tell whether the archive shows every change of a trail up
+/// to now), and the accounts whose files no organization trail wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Freshness {
     /// Now (µs).
     pub now: i64,
-    /// The newest delivery (µs) of a listed file, per account and Region of its key.
-    pub newest_delivery: BTreeMap<Home, i64>,
+    /// Delivery times (µs) of the listed files, sorted, per account and Region of their keys.
+    pub deliveries: BTreeMap<Home, Vec<i64>>,
+    /// The oldest delivery of any listed file (µs).
+    pub oldest_delivery: Option<i64>,
+    /// Accounts with files outside an organization's folder (`AWSLogs/ACCOUNT/`, not
+    /// `AWSLogs/o-ORG/ACCOUNT/`): each written by a trail of that account.
+    pub account_trail_accounts: std::collections::BTreeSet<String>,
 }
 
-/// How recent the newest file of a trail's home must be for today's selectors to speak for the
-/// range: CloudTrail delivers within about 15 minutes; a change in the last hour may not be
-/// read yet, which is the one window left open.
+/// The longest stretch without a delivered file of a trail's home that still counts as read
+/// without a gap, and how recent its newest file must be, for today's selectors to speak for
+/// the range: CloudTrail delivers about every 5 minutes while there are events. A change in the
+/// last hour may not be read yet, which is the one window left open.
 const FRESH_WITHIN_MICROS: i64 = 3_600_000_000;
 
 /// Whether a trail records a surface.
@@ -350,9 +373,13 @@ pub struct CoverageRow {
 /// What a trail's selectors were over a period, and what says so.
 #[derive(Debug, Clone)]
 enum State {
+    /// These selectors.
     Known(Selectors),
+    /// Not known, nor whether management events were recorded.
     Unreadable(String),
-    Unknown(String),
+    /// Not known; management events count as recorded (every trail's default) unless today's
+    /// selectors, which cannot speak for the period, do not record them either.
+    Unknown(String, Option<Selectors>),
 }
 
 /// The audited range: `--from`/`--to`, or the first and last event read.
@@ -396,7 +423,57 @@ pub fn coverage_rows(
             }
         }
     }
+    // Files outside an organization's folder are written by a trail of their own account: one
+    // no named trail's home is in was written by a trail nobody named.
+    let unnamed: Vec<&String> = freshness
+        .account_trail_accounts
+        .iter()
+        .filter(|account| {
+            !knowledge.trails.is_empty()
+                && knowledge
+                    .trails
+                    .iter()
+                    .all(|t| home_of(t, changes).is_some_and(|h| &h.account != *account))
+        })
+        .collect();
+    if !unnamed.is_empty() {
+        let accounts: Vec<&str> = unnamed.iter().map(|a| a.as_str()).collect();
+        let period = Period {
+            start: open_if(range.start, i64::MIN),
+            end: open_if(range.end, i64::MAX),
+            state: State::Unknown(
+                format!(
+                    "the files of account(s) {} are not in an organization's folder, so a trail of that account wrote them, not the trail(s) named: name it with --trail",
+                    accounts.join(", ")
+                ),
+                None,
+            ),
+            logging_stopped: false,
+            basis: "a trail not named".into(),
+        };
+        let label = format!("(account trail of {})", accounts.join(", "));
+        for entry in SURFACES {
+            rows.push(period.row(Some(&label), entry, &knowledge.assumed));
+        }
+    }
     rows
+}
+
+/// A trail's home: from its ARN, else where its changes in the archive were logged, when they
+/// all were in one place.
+fn home_of(trail: &TrailId, changes: &[TrailChange]) -> Option<Home> {
+    if trail.home.is_some() {
+        return trail.home.clone();
+    }
+    let homes: std::collections::BTreeSet<&Home> = changes
+        .iter()
+        .filter(|c| c.trail == trail.name)
+        .filter_map(|c| c.home.as_ref())
+        .collect();
+    match homes.len() {
+        1 => homes.into_iter().next().cloned(),
+        _ => None,
+    }
 }
 
 /// One stretch of time with one state.
@@ -458,8 +535,11 @@ impl Period {
                 Selected::None(why) => (Status::NotRecorded, Some(why)),
             },
             State::Unreadable(why) => (Status::Unknown, Some(why.clone())),
-            State::Unknown(why) => match entry.recording {
-                Recording::Management => (Status::Recorded, None),
+            State::Unknown(why, today) => match (entry.recording, today) {
+                (Recording::Management, None) => (Status::Recorded, None),
+                (Recording::Management, Some(today)) if today.select(entry) == Selected::All => {
+                    (Status::Recorded, None)
+                }
                 _ => (Status::Unknown, Some(why.clone())),
             },
         }
@@ -479,11 +559,14 @@ const OWN_CHANGES: Surface = Surface {
     source: "",
 };
 
-/// Whether today's selectors `declared` speak for the time from `start` on, or why not.
+/// Whether today's selectors `declared` speak for the time from `start` on, or why not: the
+/// archive must show the trail's home without a gap from `start` to the last hour, the
+/// selectors must record the trail's own changes, and no change may be in the archive since.
 fn fresh(
     declared: &Declared,
     knowledge: &TrailKnowledge,
     changed_since_start: bool,
+    start: i64,
     freshness: &Freshness,
 ) -> Result<(), String> {
     if let Some(why) = &knowledge.current_not_applicable {
@@ -500,19 +583,40 @@ fn fresh(
     let Some(home) = &declared.trail.home else {
         return Err("the trail's home account and Region are not known (name it by ARN)".into());
     };
-    match freshness.newest_delivery.get(home) {
-        None => Err(format!(
+    let Some(deliveries) = freshness.deliveries.get(home).filter(|d| !d.is_empty()) else {
+        return Err(format!(
             "no file of the trail's home ({} {}) was read, so its changes cannot be seen",
             home.account, home.region
-        )),
-        Some(&newest) if newest < freshness.now - FRESH_WITHIN_MICROS => Err(format!(
+        ));
+    };
+    // An open start: from the oldest file listed.
+    let start = if start == i64::MIN {
+        freshness.oldest_delivery.unwrap_or(i64::MIN)
+    } else {
+        start
+    };
+    let mut previous = start;
+    for &delivered in deliveries.iter().filter(|&&d| d > start) {
+        if delivered - previous > FRESH_WITHIN_MICROS {
+            return Err(format!(
+                "no file of the trail's home ({} {}) was read between {} and {}, so a change then cannot be seen",
+                home.account,
+                home.region,
+                crate::schema::format_time(previous),
+                crate::schema::format_time(delivered)
+            ));
+        }
+        previous = delivered;
+    }
+    if previous < freshness.now - FRESH_WITHIN_MICROS {
+        return Err(format!(
             "the newest file read from the trail's home ({} {}) was delivered at {}: changes since then cannot be seen",
             home.account,
             home.region,
-            crate::schema::format_time(newest)
-        )),
-        Some(_) => Ok(()),
+            crate::schema::format_time(previous)
+        ));
     }
+    Ok(())
 }
 
 /// The periods of one trail within `range`, split at its changes.
@@ -537,6 +641,7 @@ fn periods(
             State::Unknown(
                 "which trail wrote these logs is not known, so neither are its event selectors"
                     .into(),
+                None,
             ),
             "no trail named",
         );
@@ -568,26 +673,29 @@ fn periods(
     }
     let (start, end) = (range.start, range.end);
     let changed_since_start = own.iter().any(|c| c.time > start);
-    let declared = knowledge
-        .declared
-        .iter()
-        .find(|d| d.trail.name == trail.name);
+    let declared = knowledge.declared_for(trail);
     let (mut state, mut basis) = match declared {
-        Some(d) => match fresh(d, knowledge, changed_since_start, freshness) {
+        Some(d) => match fresh(d, knowledge, changed_since_start, start, freshness) {
             Ok(()) => (State::Known(d.selectors.clone()), d.basis.clone()),
             Err(why) => (
-                State::Unknown(format!(
-                    "{} gives today's selectors, which cannot speak for this period: {why}",
-                    d.basis
-                )),
+                State::Unknown(
+                    format!(
+                        "{} gives today's selectors, which cannot speak for this period: {why}",
+                        d.basis
+                    ),
+                    Some(d.selectors.clone()),
+                ),
                 format!("{} (not applicable)", d.basis),
             ),
         },
         None => (
-            State::Unknown(format!(
-                "the archive holds no CreateTrail or PutEventSelectors event of trail {} before this period; read the logs in S3 (GetEventSelectors) or pass --event-selectors FILE",
-                trail.name
-            )),
+            State::Unknown(
+                format!(
+                    "the archive holds no CreateTrail or PutEventSelectors event of trail {} before this period; read the logs in S3 (GetEventSelectors) or pass --event-selectors FILE",
+                    trail.name
+                ),
+                None,
+            ),
             "no selectors known".into(),
         ),
     };
@@ -768,11 +876,18 @@ mod tests {
         }
     }
 
-    /// The home's files read up to `newest`, at `now`.
+    /// The home's files read every half hour from the start of the epoch up to `newest`, at
+    /// `now`.
     fn fresh_at(newest: i64, now: i64) -> Freshness {
+        let deliveries: Vec<i64> = (0..=newest / (FRESH_WITHIN_MICROS / 2))
+            .map(|i| i * FRESH_WITHIN_MICROS / 2)
+            .chain([newest])
+            .collect();
         Freshness {
             now,
-            newest_delivery: [(home(), newest)].into_iter().collect(),
+            deliveries: [(home(), deliveries)].into_iter().collect(),
+            oldest_delivery: Some(0),
+            ..Freshness::default()
         }
     }
 
@@ -886,6 +1001,13 @@ mod tests {
                 .as_deref()
                 .is_some_and(|w| w.contains("no file of the trail's home"))
         }));
+        // A gap of hours in the home's files: a change then would not show.
+        let mut gap = fresh_at(now - 60, now);
+        gap.deliveries
+            .values_mut()
+            .for_each(|d| d.retain(|t| *t < hour || *t > 5 * hour));
+        let rows = coverage_rows(&knowledge, &[], range, &gap);
+        assert_eq!(status(&rows, "mantle"), [(Some(0), Status::Unknown)]);
         // A change in range: what came before it is not what today's selectors say.
         let changes = vec![change("PutEventSelectors", MANTLE_ON, 50)];
         let rows = coverage_rows(&knowledge, &changes, range, &fresh_at(now - 60, now));

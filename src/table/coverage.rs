@@ -107,30 +107,43 @@ impl ChangeSource {
         Ok(changes)
     }
 
-    /// What says whether the archive shows a trail's changes up to now: the newest delivery of
-    /// the listed files per account and Region (none for a warehouse).
+    /// What the listing says about who wrote the files and when ([`Freshness`]; nothing for
+    /// a warehouse, whose knowledge never relies on it).
     pub fn freshness(&self) -> Freshness {
-        let mut newest_delivery = std::collections::BTreeMap::new();
-        if let ChangeSource::Archive(archive) = self {
-            for object in archive.objects() {
-                let key = object.key();
-                if let (Some(account), Some(region), Some(delivered)) =
-                    (&key.account, &key.region, key.delivered)
-                {
-                    let home = Home {
-                        account: account.clone(),
-                        region: region.clone(),
-                    };
-                    let time = delivered.timestamp_micros();
-                    let newest = newest_delivery.entry(home).or_insert(time);
-                    *newest = (*newest).max(time);
-                }
-            }
-        }
-        Freshness {
+        let mut freshness = Freshness {
             now: chrono::Utc::now().timestamp_micros(),
-            newest_delivery,
+            ..Freshness::default()
+        };
+        let ChangeSource::Archive(archive) = self else {
+            return freshness;
+        };
+        for object in archive.objects() {
+            let key = object.key();
+            if let (Some(account), None) = (&key.account, &key.organization) {
+                freshness.account_trail_accounts.insert(account.clone());
+            }
+            let (Some(account), Some(region), Some(delivered)) =
+                (&key.account, &key.region, key.delivered)
+            else {
+                continue;
+            };
+            let time = delivered.timestamp_micros();
+            freshness.oldest_delivery =
+                Some(freshness.oldest_delivery.map_or(time, |o| o.min(time)));
+            freshness
+                .deliveries
+                .entry(Home {
+                    account: account.clone(),
+                    region: region.clone(),
+                })
+                .or_default()
+                .push(time);
         }
+        freshness
+            .deliveries
+            .values_mut()
+            .for_each(|d| d.sort_unstable());
+        freshness
     }
 }
 
