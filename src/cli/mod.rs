@@ -76,11 +76,13 @@ pub enum Command {
     /// Exit codes: 0 no finding over complete input (a rule whose scope matched nothing passes,
     /// with the status "nothing in scope"); 1 violations or unverifiable calls; 2 incomplete or
     /// an error: a file not read, an eventTime --from/--to cannot place, nothing read, with
-    /// --verify the chain or a file read not verified (the JSON's incomplete_reasons says
-    /// which), or a bad policy or source. The audit fails closed.
+    /// --verify the chain or a file read not verified, a rule covering a surface the trail
+    /// may not record (data events: name the trail with --trail or trail:NAME; the JSON's
+    /// incomplete_reasons says which), or a bad policy or source. The audit fails closed.
     ///
     /// Examples:
     ///   trailmap audit -s sample-data --policy queries/policies/eu-residency.toml
+    ///   trailmap audit -s sample-data --trail org-trail --policy queries/policies/every-surface.toml
     ///   trailmap audit -s s3://org-trail-logs/AWSLogs/ \
     ///     --policy queries/policies/no-global-profiles.toml --format json -o evidence.json
     #[command(verbatim_doc_comment)]
