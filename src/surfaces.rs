@@ -223,6 +223,13 @@ pub fn routed_by_model_id() -> impl Iterator<Item = &'static Surface> {
     SURFACES.iter().filter(|s| s.served == Served::ByModelId)
 }
 
+/// Every surface id, once each, in catalogue order.
+pub fn ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = SURFACES.iter().map(|s| s.id).collect();
+    ids.dedup();
+    ids
+}
+
 /// The surface whose `surface` column value is `id`.
 pub fn by_id(id: &str) -> Option<&'static Surface> {
     SURFACES.iter().find(|s| s.id == id)

@@ -115,6 +115,15 @@ fn write_log(
     std::fs::write(folder.join(name), gz.finish().unwrap()).unwrap();
 }
 
+/// The rule of [`RUNTIME_AND_MANTLE`] over bedrock-runtime calls only.
+const RUNTIME_ONLY: &str = r#"
+[[rule]]
+name = "eu"
+source_regions = ["eu-*"]
+surfaces = ["runtime"]
+allowed_geographies = ["EU"]
+"#;
+
 const RUNTIME_AND_MANTLE: &str = r#"
 [[rule]]
 name = "eu"
@@ -240,10 +249,7 @@ fn without_a_named_trail_data_events_are_unknown_and_runtime_is_judged() {
         blind(&report),
         [("mantle".to_owned(), "unknown".to_owned())]
     );
-    let runtime_only = policy_file(
-        dir.path(),
-        &RUNTIME_AND_MANTLE.replace("\"runtime\", \"mantle\"", "\"runtime\""),
-    );
+    let runtime_only = policy_file(dir.path(), RUNTIME_ONLY);
     let (code, report, _) = audit_run(dir.path(), &runtime_only, &[]);
     assert_eq!(code, Some(0), "{report}");
 }
@@ -269,10 +275,7 @@ fn stopped_logging_blinds_even_management_events() {
         ),
         converse("2025-03-01T11:45:00Z"),
     ]);
-    let runtime_only = policy_file(
-        dir.path(),
-        &RUNTIME_AND_MANTLE.replace("\"runtime\", \"mantle\"", "\"runtime\""),
-    );
+    let runtime_only = policy_file(dir.path(), RUNTIME_ONLY);
     let (code, report, _) = audit_run(dir.path(), &runtime_only, &["--trail", "org-trail"]);
     assert_eq!(code, Some(2), "{report}");
     assert_eq!(
@@ -656,10 +659,7 @@ fn today_s_selectors_from_a_file_never_vouch_for_what_they_cannot_see() {
         json!([{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]},
         {"Field": "resources.type", "Equals": ["AWS::BedrockMantle::Project"]}]}]),
     );
-    let runtime_only = policy_file(
-        old.path(),
-        &RUNTIME_AND_MANTLE.replace("\"runtime\", \"mantle\"", "\"runtime\""),
-    );
+    let runtime_only = policy_file(old.path(), RUNTIME_ONLY);
     let (code, report, _) = audit_run(old.path(), &runtime_only, &selectors);
     assert_eq!(code, Some(2), "{report}");
     assert_eq!(
@@ -730,10 +730,7 @@ fn an_update_moving_the_trail_and_an_account_trail_are_blind_spots() {
         ),
         converse("2025-03-01T11:00:00Z"),
     ]);
-    let runtime_only = policy_file(
-        dir.path(),
-        &RUNTIME_AND_MANTLE.replace("\"runtime\", \"mantle\"", "\"runtime\""),
-    );
+    let runtime_only = policy_file(dir.path(), RUNTIME_ONLY);
     let (code, report, _) = audit_run(dir.path(), &runtime_only, &["--trail", "org-trail"]);
     assert_eq!(code, Some(2), "{report}");
     assert_eq!(

@@ -590,18 +590,7 @@ async fn find_blind_spots(
     coverage: &mut AuditCoverage,
 ) -> Result<Vec<BlindSpot>> {
     let filter = session.filter();
-    let range = Range {
-        start: filter
-            .from
-            .map(|t| t.timestamp_micros())
-            .or(coverage.first_event)
-            .unwrap_or(i64::MIN),
-        end: filter
-            .to
-            .map(|t| t.timestamp_micros())
-            .or(coverage.last_event)
-            .unwrap_or(i64::MAX),
-    };
+    let range = Range::of_filter_or(filter, coverage.first_event, coverage.last_event);
     let rows = session.trail_coverage(range).await?;
     let knowledge = session.trail_knowledge().await?;
     coverage.trails = knowledge.trails.iter().map(TrailId::label).collect();

@@ -29,7 +29,6 @@ use serde::Deserialize;
 use crate::bedrock::{APPLICATION_SCOPE, PROFILE_SCOPES};
 pub use crate::error::PolicyError;
 use crate::regions::GEOGRAPHIES;
-use crate::surfaces::SURFACES;
 
 /// `profile_scope` value of a plain foundation model (null in `events`).
 pub const IN_REGION_SCOPE: &str = "in-region";
@@ -166,19 +165,16 @@ impl Rule {
             return Vec::new();
         };
         let matcher = glob.compile_matcher();
-        let mut ids: Vec<&'static str> = SURFACES
-            .iter()
-            .map(|s| s.id)
+        crate::surfaces::ids()
+            .into_iter()
             .filter(|id| matcher.is_match(id))
-            .collect();
-        ids.dedup();
-        ids
+            .collect()
     }
 
     /// The surface ids in the rule's scope: those `surfaces` matches, or every one.
     pub fn surfaces_in_scope(&self) -> Vec<&'static str> {
         let mut ids: Vec<&'static str> = if self.surfaces.is_empty() {
-            SURFACES.iter().map(|s| s.id).collect()
+            crate::surfaces::ids()
         } else {
             self.surfaces
                 .iter()
@@ -231,11 +227,9 @@ impl Rule {
         }
         for glob in &self.surfaces {
             if self.surfaces_matching(glob).is_empty() {
-                let mut ids: Vec<&str> = SURFACES.iter().map(|s| s.id).collect();
-                ids.dedup();
                 return Err(format!(
                     "surfaces: {glob:?} matches no inference surface; known: {}",
-                    ids.join(", ")
+                    crate::surfaces::ids().join(", ")
                 ));
             }
         }

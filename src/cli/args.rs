@@ -235,14 +235,10 @@ pub struct ReadArgs {
 fn surface_id(text: &str) -> Result<String, String> {
     match trailmap::surfaces::by_id(text) {
         Some(surface) => Ok(surface.id.to_owned()),
-        None => {
-            let mut ids: Vec<&str> = trailmap::surfaces::SURFACES.iter().map(|s| s.id).collect();
-            ids.dedup();
-            Err(format!(
-                "not an inference surface; use one of {}",
-                ids.join(", ")
-            ))
-        }
+        None => Err(format!(
+            "not an inference surface; use one of {}",
+            trailmap::surfaces::ids().join(", ")
+        )),
     }
 }
 

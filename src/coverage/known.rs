@@ -88,16 +88,12 @@ pub async fn build(inputs: &KnowledgeInputs) -> Result<TrailKnowledge> {
                         basis: "GetEventSelectors".into(),
                     });
                 }
-                Ok(None) => knowledge.failures.push(format!(
-                    "GetEventSelectors for {asked} returned no selectors"
-                )),
+                // Without them the trail's rows say "no selectors known".
+                Ok(None) => tracing::warn!("GetEventSelectors for {asked} returned no selectors"),
                 Err(why) => {
                     tracing::warn!(
                         "cannot ask CloudTrail for the event selectors of {asked}: {why}"
                     );
-                    knowledge
-                        .failures
-                        .push(format!("GetEventSelectors for {asked} failed: {why}"));
                 }
             }
         }

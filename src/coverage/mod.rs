@@ -242,8 +242,6 @@ pub struct TrailKnowledge {
     pub current_not_applicable: Option<String>,
     /// `--assume-recorded` surfaces.
     pub assumed: Vec<String>,
-    /// Trails whose selectors could not be asked for, and why.
-    pub failures: Vec<String>,
 }
 
 impl TrailKnowledge {
@@ -394,9 +392,26 @@ pub struct Range {
 impl Range {
     /// The range of `--from/--to`, open where not given.
     pub fn of_filter(filter: &crate::filter::ScanFilter) -> Range {
+        Range::of_filter_or(filter, None, None)
+    }
+
+    /// The range of `--from/--to`, else of the events read (`first`, `last`), else open.
+    pub fn of_filter_or(
+        filter: &crate::filter::ScanFilter,
+        first: Option<i64>,
+        last: Option<i64>,
+    ) -> Range {
         Range {
-            start: filter.from.map_or(i64::MIN, |t| t.timestamp_micros()),
-            end: filter.to.map_or(i64::MAX, |t| t.timestamp_micros()),
+            start: filter
+                .from
+                .map(|t| t.timestamp_micros())
+                .or(first)
+                .unwrap_or(i64::MIN),
+            end: filter
+                .to
+                .map(|t| t.timestamp_micros())
+                .or(last)
+                .unwrap_or(i64::MAX),
         }
     }
 }

@@ -74,16 +74,7 @@ fn headline(out: &mut String, h: &Headline) {
         ("source_regions", "Source Regions", h.source_regions),
         ("files_read", "Files read", h.files_read as u64),
     ];
-    for (key, label, value) in counts {
-        stat(
-            out,
-            key,
-            label,
-            &value.to_string(),
-            &thousands(value),
-            false,
-        );
-    }
+    count_stats(out, &counts, false);
     let outside_region = h.share(h.outside_region);
     stat(
         out,
@@ -121,17 +112,22 @@ fn headline(out: &mut String, h: &Headline) {
         ),
         ("load_errors", "Files not read", h.load_errors as u64),
     ];
-    for (key, label, value) in warnings {
+    count_stats(out, &warnings, true);
+    out.push_str("</div>\n");
+}
+
+/// One stat per `(key, label, count)`, flagged when not zero if `flag_non_zero`.
+fn count_stats(out: &mut String, counts: &[(&str, &str, u64)], flag_non_zero: bool) {
+    for &(key, label, value) in counts {
         stat(
             out,
             key,
             label,
             &value.to_string(),
             &thousands(value),
-            value > 0,
+            flag_non_zero && value > 0,
         );
     }
-    out.push_str("</div>\n");
 }
 
 /// Renders a table in full; `id` becomes `t-ID`.

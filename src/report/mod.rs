@@ -269,18 +269,8 @@ async fn register_trail_coverage(
             .first()
             .and_then(|t| t.parse::<i64>().ok())
     };
-    let range = crate::coverage::Range {
-        start: filter
-            .from
-            .map(|t| t.timestamp_micros())
-            .or(micros("first_micros"))
-            .unwrap_or(i64::MIN),
-        end: filter
-            .to
-            .map(|t| t.timestamp_micros())
-            .or(micros("last_micros"))
-            .unwrap_or(i64::MAX),
-    };
+    let range =
+        crate::coverage::Range::of_filter_or(filter, micros("first_micros"), micros("last_micros"));
     let rows = session.trail_coverage(range).await?;
     let batch = crate::table::coverage::coverage_batch(&rows)?;
     ctx.register_table(
