@@ -174,6 +174,9 @@ pub enum LoadStage {
     Json,
     /// Valid JSON, but not a CloudTrail log (`{"Records": [...]}` of objects).
     Schema,
+    /// A warehouse's object that changed at its source since it was ingested (another size or
+    /// ETag): the warehouse holds what was read then.
+    Changed,
 }
 
 impl LoadStage {
@@ -184,6 +187,7 @@ impl LoadStage {
             LoadStage::Gunzip => "gunzip",
             LoadStage::Json => "json",
             LoadStage::Schema => "schema",
+            LoadStage::Changed => "changed",
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod cluster;
 pub mod coverage;
 pub mod decode;
 pub mod error;
+pub mod failpoint;
 pub mod filter;
 pub mod generate;
 pub mod ingest;

@@ -236,7 +236,7 @@ async fn session_over_warehouse(
     let state = ctx.state();
     let (coverage, load_errors) = warehouse_coverage(&manifest, &options.filter, &state)?;
     tracing::info!(
-        commits = manifest.last_commit,
+        version = manifest.version,
         files = manifest.files.len(),
         objects = coverage.files_read,
         "opened warehouse"

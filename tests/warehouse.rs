@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 use trailmap::generate::GeneratorConfig;
 
+use crate::common::delta::DeltaLog;
 use crate::common::{copy_tree, generated, query_json, trailmap, walk};
 
 /// Runs `trailmap ingest -s SOURCE --into WAREHOUSE EXTRA...`; returns stderr, asserting success.
@@ -251,10 +252,8 @@ fn incremental_runs_ingest_every_event_exactly_once() {
     // A fourth run finds nothing new and commits nothing.
     let stderr = ingest(archive.path(), warehouse.path(), &[]);
     assert!(stderr.contains("up to date"), "{stderr}");
-    let commits = std::fs::read_dir(warehouse.path().join("_trailmap/commits"))
-        .unwrap()
-        .count();
-    assert_eq!(commits, 4);
+    assert_eq!(commits(warehouse.path()).len(), 4);
+    assert_exactly_once_for_another_reader(warehouse.path(), walked.len());
     // The same objects under another spelling of the path are the same objects.
     let copy = tempfile::tempdir().unwrap();
     copy_tree(archive.path(), copy.path());
@@ -308,12 +307,14 @@ fn a_run_killed_at_any_moment_leaves_every_event_exactly_once_after_the_next() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         // Readers see whole commits only: nothing, or every event exactly once.
-        if warehouse.path().join("_trailmap/commits").is_dir() {
+        if warehouse.path().join("_delta_log").is_dir() {
             let (n, ids) = event_counts(warehouse.path());
             assert!(
                 n == ids && (n == 0 || n == total),
                 "round {i}: {n} rows, {ids} ids"
             );
+            let seen = DeltaLog::read(warehouse.path()).event_ids(warehouse.path()).len() as u64;
+            assert_eq!(seen, n, "round {i}: another Delta reader counts what trailmap does");
         }
         ingest(
             archive.path(),
@@ -321,12 +322,8 @@ fn a_run_killed_at_any_moment_leaves_every_event_exactly_once_after_the_next() {
             &["--target-file-size", "256KiB"],
         );
         assert_eq!(event_counts(warehouse.path()), (total, total), "round {i}");
-        // No file outside the commits is left behind, half-written ones included.
-        assert_eq!(
-            files_on_disk(warehouse.path()),
-            committed_files(warehouse.path()),
-            "round {i}"
-        );
+        assert_exactly_once_for_another_reader(warehouse.path(), total as usize);
+        assert_vacuum_leaves_the_committed_files(warehouse.path());
     }
     assert!(
         killed_mid_run >= 3,
@@ -380,7 +377,8 @@ fn objects_that_cannot_be_read_are_kept_as_load_errors_and_retried_and_changed_o
     let total = walk(archive.path()).len() as u64;
     assert_eq!(event_counts(warehouse.path()), (total, total));
 
-    // An ingested object rewritten with other content is reported, not ingested again.
+    // An ingested object rewritten with other content is reported, not ingested again, and
+    // readers are told: a load error (stage `changed`), so --strict exits 2.
     let changed = &files[5];
     let mut bytes = std::fs::read(changed).unwrap();
     bytes.extend_from_slice(b"trailing");
@@ -392,6 +390,58 @@ fn objects_that_cannot_be_read_are_kept_as_load_errors_and_retried_and_changed_o
         "{stderr}"
     );
     assert_eq!(event_counts(warehouse.path()), (total, total));
+    let changed_errors = |warehouse: &Path| {
+        query_json(warehouse, &[], "SELECT log_file, stage FROM load_errors")
+    };
+    let errors = changed_errors(warehouse.path());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["log_file"], changed.to_str().unwrap());
+    assert_eq!(errors[0]["stage"], "changed");
+    let strict = trailmap(&[
+        "query",
+        "--strict",
+        "-q",
+        "-s",
+        warehouse.path().to_str().unwrap(),
+        "SELECT 1",
+    ]);
+    assert_eq!(strict.status.code(), Some(2));
+    // `ingest --strict` says so too, and a run that does not list the object keeps the error.
+    let strict_ingest = trailmap(&[
+        "ingest",
+        "--strict",
+        "-s",
+        archive.path().to_str().unwrap(),
+        "--into",
+        warehouse.path().to_str().unwrap(),
+    ]);
+    assert_eq!(strict_ingest.status.code(), Some(2));
+    ingest(archive.path(), warehouse.path(), &["--from", "2030-01-01"]);
+    assert_eq!(changed_errors(warehouse.path()), errors);
+}
+
+/// Another Delta reader ([`DeltaLog`]) sees every one of `total` events once.
+fn assert_exactly_once_for_another_reader(warehouse: &Path, total: usize) {
+    let ids = DeltaLog::read(warehouse).event_ids(warehouse);
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), distinct.len()), (total, total));
+}
+
+/// Once old enough, the files no version reads (a killed run's) are deleted by VACUUM, and
+/// exactly those: what is left on disk is what the table holds.
+fn assert_vacuum_leaves_the_committed_files(warehouse: &Path) {
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    for file in files_on_disk(warehouse) {
+        let handle = std::fs::File::options()
+            .write(true)
+            .open(warehouse.join(&file))
+            .unwrap();
+        handle.set_modified(two_hours_ago).unwrap();
+    }
+    let into = warehouse.to_str().unwrap();
+    let vacuum = trailmap(&["vacuum", "--into", into, "--retain", "1h"]);
+    assert!(vacuum.status.success(), "{}", String::from_utf8_lossy(&vacuum.stderr));
+    assert_eq!(files_on_disk(warehouse), committed_files(warehouse));
 }
 
 /// Every file under the warehouse's `events/`, relative to the warehouse.
@@ -407,18 +457,9 @@ fn files_on_disk(warehouse: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// The data files the warehouse's commits name, read from the commit files themselves.
+/// The data files in the table, by an independent replay of its Delta log.
 fn committed_files(warehouse: &Path) -> BTreeSet<String> {
-    let mut files = BTreeSet::new();
-    for commit in commits(warehouse) {
-        for added in commit["added_files"].as_array().unwrap() {
-            files.insert(added["path"].as_str().unwrap().to_owned());
-        }
-        for removed in commit["removed_files"].as_array().unwrap() {
-            files.remove(removed.as_str().unwrap());
-        }
-    }
-    files
+    DeltaLog::read(warehouse).files()
 }
 
 #[test]
@@ -444,7 +485,7 @@ fn a_warehouse_on_s3_is_written_and_read_through_the_sdk() {
     let first = run(&["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", into]);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{stderr}");
-    assert!(stderr.contains("commit 1"), "{stderr}");
+    assert!(stderr.contains("Delta version 1"), "{stderr}");
     let again = run(&["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", into]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("up to date"));
     // The objects are where the layout says: the Parquet files the commit names.
@@ -503,10 +544,11 @@ fn small_increments_are_compacted_without_changing_an_answer() {
     assert_eq!(event_counts(warehouse.path()), (walked, walked));
     let stderr = ingest(raw, warehouse.path(), &["--compact"]);
     assert!(stderr.contains("compacted"), "{stderr}");
-    // One file per day now, the replaced ones deleted, nothing lost or doubled.
-    let files = files_on_disk(warehouse.path());
+    // One file per day now, nothing lost or doubled; the replaced files stay on disk for
+    // readers of earlier versions until VACUUM.
+    let files = committed_files(warehouse.path());
     assert_eq!(files.len(), days, "{files:?}");
-    assert_eq!(files, committed_files(warehouse.path()));
+    assert!(files_on_disk(warehouse.path()).is_superset(&files));
     assert_eq!(event_counts(warehouse.path()), (walked, walked));
     assert_named_queries_agree(warehouse.path(), raw);
     // Every object was re-pointed to the file that holds its events now.
@@ -532,7 +574,7 @@ fn small_increments_are_compacted_without_changing_an_answer() {
 
 /// The last commit's totals are what the objects of every commit add up to (each object
 /// counted once, compactions re-listing objects included), and readers report the same
-/// coverage from the totals as from the objects (and from commits without totals).
+/// coverage from the totals as from the objects.
 fn assert_totals_match_the_objects(warehouse: &Path) {
     let commits = commits(warehouse);
     let mut objects = std::collections::BTreeMap::new();
@@ -567,14 +609,6 @@ fn assert_totals_match_the_objects(warehouse: &Path) {
         from_totals,
         coverage_lines(warehouse, &["--from", "2000-01-01"])
     );
-    // Commits written before trailmap kept totals are read whole.
-    for entry in std::fs::read_dir(warehouse.join("_trailmap/commits")).unwrap() {
-        let path = entry.unwrap().path();
-        let mut commit: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        commit.as_object_mut().unwrap().remove("totals");
-        std::fs::write(&path, commit.to_string()).unwrap();
-    }
-    assert_eq!(from_totals, coverage_lines(warehouse, &[]));
 }
 
 /// What `query -v` says of a warehouse's coverage with `extra` options (the time taken left
@@ -607,17 +641,9 @@ fn coverage_lines(warehouse: &Path, extra: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// Every commit of the warehouse, in order, as JSON.
+/// Every ledger entry of the warehouse's commits, in order, as JSON (read by [`DeltaLog`]).
 fn commits(warehouse: &Path) -> Vec<Value> {
-    let mut paths: Vec<_> = std::fs::read_dir(warehouse.join("_trailmap/commits"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
-        .collect()
+    DeltaLog::read(warehouse).ledgers()
 }
 
 #[test]
@@ -674,6 +700,19 @@ fn a_folder_that_cannot_be_listed_is_told_to_readers_until_a_run_lists_it() {
         Some(2),
         "a reader is told the warehouse is incomplete"
     );
+    // A narrower run that does not list the folder (another Region, a later day) leaves it
+    // reported: the warehouse still lacks its objects.
+    let serving = S3Server::start(root.path(), Faults::default());
+    for narrower in [["--source-region", "us-east-1"], ["--from", "2030-01-01"]] {
+        let env = serving.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut args = vec!["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", into];
+        args.extend(narrower);
+        let output = crate::common::trailmap_with_env(&args, &env);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let still = query_json(warehouse.path(), &[], "SELECT log_file, message FROM load_errors");
+        assert_eq!(still, unread, "after a run with {narrower:?}");
+    }
     // Listed again, the folder's objects come in and the warehouse is complete.
     ingest_through(&S3Server::start(root.path(), Faults::default()));
     assert!(query_json(warehouse.path(), &[], "SELECT * FROM load_errors").is_empty());
@@ -790,4 +829,202 @@ fn rows_calling_a_profile_created_in_a_file_read_later_are_resolved_as_over_the_
     assert_eq!(query_json(warehouse.path(), &[], sql), over_raw);
     assert_eq!(event_counts(warehouse.path()), (8, 8));
     assert_named_queries_agree(warehouse.path(), root.path());
+}
+
+#[test]
+fn the_same_object_named_by_two_sources_in_one_run_is_ingested_once() {
+    let archive = generated(GeneratorConfig {
+        events: 1_500,
+        days: 2,
+        ..GeneratorConfig::default()
+    });
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(archive.path(), copy.path());
+    let total = walk(archive.path()).len();
+    let warehouse = tempfile::tempdir().unwrap();
+    let stderr = ingest(
+        archive.path(),
+        warehouse.path(),
+        &["-s", copy.path().to_str().unwrap()],
+    );
+    assert!(stderr.contains("named by more than one source"), "{stderr}");
+    assert_eq!(event_counts(warehouse.path()), (total as u64, total as u64));
+    assert_exactly_once_for_another_reader(warehouse.path(), total);
+}
+
+/// Starts `trailmap ingest -q -s SOURCE... --into WAREHOUSE` without waiting for it.
+fn spawn_ingest(sources: &[&Path], warehouse: &Path, env: &[(&str, &str)]) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trailmap"));
+    command.args(["ingest", "-q", "--into", warehouse.to_str().unwrap()]);
+    for source in sources {
+        command.args(["-s", source.to_str().unwrap()]);
+    }
+    command
+        .args(["--target-file-size", "256KiB"])
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn runs_at_once_and_runs_killed_leave_every_object_in_exactly_once() {
+    let archive = generated(GeneratorConfig {
+        events: 12_000,
+        days: 4,
+        events_per_file: 100,
+        ..GeneratorConfig::default()
+    });
+    // Overlapping sources: the whole archive, and a copy of it under another path.
+    let copy = tempfile::tempdir().unwrap();
+    copy_tree(archive.path(), copy.path());
+    let total = walk(archive.path()).len();
+    let warehouse = tempfile::tempdir().unwrap();
+    // Rounds of two runs started together; in some rounds one of them is killed (SIGKILL)
+    // after a while (a deterministic sequence of moments).
+    for (round, kill_after_ms) in [None, Some(300u64), Some(900), None, Some(150)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut first = spawn_ingest(&[archive.path()], warehouse.path(), &[]);
+        let mut second = spawn_ingest(&[copy.path(), archive.path()], warehouse.path(), &[]);
+        if let Some(ms) = kill_after_ms {
+            std::thread::sleep(Duration::from_millis(ms));
+            let victim = match round % 2 {
+                0 => &mut first,
+                _ => &mut second,
+            };
+            victim.kill().unwrap();
+        }
+        for child in [&mut first, &mut second] {
+            let status = child.wait().unwrap();
+            if status.code().is_some() {
+                let mut stderr = String::new();
+                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr)
+                    .unwrap();
+                assert!(status.success(), "round {round}: {stderr}");
+            }
+        }
+        // Whatever landed, every event in is there once, for trailmap and another reader.
+        let (n, ids) = event_counts(warehouse.path());
+        assert_eq!(n, ids, "round {round}");
+        let seen = DeltaLog::read(warehouse.path()).event_ids(warehouse.path());
+        assert_eq!(seen.len() as u64, n, "round {round}");
+    }
+    ingest(archive.path(), warehouse.path(), &[]);
+    assert_eq!(event_counts(warehouse.path()), (total as u64, total as u64));
+    assert_exactly_once_for_another_reader(warehouse.path(), total);
+    assert_named_queries_agree(warehouse.path(), archive.path());
+}
+
+/// A run stopped dead (abort, as a SIGKILL or power loss would) at each step of the commit
+/// path leaves readers nothing or everything of it, and the next run completes the job.
+#[cfg(feature = "failpoints")]
+#[test]
+fn a_run_stopped_dead_at_every_step_of_the_commit_path_leaves_whole_commits() {
+    let archive = generated(GeneratorConfig {
+        events: 2_000,
+        days: 2,
+        ..GeneratorConfig::default()
+    });
+    let total = walk(archive.path()).len();
+    let source = archive.path().to_str().unwrap();
+    for point in trailmap::failpoint::POINTS {
+        for history in [false, true] {
+            let warehouse = tempfile::tempdir().unwrap();
+            let into = warehouse.path().to_str().unwrap();
+            if history {
+                // A table with a commit already: the first day.
+                ingest(archive.path(), warehouse.path(), &["--to", "2025-03-01", "--delivery-margin", "0h"]);
+            }
+            let before = match history {
+                true => event_counts(warehouse.path()).0,
+                false => 0,
+            };
+            let stopped = crate::common::trailmap_with_env(
+                &["ingest", "-q", "-s", source, "--into", into],
+                &[("TRAILMAP_FAILPOINT", point)],
+            );
+            let reached = stopped.status.code().is_none();
+            // `table-created` is passed only by a run that creates the table.
+            assert!(reached || (history && *point == "table-created"), "{point}: {stopped:?}");
+            if warehouse.path().join("_delta_log").is_dir() {
+                let (n, ids) = event_counts(warehouse.path());
+                let committed = ["commit-linked", "committed"].contains(point);
+                let expected = match committed && reached {
+                    true => total as u64,
+                    false => before,
+                };
+                assert_eq!((n, ids), (expected, expected), "{point}, history {history}");
+                let seen = DeltaLog::read(warehouse.path()).event_ids(warehouse.path());
+                assert_eq!(seen.len() as u64, n, "{point}");
+            }
+            ingest(archive.path(), warehouse.path(), &[]);
+            assert_eq!(event_counts(warehouse.path()), (total as u64, total as u64), "{point}");
+            assert_exactly_once_for_another_reader(warehouse.path(), total);
+        }
+    }
+}
+
+#[test]
+fn an_s3_endpoint_without_conditional_writes_is_refused_before_anything_is_written() {
+    use crate::common::s3_server::{ConditionalWrites, Faults, S3Server};
+    let root = tempfile::tempdir().unwrap();
+    trailmap::generate::generate(
+        &root.path().join("trail-bucket"),
+        &GeneratorConfig {
+            events: 200,
+            days: 1,
+            ..GeneratorConfig::default()
+        },
+    )
+    .unwrap();
+    std::fs::create_dir(root.path().join("warehouse-bucket")).unwrap();
+    let server = S3Server::start(
+        root.path(),
+        Faults {
+            conditional_writes: ConditionalWrites::Ignored,
+            ..Faults::default()
+        },
+    );
+    let env = server.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = ["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", "s3://warehouse-bucket/wh"];
+    let output = crate::common::trailmap_with_env(&args, &env);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("s3://warehouse-bucket/wh") && stderr.contains("does not honour conditional writes"),
+        "{stderr}"
+    );
+    let written: Vec<_> = walkdir::WalkDir::new(root.path().join("warehouse-bucket"))
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().display().to_string())
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
+}
+
+#[test]
+fn a_warehouse_of_an_earlier_trailmap_is_refused_whole_with_how_to_replace_it() {
+    let old = tempfile::tempdir().unwrap();
+    let commits = old.path().join("_trailmap/commits");
+    std::fs::create_dir_all(&commits).unwrap();
+    std::fs::write(commits.join("00000000000000000001.json"), r#"{"format":2,"number":1}"#).unwrap();
+    let into = old.path().to_str().unwrap();
+    for args in [
+        vec!["query", "-s", into, "SELECT count(*) FROM events"],
+        vec!["ingest", "-s", "sample-data", "--into", into],
+    ] {
+        let output = trailmap(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("earlier trailmap") && stderr.contains("trailmap ingest -s SOURCE... --into NEW"),
+            "{stderr}"
+        );
+    }
+    assert!(!old.path().join("_delta_log").exists(), "nothing was written");
 }

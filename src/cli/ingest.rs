@@ -8,7 +8,7 @@ use indicatif::HumanBytes;
 use super::Outcome;
 use super::args::{ReadArgs, parse_size};
 use super::progress::Progress;
-use trailmap::ingest::{Ingest, IngestOptions, IngestReport};
+use trailmap::ingest::{Ingest, IngestOptions, IngestReport, RunEnd};
 use trailmap::warehouse::Warehouse;
 
 /// Options of `trailmap ingest`.
@@ -45,14 +45,35 @@ pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<Outcome> {
     };
     let aws = args.source.source.aws();
     let warehouse = Warehouse::for_ingest(&args.into, &aws).await?;
-    let ingest = Ingest::prepare(&specs, &options, &aws, warehouse).await?;
-    let session = Arc::clone(ingest.session());
-    let progress = Progress::start(&session, quiet);
-    let report = ingest.run().await?;
-    match report.commit {
-        Some(_) => progress.finish(&session),
-        None => progress.clear(),
-    }
+    let mut attempt = 1;
+    let report = loop {
+        let ingest = Ingest::prepare(&specs, &options, &aws, warehouse.clone()).await?;
+        let session = Arc::clone(ingest.session());
+        let progress = Progress::start(&session, quiet);
+        match ingest.run().await? {
+            RunEnd::Done(report) => {
+                match report.commit {
+                    Some(_) => progress.finish(&session),
+                    None => progress.clear(),
+                }
+                break report;
+            }
+            RunEnd::Overtaken if attempt < ATTEMPTS => {
+                progress.clear();
+                if !quiet {
+                    eprintln!(
+                        "trailmap: another ingest committed some of the same objects first; nothing of this run was committed; listing again (attempt {} of {ATTEMPTS})",
+                        attempt + 1
+                    );
+                }
+                attempt += 1;
+            }
+            RunEnd::Overtaken => anyhow::bail!(
+                "warehouse {}: other ingest runs committed objects of this one first, {ATTEMPTS} times in a row; nothing of this run was committed: run it again when they are done",
+                args.into
+            ),
+        }
+    };
     if !quiet {
         print_summary(&report, &args.into);
     }
@@ -63,6 +84,10 @@ pub async fn run(args: IngestArgs, quiet: bool) -> anyhow::Result<Outcome> {
     })
 }
 
+/// Runs of one `ingest` (each listing again) before it gives up to runs that keep committing
+/// the same objects first.
+const ATTEMPTS: usize = 5;
+
 /// Objects changed since ingested that are named one by one.
 const CHANGED_SHOWN: usize = 10;
 
@@ -70,7 +95,7 @@ const CHANGED_SHOWN: usize = 10;
 fn print_summary(report: &IngestReport, into: &str) {
     match report.commit {
         Some(commit) => eprintln!(
-            "trailmap: ingested {} object(s), {} events, into {into}: commit {commit}, {} Parquet file(s) written, {}; {} of {} listed object(s) were in already",
+            "trailmap: ingested {} object(s), {} events, into {into}: Delta version {commit}, {} Parquet file(s) written, {}; {} of {} listed object(s) were in already",
             report.ingested,
             report.events,
             report.files_written,
@@ -89,15 +114,27 @@ fn print_summary(report: &IngestReport, into: &str) {
             report.days_compacted, report.files_replaced
         );
     }
-    if report.leftovers_deleted > 0 {
+    if report.days_repaired > 0 {
         eprintln!(
-            "trailmap: deleted {} file(s) an interrupted run had written but not committed",
-            report.leftovers_deleted
+            "trailmap: rewrote {} day(s) whose calls go through application profiles this run learned",
+            report.days_repaired
+        );
+    }
+    if report.duplicates > 0 {
+        eprintln!(
+            "trailmap: {} listed object(s) were named by more than one source; each was read once",
+            report.duplicates
+        );
+    }
+    if report.concurrent_commits > 0 {
+        eprintln!(
+            "trailmap: {} commit(s) of other runs landed during this one; none held its objects",
+            report.concurrent_commits
         );
     }
     if !report.changed.is_empty() {
         eprintln!(
-            "trailmap: WARNING: {} object(s) changed since they were ingested (not ingested again; the warehouse keeps what was read then):",
+            "trailmap: WARNING: {} object(s) changed since they were ingested (not ingested again; the warehouse keeps what was read then, and lists them in load_errors):",
             report.changed.len()
         );
         for change in report.changed.iter().take(CHANGED_SHOWN) {

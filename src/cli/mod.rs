@@ -12,6 +12,7 @@ mod progress;
 mod query;
 mod report;
 mod shell;
+mod vacuum;
 mod verify;
 
 use std::process::ExitCode;
@@ -130,6 +131,17 @@ pub enum Command {
     ///   trailmap query -s warehouse/ served-regions
     #[command(verbatim_doc_comment)]
     Ingest(ingest::IngestArgs),
+    /// Delete the warehouse's files no recent version reads (Delta VACUUM).
+    ///
+    /// Files replaced by a compaction, and files of runs that never committed, stay on disk
+    /// so that readers of earlier versions keep working; vacuum deletes those older than
+    /// --retain that no version of that window reads.
+    ///
+    /// Examples:
+    ///   trailmap vacuum --into warehouse/
+    ///   trailmap vacuum --into s3://analytics/trail-warehouse --retain 30d --dry-run
+    #[command(verbatim_doc_comment)]
+    Vacuum(vacuum::VacuumArgs),
     /// An interactive SQL prompt over the sources (a raw archive or a warehouse).
     ///
     /// Statements end with `;` and may span lines; a named query runs by its name. \d lists
@@ -244,6 +256,7 @@ pub async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
         Command::Audit(args) => audit::run(args, quiet).await,
         Command::Verify(args) => verify::run(args, quiet).await,
         Command::Ingest(args) => ingest::run(args, quiet).await,
+        Command::Vacuum(args) => vacuum::run(args, quiet).await,
         Command::Shell(args) => shell::run(args, quiet).await,
         Command::Scheduler(args) => cluster::run_scheduler(args).await,
         Command::Executor(args) => cluster::run_executor(args).await,

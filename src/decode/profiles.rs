@@ -87,6 +87,14 @@ pub struct ProfileMap {
     profiles: BTreeMap<String, ApplicationProfile>,
 }
 
+impl FromIterator<ApplicationProfile> for ProfileMap {
+    fn from_iter<I: IntoIterator<Item = ApplicationProfile>>(profiles: I) -> Self {
+        let mut map = ProfileMap::default();
+        profiles.into_iter().for_each(|p| map.insert(p));
+        map
+    }
+}
+
 impl ProfileMap {
     /// The profile with this ARN.
     pub fn get(&self, arn: &str) -> Option<&ApplicationProfile> {

@@ -1,19 +1,20 @@
-//! `trailmap ingest`: raw CloudTrail objects into a Parquet warehouse, incrementally, each
-//! object whole and exactly once ([`crate::warehouse`] documents the layout and the commit
-//! protocol that makes a killed run harmless).
+//! `trailmap ingest`: raw CloudTrail objects into the Delta Lake warehouse, incrementally,
+//! each object whole and exactly once ([`crate::warehouse`] documents the table, its ledger and
+//! the commit protocol that makes a killed or concurrent run harmless).
 //!
 //! A run lists the sources (`--from/--to/--account/--source-region` choose *objects*, by key,
-//! with the delivery margin), leaves out the objects the manifest already holds (by
-//! [`object_identity`]; one whose size or revision changed since is reported, never ingested
-//! twice), reads the rest through the same scan as `trailmap query` (every record of each
-//! object, no row cut), writes one day at a time sorted by `event_time`, and commits.
+//! with the delivery margin), keeps one object per identity ([`object_identity`]) whichever
+//! source names it, leaves out the objects the ledger holds (one whose size or revision
+//! changed since becomes a load error, never a second copy), reads the rest through the same
+//! scan as `trailmap query` (every record of each object, no row cut), writes one day at a time
+//! sorted by `event_time`, and commits.
 //!
 //! Compaction: a day whose files are many and small (more than [`AUTO_COMPACT_FILES`] with
 //! this run's, or any two with `--compact`) is rewritten whole in the same run and commit: its
-//! files and this run's new rows of that day are sorted together into new files, the commit
-//! re-points the day's objects to them and removes the old files, which are deleted after
-//! the commit.
+//! files and this run's new rows of that day are sorted together into new files, and the
+//! commit re-points the day's objects to them and removes the old files (deleted by VACUUM).
 
+mod repair;
 mod sort;
 pub mod writer;
 
@@ -24,17 +25,21 @@ use chrono::NaiveDate;
 use datafusion::prelude::{DataFrame, ParquetReadOptions, SessionContext};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::error::{Error, LoadError, Result};
+use deltalake_core::DeltaTable;
+
+use crate::decode::profiles::{ApplicationProfile, ProfileMap};
+use crate::error::{Error, LoadError, LoadStage, Result};
 use crate::filter::ScanFilter;
 use crate::schema::events_schema;
 use crate::session::{self, TrailSession};
 use crate::source::aws::AwsOptions;
 use crate::source::{self, LogObject, SourceSpec};
 use crate::table::archive::{FileFacts, ReadOptions};
-use crate::warehouse::Warehouse;
+use crate::warehouse::delta::Committed;
 use crate::warehouse::manifest::{
     self, Commit, DataFile, IngestedObject, Manifest, object_identity,
 };
+use crate::warehouse::{NewFile, PendingCommit, Warehouse};
 use writer::{DayWriter, RunWriter, WrittenFile};
 
 /// Default size of the Parquet files a run aims for.
@@ -61,7 +66,7 @@ pub struct IngestOptions {
     pub compact: bool,
 }
 
-/// An object the manifest holds whose size or revision is no longer what was ingested.
+/// An object the ledger holds whose size or revision is no longer what was ingested.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangedObject {
     /// The object as listed now.
@@ -72,13 +77,34 @@ pub struct ChangedObject {
     pub listed: (u64, Option<String>),
 }
 
+impl ChangedObject {
+    /// The load error readers of the warehouse are shown for it.
+    pub fn load_error(&self) -> LoadError {
+        let revision = |r: &Option<String>| r.clone().unwrap_or_else(|| "unknown".into());
+        LoadError::new(
+            self.log_file.clone(),
+            LoadStage::Changed,
+            format!(
+                "changed since it was ingested (size {} -> {}, revision {} -> {}): the warehouse \
+                 holds the events read then; ingest into a new warehouse to read it again",
+                self.ingested.0,
+                self.listed.0,
+                revision(&self.ingested.1),
+                revision(&self.listed.1)
+            ),
+        )
+    }
+}
+
 /// What a run did.
 #[derive(Debug, Clone, Default)]
 pub struct IngestReport {
-    /// The commit made (`None`: nothing new to ingest).
+    /// The table version committed (`None`: nothing new to commit).
     pub commit: Option<u64>,
     /// Objects listed (after pruning by key).
     pub listed: usize,
+    /// Objects named twice by the sources (the same identity), read once.
+    pub duplicates: usize,
     /// Objects the warehouse held already.
     pub already_in: usize,
     /// Objects ingested by this run.
@@ -89,22 +115,36 @@ pub struct IngestReport {
     pub files_written: usize,
     /// Their size in bytes.
     pub bytes_written: u64,
-    /// Objects changed since they were ingested (not ingested again).
+    /// Objects changed since they were ingested (not ingested again; load errors).
     pub changed: Vec<ChangedObject>,
     /// What could not be read by this run (objects, and folders that could not be listed);
     /// objects among them are retried by the next run.
     pub load_errors: Vec<LoadError>,
-    /// Files of runs that died before committing, deleted.
-    pub leftovers_deleted: usize,
     /// Days whose files were compacted.
     pub days_compacted: usize,
-    /// Parquet files the compaction replaced (deleted after the commit).
+    /// Parquet files the compaction replaced (deleted by VACUUM).
     pub files_replaced: usize,
+    /// Days rewritten because this run learned profiles their rows call.
+    pub days_repaired: usize,
+    /// Commits other runs made while this one ran, which it committed after.
+    pub concurrent_commits: u64,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum RunEnd {
+    /// Committed (or had nothing to commit).
+    Done(IngestReport),
+    /// Another run committed some of this run's objects (or rewrote a day it compacts) first:
+    /// nothing of this run was committed. Prepare a new run: it leaves those objects out.
+    Overtaken,
 }
 
 /// A run, listed and ready to read.
 pub struct Ingest {
     warehouse: Warehouse,
+    /// The table as read (the version this run commits after).
+    table: DeltaTable,
     manifest: Manifest,
     session: Arc<TrailSession>,
     new_objects: Vec<Arc<LogObject>>,
@@ -112,13 +152,17 @@ pub struct Ingest {
     compact: BTreeMap<Option<NaiveDate>, Vec<DataFile>>,
     /// Folders this run could not list.
     listing_errors: Vec<LoadError>,
+    /// Every object this run listed, by identity (what clears earlier errors of them).
+    listed: BTreeSet<String>,
+    /// Whether `--profiles` names profiles the warehouse does not know yet.
+    given_new_profiles: bool,
     report: IngestReport,
     target_file_bytes: u64,
 }
 
 impl Ingest {
-    /// Reads the manifest, lists the sources and opens a session over the objects the
-    /// warehouse does not hold yet.
+    /// Reads the table and its ledger (creating the table if there is none), lists the
+    /// sources and opens a session over the objects the warehouse does not hold yet.
     pub async fn prepare(
         sources: &[SourceSpec],
         options: &IngestOptions,
@@ -127,7 +171,8 @@ impl Ingest {
     ) -> Result<Ingest> {
         let filter = &options.read.filter;
         filter.validate()?;
-        let manifest = warehouse.manifest().await?;
+        let table = warehouse.table_or_create().await?;
+        let manifest = warehouse.manifest_of(&table).await?;
         let keys = session::key_predicate(filter, None, &SessionContext::new().state())?;
         let mut listing = source::list(sources, keys.as_ref(), aws).await?;
         let mut report = IngestReport {
@@ -135,11 +180,22 @@ impl Ingest {
             ..IngestReport::default()
         };
         let mut new_objects = Vec::new();
+        let mut listed: BTreeMap<String, Arc<LogObject>> = BTreeMap::new();
         for object in std::mem::take(&mut listing.objects) {
-            match manifest
-                .objects
-                .get(&object_identity(&object.context.log_file))
-            {
+            let identity = object_identity(&object.context.log_file);
+            if let Some(first) = listed.get(&identity) {
+                report.duplicates += 1;
+                if first.size != object.size {
+                    report.changed.push(ChangedObject {
+                        log_file: object.context.log_file.clone(),
+                        ingested: (first.size, first.revision.clone()),
+                        listed: (object.size, object.revision.clone()),
+                    });
+                }
+                continue;
+            }
+            listed.insert(identity.clone(), Arc::clone(&object));
+            match manifest.objects.get(&identity) {
                 None => new_objects.push(object),
                 Some(ingested) => match changed(ingested, &object) {
                     Some(change) => report.changed.push(change),
@@ -149,6 +205,11 @@ impl Ingest {
         }
         listing.objects = new_objects.clone();
         let listing_errors = listing.errors.clone();
+        let given_new_profiles = options
+            .read
+            .profiles
+            .iter()
+            .any(|p| manifest.profiles.get(&p.arn).is_none());
         let mut profiles = options.read.profiles.clone();
         profiles.extend(manifest.profiles.clone());
         let read = ReadOptions {
@@ -178,11 +239,14 @@ impl Ingest {
         let compact = days_to_compact(&manifest, &new_days, options);
         Ok(Ingest {
             warehouse,
+            table,
             manifest,
             session,
             new_objects,
             compact,
             listing_errors,
+            listed: listed.into_keys().collect(),
+            given_new_profiles,
             report,
             target_file_bytes: options.target_file_bytes,
         })
@@ -193,18 +257,20 @@ impl Ingest {
         &self.session
     }
 
-    /// Deletes what a dead run left, reads and writes the new objects (compacting the days
-    /// that need it), commits, then deletes the files the compaction replaced.
-    pub async fn run(mut self) -> Result<IngestReport> {
-        self.report.leftovers_deleted = self.delete_leftovers().await?;
-        // A run with nothing to write still commits when what could not be listed changed, so
-        // that readers of the warehouse are told.
-        let listing_unchanged = self.listing_errors == self.manifest.listing_errors;
-        if self.new_objects.is_empty() && self.compact.is_empty() && listing_unchanged {
+    /// Reads and writes the new objects (compacting the days that need it) and commits.
+    pub async fn run(mut self) -> Result<RunEnd> {
+        let changed_errors: Vec<LoadError> =
+            self.report.changed.iter().map(ChangedObject::load_error).collect();
+        let unchanged = self.listing_errors_after(&self.manifest) == self.manifest.listing_errors
+            && self.load_errors_after(&self.manifest, &[], &changed_errors)
+                == self.manifest.load_errors;
+        let nothing_to_write =
+            self.new_objects.is_empty() && self.compact.is_empty() && !self.given_new_profiles;
+        if nothing_to_write && unchanged {
             self.report.load_errors = self.session.load_errors();
-            return Ok(self.report);
+            self.report.load_errors.extend(changed_errors);
+            return Ok(RunEnd::Done(self.report));
         }
-        let number = self.manifest.last_commit + 1;
         let new_days: BTreeSet<Option<NaiveDate>> =
             self.new_objects.iter().map(|o| o.key().date).collect();
         let days: BTreeSet<Option<NaiveDate>> = new_days
@@ -212,72 +278,139 @@ impl Ingest {
             .copied()
             .chain(self.compact.keys().copied())
             .collect();
-        let run = RunWriter::new(self.warehouse.clone(), number, self.target_file_bytes);
-        let mut by_day = self.write_days(&run, days, &new_days).await?;
+        let run = RunWriter::new(self.warehouse.clone(), self.target_file_bytes);
+        let mut by_day = self.write_days(&run, days, &new_days, None).await?;
         let redo = self.days_resolved_too_early().await?;
         if !redo.is_empty() {
             tracing::info!(
                 days = redo.len(),
                 "writing again the days whose rows call profiles found after they were written"
             );
-            for stale in redo.iter().filter_map(|day| by_day.remove(day)).flatten() {
-                self.warehouse.delete(&stale.file.path).await?;
+            // The files written first are committed by no one: VACUUM deletes them.
+            for day in &redo {
+                by_day.remove(day);
             }
-            by_day.extend(self.write_days(&run, redo, &new_days).await?);
+            by_day.extend(self.write_days(&run, redo, &new_days, None).await?);
+        }
+        let profiles = self.profiles_found().await?;
+        let known = Arc::new(ProfileMap::from_iter(profiles.iter().cloned()));
+        let repair = self.days_to_repair(&known).await?;
+        let mut repaired_only = 0;
+        if !repair.is_empty() {
+            tracing::info!(
+                days = repair.len(),
+                "rewriting the days whose rows call profiles this run learned"
+            );
+            for day in &repair {
+                by_day.remove(day);
+                if !self.compact.contains_key(day) {
+                    self.compact.insert(*day, self.files_of_day(*day));
+                    repaired_only += 1;
+                }
+            }
+            self.report.days_repaired = repair.len();
+            by_day.extend(self.write_days(&run, repair, &new_days, Some(&known)).await?);
         }
         let written: Vec<WrittenFile> = by_day.into_values().flatten().collect();
-        let commit = self.commit_of(number, &written).await?;
-        let added: Vec<String> = commit.added_files.iter().map(|f| f.path.clone()).collect();
+        let added: Vec<String> = written.iter().map(|w| w.file.path.clone()).collect();
+        crate::failpoint::hit("files-written");
         self.warehouse.make_durable(&added).await?;
-        self.warehouse.commit(&commit).await?;
-        for replaced in &commit.removed_files {
-            // A file left here is deleted by the next run, as no commit names it any more.
-            if let Err(e) = self.warehouse.delete(replaced).await {
-                tracing::warn!("{e}");
+        crate::failpoint::hit("files-durable");
+        let (objects, failed) = self.objects_of(&written).await?;
+        loop {
+            let pending = self.pending_commit(&written, &objects, &failed, &changed_errors, &profiles);
+            let read_version = self.manifest.version.unwrap_or(0);
+            match self
+                .warehouse
+                .commit(&self.table, &pending, self.target_file_bytes)
+                .await?
+            {
+                Committed::Version(version) => {
+                    crate::failpoint::hit("committed");
+                    self.report.commit = Some(version);
+                    self.report.concurrent_commits += version - read_version - 1;
+                    break;
+                }
+                Committed::Moved => {
+                    let table = self.warehouse.table(None).await?.ok_or_else(|| {
+                        self.warehouse_error("its Delta log went away during the run")
+                    })?;
+                    let latest = self.warehouse.manifest_of(&table).await?;
+                    if self.overtaken_by(&latest, &pending) {
+                        tracing::info!(
+                            "another run committed objects of this run first; starting again"
+                        );
+                        return Ok(RunEnd::Overtaken);
+                    }
+                    self.table = table;
+                    self.manifest = latest;
+                }
             }
         }
-        let new_identities: BTreeSet<String> = self
-            .new_objects
+        self.report.ingested = self.new_objects.len() - failed.len();
+        self.report.events = objects
             .iter()
-            .map(|o| object_identity(&o.context.log_file))
-            .collect();
-        self.report.commit = Some(number);
-        self.report.ingested = commit
-            .objects
-            .iter()
-            .filter(|o| new_identities.contains(&o.identity()))
-            .count();
-        self.report.events = commit
-            .objects
-            .iter()
-            .filter(|o| new_identities.contains(&o.identity()))
+            .filter(|o| self.is_new(o))
             .map(|o| o.events)
             .sum();
         self.report.files_written = written.len();
-        self.report.bytes_written = commit.added_files.iter().map(|f| f.bytes).sum();
-        self.report.days_compacted = self.compact.len();
-        self.report.files_replaced = commit.removed_files.len();
+        self.report.bytes_written = written.iter().map(|w| w.file.bytes).sum();
+        self.report.days_compacted = self.compact.len() - repaired_only;
+        self.report.files_replaced = self.compact.values().map(Vec::len).sum();
         self.report.load_errors = self.session.load_errors();
-        Ok(self.report)
+        self.report.load_errors.extend(changed_errors);
+        Ok(RunEnd::Done(self.report))
+    }
+
+    fn warehouse_error(&self, reason: &str) -> Error {
+        Error::Warehouse {
+            location: self.warehouse.location().to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn is_new(&self, object: &IngestedObject) -> bool {
+        let identity = object.identity();
+        self.new_objects
+            .iter()
+            .any(|o| object_identity(&o.context.log_file) == identity)
+    }
+
+    /// Whether commits made since this run read the table took what this run commits: one
+    /// of its new objects, or a file it replaces.
+    fn overtaken_by(&self, latest: &Manifest, pending: &PendingCommit) -> bool {
+        let taken = self
+            .new_objects
+            .iter()
+            .any(|o| latest.objects.contains_key(&object_identity(&o.context.log_file)));
+        let gone = pending
+            .removed
+            .iter()
+            .any(|f| !latest.files.contains_key(&f.path));
+        taken || gone
     }
 
     /// Writes `days` (this run's objects of those in `new_days`, and the days compacted); the
     /// files written, by day.
     /// Days are written by tasks of their own, a few at a time: one day's Parquet encoding
     /// runs while the next day's files are decoded.
+    /// With `resolve`, rows written earlier without their application profile are resolved
+    /// through it ([`repair::resolve_written`]).
     async fn write_days(
         &self,
         run: &RunWriter,
         days: BTreeSet<Option<NaiveDate>>,
         new_days: &BTreeSet<Option<NaiveDate>>,
+        resolve: Option<&Arc<ProfileMap>>,
     ) -> Result<BTreeMap<Option<NaiveDate>, Vec<WrittenFile>>> {
         let on_cluster = self.session.cluster().is_some();
         let mut writing = Vec::new();
         for day in days {
             let rows = self.day_rows(day, new_days.contains(&day)).await?;
             let writer = run.day(day);
+            let resolve = resolve.cloned();
             writing.push(async move {
-                let joined = tokio::spawn(write_day(rows, on_cluster, writer)).await;
+                let joined = tokio::spawn(write_day(rows, on_cluster, writer, resolve)).await;
                 let files = joined
                     .map_err(|e| Error::Internal(format!("a day's writer stopped: {e}")))??;
                 Ok::<_, Error>((day, files))
@@ -293,11 +426,37 @@ impl Ingest {
     /// turned out to create (in a file read later, outside the account and Region its ARN
     /// names): those days are written again, now that every profile is known.
     async fn days_resolved_too_early(&self) -> Result<BTreeSet<Option<NaiveDate>>> {
-        let archive = self
-            .session
-            .archive()
-            .ok_or_else(|| Error::Internal("ingest session reads no raw archive".into()))?;
+        let archive = self.archive()?;
         Ok(archive.resolved_too_early(&*archive.application_profiles().await))
+    }
+
+    fn archive(&self) -> Result<&Arc<crate::table::archive::Archive>> {
+        self.session
+            .archive()
+            .ok_or_else(|| Error::Internal("ingest session reads no raw archive".into()))
+    }
+
+    /// The days already in the warehouse (before this run) holding rows that call a profile
+    /// of `known` unresolved.
+    async fn days_to_repair(&self, known: &ProfileMap) -> Result<BTreeSet<Option<NaiveDate>>> {
+        let urls = self
+            .manifest
+            .files
+            .values()
+            .map(|f| self.warehouse.url_of(&f.path))
+            .collect();
+        repair::days_to_repair(self.session.context(), urls, known).await
+    }
+
+    /// The warehouse's files of `day` before this run.
+    fn files_of_day(&self, day: Option<NaiveDate>) -> Vec<DataFile> {
+        let day = day.map(|d| d.format("%Y-%m-%d").to_string());
+        self.manifest
+            .files
+            .values()
+            .filter(|f| f.log_date == day)
+            .cloned()
+            .collect()
     }
 
     /// One day's rows: the new objects' (when `has_new`) and, when the day is compacted, those
@@ -326,26 +485,13 @@ impl Ingest {
         rows.ok_or_else(|| Error::Internal("a day with nothing to write".into()))
     }
 
-    /// Deletes Parquet files no commit names: what runs that died before committing wrote.
-    async fn delete_leftovers(&self) -> Result<usize> {
-        let mut deleted = 0;
-        for file in self.warehouse.stored_data_files().await? {
-            if !self.manifest.files.contains_key(&file) {
-                tracing::info!(file, "deleting a file of a run that did not commit");
-                self.warehouse.delete(&file).await?;
-                deleted += 1;
-            }
-        }
-        Ok(deleted)
-    }
-
-    /// The commit of this run: its files, its objects (each checked to have put exactly its
-    /// records into the files), the load errors and the profiles it found.
-    async fn commit_of(&self, number: u64, written: &[WrittenFile]) -> Result<Commit> {
-        let archive = self
-            .session
-            .archive()
-            .ok_or_else(|| Error::Internal("ingest session reads no raw archive".into()))?;
+    /// The ledger's entries for what `written` holds: this run's objects (each checked to
+    /// have put exactly its records into the files) and the compacted days' objects
+    /// re-pointed to their new files; and the load errors of the objects that failed.
+    async fn objects_of(
+        &self,
+        written: &[WrittenFile],
+    ) -> Result<(Vec<IngestedObject>, Vec<LoadError>)> {
         let outcomes = self.session.file_outcomes().await?;
         let mut placed: BTreeMap<&str, (u64, Vec<String>)> = BTreeMap::new();
         for file in written {
@@ -399,54 +545,115 @@ impl Ingest {
                 "rows of {log_file}, which was neither listed for ingest nor compacted, were written"
             )));
         }
-        let retried: BTreeSet<String> = self
-            .new_objects
-            .iter()
-            .map(|o| object_identity(&o.context.log_file))
-            .collect();
-        let mut load_errors: Vec<LoadError> = self
-            .manifest
+        Ok((objects, failed))
+    }
+
+    /// Every application profile known after this run: `--profiles`, the ledger's, and those
+    /// the run's events created.
+    async fn profiles_found(&self) -> Result<Vec<ApplicationProfile>> {
+        Ok(self.archive()?.application_profiles().await.iter().cloned().collect())
+    }
+
+    /// The load errors after this run: earlier ones of objects this run did not list again,
+    /// then this run's failures and changed objects.
+    fn load_errors_after(
+        &self,
+        manifest: &Manifest,
+        failed: &[LoadError],
+        changed: &[LoadError],
+    ) -> Vec<LoadError> {
+        let mut errors: Vec<LoadError> = manifest
             .load_errors
             .iter()
-            .filter(|e| !retried.contains(&object_identity(&e.log_file)))
-            .cloned()
+            .filter(|e| !self.listed.contains(&object_identity(&e.log_file)))
             .chain(failed)
-            .collect();
-        load_errors.sort();
-        let profiles = archive
-            .application_profiles()
-            .await
-            .iter()
-            .filter(|p| self.manifest.profiles.get(&p.arn).is_none())
+            .chain(changed)
             .cloned()
             .collect();
-        let mut commit = Commit {
+        errors.sort();
+        errors.dedup();
+        errors
+    }
+
+    /// The folders that could not be listed after this run: this run's, and earlier ones it
+    /// did not list again. A folder counts as listed again when the run found objects in it
+    /// and had no error of it (a folder listed empty stays reported: its objects may be gone).
+    fn listing_errors_after(&self, manifest: &Manifest) -> Vec<LoadError> {
+        let listed_in = |folder: &str| {
+            self.new_objects
+                .iter()
+                .map(|o| o.context.log_file.as_str())
+                .chain(manifest.objects.values().map(|o| o.log_file.as_str()))
+                .any(|f| f.starts_with(folder) && self.listed.contains(&object_identity(f)))
+        };
+        let mut errors: Vec<LoadError> = manifest
+            .listing_errors
+            .iter()
+            .filter(|e| {
+                !listed_in(&e.log_file) || self.listing_errors.iter().any(|n| n.log_file == e.log_file)
+            })
+            .chain(&self.listing_errors)
+            .cloned()
+            .collect();
+        errors.sort();
+        errors.dedup();
+        errors
+    }
+
+    /// The commit of this run over the table as last read: its files and the ledger entry.
+    fn pending_commit(
+        &self,
+        written: &[WrittenFile],
+        objects: &[IngestedObject],
+        failed: &[LoadError],
+        changed: &[LoadError],
+        profiles: &[ApplicationProfile],
+    ) -> PendingCommit {
+        let mut ledger = Commit {
             format: manifest::FORMAT,
-            number,
             committed_at: chrono::Utc::now().to_rfc3339(),
             writer: format!("trailmap {}", env!("CARGO_PKG_VERSION")),
-            added_files: written.iter().map(|w| w.file.clone()).collect(),
-            removed_files: replaced.into_iter().map(str::to_owned).collect(),
-            objects,
-            load_errors,
-            listing_errors: self.listing_errors.clone(),
-            profiles,
+            objects: objects.to_vec(),
+            load_errors: self.load_errors_after(&self.manifest, failed, changed),
+            listing_errors: self.listing_errors_after(&self.manifest),
+            profiles: {
+                let mut known = self.manifest.profiles.clone();
+                profiles.iter().cloned().for_each(|p| known.insert(p));
+                known.iter().cloned().collect()
+            },
             totals: None,
         };
-        commit.totals = Some(self.manifest.totals_after(&commit));
-        Ok(commit)
+        ledger.totals = Some(self.manifest.totals_after(&ledger));
+        PendingCommit {
+            added: written
+                .iter()
+                .map(|w| NewFile {
+                    file: w.file.clone(),
+                    stats: w.stats,
+                })
+                .collect(),
+            removed: self.compact.values().flatten().cloned().collect(),
+            appends: !self.new_objects.is_empty(),
+            ledger,
+        }
     }
 }
 
-/// Writes one day's rows in `event_time` order; returns the files written.
+/// Writes one day's rows in `event_time` order (rows written earlier unresolved resolved
+/// through `resolve`, if given); returns the files written.
 async fn write_day(
     rows: DataFrame,
     on_cluster: bool,
     mut writer: DayWriter,
+    resolve: Option<Arc<ProfileMap>>,
 ) -> Result<Vec<WrittenFile>> {
     let mut rows = sort::by_event_time(rows, on_cluster).await?;
     while let Some(batch) = rows.next().await {
-        writer.write(&batch?).await?;
+        let batch = batch?;
+        match &resolve {
+            Some(profiles) => writer.write(&repair::resolve_written(&batch, profiles)?).await?,
+            None => writer.write(&batch).await?,
+        }
     }
     writer.finish().await
 }

@@ -2,7 +2,7 @@
 //! target size, counting the rows each source object put into each file.
 
 use chrono::NaiveDate;
-use datafusion::arrow::array::{Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::metadata::SortingColumn;
@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::error::{Error, Result};
 use crate::schema::{Column, events_schema};
+use crate::warehouse::delta::FileStats;
 use crate::warehouse::manifest::DataFile;
 use crate::warehouse::{EVENTS_DIR, Warehouse};
 
@@ -30,8 +31,10 @@ const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 /// A Parquet file written by a run, and the rows each source object put into it.
 #[derive(Debug, Clone)]
 pub struct WrittenFile {
-    /// The manifest's entry for it.
+    /// The file.
     pub file: DataFile,
+    /// What its Delta `add` action says of it.
+    pub stats: FileStats,
     /// Rows by `log_file`.
     pub rows_by_object: BTreeMap<String, u64>,
 }
@@ -40,7 +43,7 @@ pub struct WrittenFile {
 struct OpenFile {
     relative: String,
     writer: AsyncArrowWriter<BufWriter>,
-    rows: u64,
+    stats: FileStats,
     rows_by_object: BTreeMap<String, u64>,
 }
 
@@ -102,20 +105,21 @@ const FEW_VALUES: &[Column] = &[
     Column::LogDate,
 ];
 
-/// What every file of one run shares: where, the commit number, the target size, the Parquet
-/// settings and the file numbering. Each day is written by its own [`DayWriter`].
+/// What every file of one run shares: where, the run's id (in every file name, so that no
+/// two runs, even at once, name a file alike), the target size, the Parquet settings and the
+/// file numbering. Each day is written by its own [`DayWriter`].
 #[derive(Clone)]
 pub struct RunWriter {
     warehouse: Warehouse,
-    commit: u64,
+    run_id: String,
     target_bytes: u64,
     properties: WriterProperties,
     next_number: Arc<AtomicU32>,
 }
 
 impl RunWriter {
-    /// The writer of commit `commit`'s files into `warehouse`, each about `target_bytes`.
-    pub fn new(warehouse: Warehouse, commit: u64, target_bytes: u64) -> Self {
+    /// The writer of a run's files into `warehouse`, each about `target_bytes`.
+    pub fn new(warehouse: Warehouse, target_bytes: u64) -> Self {
         let event_time = Column::ALL
             .iter()
             .position(|c| *c == Column::EventTime)
@@ -151,7 +155,7 @@ impl RunWriter {
         }
         RunWriter {
             warehouse,
-            commit,
+            run_id: uuid::Uuid::new_v4().simple().to_string(),
             target_bytes,
             properties: builder.build(),
             next_number: Arc::new(AtomicU32::new(1)),
@@ -192,7 +196,7 @@ impl DayWriter {
             .write(batch)
             .await
             .map_err(|e| write_error(&self.run.warehouse, &open.relative, e))?;
-        open.rows += batch.num_rows() as u64;
+        add_stats(batch, &mut open.stats)?;
         count_rows_by_object(batch, &mut open.rows_by_object)?;
         let size = open.writer.bytes_written() + open.writer.in_progress_size();
         if size as u64 >= self.run.target_bytes {
@@ -214,8 +218,8 @@ impl DayWriter {
         };
         let number = self.run.next_number.fetch_add(1, Ordering::Relaxed);
         let relative = format!(
-            "{EVENTS_DIR}/log_date={folder}/part-{:020}-{number:05}.parquet",
-            self.run.commit
+            "{EVENTS_DIR}/log_date={folder}/part-{}-{number:05}.parquet",
+            self.run.run_id
         );
         let warehouse = &self.run.warehouse;
         let target = BufWriter::new(warehouse.store(), warehouse.path(&relative));
@@ -225,7 +229,7 @@ impl DayWriter {
         Ok(OpenFile {
             relative,
             writer,
-            rows: 0,
+            stats: FileStats::default(),
             rows_by_object: BTreeMap::new(),
         })
     }
@@ -237,7 +241,7 @@ impl DayWriter {
         let OpenFile {
             relative,
             mut writer,
-            rows,
+            stats,
             rows_by_object,
         } = open;
         writer
@@ -249,13 +253,31 @@ impl DayWriter {
             file: DataFile {
                 path: relative,
                 bytes,
-                rows,
+                rows: Some(stats.rows),
                 log_date: self.log_date.map(|d| d.format("%Y-%m-%d").to_string()),
             },
+            stats,
             rows_by_object,
         });
         Ok(())
     }
+}
+
+/// Adds `batch` to a file's statistics: rows, `event_time` bounds and nulls.
+fn add_stats(batch: &RecordBatch, stats: &mut FileStats) -> Result<()> {
+    let times = batch
+        .column_by_name(Column::EventTime.name())
+        .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
+        .ok_or_else(|| Error::Internal("ingest batch without a timestamp event_time column".into()))?;
+    stats.rows += batch.num_rows() as u64;
+    stats.null_times += times.null_count() as u64;
+    let bounds = datafusion::arrow::compute::min(times).zip(datafusion::arrow::compute::max(times));
+    stats.event_time = match (stats.event_time, bounds) {
+        (Some((lo, hi)), Some((min, max))) => Some((lo.min(min), hi.max(max))),
+        (known, None) => known,
+        (None, new) => new,
+    };
+    Ok(())
 }
 
 /// Adds the rows of `batch` to the count of each `log_file`.

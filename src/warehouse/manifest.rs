@@ -1,11 +1,15 @@
-//! The warehouse's manifest: a log of numbered commits, each saying what one run of
-//! `trailmap ingest` (or a compaction) changed. The state of the warehouse is every commit
-//! applied in order ([`Manifest::apply`]).
+//! The warehouse's ledger of ingested objects, and the manifest: the table's files (from the
+//! Delta snapshot) with the ledger as of the same version.
 //!
-//! Most of a commit is its objects (one entry per source object, thousands a day). A reader
-//! needs them only to cut coverage by key (`--from/--to/--account/--source-region`): each
-//! commit also carries the [`ObjectTotals`] of the warehouse as it leaves it, so a reader
-//! without that cut reads the commits as [`Commit<Skipped>`] and never builds an object.
+//! Each commit trailmap makes carries a ledger entry ([`Commit`]) in its Delta `commitInfo`,
+//! in the same atomic write as the files it adds: the objects it ingested, and the state of
+//! what could not be read as it leaves it. The ledger is every entry applied in version order
+//! ([`Manifest::apply`]); commits of other writers carry none and change no ledger.
+//!
+//! Most of an entry is its objects (one per source object, thousands a day). A reader needs
+//! them only to cut coverage by key (`--from/--to/--account/--source-region`): each entry also
+//! carries the [`ObjectTotals`] of the warehouse as it leaves it, so a reader without that cut
+//! reads only the last entry, as [`Commit<Skipped>`], and never builds an object.
 
 use std::collections::BTreeMap;
 
@@ -16,49 +20,41 @@ use crate::decode::profiles::{ApplicationProfile, ProfileMap};
 use crate::error::LoadError;
 use crate::layout::key::{is_account_id, is_region_code};
 
-/// Version of the commit format this trailmap writes; a commit of a newer format is refused,
-/// and so is one of an older format that added data files: they lack the `events` columns
-/// added since (format 2: `surface`, `served_outside_aws`), which a reader would see as NULL.
-pub const FORMAT: u32 = 2;
+/// Version of the ledger format this trailmap writes (3: the first in a Delta table); an entry
+/// of a newer format is refused.
+pub const FORMAT: u32 = 3;
 
 /// An object entry read past without building it ([`Commit<Skipped>`]).
 pub type Skipped = IgnoredAny;
 
-/// One commit: what one run changed. `O` is how its objects are read: [`IngestedObject`], or
-/// [`Skipped`] by readers that need only the [`ObjectTotals`].
+/// One ledger entry: what one run changed, beside the files its Delta commit adds and
+/// removes. `O` is how its objects are read: [`IngestedObject`], or [`Skipped`] by readers that
+/// need only the [`ObjectTotals`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Commit<O = IngestedObject> {
-    /// Commit format ([`FORMAT`]).
+    /// Ledger format ([`FORMAT`]).
     pub format: u32,
-    /// Its number: 1 for the first commit, then one more each time.
-    pub number: u64,
     /// When it was committed (RFC 3339).
     pub committed_at: String,
     /// The program that wrote it (`trailmap 0.1.0`).
     pub writer: String,
-    /// Parquet files written by the run.
-    #[serde(default)]
-    pub added_files: Vec<DataFile>,
-    /// Parquet files no longer part of the warehouse (replaced by a compaction); deleted after
-    /// the commit.
-    #[serde(default)]
-    pub removed_files: Vec<String>,
-    /// Source objects ingested, or re-pointed to new files by a compaction.
+    /// Source objects ingested, or re-pointed to new files by a compaction or a repair.
     #[serde(default)]
     pub objects: Vec<O>,
     /// What every object of the warehouse adds up to once this commit is applied (commits
     /// written before trailmap kept totals have none: readers then add up the objects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totals: Option<ObjectTotals>,
-    /// Every object that could not be read, as of this commit: replaces the previous set.
+    /// Every object that could not be read, or changed since it was ingested, as of this
+    /// commit: replaces the previous set.
     #[serde(default)]
     pub load_errors: Vec<LoadError>,
-    /// Folders the run could not list (their objects may be missing): replaces the previous
-    /// set, since each run lists its sources again.
+    /// Folders that could not be listed (their objects may be missing), as of this commit:
+    /// replaces the previous set. A folder stays in it until a run lists it.
     #[serde(default)]
     pub listing_errors: Vec<LoadError>,
-    /// Application inference profiles found by the run (`--profiles` and the
-    /// `CreateInferenceProfile` events it read).
+    /// Every application inference profile known, as of this commit (`--profiles` and the
+    /// `CreateInferenceProfile` events read): replaces the previous set.
     #[serde(default)]
     pub profiles: Vec<ApplicationProfile>,
 }
@@ -70,8 +66,8 @@ pub struct DataFile {
     pub path: String,
     /// Size in bytes.
     pub bytes: u64,
-    /// Rows (events).
-    pub rows: u64,
+    /// Rows (events), when the table's log says (`numRecords`).
+    pub rows: Option<u64>,
     /// The `log_date` of every row (`None`: files outside the CloudTrail key layout).
     pub log_date: Option<String>,
 }
@@ -190,76 +186,66 @@ fn is_cloudtrail_file_name(name: &str) -> bool {
         && !unique.is_empty()
 }
 
-/// The warehouse's state: every commit applied in order.
+/// The warehouse's state at one version: the table's files and the ledger.
 #[derive(Debug, Clone, Default)]
 pub struct Manifest {
-    /// Number of the last commit (0: none yet).
-    pub last_commit: u64,
-    /// The Parquet files of `events`, by path.
+    /// The table version read (`None`: no table yet).
+    pub version: Option<u64>,
+    /// The Parquet files of `events`, by path (the Delta snapshot's).
     pub files: BTreeMap<String, DataFile>,
-    /// Ingested objects, by [`object_identity`] (empty when the commits were read as
+    /// Ingested objects, by [`object_identity`] (empty when the ledger was read as
     /// [`Commit<Skipped>`]: see [`Manifest::objects_read`]).
     pub objects: BTreeMap<String, IngestedObject>,
     /// Whether `objects` holds every ingested object.
     pub objects_read: bool,
-    /// The last commit's totals of every object, if it has them.
+    /// Whether any ledger entry was applied.
+    pub has_ledger: bool,
+    /// The last entry's totals of every object, if it has them.
     pub last_totals: Option<ObjectTotals>,
-    /// Objects that could not be read (retried by the next run).
+    /// Objects that could not be read (retried by the next run), or changed since ingested.
     pub load_errors: Vec<LoadError>,
-    /// Folders the last run could not list.
+    /// Folders that could not be listed.
     pub listing_errors: Vec<LoadError>,
     /// Application inference profiles.
     pub profiles: ProfileMap,
 }
 
 impl Manifest {
-    /// An empty warehouse's manifest; `objects_read` says whether its commits will be
-    /// applied with their objects.
-    pub fn new(objects_read: bool) -> Self {
+    /// The manifest of the table version `version` with files `files`, before any ledger
+    /// entry is applied; `objects_read` says whether entries will be applied with their objects.
+    pub fn new(version: Option<u64>, files: BTreeMap<String, DataFile>, objects_read: bool) -> Self {
         Manifest {
+            version,
+            files,
             objects_read,
             ..Manifest::default()
         }
     }
 
-    /// Applies the next commit. Refuses one of a newer format or out of sequence.
-    pub fn apply<O: ObjectEntry>(&mut self, commit: Commit<O>) -> Result<(), String> {
-        if commit.format > FORMAT {
+    /// Applies the next ledger entry (of a later version than those applied). Refuses one of a
+    /// newer or an older format.
+    pub fn apply<O: ObjectEntry>(&mut self, version: u64, commit: Commit<O>) -> Result<(), String> {
+        if commit.format != FORMAT {
+            let what = match commit.format > FORMAT {
+                true => "newer than this trailmap reads: upgrade trailmap",
+                false => "older than this trailmap reads: ingest the sources again into a new warehouse",
+            };
             return Err(format!(
-                "commit {} has format {}, newer than this trailmap reads ({FORMAT}): upgrade trailmap",
-                commit.number, commit.format
+                "commit {version} has ledger format {}, {what}",
+                commit.format
             ));
-        }
-        if commit.format < FORMAT && !commit.added_files.is_empty() {
-            return Err(format!(
-                "commit {} was written by an earlier trailmap (format {}): its Parquet files lack \
-                 columns added since (surface, served_outside_aws), which would read as NULL; \
-                 ingest the sources again into a new warehouse",
-                commit.number, commit.format
-            ));
-        }
-        if commit.number != self.last_commit + 1 {
-            return Err(format!(
-                "commit {} follows commit {}: the manifest is not a sequence",
-                commit.number, self.last_commit
-            ));
-        }
-        for removed in &commit.removed_files {
-            self.files.remove(removed);
-        }
-        for file in commit.added_files {
-            self.files.insert(file.path.clone(), file);
         }
         for object in commit.objects {
             object.apply_to(&mut self.objects);
         }
+        self.has_ledger = true;
         self.last_totals = commit.totals;
         self.load_errors = commit.load_errors;
         self.listing_errors = commit.listing_errors;
+        self.profiles = ProfileMap::default();
         for profile in commit.profiles {
             self.profiles.insert(profile);
         }
-        self.last_commit = commit.number;
         Ok(())
     }
 
@@ -293,11 +279,6 @@ impl Manifest {
         ObjectTotals::of(kept.chain(named.values().copied()))
     }
 
-    /// Events in the warehouse.
-    pub fn events(&self) -> u64 {
-        self.files.values().map(|f| f.rows).sum()
-    }
-
     /// The ingested objects of each data file.
     pub fn objects_by_file(&self) -> BTreeMap<&str, Vec<&IngestedObject>> {
         let mut by_file: BTreeMap<&str, Vec<&IngestedObject>> = BTreeMap::new();
@@ -327,15 +308,6 @@ mod tests {
         }
     }
 
-    fn file(path: &str, rows: u64) -> DataFile {
-        DataFile {
-            path: path.into(),
-            bytes: 1000,
-            rows,
-            log_date: Some("2025-03-01".into()),
-        }
-    }
-
     const KEY: &str = "AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/01/111122223333_CloudTrail_eu-west-1_20250301T1205Z_abc.json.gz";
 
     #[test]
@@ -349,28 +321,20 @@ mod tests {
     }
 
     #[test]
-    fn commits_apply_in_order_and_a_compaction_re_points_objects() {
-        let mut manifest = Manifest::new(true);
+    fn entries_apply_in_order_and_a_compaction_re_points_objects() {
+        let mut manifest = Manifest::new(Some(2), BTreeMap::new(), true);
         let first = Commit {
             format: FORMAT,
-            number: 1,
-            added_files: vec![file("events/a.parquet", 2), file("events/b.parquet", 2)],
             objects: vec![
                 object(&format!("s3://b/{KEY}"), &["events/a.parquet"]),
                 object("x/odd.json", &["events/b.parquet"]),
             ],
             ..Commit::default()
         };
-        manifest.apply(first.clone()).unwrap();
-        assert_eq!(manifest.events(), 4);
+        manifest.apply(1, first).unwrap();
         assert_eq!(manifest.objects_by_file()["events/a.parquet"].len(), 1);
-        let err = manifest.apply(first).unwrap_err();
-        assert!(err.contains("follows commit 1"), "{err}");
         let compaction = Commit {
             format: FORMAT,
-            number: 2,
-            added_files: vec![file("events/c.parquet", 4)],
-            removed_files: vec!["events/a.parquet".into(), "events/b.parquet".into()],
             objects: vec![
                 object(&format!("s3://b/{KEY}"), &["events/c.parquet"]),
                 object("x/odd.json", &["events/c.parquet"]),
@@ -380,38 +344,25 @@ mod tests {
         let expected = manifest.totals_after(&compaction);
         assert_eq!(expected.objects, 2);
         assert_eq!(expected.events, 4);
-        manifest.apply(compaction).unwrap();
+        manifest.apply(2, compaction).unwrap();
         assert_eq!(manifest.totals(), Some(expected));
-        assert_eq!(manifest.files.len(), 1);
-        assert_eq!(manifest.events(), 4);
         assert_eq!(manifest.objects_by_file()["events/c.parquet"].len(), 2);
-        let newer: Commit = Commit {
-            format: FORMAT + 1,
-            number: 3,
-            ..Commit::default()
-        };
-        assert!(manifest.apply(newer).unwrap_err().contains("upgrade"));
+        assert!(!manifest.objects_by_file().contains_key("events/a.parquet"));
     }
 
     #[test]
-    fn data_files_of_an_older_format_are_refused() {
-        let mut manifest = Manifest::new(true);
-        let older: Commit = Commit {
-            format: FORMAT - 1,
-            number: 1,
-            added_files: vec![DataFile {
-                path: "events/log_date=2025-03-01/part-1-0.parquet".into(),
-                bytes: 1,
-                rows: 1,
-                log_date: Some("2025-03-01".into()),
-            }],
+    fn entries_of_another_format_are_refused() {
+        let mut manifest = Manifest::new(Some(1), BTreeMap::new(), true);
+        let newer: Commit = Commit {
+            format: FORMAT + 1,
             ..Commit::default()
         };
-        assert!(
-            manifest
-                .apply(older)
-                .unwrap_err()
-                .contains("ingest the sources again")
-        );
+        assert!(manifest.apply(1, newer).unwrap_err().contains("upgrade"));
+        let older: Commit = Commit {
+            format: FORMAT - 1,
+            ..Commit::default()
+        };
+        let refused = manifest.apply(1, older).unwrap_err();
+        assert!(refused.contains("ingest the sources again"), "{refused}");
     }
 }

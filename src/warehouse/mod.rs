@@ -1,65 +1,76 @@
-//! A Parquet warehouse of CloudTrail events: where it is, its manifest, and how a run commits.
+//! The warehouse: a Delta Lake table of CloudTrail events, with trailmap's ledger of the
+//! source objects it holds committed in the same Delta commits as the rows.
 //!
 //! # Layout
 //!
 //! ```text
 //! WAREHOUSE/
-//!   events/log_date=2025-03-01/part-00000000000000000003-0001.parquet   rows sorted by event_time
-//!   events/log_date=unknown/...                                        files outside the layout
-//!   _trailmap/commits/00000000000000000001.json                        the manifest, one commit per run
+//!   _delta_log/00000000000000000000.json                               the Delta log
+//!   events/log_date=2025-03-01/part-<run>-00001.parquet                 rows sorted by event_time
+//!   events/log_date=__HIVE_DEFAULT_PARTITION__/...                     files outside the layout
 //! ```
 //!
-//! The Parquet files hold every column of `events` (zstd; columns of a few distinct values
-//! uncompressed) with the types `trailmap schema` prints, so any Parquet engine reads them
-//! (`log_date` is both a folder and a column). The manifest is a log of numbered commits
-//! ([`manifest::Commit`]); the warehouse is what the commits say, applied in order, and
-//! nothing else: a Parquet file no commit names is not part of it, whatever its name.
+//! The table holds every column of `events` (zstd; columns of a few distinct values
+//! uncompressed) with the types `trailmap schema` prints, partitioned by `log_date`, so Athena,
+//! Spark, Trino, DuckDB, Polars or the `deltalake` package read it with trailmap's counts. The
+//! table is what its Delta log says and nothing else: a Parquet file no commit adds (a killed
+//! run's) is not part of it, whatever its name, and VACUUM deletes it.
 //!
-//! # Commit protocol (crash safety)
+//! # Commits: exactly once, whoever writes
 //!
-//! One run of `trailmap ingest` is one commit, numbered one more than the last:
+//! One run of `trailmap ingest` is one Delta commit, made by delta-rs: the `add` actions of its
+//! files, `remove` actions of files a compaction replaced, and the ledger entry
+//! ([`manifest::Commit`]) in its `commitInfo`, under the key `trailmap`.
 //!
-//! 1. Files left by a run that died before committing (under `events/`, named by no commit) are
-//!    deleted first. They can only be such leftovers: data is always written before the commit
-//!    that names it.
-//! 2. The run writes its Parquet files. Each is written under a staging name and moved into
-//!    place when complete (object_store's local `put`; an S3 multipart upload is invisible until
-//!    completed), so no reader, trailmap or another engine, ever sees half a file.
-//!    On a local disk they are then `fsync`ed, with their folders, before the commit.
-//! 3. The commit file is created with "create if absent" (`PutMode::Create`: a hard link on a
-//!    local disk, a conditional `If-None-Match: *` PUT on S3). This is the single step that
-//!    makes the run's events visible, all at once. If another writer took the number first,
-//!    this run fails and changes nothing.
-//! 4. Files a compaction replaced are deleted after its commit; until then readers following
-//!    the previous commit still find them (one that reads after the deletion gets an error
-//!    naming the file, never a wrong answer, and runs again).
+//! 1. The run reads the table at version V, with the ledger of every commit up to V, and
+//!    leaves out the objects the ledger holds.
+//! 2. It writes its Parquet files under names no other run uses (a random run id). On a local
+//!    disk they are `fsync`ed, with their folders, before the commit.
+//! 3. It commits as version V+1 and only as V+1: the commit file is created with "create if
+//!    absent" (a hard link of an `fsync`ed file on a local disk; a conditional
+//!    `If-None-Match: *` PUT on S3, probed first). That single step makes the run's events
+//!    visible, all at once.
+//! 4. If another run committed first, this run reads the commits since V. If any of them
+//!    holds one of its objects (or removed a file it compacts), nothing of this run is
+//!    committed: it starts again from 1, leaving its files to VACUUM. Otherwise its ledger
+//!    entry is recomputed on the new version and step 3 is tried again.
 //!
 //! Killed at any moment, a run leaves either its commit (every event of its objects is in) or
-//! no commit (none is; the next run deletes its files and ingests the objects again). Every
-//! event is in the warehouse exactly once. One writer at a time is assumed; a second one fails
-//! at step 3 rather than duplicating anything.
+//! no commit (none is; the next run ingests them). Every source object is in the table at most
+//! once however many runs overlap.
 
+pub mod delta;
+mod local;
 pub mod manifest;
 pub mod s3;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::execution::object_store::ObjectStoreUrl;
-use futures::TryStreamExt;
-use object_store::local::LocalFileSystem;
+use deltalake_core::DeltaTable;
+use deltalake_core::kernel::Action;
+use deltalake_core::logstore::LogStoreRef;
+use futures::StreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::ObjectStore;
+use url::Url;
 
 use crate::error::{Error, Result};
 use crate::source::SourceSpec;
 use crate::source::aws::{self, AwsOptions};
-use manifest::{Commit, IngestedObject, Manifest, ObjectEntry, Skipped};
+use delta::{Committed, FileStats};
+use manifest::{Commit, DataFile, Manifest, Skipped};
 use s3::S3Store;
 
 /// Folder of the `events` Parquet files.
 pub const EVENTS_DIR: &str = "events";
-/// Folder of the commits.
-const COMMITS_DIR: &str = "_trailmap/commits";
+/// The Delta log.
+const DELTA_LOG: &str = "_delta_log";
+/// Where warehouses of earlier trailmaps (their own manifest format) kept their commits.
+const OLD_COMMITS_DIR: &str = "_trailmap/commits";
+/// Ledger entries read at once.
+const ENTRIES_AT_ONCE: usize = 16;
 
 /// A warehouse: a local directory (or S3 prefix) and the object store that reaches it.
 #[derive(Debug, Clone)]
@@ -67,10 +78,33 @@ pub struct Warehouse {
     location: String,
     store: Arc<dyn ObjectStore>,
     store_url: ObjectStoreUrl,
+    /// The table's URL, as delta-rs knows it.
+    table_url: Url,
     root: Path,
-    /// The directory of a local warehouse: leftovers are found on disk, where a local object
-    /// store's half-written staging files (`name#N`) are, which its listings do not show.
+    /// The directory of a local warehouse (files are `fsync`ed there before a commit).
     dir: Option<std::path::PathBuf>,
+}
+
+/// A file written by a run, to be added by its commit.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    /// The file.
+    pub file: DataFile,
+    /// Its statistics, for its `add` action.
+    pub stats: FileStats,
+}
+
+/// What one commit changes: files added and removed, and the ledger entry.
+#[derive(Debug, Clone)]
+pub struct PendingCommit {
+    /// Files written by the run.
+    pub added: Vec<NewFile>,
+    /// Files replaced (by a compaction or a repair): removed from the table, deleted by VACUUM.
+    pub removed: Vec<DataFile>,
+    /// Whether it adds rows (new objects), rather than only rewriting rows already in.
+    pub appends: bool,
+    /// The ledger entry.
+    pub ledger: Commit,
 }
 
 impl Warehouse {
@@ -89,10 +123,13 @@ impl Warehouse {
             return Err(error("not a directory".into()));
         }
         let root = Path::from_filesystem_path(&absolute).map_err(|e| error(e.to_string()))?;
+        let table_url = Url::from_directory_path(&absolute)
+            .map_err(|()| error("not an absolute path".into()))?;
         Ok(Warehouse {
             location,
-            store: Arc::new(LocalFileSystem::new()),
+            store: Arc::new(local::DurableLocal::new()),
             store_url: ObjectStoreUrl::local_filesystem(),
+            table_url,
             root,
             dir: Some(absolute),
         })
@@ -101,60 +138,94 @@ impl Warehouse {
     /// The warehouse on S3 at `s3://bucket/prefix`, through trailmap's S3 client.
     pub async fn on_s3(bucket: &str, prefix: &str, aws_options: &AwsOptions) -> Result<Warehouse> {
         let location = format!("s3://{bucket}/{prefix}");
+        let error = |reason: String| Error::Warehouse {
+            location: location.clone(),
+            reason,
+        };
         let config = aws::load(aws_options).await;
         let client = crate::source::s3::client_for_bucket(&config, bucket).await;
-        let store_url =
-            ObjectStoreUrl::parse(format!("s3://{bucket}")).map_err(|e| Error::Warehouse {
-                location: location.clone(),
-                reason: e.to_string(),
-            })?;
+        let store_url = ObjectStoreUrl::parse(format!("s3://{bucket}"))
+            .map_err(|e| error(e.to_string()))?;
+        let root = Path::from(prefix.trim_matches('/'));
+        let table_url = Url::parse(&format!("s3://{bucket}/{root}/").replace(".//", "./"))
+            .map_err(|e| error(e.to_string()))?;
         Ok(Warehouse {
-            location,
+            location: location.clone(),
             store: Arc::new(S3Store::new(client, bucket.to_owned())),
             store_url,
-            root: Path::from(prefix.trim_matches('/')),
+            table_url,
+            root,
             dir: None,
         })
     }
 
-    /// The warehouse at `--into`: a directory (created if missing) or `s3://bucket/prefix`.
+    /// The warehouse at `--into`: a directory (created if missing) or `s3://bucket/prefix`,
+    /// refused when it is a warehouse of an earlier trailmap. On S3 the endpoint is probed
+    /// first for the conditional writes commits rely on.
     pub async fn for_ingest(into: &str, aws_options: &AwsOptions) -> Result<Warehouse> {
-        match SourceSpec::parse(into)? {
-            SourceSpec::Local(dir) => Warehouse::local(&dir, true),
+        let warehouse = match SourceSpec::parse(into)? {
+            SourceSpec::Local(dir) => Warehouse::local(&dir, true)?,
             SourceSpec::S3 { bucket, prefix } => {
-                Warehouse::on_s3(&bucket, &prefix, aws_options).await
+                let warehouse = Warehouse::on_s3(&bucket, &prefix, aws_options).await?;
+                s3::probe_conditional_writes(&warehouse.store, &warehouse.path("_trailmap"))
+                    .await
+                    .map_err(|reason| warehouse.error(reason))?;
+                warehouse
             }
-            SourceSpec::Trail(_) => Err(Error::Warehouse {
-                location: into.to_owned(),
-                reason: "a warehouse is a local directory or s3://bucket/prefix".into(),
-            }),
-        }
+            SourceSpec::Trail(_) => {
+                return Err(Error::Warehouse {
+                    location: into.to_owned(),
+                    reason: "a warehouse is a local directory or s3://bucket/prefix".into(),
+                });
+            }
+        };
+        warehouse.refuse_old_format().await?;
+        Ok(warehouse)
     }
 
-    /// The warehouse `spec` names, if it is one (a directory or S3 prefix with a manifest);
-    /// `None` for a raw archive.
+    /// The warehouse `spec` names, if it is one (a directory or S3 prefix holding a Delta
+    /// log); `None` for a raw archive. A warehouse of an earlier trailmap is refused.
     pub async fn detect(spec: &SourceSpec, aws_options: &AwsOptions) -> Result<Option<Warehouse>> {
-        match spec {
+        let warehouse = match spec {
             SourceSpec::Local(dir) => {
-                if !dir.join(COMMITS_DIR).is_dir() {
+                let has = |folder: &str| dir.join(folder).is_dir();
+                if !has(DELTA_LOG) && !has(OLD_COMMITS_DIR) {
                     return Ok(None);
                 }
-                Ok(Some(Warehouse::local(dir, false)?))
+                Warehouse::local(dir, false)?
             }
             SourceSpec::S3 { bucket, prefix } => {
-                // One HEAD of the first commit (every warehouse has it): a raw archive's prefix
-                // costs no listing, and an error is left to its own listing to report.
+                // One short listing of the log: a raw archive's prefix costs no more, and an
+                // error is left to its own listing to report.
                 let warehouse = Warehouse::on_s3(bucket, prefix, aws_options).await?;
-                let first = warehouse.path(&commit_file(1));
-                Ok(warehouse
-                    .store
-                    .head(&first)
-                    .await
-                    .is_ok()
-                    .then_some(warehouse))
+                let log = warehouse.path(DELTA_LOG);
+                let old = warehouse.path(OLD_COMMITS_DIR);
+                let first = |path: Path| {
+                    let store = warehouse.store();
+                    async move { matches!(store.list(Some(&path)).next().await, Some(Ok(_))) }
+                };
+                if !first(log).await && !first(old).await {
+                    return Ok(None);
+                }
+                warehouse
             }
-            SourceSpec::Trail(_) => Ok(None),
+            SourceSpec::Trail(_) => return Ok(None),
+        };
+        warehouse.refuse_old_format().await?;
+        Ok(Some(warehouse))
+    }
+
+    /// Refuses a warehouse written by an earlier trailmap (its own manifest, no Delta log).
+    async fn refuse_old_format(&self) -> Result<()> {
+        let old = self.path(OLD_COMMITS_DIR);
+        if !matches!(self.store.list(Some(&old)).next().await, Some(Ok(_))) {
+            return Ok(());
         }
+        Err(self.error(format!(
+            "this warehouse was written by an earlier trailmap (its own manifest in {OLD_COMMITS_DIR}/, \
+             not a Delta Lake table); it is not read, in part or whole. Ingest the sources again \
+             into a new warehouse (trailmap ingest -s SOURCE... --into NEW), then delete this one"
+        )))
     }
 
     /// The URL of a file inside the warehouse, as DataFusion reads it.
@@ -185,15 +256,6 @@ impl Warehouse {
             .fold(self.root.clone(), |path, part| path.join(part))
     }
 
-    /// The path inside the warehouse of a full object path.
-    fn relative(&self, path: &Path) -> Option<String> {
-        let parts: Vec<String> = path
-            .prefix_match(&self.root)?
-            .map(|part| part.as_ref().to_owned())
-            .collect();
-        Some(parts.join("/"))
-    }
-
     fn error(&self, reason: impl Into<String>) -> Error {
         Error::Warehouse {
             location: self.location.clone(),
@@ -201,54 +263,117 @@ impl Warehouse {
         }
     }
 
-    /// The manifest: every commit, applied in order, with every ingested object.
+    fn delta_error(&self, doing: &str, e: impl std::fmt::Display) -> Error {
+        self.error(format!("{doing}: {e}"))
+    }
+
+    /// The table's log store.
+    fn log_store(&self) -> Result<LogStoreRef> {
+        delta::log_store(self.store(), &self.table_url)
+            .map_err(|e| self.delta_error("cannot open its Delta log", e))
+    }
+
+    /// The table at its latest version (or `version`); `None` when there is none yet.
+    pub async fn table(&self, version: Option<u64>) -> Result<Option<DeltaTable>> {
+        delta::load(self.log_store()?, version)
+            .await
+            .map_err(|e| self.delta_error("cannot read its Delta log", e))
+    }
+
+    /// The table, created empty if there is none yet (by this run or, meanwhile, another).
+    pub async fn table_or_create(&self) -> Result<DeltaTable> {
+        if let Some(table) = self.table(None).await? {
+            return Ok(table);
+        }
+        match delta::create(self.log_store()?).await {
+            Ok(table) => {
+                crate::failpoint::hit("table-created");
+                Ok(table)
+            }
+            Err(created) => self
+                .table(None)
+                .await?
+                .ok_or_else(|| self.delta_error("cannot create the Delta table", created)),
+        }
+    }
+
+    /// The manifest at the latest version: every file, and the ledger with every object.
     pub async fn manifest(&self) -> Result<Manifest> {
-        self.read_manifest::<IngestedObject>().await
+        match self.table(None).await? {
+            Some(table) => self.manifest_of(&table).await,
+            None => Ok(Manifest::new(None, BTreeMap::new(), true)),
+        }
+    }
+
+    /// The manifest of `table` as loaded: its files, and the ledger of every commit up to its
+    /// version, with every object.
+    pub async fn manifest_of(&self, table: &DeltaTable) -> Result<Manifest> {
+        let (version, files) = self.files_of(table)?;
+        let mut manifest = Manifest::new(Some(version), files, true);
+        let log_store = table.log_store();
+        let mut entries = futures::stream::iter(0..=version)
+            .map(|v| {
+                let log_store = Arc::clone(&log_store);
+                async move { (v, delta::ledger_entry::<Commit>(&*log_store, v).await) }
+            })
+            .buffered(ENTRIES_AT_ONCE);
+        while let Some((v, entry)) = entries.next().await {
+            if let Some(commit) = entry.map_err(|e| self.error(e))? {
+                manifest.apply(v, commit).map_err(|e| self.error(e))?;
+            }
+        }
+        Ok(manifest)
     }
 
     /// The manifest without its objects (`objects` left empty), for readers that need only
-    /// their totals. Commits written before trailmap kept totals are read whole instead.
+    /// their totals: the files, and the last ledger entry.
     pub async fn manifest_without_objects(&self) -> Result<Manifest> {
-        let manifest = self.read_manifest::<Skipped>().await?;
-        match manifest.last_totals {
-            None if manifest.last_commit > 0 => self.manifest().await,
-            _ => Ok(manifest),
+        let Some(table) = self.table(None).await? else {
+            return Err(self.error("its Delta log has no version yet"));
+        };
+        let (version, files) = self.files_of(&table)?;
+        let mut manifest = Manifest::new(Some(version), files, false);
+        let log_store = table.log_store();
+        for v in (0..=version).rev() {
+            let entry = delta::ledger_entry::<Commit<Skipped>>(&*log_store, v)
+                .await
+                .map_err(|e| self.error(e))?;
+            if let Some(commit) = entry {
+                manifest.apply(v, commit).map_err(|e| self.error(e))?;
+                break;
+            }
         }
+        // No entry: no object was ingested, so every object (none) is read.
+        manifest.objects_read = !manifest.has_ledger;
+        Ok(manifest)
     }
 
-    /// Every commit read with its objects as `O`, applied in order.
-    async fn read_manifest<O>(&self) -> Result<Manifest>
-    where
-        O: ObjectEntry + Default + serde::de::DeserializeOwned,
-    {
-        let mut numbered: Vec<(u64, Path)> = self
-            .store
-            .list(Some(&self.path(COMMITS_DIR)))
-            .map_ok(|meta| meta.location)
-            .try_collect::<Vec<Path>>()
-            .await
-            .map_err(|e| self.error(format!("cannot list its commits: {e}")))?
-            .into_iter()
-            .filter_map(|path| Some((commit_number(path.filename()?)?, path)))
-            .collect();
-        numbered.sort();
-        let mut manifest = Manifest::new(O::BUILT);
-        for (number, path) in numbered {
-            let unreadable =
-                |e: object_store::Error| self.error(format!("cannot read commit {number}: {e}"));
-            let got = self.store.get(&path).await.map_err(unreadable)?;
-            let bytes = got.bytes().await.map_err(unreadable)?;
-            let commit: Commit<O> = serde_json::from_slice(&bytes)
-                .map_err(|e| self.error(format!("commit {number} is not a commit: {e}")))?;
-            if commit.number != number {
+    /// The version of `table` and its files.
+    fn files_of(&self, table: &DeltaTable) -> Result<(u64, BTreeMap<String, DataFile>)> {
+        let snapshot = table
+            .snapshot()
+            .map_err(|e| self.delta_error("cannot read its Delta log", e))?;
+        let version = u64::try_from(snapshot.version())
+            .map_err(|_| self.error("its Delta log has no version yet"))?;
+        let mut files = BTreeMap::new();
+        for view in snapshot.log_data().iter() {
+            if view.deletion_vector_descriptor().is_some() {
                 return Err(self.error(format!(
-                    "commit file {number} holds commit {}",
-                    commit.number
+                    "{} has a deletion vector (rows deleted by another engine): trailmap reads \
+                     whole files only, and refuses rather than count deleted rows",
+                    view.path()
                 )));
             }
-            manifest.apply(commit).map_err(|e| self.error(e))?;
+            let partition = view.partition_values_map();
+            let file = DataFile {
+                path: view.path().into_owned(),
+                bytes: u64::try_from(view.size()).unwrap_or(0),
+                rows: view.num_records().map(|n| n as u64),
+                log_date: partition.get(delta::PARTITION_COLUMN).cloned().flatten(),
+            };
+            files.insert(file.path.clone(), file);
         }
-        Ok(manifest)
+        Ok((version, files))
     }
 
     /// Makes files written so far survive a power loss (local warehouses: `fsync` of each
@@ -258,111 +383,45 @@ impl Warehouse {
             return Ok(());
         };
         let paths: Vec<std::path::PathBuf> = relative.iter().map(|r| dir.join(r)).collect();
-        let synced = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            let mut folders = std::collections::BTreeSet::new();
-            for path in &paths {
-                std::fs::File::open(path)?.sync_all()?;
-                if let Some(folder) = path.parent() {
-                    folders.insert(folder.to_owned());
-                }
-            }
-            for folder in folders {
-                std::fs::File::open(folder)?.sync_all()?;
-            }
-            Ok(())
-        })
-        .await
-        .map_err(|e| self.error(format!("cannot sync files: {e}")))?;
+        let synced = tokio::task::spawn_blocking(move || local::sync_files(&paths))
+            .await
+            .map_err(|e| self.error(format!("cannot sync files: {e}")))?;
         synced.map_err(|e| self.error(format!("cannot sync files: {e}")))
     }
 
-    /// Commits: creates the commit file, failing if that number is taken (another writer),
-    /// and makes it durable.
-    pub async fn commit(&self, commit: &Commit) -> Result<()> {
-        let bytes = serde_json::to_vec(commit)
-            .map_err(|e| self.error(format!("cannot encode commit: {e}")))?;
-        let path = self.path(&commit_file(commit.number));
-        let options = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        match self
-            .store
-            .put_opts(&path, PutPayload::from(bytes), options)
+    /// Commits `pending` as the version after `read`'s, and only as that one
+    /// ([`Committed::Moved`] when another writer committed first).
+    pub async fn commit(
+        &self,
+        read: &DeltaTable,
+        pending: &PendingCommit,
+        target_bytes: u64,
+    ) -> Result<Committed> {
+        let actions: Vec<Action> = pending
+            .added
+            .iter()
+            .map(|new| delta::add(&new.file, &new.stats, pending.appends))
+            .chain(pending.removed.iter().map(delta::remove))
+            .collect();
+        let operation = delta::operation(pending.appends, !pending.removed.is_empty(), target_bytes);
+        delta::commit(read, actions, &pending.ledger, operation)
             .await
-        {
-            Ok(_) => self.make_durable(&[commit_file(commit.number)]).await,
-            Err(object_store::Error::AlreadyExists { .. }) => Err(self.error(format!(
-                "commit {} was made by another run meanwhile: nothing of this run was committed; run ingest again",
-                commit.number
-            ))),
-            Err(e) => Err(self.error(format!("cannot commit: {e}"))),
-        }
+            .map_err(|e| self.delta_error("cannot commit", e))
     }
 
-    /// Every file under `events/` (relative paths), committed or not, half-written ones
-    /// included.
-    pub async fn stored_data_files(&self) -> Result<Vec<String>> {
-        if let Some(dir) = &self.dir {
-            return self.local_files(dir);
-        }
-        let metas: Vec<Path> = self
-            .store
-            .list(Some(&self.path(EVENTS_DIR)))
-            .map_ok(|meta| meta.location)
-            .try_collect()
-            .await
-            .map_err(|e| self.error(format!("cannot list its files: {e}")))?;
-        Ok(metas.iter().filter_map(|p| self.relative(p)).collect())
-    }
-
-    fn local_files(&self, dir: &std::path::Path) -> Result<Vec<String>> {
-        let events = dir.join(EVENTS_DIR);
-        if !events.exists() {
-            return Ok(Vec::new());
-        }
-        let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(&events) {
-            let entry = entry.map_err(|e| self.error(format!("cannot list its files: {e}")))?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            if let Ok(inside) = entry.path().strip_prefix(dir) {
-                let parts: Vec<String> = inside
-                    .iter()
-                    .map(|part| part.to_string_lossy().into_owned())
-                    .collect();
-                files.push(parts.join("/"));
-            }
-        }
-        Ok(files)
-    }
-
-    /// Deletes a file (missing already is fine).
-    pub async fn delete(&self, relative: &str) -> Result<()> {
-        let deleted = match &self.dir {
-            Some(dir) => match std::fs::remove_file(dir.join(relative)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.to_string()),
-                _ => Ok(()),
-            },
-            None => match self.store.delete(&self.path(relative)).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-                Err(e) => Err(e.to_string()),
-            },
+    /// VACUUM: deletes files no version within `retain` reads (replaced by compactions, or
+    /// written by runs that never committed) once older than `retain`.
+    pub async fn vacuum(&self, retain: chrono::Duration, dry_run: bool) -> Result<Vec<String>> {
+        let Some(table) = self.table(None).await? else {
+            return Err(self.error("it is not a Delta table (no _delta_log/)"));
         };
-        deleted.map_err(|e| self.error(format!("cannot delete {relative}: {e}")))
+        let (_, metrics) = table
+            .vacuum()
+            .with_retention_period(retain)
+            .with_enforce_retention_duration(false)
+            .with_dry_run(dry_run)
+            .await
+            .map_err(|e| self.delta_error("cannot vacuum", e))?;
+        Ok(metrics.files_deleted)
     }
-}
-
-/// The path of commit `number` inside the warehouse.
-fn commit_file(number: u64) -> String {
-    format!("{COMMITS_DIR}/{number:020}.json")
-}
-
-/// The number of a commit file named `NNNNNNNNNNNNNNNNNNNN.json`.
-fn commit_number(file_name: &str) -> Option<u64> {
-    let digits = file_name.strip_suffix(".json")?;
-    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.parse().ok())
-        .flatten()
 }

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
-    Attributes, CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
+    ObjectStoreExt, Attributes, CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
     ObjectMeta, ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
     UploadPart,
 };
@@ -323,6 +323,41 @@ impl ObjectStore for S3Store {
             operation: "copy_opts".into(),
             implementer: self.to_string(),
         })
+    }
+}
+
+/// Checks that the endpoint honours S3's conditional write (`If-None-Match: *`), which every
+/// commit relies on: a probe object is created under `folder`, then created again, which must
+/// fail. An endpoint that lets the second through would let two runs overwrite each other's
+/// commits; the reason returned says so. The probe object is deleted either way.
+pub async fn probe_conditional_writes(
+    store: &Arc<dyn ObjectStore>,
+    folder: &Path,
+) -> Result<(), String> {
+    let probe = folder.clone().join(format!("conditional-write-probe-{}", uuid::Uuid::new_v4()).as_str());
+    let create = PutOptions {
+        mode: PutMode::Create,
+        ..PutOptions::default()
+    };
+    store
+        .put_opts(&probe, PutPayload::from("probe"), create.clone())
+        .await
+        .map_err(|e| format!("cannot write a probe object ({probe}): {e}"))?;
+    let second = store.put_opts(&probe, PutPayload::from("probe"), create).await;
+    let _ = store.delete(&probe).await;
+    match second {
+        Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+        Ok(_) => Err(format!(
+            "the S3 endpoint does not honour conditional writes (If-None-Match: *): a second \
+             create-if-absent PUT of {probe} succeeded. Two ingest runs could then overwrite \
+             each other's Delta commits and lose events, so trailmap does not write here. Use \
+             an endpoint with conditional writes (Amazon S3 has them; so do recent MinIO and \
+             Ceph), or ingest into a local directory"
+        )),
+        Err(e) => Err(format!(
+            "cannot tell whether the S3 endpoint honours conditional writes (If-None-Match: *): \
+             a second create-if-absent PUT of {probe} failed with {e}"
+        )),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod chain_signer;
 pub mod cloudtrail;
+pub mod delta;
 pub mod s3_server;
 
 use std::collections::BTreeMap;

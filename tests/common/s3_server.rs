@@ -50,6 +50,96 @@ pub struct Faults {
     pub cut_body_every: Option<usize>,
     /// Every answer waits this long first, like S3's time to first byte (~10-50 ms).
     pub latency: Option<std::time::Duration>,
+    /// How conditional PUTs (`If-None-Match: *`) are answered.
+    pub conditional_writes: ConditionalWrites,
+}
+
+/// How the server answers a conditional PUT (`If-None-Match: *`, "create if absent").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConditionalWrites {
+    /// Honoured atomically, as S3 does: the existence check and the write happen under one
+    /// lock (s3s-fs alone checks, then writes, so two PUTs at once could both succeed).
+    #[default]
+    Atomic,
+    /// Ignored: the PUT overwrites, as endpoints without conditional writes do.
+    Ignored,
+}
+
+/// s3s-fs with conditional PUTs answered as [`ConditionalWrites`] says; everything else as
+/// s3s-fs answers it.
+struct Conditional {
+    inner: s3s_fs::FileSystem,
+    mode: ConditionalWrites,
+    lock: tokio::sync::Mutex<()>,
+}
+
+/// The S3 implementation of [`Conditional`]: each listed operation delegated to s3s-fs, and
+/// `put_object` through [`Conditional::put`]. (A macro writes the whole impl, so that
+/// `async_trait` sees the methods it makes.)
+macro_rules! s3_delegating {
+    ($($name:ident: $input:ident => $output:ident;)*) => {
+        #[async_trait::async_trait]
+        impl s3s::S3 for Conditional {
+            $(
+                async fn $name(
+                    &self,
+                    req: s3s::S3Request<s3s::dto::$input>,
+                ) -> s3s::S3Result<s3s::S3Response<s3s::dto::$output>> {
+                    self.inner.$name(req).await
+                }
+            )*
+
+            async fn put_object(
+                &self,
+                req: s3s::S3Request<s3s::dto::PutObjectInput>,
+            ) -> s3s::S3Result<s3s::S3Response<s3s::dto::PutObjectOutput>> {
+                self.put(req).await
+            }
+        }
+    };
+}
+
+s3_delegating! {
+    create_bucket: CreateBucketInput => CreateBucketOutput;
+    copy_object: CopyObjectInput => CopyObjectOutput;
+    delete_bucket: DeleteBucketInput => DeleteBucketOutput;
+    delete_object: DeleteObjectInput => DeleteObjectOutput;
+    delete_objects: DeleteObjectsInput => DeleteObjectsOutput;
+    get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput;
+    get_object: GetObjectInput => GetObjectOutput;
+    head_bucket: HeadBucketInput => HeadBucketOutput;
+    head_object: HeadObjectInput => HeadObjectOutput;
+    list_buckets: ListBucketsInput => ListBucketsOutput;
+    list_objects: ListObjectsInput => ListObjectsOutput;
+    list_objects_v2: ListObjectsV2Input => ListObjectsV2Output;
+    create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput;
+    upload_part: UploadPartInput => UploadPartOutput;
+    upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput;
+    list_parts: ListPartsInput => ListPartsOutput;
+    complete_multipart_upload: CompleteMultipartUploadInput => CompleteMultipartUploadOutput;
+    abort_multipart_upload: AbortMultipartUploadInput => AbortMultipartUploadOutput;
+}
+
+impl Conditional {
+    async fn put(
+        &self,
+        mut req: s3s::S3Request<s3s::dto::PutObjectInput>,
+    ) -> s3s::S3Result<s3s::S3Response<s3s::dto::PutObjectOutput>> {
+        use s3s::S3;
+        if req.input.if_none_match.is_none() {
+            return self.inner.put_object(req).await;
+        }
+        match self.mode {
+            ConditionalWrites::Ignored => {
+                req.input.if_none_match = None;
+                self.inner.put_object(req).await
+            }
+            ConditionalWrites::Atomic => {
+                let _one_at_a_time = self.lock.lock().await;
+                self.inner.put_object(req).await
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -225,7 +315,11 @@ impl S3Server {
             .enable_all()
             .build()
             .expect("test runtime");
-        let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs root");
+        let fs = Conditional {
+            inner: s3s_fs::FileSystem::new(root).expect("s3s-fs root"),
+            mode: faults.conditional_writes,
+            lock: tokio::sync::Mutex::new(()),
+        };
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         let service: S3Service = builder.build();
