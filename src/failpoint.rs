@@ -1,9 +1,9 @@
 //! Named points of the warehouse's commit path where a test stops the process dead.
 //!
 //! Built with the cargo feature `failpoints` (the test suite's `--all-features`), a run with
-//! `TRAILMAP_FAILPOINT=NAME` aborts the moment it reaches point NAME, as a SIGKILL or a power
-//! loss would stop it there: no destructor runs, nothing is flushed. Without the feature every
-//! point is an empty function.
+//! `TRAILMAP_FAILPOINT=NAME` aborts the moment it reaches point NAME (`NAME@N`: the N-th time
+//! it reaches it), as a SIGKILL or a power loss would stop it there: no destructor runs,
+//! nothing is flushed. Without the feature every point is an empty function.
 
 /// Every point, in the order a run reaches them.
 pub const POINTS: &[&str] = &[
@@ -15,10 +15,19 @@ pub const POINTS: &[&str] = &[
     "committed",
 ];
 
-/// Aborts the process if `TRAILMAP_FAILPOINT` names `point`.
+/// Aborts the process if `TRAILMAP_FAILPOINT` names `point` (and this is the time it says).
 #[cfg(feature = "failpoints")]
 pub fn hit(point: &str) {
-    if std::env::var("TRAILMAP_FAILPOINT").is_ok_and(|chosen| chosen == point) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static REACHED: AtomicUsize = AtomicUsize::new(0);
+    let Ok(chosen) = std::env::var("TRAILMAP_FAILPOINT") else {
+        return;
+    };
+    let (name, time) = match chosen.split_once('@') {
+        Some((name, n)) => (name, n.parse().unwrap_or(1)),
+        None => (chosen.as_str(), 1),
+    };
+    if name == point && REACHED.fetch_add(1, Ordering::SeqCst) + 1 == time {
         std::process::abort();
     }
 }

@@ -919,7 +919,9 @@ fn runs_at_once_and_runs_killed_leave_every_object_in_exactly_once() {
 }
 
 /// A run stopped dead (abort, as a SIGKILL or power loss would) at each step of the commit
-/// path leaves readers nothing or everything of it, and the next run completes the job.
+/// path leaves readers nothing or everything of it, and the next run completes the job. The
+/// first run of a warehouse commits twice (the empty table, then its events): each step of
+/// both is a stop.
 #[cfg(feature = "failpoints")]
 #[test]
 fn a_run_stopped_dead_at_every_step_of_the_commit_path_leaves_whole_commits() {
@@ -928,42 +930,62 @@ fn a_run_stopped_dead_at_every_step_of_the_commit_path_leaves_whole_commits() {
         days: 2,
         ..GeneratorConfig::default()
     });
-    let total = walk(archive.path()).len();
+    let walked = walk(archive.path());
+    let total = walked.len() as u64;
     let source = archive.path().to_str().unwrap();
-    for point in trailmap::failpoint::POINTS {
-        for history in [false, true] {
-            let warehouse = tempfile::tempdir().unwrap();
-            let into = warehouse.path().to_str().unwrap();
-            if history {
-                // A table with a commit already: the first day.
-                ingest(archive.path(), warehouse.path(), &["--to", "2025-03-01", "--delivery-margin", "0h"]);
-            }
-            let before = match history {
-                true => event_counts(warehouse.path()).0,
-                false => 0,
-            };
-            let stopped = crate::common::trailmap_with_env(
-                &["ingest", "-q", "-s", source, "--into", into],
-                &[("TRAILMAP_FAILPOINT", point)],
+    // (point, warehouse with a commit already, events readers see after the stop)
+    let march_1 = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+    let first_day = walked
+        .iter()
+        .filter(|r| delivery_day(&r.path) <= march_1)
+        .count() as u64;
+    let stops: Vec<(String, bool, u64)> = [
+        ("table-created", false, 0),
+        ("commit-staged", false, 0),
+        ("commit-linked", false, 0),
+        ("commit-staged@2", false, 0),
+        ("commit-linked@2", false, total),
+        ("files-written", false, 0),
+        ("files-durable", false, 0),
+        ("committed", false, total),
+        ("files-written", true, first_day),
+        ("files-durable", true, first_day),
+        ("commit-staged", true, first_day),
+        ("commit-linked", true, total),
+        ("committed", true, total),
+    ]
+    .into_iter()
+    .map(|(point, history, seen)| (point.to_owned(), history, seen))
+    .collect();
+    let named: BTreeSet<&str> = stops
+        .iter()
+        .map(|(point, _, _)| point.split('@').next().unwrap())
+        .collect();
+    let every: BTreeSet<&str> = trailmap::failpoint::POINTS.iter().copied().collect();
+    assert_eq!(named, every, "every point of the commit path is a stop");
+    for (point, history, seen) in stops {
+        let warehouse = tempfile::tempdir().unwrap();
+        let into = warehouse.path().to_str().unwrap();
+        if history {
+            ingest(
+                archive.path(),
+                warehouse.path(),
+                &["--to", "2025-03-01", "--delivery-margin", "0h"],
             );
-            let reached = stopped.status.code().is_none();
-            // `table-created` is passed only by a run that creates the table.
-            assert!(reached || (history && *point == "table-created"), "{point}: {stopped:?}");
-            if warehouse.path().join("_delta_log").is_dir() {
-                let (n, ids) = event_counts(warehouse.path());
-                let committed = ["commit-linked", "committed"].contains(point);
-                let expected = match committed && reached {
-                    true => total as u64,
-                    false => before,
-                };
-                assert_eq!((n, ids), (expected, expected), "{point}, history {history}");
-                let seen = DeltaLog::read(warehouse.path()).event_ids(warehouse.path());
-                assert_eq!(seen.len() as u64, n, "{point}");
-            }
-            ingest(archive.path(), warehouse.path(), &[]);
-            assert_eq!(event_counts(warehouse.path()), (total as u64, total as u64), "{point}");
-            assert_exactly_once_for_another_reader(warehouse.path(), total);
+            assert_eq!(event_counts(warehouse.path()).0, first_day);
         }
+        let stopped = crate::common::trailmap_with_env(
+            &["ingest", "-q", "-s", source, "--into", into],
+            &[("TRAILMAP_FAILPOINT", &point)],
+        );
+        assert_eq!(stopped.status.code(), None, "{point}: the run was stopped there");
+        let (n, ids) = event_counts(warehouse.path());
+        assert_eq!((n, ids), (seen, seen), "{point}, history {history}");
+        let another = DeltaLog::read(warehouse.path()).event_ids(warehouse.path());
+        assert_eq!(another.len() as u64, n, "{point}: another Delta reader agrees");
+        ingest(archive.path(), warehouse.path(), &[]);
+        assert_eq!(event_counts(warehouse.path()), (total, total), "{point}");
+        assert_exactly_once_for_another_reader(warehouse.path(), total as usize);
     }
 }
 
@@ -993,7 +1015,7 @@ fn an_s3_endpoint_without_conditional_writes_is_refused_before_anything_is_writt
     let args = ["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", "s3://warehouse-bucket/wh"];
     let output = crate::common::trailmap_with_env(&args, &env);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("s3://warehouse-bucket/wh") && stderr.contains("does not honour conditional writes"),
         "{stderr}"
@@ -1020,7 +1042,7 @@ fn a_warehouse_of_an_earlier_trailmap_is_refused_whole_with_how_to_replace_it() 
     ] {
         let output = trailmap(&args);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(
             stderr.contains("earlier trailmap") && stderr.contains("trailmap ingest -s SOURCE... --into NEW"),
             "{stderr}"

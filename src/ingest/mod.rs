@@ -286,10 +286,7 @@ impl Ingest {
                 days = redo.len(),
                 "writing again the days whose rows call profiles found after they were written"
             );
-            // The files written first are committed by no one: VACUUM deletes them.
-            for day in &redo {
-                by_day.remove(day);
-            }
+            self.drop_days(&mut by_day, &redo).await;
             by_day.extend(self.write_days(&run, redo, &new_days, None).await?);
         }
         let profiles = self.profiles_found().await?;
@@ -301,8 +298,8 @@ impl Ingest {
                 days = repair.len(),
                 "rewriting the days whose rows call profiles this run learned"
             );
+            self.drop_days(&mut by_day, &repair).await;
             for day in &repair {
-                by_day.remove(day);
                 if !self.compact.contains_key(day) {
                     self.compact.insert(*day, self.files_of_day(*day));
                     repaired_only += 1;
@@ -340,6 +337,7 @@ impl Ingest {
                         tracing::info!(
                             "another run committed objects of this run first; starting again"
                         );
+                        self.warehouse.delete_uncommitted(&added).await;
                         return Ok(RunEnd::Overtaken);
                     }
                     self.table = table;
@@ -360,6 +358,21 @@ impl Ingest {
         self.report.load_errors = self.session.load_errors();
         self.report.load_errors.extend(changed_errors);
         Ok(RunEnd::Done(self.report))
+    }
+
+    /// Takes `days` out of what this run commits, deleting the files written for them.
+    async fn drop_days(
+        &self,
+        by_day: &mut BTreeMap<Option<NaiveDate>, Vec<WrittenFile>>,
+        days: &BTreeSet<Option<NaiveDate>>,
+    ) {
+        let dropped: Vec<String> = days
+            .iter()
+            .filter_map(|day| by_day.remove(day))
+            .flatten()
+            .map(|w| w.file.path)
+            .collect();
+        self.warehouse.delete_uncommitted(&dropped).await;
     }
 
     fn warehouse_error(&self, reason: &str) -> Error {

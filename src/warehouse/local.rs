@@ -180,7 +180,10 @@ mod tests {
     async fn a_second_create_fails_and_leaves_the_first_whole() {
         let dir = tempfile::tempdir().unwrap();
         let store = DurableLocal::new();
-        let path = Path::from_filesystem_path(dir.path().join("_delta_log/0.json")).unwrap();
+        let path = Path::from_filesystem_path(dir.path())
+            .unwrap()
+            .join("_delta_log")
+            .join("0.json");
         let create = PutOptions {
             mode: PutMode::Create,
             ..PutOptions::default()

@@ -50,10 +50,11 @@ use std::sync::Arc;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use deltalake_core::DeltaTable;
 use deltalake_core::kernel::Action;
+use deltalake_core::operations::vacuum::VacuumMode;
 use deltalake_core::logstore::LogStoreRef;
 use futures::StreamExt;
 use object_store::path::Path;
-use object_store::ObjectStore;
+use object_store::{ObjectStore, ObjectStoreExt};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -328,8 +329,10 @@ impl Warehouse {
     /// The manifest without its objects (`objects` left empty), for readers that need only
     /// their totals: the files, and the last ledger entry.
     pub async fn manifest_without_objects(&self) -> Result<Manifest> {
+        // A log without a commit yet (the first run stopped before creating the table) holds
+        // nothing: no event was ingested.
         let Some(table) = self.table(None).await? else {
-            return Err(self.error("its Delta log has no version yet"));
+            return Ok(Manifest::new(None, BTreeMap::new(), true));
         };
         let (version, files) = self.files_of(&table)?;
         let mut manifest = Manifest::new(Some(version), files, false);
@@ -409,6 +412,17 @@ impl Warehouse {
             .map_err(|e| self.delta_error("cannot commit", e))
     }
 
+    /// Deletes files this run wrote and no commit names (written again, or the run was
+    /// overtaken); one left behind is VACUUM's to delete.
+    pub async fn delete_uncommitted(&self, relative: &[String]) {
+        for file in relative {
+            match self.store.delete(&self.path(file)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => tracing::warn!(file, "cannot delete a file no commit names: {e}"),
+            }
+        }
+    }
+
     /// VACUUM: deletes files no version within `retain` reads (replaced by compactions, or
     /// written by runs that never committed) once older than `retain`.
     pub async fn vacuum(&self, retain: chrono::Duration, dry_run: bool) -> Result<Vec<String>> {
@@ -419,6 +433,7 @@ impl Warehouse {
             .vacuum()
             .with_retention_period(retain)
             .with_enforce_retention_duration(false)
+            .with_mode(VacuumMode::Full)
             .with_dry_run(dry_run)
             .await
             .map_err(|e| self.delta_error("cannot vacuum", e))?;
