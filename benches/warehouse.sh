@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Parquet warehouse against the raw archive it was ingested from, on the 500,000-event
+# The Delta Lake warehouse against the raw archive it was ingested from, on the 500,000-event
 # benchmark archive (the same one benches/compare.sh uses). Not a test: figures for docs/performance.md.
 #
 #   bash benches/warehouse.sh [EVENTS]      default 500000 (120 events per file, 30 days)
@@ -10,10 +10,13 @@
 #     yardstick of ingest: ingest decodes every column too, then sorts and writes Parquet;
 #   - `trailmap ingest` into an empty warehouse;
 #   - the named query served-regions over the raw archive and over the warehouse;
-#   - the same query by DuckDB over trailmap's Parquet files (answers compared);
-#   - the size of the gzipped archive and of the warehouse.
+#   - the same query by DuckDB over the table's files as the `deltalake` package (delta-rs'
+#     Python reader) lists them from the Delta log (answers compared);
+#   - the size of the gzipped archive and of the warehouse (the files of the table's snapshot),
+#     and the bytes of each column.
 # Set COMPARE_DIR to keep the archive elsewhere than /tmp/trailmap-compare, and TRAILMAP_BIN to
-# measure a binary already built. DuckDB comes from benches/.venv (made by benches/compare.sh).
+# measure a binary already built. DuckDB comes from benches/.venv (made by benches/compare.sh);
+# the pinned deltalake package is installed there if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/common/bench-archive.sh
@@ -38,19 +41,25 @@ DUCK_SQL="
          coalesce(served_geography, 'unknown') AS served_geography,
          count(*) AS invocations,
          round(100.0 * count(*) / sum(count(*)) OVER (), 2) AS share_pct
-  FROM read_parquet('$WAREHOUSE/events/*/*.parquet', hive_partitioning = false)
+  FROM read_parquet(\$FILES, hive_partitioning = false)
   WHERE is_invocation AND error_code IS NULL
   GROUP BY 1, 2 ORDER BY invocations DESC, served_region"
 cat > "$WORK/duck-warehouse.py" <<PY
 import duckdb
+from deltalake import DeltaTable
+files = DeltaTable("$WAREHOUSE").file_uris()
 con = duckdb.connect()
 con.execute("SET threads = $THREADS")
 print("served_region,served_geography,invocations,share_pct")
-for row in con.execute("""$DUCK_SQL""").fetchall():
+for row in con.execute("""$DUCK_SQL""".replace("\$FILES", repr(files))).fetchall():
     print(",".join(str(v) for v in row))
 PY
+DELTALAKE_VERSION="1.6.6"
+PYARROW_VERSION="26.0.1"
 DUCK_Q=""
 if [ -x benches/.venv/bin/python ]; then
+  benches/.venv/bin/python -c "import importlib.metadata as m; assert m.version('deltalake') == '$DELTALAKE_VERSION' and m.version('pyarrow') == '$PYARROW_VERSION'" 2>/dev/null ||
+    benches/.venv/bin/pip install --quiet --disable-pip-version-check "deltalake==$DELTALAKE_VERSION" "pyarrow==$PYARROW_VERSION"
   DUCK_Q=$(median duckdb benches/.venv/bin/python "$WORK/duck-warehouse.py")
   # DuckDB prints 19.0 where trailmap prints 19.00: compare the numbers.
   python3 - "$WORK/out/warehouse-query.out" "$WORK/out/duckdb.out" <<'PY' || { echo "ANSWERS DIFFER: trailmap vs DuckDB"; exit 1; }
@@ -62,6 +71,7 @@ fi
 
 GZ_BYTES=$(find "$ARCHIVE" -name '*.json.gz' -path '*/CloudTrail/*' -print0 | du -cb --files0-from=- | tail -1 | cut -f1)
 WH_BYTES=$(find "$WAREHOUSE/events" -name '*.parquet' -print0 | du -cb --files0-from=- | tail -1 | cut -f1)
+LOG_BYTES=$(du -cb "$WAREHOUSE/_delta_log" | tail -1 | cut -f1)
 PARQUET_FILES=$(find "$WAREHOUSE/events" -name '*.parquet' | wc -l)
 
 echo "archive: $EVENTS events; $THREADS threads, $(nproc) cores; median of $RUNS runs, process start included"
@@ -75,4 +85,24 @@ printf "| %-52s | %8.3f | %s |\n" "served-regions, raw archive" "$RAW_Q" "1.00x"
 printf "| %-52s | %8.3f | %s |\n" "served-regions, warehouse" "$WH_Q" "$(printf '%.1f' "$(echo "$RAW_Q / $WH_Q" | bc -l)")x faster than raw"
 [ -n "$DUCK_Q" ] && printf "| %-52s | %8.3f | %s |\n" "served-regions, DuckDB over the warehouse's Parquet" "$DUCK_Q" "$(printf '%.1f' "$(echo "$RAW_Q / $DUCK_Q" | bc -l)")x faster than raw"
 echo
-echo "size: gzipped archive $((GZ_BYTES / 1000000)) MB; warehouse $((WH_BYTES / 1000000)) MB in $PARQUET_FILES Parquet files ($(printf '%.2f' "$(echo "$WH_BYTES / $GZ_BYTES" | bc -l)")x)"
+echo "size: gzipped archive $((GZ_BYTES / 1000000)) MB; warehouse $((WH_BYTES / 1000000)) MB in $PARQUET_FILES Parquet files ($(printf '%.2f' "$(echo "$WH_BYTES / $GZ_BYTES" | bc -l)")x), Delta log $((LOG_BYTES / 1000)) kB"
+echo
+echo "bytes per column (compressed, all row groups), largest first:"
+if [ -x benches/.venv/bin/python ]; then benches/.venv/bin/python - "$WAREHOUSE" <<'PY'
+import glob, sys
+try:
+    import pyarrow.parquet as pq
+except ImportError:
+    sys.exit(0)
+sizes = {}
+for path in glob.glob(sys.argv[1] + "/events/*/*.parquet"):
+    meta = pq.ParquetFile(path).metadata
+    for g in range(meta.num_row_groups):
+        for c in range(meta.num_columns):
+            col = meta.row_group(g).column(c)
+            sizes[col.path_in_schema] = sizes.get(col.path_in_schema, 0) + col.total_compressed_size
+total = sum(sizes.values())
+for name, size in sorted(sizes.items(), key=lambda kv: -kv[1])[:15]:
+    print(f"  {name:28s} {size / 1e6:8.2f} MB  {100 * size / total:5.1f}%")
+PY
+fi

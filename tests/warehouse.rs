@@ -1050,3 +1050,63 @@ fn a_warehouse_of_an_earlier_trailmap_is_refused_whole_with_how_to_replace_it() 
     }
     assert!(!old.path().join("_delta_log").exists(), "nothing was written");
 }
+
+#[test]
+fn rows_of_earlier_runs_calling_a_profile_a_later_run_learns_are_rewritten_resolved() {
+    // Calls on March 1 through an application profile whose CreateInferenceProfile event is
+    // in a file delivered on March 6: a first run ingests up to March 5 (the calls stay
+    // unresolved, as over the raw archive cut the same way); the run that reads March 6 learns
+    // the profile and rewrites March 1, so the warehouse answers as the whole raw archive does.
+    let root = tempfile::tempdir().unwrap();
+    let arn = "arn:aws:bedrock:eu-west-1:999988887777:application-inference-profile/later1";
+    let calls: Vec<Value> = (0..4)
+        .map(|i| {
+            let served = match i % 2 {
+                0 => serde_json::json!({"inferenceRegion": "eu-west-3"}),
+                _ => serde_json::json!({}),
+            };
+            record(
+                &format!("call-{i}"),
+                "eu-west-1",
+                1,
+                "InvokeModel",
+                serde_json::json!({
+                    "requestParameters": {"modelId": arn},
+                    "additionalEventData": served,
+                }),
+            )
+        })
+        .collect();
+    write_log(root.path(), "eu-west-1", 1, &calls);
+    let create = serde_json::json!({
+        "requestParameters": {"inferenceProfileName": "later", "modelSource": {"copyFrom":
+            "arn:aws:bedrock:eu-west-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"}},
+        "responseElements": {"inferenceProfileArn": arn, "status": "ACTIVE"},
+    });
+    write_log(
+        root.path(),
+        "eu-west-1",
+        6,
+        &[record("create", "eu-west-1", 6, "CreateInferenceProfile", create)],
+    );
+    let warehouse = tempfile::tempdir().unwrap();
+    let cut = ["--to", "2025-03-05", "--delivery-margin", "0h"];
+    ingest(root.path(), warehouse.path(), &cut);
+    let sql = "SELECT event_id, model, routing_scope, served_region, served_geography FROM events ORDER BY event_id";
+    let unresolved = query_json(warehouse.path(), &[], sql);
+    // (JSON output leaves null columns out.)
+    assert!(unresolved.iter().all(|row| !row.contains_key("model")), "{unresolved:?}");
+    assert_eq!(unresolved.len(), 4);
+    let stderr = ingest(root.path(), warehouse.path(), &[]);
+    assert!(stderr.contains("rewrote 1 day(s)"), "{stderr}");
+    let over_raw = query_json(root.path(), &[], sql);
+    assert_eq!(over_raw[0]["model"], "anthropic.claude-3-haiku-20240307-v1:0");
+    assert!(
+        over_raw.iter().any(|row| row.get("served_region") == Some(&Value::from("eu-west-1"))),
+        "{over_raw:?}"
+    );
+    assert_eq!(query_json(warehouse.path(), &[], sql), over_raw);
+    assert_eq!(event_counts(warehouse.path()), (5, 5));
+    assert_exactly_once_for_another_reader(warehouse.path(), 5);
+    assert_named_queries_agree(warehouse.path(), root.path());
+}

@@ -112,17 +112,19 @@ pub enum Command {
     ///   trailmap verify -s trail-copy --signatures-from s3://org-trail-logs --to 2025-03-07
     #[command(verbatim_doc_comment)]
     Verify(verify::VerifyArgs),
-    /// Turn raw archives into a Parquet warehouse, incrementally: each run adds the objects
-    /// the warehouse does not hold yet, whole and exactly once.
+    /// Turn raw archives into a Delta Lake table, incrementally: each run adds the objects the
+    /// warehouse does not hold yet, whole and exactly once, whatever other runs do at once.
     ///
     /// The warehouse (a local directory or s3://bucket/prefix) then works as a source for
     /// query, report, audit and shell (`-s WAREHOUSE`): same tables, same answers, without
-    /// parsing JSON again. --from/--to, --account and --source-region choose which objects
-    /// (by key, with the delivery margin); every event of each chosen object is ingested. A
-    /// run killed at any moment leaves nothing half-done: the next run finishes the job.
-    /// Objects that could not be read are in the warehouse's load_errors and retried by the
-    /// next run; an object that changed since it was ingested is reported, not ingested
-    /// twice. A day with many small files is compacted in the same run (--compact: any day).
+    /// parsing JSON again; any Delta reader (Athena, Spark, DuckDB, the deltalake package)
+    /// reads it too. --from/--to, --account and --source-region choose which objects (by key,
+    /// with the delivery margin); every event of each chosen object is ingested. A run killed
+    /// at any moment leaves nothing half-done: the next run finishes the job. Objects that
+    /// could not be read, changed since ingested, or sit in folders that could not be listed
+    /// are in the warehouse's load_errors until a run reads them. A day with many small files
+    /// is compacted in the same run (--compact: any day); `trailmap vacuum` deletes what no
+    /// recent version reads.
     ///
     /// Examples:
     ///   trailmap ingest -s sample-data --into warehouse/

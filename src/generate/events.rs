@@ -275,6 +275,60 @@ fn identity(origin: &Origin, rng: &mut Rng) -> Value {
     }
 }
 
+/// Makes a record's ids repeat as a real trail's do: a role keeps its `AROA...` id and an IAM
+/// user its `AIDA...` id and long-term `AKIA...` key; an assumed-role session keeps one
+/// temporary `ASIA...` key and one creation time for its hour, and calls from one session (or
+/// one user) on one day come from one address. They are derived from what they belong to, so
+/// [`identity`] and [`base`] draw the random stream exactly as they always did (the rest of
+/// an archive is the same), and only these fields repeat instead of being new each call.
+pub fn tie_to_session(record: &mut Value) {
+    let Some(time) = record.get("eventTime").and_then(Value::as_str) else {
+        return;
+    };
+    let (day, hour) = (
+        time.get(..10).unwrap_or("").to_owned(),
+        time.get(..13).unwrap_or("").to_owned(),
+    );
+    let Some(identity) = record.get_mut("userIdentity").filter(|i| i.is_object()) else {
+        return;
+    };
+    let text = |value: &Value| value.as_str().unwrap_or("").to_owned();
+    let (account, arn) = (text(&identity["accountId"]), text(&identity["arn"]));
+    const KEY: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    match identity["type"].as_str() {
+        Some("AssumedRole") => {
+            let role = text(&identity["sessionContext"]["sessionIssuer"]["userName"]);
+            let session = arn.rsplit('/').next().unwrap_or("").to_owned();
+            let role_id = format!("AROA{}", derived(KEY, 17, &[&account, &role]));
+            identity["principalId"] = json!(format!("{role_id}:{session}"));
+            identity["sessionContext"]["sessionIssuer"]["principalId"] = json!(role_id);
+            identity["accessKeyId"] = json!(format!("ASIA{}", derived(KEY, 16, &[&arn, &hour])));
+            identity["sessionContext"]["attributes"]["creationDate"] =
+                json!(format!("{hour}:00:00Z"));
+        }
+        Some("IAMUser") => {
+            identity["principalId"] = json!(format!("AIDA{}", derived(KEY, 17, &[&arn])));
+            identity["accessKeyId"] = json!(format!("AKIA{}", derived(KEY, 16, &[&arn])));
+        }
+        _ => return,
+    }
+    let address = u64::from_str_radix(&derived(b"0123456789abcdef", 4, &[&arn, &day]), 16)
+        .unwrap_or(0)
+        % 250
+        + 1;
+    record["sourceIPAddress"] = json!(format!("198.51.100.{address}"));
+}
+
+/// A string of `len` characters of `alphabet` that depends only on `parts` (FNV-1a of them
+/// seeding the generator's own random stream).
+fn derived(alphabet: &[u8], len: usize, parts: &[&str]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.join("\u{1f}").bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Rng::new(hash, 0x5e55_1015).string(alphabet, len)
+}
+
 fn base(origin: &Origin, rng: &mut Rng, source: &str, name: &str) -> Value {
     json!({
         "eventVersion": "1.11",

@@ -220,6 +220,7 @@ fn records(plan: &FilePlan, config: &GeneratorConfig, rng: &mut Rng) -> Vec<Valu
         events::spoil_event_time(record, plan.index.is_multiple_of(2));
     }
     plant_trail_changes(plan, config, &mut records);
+    records.iter_mut().for_each(events::tie_to_session);
     records
 }
 

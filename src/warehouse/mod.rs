@@ -68,8 +68,12 @@ use s3::S3Store;
 pub const EVENTS_DIR: &str = "events";
 /// The Delta log.
 const DELTA_LOG: &str = "_delta_log";
+/// The table's first commit, which trailmap never deletes.
+const FIRST_COMMIT: &str = "_delta_log/00000000000000000000.json";
 /// Where warehouses of earlier trailmaps (their own manifest format) kept their commits.
 const OLD_COMMITS_DIR: &str = "_trailmap/commits";
+/// The first of those commits.
+const OLD_FIRST_COMMIT: &str = "_trailmap/commits/00000000000000000001.json";
 /// Ledger entries read at once.
 const ENTRIES_AT_ONCE: usize = 16;
 
@@ -148,8 +152,12 @@ impl Warehouse {
         let store_url = ObjectStoreUrl::parse(format!("s3://{bucket}"))
             .map_err(|e| error(e.to_string()))?;
         let root = Path::from(prefix.trim_matches('/'));
-        let table_url = Url::parse(&format!("s3://{bucket}/{root}/").replace(".//", "./"))
-            .map_err(|e| error(e.to_string()))?;
+        let folder = match root.as_ref() {
+            "" => String::new(),
+            inside => format!("{inside}/"),
+        };
+        let table_url =
+            Url::parse(&format!("s3://{bucket}/{folder}")).map_err(|e| error(e.to_string()))?;
         Ok(Warehouse {
             location: location.clone(),
             store: Arc::new(S3Store::new(client, bucket.to_owned())),
@@ -196,16 +204,15 @@ impl Warehouse {
                 Warehouse::local(dir, false)?
             }
             SourceSpec::S3 { bucket, prefix } => {
-                // One short listing of the log: a raw archive's prefix costs no more, and an
-                // error is left to its own listing to report.
+                // HEADs of the first commit (trailmap keeps every commit), and of an earlier
+                // trailmap's: a raw archive's prefix costs no listing, and an error is left to
+                // its own listing to report.
                 let warehouse = Warehouse::on_s3(bucket, prefix, aws_options).await?;
-                let log = warehouse.path(DELTA_LOG);
-                let old = warehouse.path(OLD_COMMITS_DIR);
-                let first = |path: Path| {
-                    let store = warehouse.store();
-                    async move { matches!(store.list(Some(&path)).next().await, Some(Ok(_))) }
+                let exists = |relative: &str| {
+                    let (store, path) = (warehouse.store(), warehouse.path(relative));
+                    async move { store.head(&path).await.is_ok() }
                 };
-                if !first(log).await && !first(old).await {
+                if !exists(FIRST_COMMIT).await && !exists(OLD_FIRST_COMMIT).await {
                     return Ok(None);
                 }
                 warehouse
