@@ -3,7 +3,8 @@
 //! Built with the cargo feature `failpoints` (the test suite's `--all-features`), a run with
 //! `TRAILMAP_FAILPOINT=NAME` aborts the moment it reaches point NAME (`NAME@N`: the N-th time
 //! it reaches it), as a SIGKILL or a power loss would stop it there: no destructor runs,
-//! nothing is flushed. Without the feature every point is an empty function.
+//! nothing is flushed. `NAME:pause=MS` waits there instead, so that a test can make another
+//! run commit meanwhile. Without the feature every point is an empty function.
 
 /// Every point, in the order a run reaches them.
 pub const POINTS: &[&str] = &[
@@ -15,7 +16,8 @@ pub const POINTS: &[&str] = &[
     "committed",
 ];
 
-/// Aborts the process if `TRAILMAP_FAILPOINT` names `point` (and this is the time it says).
+/// Aborts the process (or pauses it) if `TRAILMAP_FAILPOINT` names `point` (and this is the
+/// time it says).
 #[cfg(feature = "failpoints")]
 pub fn hit(point: &str) {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,12 +25,20 @@ pub fn hit(point: &str) {
     let Ok(chosen) = std::env::var("TRAILMAP_FAILPOINT") else {
         return;
     };
+    let (chosen, pause) = match chosen.split_once(":pause=") {
+        Some((chosen, ms)) => (chosen.to_owned(), ms.parse::<u64>().ok()),
+        None => (chosen, None),
+    };
     let (name, time) = match chosen.split_once('@') {
         Some((name, n)) => (name, n.parse().unwrap_or(1)),
         None => (chosen.as_str(), 1),
     };
-    if name == point && REACHED.fetch_add(1, Ordering::SeqCst) + 1 == time {
-        std::process::abort();
+    if name != point || REACHED.fetch_add(1, Ordering::SeqCst) + 1 != time {
+        return;
+    }
+    match pause {
+        Some(ms) => std::thread::sleep(std::time::Duration::from_millis(ms)),
+        None => std::process::abort(),
     }
 }
 

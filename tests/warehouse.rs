@@ -313,8 +313,13 @@ fn a_run_killed_at_any_moment_leaves_every_event_exactly_once_after_the_next() {
                 n == ids && (n == 0 || n == total),
                 "round {i}: {n} rows, {ids} ids"
             );
-            let seen = DeltaLog::read(warehouse.path()).event_ids(warehouse.path()).len() as u64;
-            assert_eq!(seen, n, "round {i}: another Delta reader counts what trailmap does");
+            let seen = DeltaLog::read(warehouse.path())
+                .event_ids(warehouse.path())
+                .len() as u64;
+            assert_eq!(
+                seen, n,
+                "round {i}: another Delta reader counts what trailmap does"
+            );
         }
         ingest(
             archive.path(),
@@ -390,9 +395,8 @@ fn objects_that_cannot_be_read_are_kept_as_load_errors_and_retried_and_changed_o
         "{stderr}"
     );
     assert_eq!(event_counts(warehouse.path()), (total, total));
-    let changed_errors = |warehouse: &Path| {
-        query_json(warehouse, &[], "SELECT log_file, stage FROM load_errors")
-    };
+    let changed_errors =
+        |warehouse: &Path| query_json(warehouse, &[], "SELECT log_file, stage FROM load_errors");
     let errors = changed_errors(warehouse.path());
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["log_file"], changed.to_str().unwrap());
@@ -418,6 +422,23 @@ fn objects_that_cannot_be_read_are_kept_as_load_errors_and_retried_and_changed_o
     assert_eq!(strict_ingest.status.code(), Some(2));
     ingest(archive.path(), warehouse.path(), &["--from", "2030-01-01"]);
     assert_eq!(changed_errors(warehouse.path()), errors);
+    // Same size, another modification time: changed too (the revision of a local file).
+    let touched = &files[6];
+    let later = std::fs::metadata(touched).unwrap().modified().unwrap() + Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(touched)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    ingest(archive.path(), warehouse.path(), &[]);
+    let errors = changed_errors(warehouse.path());
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["log_file"] == touched.to_str().unwrap())
+    );
 }
 
 /// Another Delta reader ([`DeltaLog`]) sees every one of `total` events once.
@@ -440,7 +461,11 @@ fn assert_vacuum_leaves_the_committed_files(warehouse: &Path) {
     }
     let into = warehouse.to_str().unwrap();
     let vacuum = trailmap(&["vacuum", "--into", into, "--retain", "1h"]);
-    assert!(vacuum.status.success(), "{}", String::from_utf8_lossy(&vacuum.stderr));
+    assert!(
+        vacuum.status.success(),
+        "{}",
+        String::from_utf8_lossy(&vacuum.stderr)
+    );
     assert_eq!(files_on_disk(warehouse), committed_files(warehouse));
 }
 
@@ -703,14 +728,28 @@ fn a_folder_that_cannot_be_listed_is_told_to_readers_until_a_run_lists_it() {
     // A narrower run that does not list the folder (another Region, a later day) leaves it
     // reported: the warehouse still lacks its objects.
     let serving = S3Server::start(root.path(), Faults::default());
-    for narrower in [["--source-region", "us-east-1"], ["--from", "2030-01-01"]] {
+    // (The folder listed in part, from its second day, is not listed whole either.)
+    let narrower_runs: [&[&str]; 3] = [
+        &["--source-region", "us-east-1"],
+        &["--from", "2030-01-01"],
+        &["--source-region", "eu-west-1", "--from", "2025-03-02"],
+    ];
+    for narrower in narrower_runs {
         let env = serving.env();
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut args = vec!["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", into];
         args.extend(narrower);
         let output = crate::common::trailmap_with_env(&args, &env);
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        let still = query_json(warehouse.path(), &[], "SELECT log_file, message FROM load_errors");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let still = query_json(
+            warehouse.path(),
+            &[],
+            "SELECT log_file, message FROM load_errors",
+        );
         assert_eq!(still, unread, "after a run with {narrower:?}");
     }
     // Listed again, the folder's objects come in and the warehouse is complete.
@@ -901,8 +940,7 @@ fn runs_at_once_and_runs_killed_leave_every_object_in_exactly_once() {
             let status = child.wait().unwrap();
             if status.code().is_some() {
                 let mut stderr = String::new();
-                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr)
-                    .unwrap();
+                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
                 assert!(status.success(), "round {round}: {stderr}");
             }
         }
@@ -978,11 +1016,19 @@ fn a_run_stopped_dead_at_every_step_of_the_commit_path_leaves_whole_commits() {
             &["ingest", "-q", "-s", source, "--into", into],
             &[("TRAILMAP_FAILPOINT", &point)],
         );
-        assert_eq!(stopped.status.code(), None, "{point}: the run was stopped there");
+        assert_eq!(
+            stopped.status.code(),
+            None,
+            "{point}: the run was stopped there"
+        );
         let (n, ids) = event_counts(warehouse.path());
         assert_eq!((n, ids), (seen, seen), "{point}, history {history}");
         let another = DeltaLog::read(warehouse.path()).event_ids(warehouse.path());
-        assert_eq!(another.len() as u64, n, "{point}: another Delta reader agrees");
+        assert_eq!(
+            another.len() as u64,
+            n,
+            "{point}: another Delta reader agrees"
+        );
         ingest(archive.path(), warehouse.path(), &[]);
         assert_eq!(event_counts(warehouse.path()), (total, total), "{point}");
         assert_exactly_once_for_another_reader(warehouse.path(), total as usize);
@@ -1012,12 +1058,19 @@ fn an_s3_endpoint_without_conditional_writes_is_refused_before_anything_is_writt
     );
     let env = server.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let args = ["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", "s3://warehouse-bucket/wh"];
+    let args = [
+        "ingest",
+        "-s",
+        "s3://trail-bucket/AWSLogs/",
+        "--into",
+        "s3://warehouse-bucket/wh",
+    ];
     let output = crate::common::trailmap_with_env(&args, &env);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("s3://warehouse-bucket/wh") && stderr.contains("does not honour conditional writes"),
+        stderr.contains("s3://warehouse-bucket/wh")
+            && stderr.contains("does not honour conditional writes"),
         "{stderr}"
     );
     let written: Vec<_> = walkdir::WalkDir::new(root.path().join("warehouse-bucket"))
@@ -1034,7 +1087,11 @@ fn a_warehouse_of_an_earlier_trailmap_is_refused_whole_with_how_to_replace_it() 
     let old = tempfile::tempdir().unwrap();
     let commits = old.path().join("_trailmap/commits");
     std::fs::create_dir_all(&commits).unwrap();
-    std::fs::write(commits.join("00000000000000000001.json"), r#"{"format":2,"number":1}"#).unwrap();
+    std::fs::write(
+        commits.join("00000000000000000001.json"),
+        r#"{"format":2,"number":1}"#,
+    )
+    .unwrap();
     let into = old.path().to_str().unwrap();
     for args in [
         vec!["query", "-s", into, "SELECT count(*) FROM events"],
@@ -1044,11 +1101,15 @@ fn a_warehouse_of_an_earlier_trailmap_is_refused_whole_with_how_to_replace_it() 
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(
-            stderr.contains("earlier trailmap") && stderr.contains("trailmap ingest -s SOURCE... --into NEW"),
+            stderr.contains("earlier trailmap")
+                && stderr.contains("trailmap ingest -s SOURCE... --into NEW"),
             "{stderr}"
         );
     }
-    assert!(!old.path().join("_delta_log").exists(), "nothing was written");
+    assert!(
+        !old.path().join("_delta_log").exists(),
+        "nothing was written"
+    );
 }
 
 #[test]
@@ -1087,7 +1148,13 @@ fn rows_of_earlier_runs_calling_a_profile_a_later_run_learns_are_rewritten_resol
         root.path(),
         "eu-west-1",
         6,
-        &[record("create", "eu-west-1", 6, "CreateInferenceProfile", create)],
+        &[record(
+            "create",
+            "eu-west-1",
+            6,
+            "CreateInferenceProfile",
+            create,
+        )],
     );
     let warehouse = tempfile::tempdir().unwrap();
     let cut = ["--to", "2025-03-05", "--delivery-margin", "0h"];
@@ -1095,18 +1162,131 @@ fn rows_of_earlier_runs_calling_a_profile_a_later_run_learns_are_rewritten_resol
     let sql = "SELECT event_id, model, routing_scope, served_region, served_geography FROM events ORDER BY event_id";
     let unresolved = query_json(warehouse.path(), &[], sql);
     // (JSON output leaves null columns out.)
-    assert!(unresolved.iter().all(|row| !row.contains_key("model")), "{unresolved:?}");
+    assert!(
+        unresolved.iter().all(|row| !row.contains_key("model")),
+        "{unresolved:?}"
+    );
     assert_eq!(unresolved.len(), 4);
     let stderr = ingest(root.path(), warehouse.path(), &[]);
     assert!(stderr.contains("rewrote 1 day(s)"), "{stderr}");
     let over_raw = query_json(root.path(), &[], sql);
-    assert_eq!(over_raw[0]["model"], "anthropic.claude-3-haiku-20240307-v1:0");
+    assert_eq!(
+        over_raw[0]["model"],
+        "anthropic.claude-3-haiku-20240307-v1:0"
+    );
     assert!(
-        over_raw.iter().any(|row| row.get("served_region") == Some(&Value::from("eu-west-1"))),
+        over_raw
+            .iter()
+            .any(|row| row.get("served_region") == Some(&Value::from("eu-west-1"))),
         "{over_raw:?}"
     );
     assert_eq!(query_json(warehouse.path(), &[], sql), over_raw);
     assert_eq!(event_counts(warehouse.path()), (5, 5));
     assert_exactly_once_for_another_reader(warehouse.path(), 5);
     assert_named_queries_agree(warehouse.path(), root.path());
+}
+
+#[test]
+fn a_commit_whose_answer_was_lost_is_found_as_this_runs_and_kept() {
+    use crate::common::s3_server::{Faults, S3Server};
+    let root = tempfile::tempdir().unwrap();
+    let trail = root.path().join("trail-bucket");
+    trailmap::generate::generate(
+        &trail,
+        &GeneratorConfig {
+            events: 1_500,
+            days: 2,
+            ..GeneratorConfig::default()
+        },
+    )
+    .unwrap();
+    let total = walk(&trail).len();
+    std::fs::create_dir(root.path().join("warehouse-bucket")).unwrap();
+    // The 1st commit PUT creates the table, the 2nd holds the events: each one's answer lost
+    // in turn (the client retries and is told the commit exists).
+    for lost in [1, 2] {
+        let stored = root.path().join("warehouse-bucket/wh");
+        let _ = std::fs::remove_dir_all(&stored);
+        let server = S3Server::start(
+            root.path(),
+            Faults {
+                lose_commit_answer: Some(lost),
+                ..Faults::default()
+            },
+        );
+        let env = server.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let args = [
+            "ingest",
+            "-s",
+            "s3://trail-bucket/AWSLogs/",
+            "--into",
+            "s3://warehouse-bucket/wh",
+        ];
+        let output = crate::common::trailmap_with_env(&args, &env);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "commit {lost}: {stderr}");
+        assert_exactly_once_for_another_reader(&stored, total);
+        let files = committed_files(&stored);
+        assert!(
+            files.iter().all(|f| stored.join(f).is_file()),
+            "commit {lost}: files kept"
+        );
+        // (delta-rs, told the table's creation exists, commits it once more: harmless.)
+        assert_eq!(
+            DeltaLog::read(&stored).ledgers().len(),
+            1,
+            "commit {lost}: one data commit"
+        );
+    }
+}
+
+/// A run that read the table before another run committed other objects commits on top of
+/// it: both runs' objects are in, each once.
+#[cfg(feature = "failpoints")]
+#[test]
+fn a_run_overtaken_by_a_commit_of_other_objects_commits_on_top_of_it() {
+    let archive = generated(GeneratorConfig {
+        events: 3_000,
+        days: 2,
+        ..GeneratorConfig::default()
+    });
+    let total = walk(archive.path()).len();
+    let warehouse = tempfile::tempdir().unwrap();
+    // The table exists before both runs (each would otherwise create it).
+    ingest(archive.path(), warehouse.path(), &["--from", "2030-01-01"]);
+    let regions: Vec<String> = query_json(
+        archive.path(),
+        &[],
+        "SELECT DISTINCT log_region AS r FROM events ORDER BY 1",
+    )
+    .into_iter()
+    .map(|row| row["r"].as_str().unwrap().to_owned())
+    .collect();
+    let (first, rest) = regions.split_first().unwrap();
+    // The slow run reads the table, writes its files, then waits before committing.
+    let slow = Command::new(env!("CARGO_BIN_EXE_trailmap"))
+        .args(["ingest", "-s", archive.path().to_str().unwrap()])
+        .args(["--into", warehouse.path().to_str().unwrap()])
+        .args(["--source-region", first])
+        .env("TRAILMAP_FAILPOINT", "files-durable:pause=4000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut others = vec![];
+    for region in rest {
+        others.extend(["--source-region", region.as_str()]);
+    }
+    ingest(archive.path(), warehouse.path(), &others);
+    let output = slow.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("1 commit(s) of other runs landed during this one"),
+        "{stderr}"
+    );
+    assert_eq!(event_counts(warehouse.path()), (total as u64, total as u64));
+    assert_exactly_once_for_another_reader(warehouse.path(), total);
 }

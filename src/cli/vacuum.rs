@@ -43,6 +43,10 @@ pub async fn run(args: VacuumArgs, quiet: bool) -> anyhow::Result<Outcome> {
     else {
         anyhow::bail!("{}: not a warehouse (no _delta_log/)", args.into);
     };
+    if !args.dry_run {
+        // VACUUM commits too (its start and end): only where commits cannot overwrite others.
+        warehouse.probe_writes().await?;
+    }
     let deleted = warehouse.vacuum(retain, args.dry_run).await?;
     if args.dry_run {
         for file in &deleted {

@@ -285,10 +285,11 @@ pub fn tie_to_session(record: &mut Value) {
     let Some(time) = record.get("eventTime").and_then(Value::as_str) else {
         return;
     };
-    let (day, hour) = (
-        time.get(..10).unwrap_or("").to_owned(),
-        time.get(..13).unwrap_or("").to_owned(),
-    );
+    // A record whose time was spoiled on purpose keeps its ids as drawn.
+    if DateTime::parse_from_rfc3339(time).is_err() {
+        return;
+    }
+    let (day, hour) = (time[..10].to_owned(), time[..13].to_owned());
     let Some(identity) = record.get_mut("userIdentity").filter(|i| i.is_object()) else {
         return;
     };
@@ -300,23 +301,54 @@ pub fn tie_to_session(record: &mut Value) {
             let role = text(&identity["sessionContext"]["sessionIssuer"]["userName"]);
             let session = arn.rsplit('/').next().unwrap_or("").to_owned();
             let role_id = format!("AROA{}", derived(KEY, 17, &[&account, &role]));
-            identity["principalId"] = json!(format!("{role_id}:{session}"));
-            identity["sessionContext"]["sessionIssuer"]["principalId"] = json!(role_id);
-            identity["accessKeyId"] = json!(format!("ASIA{}", derived(KEY, 16, &[&arn, &hour])));
-            identity["sessionContext"]["attributes"]["creationDate"] =
-                json!(format!("{hour}:00:00Z"));
+            replace(identity, &["principalId"], format!("{role_id}:{session}"));
+            replace(
+                identity,
+                &["sessionContext", "sessionIssuer", "principalId"],
+                role_id,
+            );
+            let key = format!("ASIA{}", derived(KEY, 16, &[&arn, &hour]));
+            replace(identity, &["accessKeyId"], key);
+            let issued = format!("{hour}:00:00Z");
+            replace(
+                identity,
+                &["sessionContext", "attributes", "creationDate"],
+                issued,
+            );
         }
         Some("IAMUser") => {
-            identity["principalId"] = json!(format!("AIDA{}", derived(KEY, 17, &[&arn])));
-            identity["accessKeyId"] = json!(format!("AKIA{}", derived(KEY, 16, &[&arn])));
+            replace(
+                identity,
+                &["principalId"],
+                format!("AIDA{}", derived(KEY, 17, &[&arn])),
+            );
+            replace(
+                identity,
+                &["accessKeyId"],
+                format!("AKIA{}", derived(KEY, 16, &[&arn])),
+            );
         }
         _ => return,
     }
-    let address = u64::from_str_radix(&derived(b"0123456789abcdef", 4, &[&arn, &day]), 16)
-        .unwrap_or(0)
-        % 250
-        + 1;
-    record["sourceIPAddress"] = json!(format!("198.51.100.{address}"));
+    let address =
+        u64::from_str_radix(&derived(b"0123456789abcdef", 4, &[&arn, &day]), 16).unwrap_or(0) % 250
+            + 1;
+    replace(
+        record,
+        &["sourceIPAddress"],
+        format!("198.51.100.{address}"),
+    );
+}
+
+/// Sets the string at `path` in `value`, only if a value is there already (a record that lacks
+/// a field keeps lacking it).
+fn replace(value: &mut Value, path: &[&str], new: String) {
+    let slot = path
+        .iter()
+        .try_fold(value, |inside, key| inside.get_mut(*key));
+    if let Some(slot) = slot {
+        *slot = Value::String(new);
+    }
 }
 
 /// A string of `len` characters of `alphabet` that depends only on `parts` (FNV-1a of them

@@ -3,7 +3,7 @@
 //! the commit protocol that makes a killed or concurrent run harmless).
 //!
 //! A run lists the sources (`--from/--to/--account/--source-region` choose *objects*, by key,
-//! with the delivery margin), keeps one object per identity ([`object_identity`]) whichever
+//! with the delivery margin), keeps one object per identity ([`located_identity`]) whichever
 //! source names it, leaves out the objects the ledger holds (one whose size or revision
 //! changed since becomes a load error, never a second copy), reads the rest through the same
 //! scan as `trailmap query` (every record of each object, no row cut), writes one day at a time
@@ -37,7 +37,7 @@ use crate::source::{self, LogObject, SourceSpec};
 use crate::table::archive::{FileFacts, ReadOptions};
 use crate::warehouse::delta::Committed;
 use crate::warehouse::manifest::{
-    self, Commit, DataFile, IngestedObject, Manifest, object_identity,
+    self, Commit, DataFile, IngestedObject, Manifest, located_identity,
 };
 use crate::warehouse::{NewFile, PendingCommit, Warehouse};
 use writer::{DayWriter, RunWriter, WrittenFile};
@@ -154,8 +154,15 @@ pub struct Ingest {
     listing_errors: Vec<LoadError>,
     /// Every object this run listed, by identity (what clears earlier errors of them).
     listed: BTreeSet<String>,
+    /// The roots this run listed whole (no key cut, no folder that failed): a folder recorded
+    /// as unlisted under one of them has been listed now.
+    listed_whole: Vec<String>,
     /// Whether `--profiles` names profiles the warehouse does not know yet.
     given_new_profiles: bool,
+    /// This run's id: in its file names and its ledger entry.
+    run_id: String,
+    /// Days rewritten with rows resolved anew.
+    repaired: BTreeSet<Option<NaiveDate>>,
     report: IngestReport,
     target_file_bytes: u64,
 }
@@ -182,7 +189,7 @@ impl Ingest {
         let mut new_objects = Vec::new();
         let mut listed: BTreeMap<String, Arc<LogObject>> = BTreeMap::new();
         for object in std::mem::take(&mut listing.objects) {
-            let identity = object_identity(&object.context.log_file);
+            let identity = located_identity(&object.context.log_file);
             if let Some(first) = listed.get(&identity) {
                 report.duplicates += 1;
                 if first.size != object.size {
@@ -205,6 +212,10 @@ impl Ingest {
         }
         listing.objects = new_objects.clone();
         let listing_errors = listing.errors.clone();
+        let listed_whole = match (keys.is_none(), listing_errors.is_empty()) {
+            (true, true) => source_roots(sources, &listing.objects),
+            _ => Vec::new(),
+        };
         let given_new_profiles = options
             .read
             .profiles
@@ -246,7 +257,10 @@ impl Ingest {
             compact,
             listing_errors,
             listed: listed.into_keys().collect(),
+            listed_whole,
             given_new_profiles,
+            run_id: uuid::Uuid::new_v4().simple().to_string(),
+            repaired: BTreeSet::new(),
             report,
             target_file_bytes: options.target_file_bytes,
         })
@@ -259,8 +273,12 @@ impl Ingest {
 
     /// Reads and writes the new objects (compacting the days that need it) and commits.
     pub async fn run(mut self) -> Result<RunEnd> {
-        let changed_errors: Vec<LoadError> =
-            self.report.changed.iter().map(ChangedObject::load_error).collect();
+        let changed_errors: Vec<LoadError> = self
+            .report
+            .changed
+            .iter()
+            .map(ChangedObject::load_error)
+            .collect();
         let unchanged = self.listing_errors_after(&self.manifest) == self.manifest.listing_errors
             && self.load_errors_after(&self.manifest, &[], &changed_errors)
                 == self.manifest.load_errors;
@@ -278,7 +296,7 @@ impl Ingest {
             .copied()
             .chain(self.compact.keys().copied())
             .collect();
-        let run = RunWriter::new(self.warehouse.clone(), self.target_file_bytes);
+        let run = RunWriter::new(self.warehouse.clone(), &self.run_id, self.target_file_bytes);
         let mut by_day = self.write_days(&run, days, &new_days, None).await?;
         let redo = self.days_resolved_too_early().await?;
         if !redo.is_empty() {
@@ -306,7 +324,11 @@ impl Ingest {
                 }
             }
             self.report.days_repaired = repair.len();
-            by_day.extend(self.write_days(&run, repair, &new_days, Some(&known)).await?);
+            self.repaired.clone_from(&repair);
+            by_day.extend(
+                self.write_days(&run, repair, &new_days, Some(&known))
+                    .await?,
+            );
         }
         let written: Vec<WrittenFile> = by_day.into_values().flatten().collect();
         let added: Vec<String> = written.iter().map(|w| w.file.path.clone()).collect();
@@ -314,36 +336,74 @@ impl Ingest {
         self.warehouse.make_durable(&added).await?;
         crate::failpoint::hit("files-durable");
         let (objects, failed) = self.objects_of(&written).await?;
+        let first_read = self.manifest.version.unwrap_or(0);
         loop {
-            let pending = self.pending_commit(&written, &objects, &failed, &changed_errors, &profiles);
+            if !self.warehouse.all_present(&added).await? {
+                return Err(self.warehouse_error(
+                    "files this run wrote were deleted before its commit (a vacuum with a --retain shorter than the run?): nothing was committed; run ingest again",
+                ));
+            }
+            let pending =
+                self.pending_commit(&written, &objects, &failed, &changed_errors, &profiles);
             let read_version = self.manifest.version.unwrap_or(0);
-            match self
+            let committed = self
                 .warehouse
                 .commit(&self.table, &pending, self.target_file_bytes)
-                .await?
-            {
+                .await?;
+            let table = match committed {
                 Committed::Version(version) => {
                     crate::failpoint::hit("committed");
                     self.report.commit = Some(version);
-                    self.report.concurrent_commits += version - read_version - 1;
                     break;
                 }
-                Committed::Moved => {
-                    let table = self.warehouse.table(None).await?.ok_or_else(|| {
-                        self.warehouse_error("its Delta log went away during the run")
-                    })?;
-                    let latest = self.warehouse.manifest_of(&table).await?;
-                    if self.overtaken_by(&latest, &pending) {
-                        tracing::info!(
-                            "another run committed objects of this run first; starting again"
-                        );
-                        self.warehouse.delete_uncommitted(&added).await;
-                        return Ok(RunEnd::Overtaken);
-                    }
-                    self.table = table;
-                    self.manifest = latest;
-                }
+                Committed::Moved => self.warehouse.table(None).await?.ok_or_else(|| {
+                    self.warehouse_error("its Delta log went away during the run")
+                })?,
+            };
+            // The commit may have landed with its answer lost (a retried conditional PUT then
+            // finds its own file): it is found by this run's id.
+            let latest_version = self.warehouse.manifest_of(&table).await?;
+            let since = read_version + 1..=latest_version.version.unwrap_or(read_version);
+            if let Some(version) = self
+                .warehouse
+                .version_of_run(&table, since, &self.run_id)
+                .await?
+            {
+                self.report.commit = Some(version);
+                break;
             }
+            // Rows of other runs' commits may call, unresolved, profiles this run learned: then
+            // it starts again (and repairs them) rather than leave them so.
+            let learned: ProfileMap = profiles
+                .iter()
+                .filter(|p| latest_version.profiles.get(&p.arn).is_none())
+                .cloned()
+                .collect();
+            let added_since: Vec<String> = latest_version
+                .files
+                .values()
+                .filter(|f| !self.manifest.files.contains_key(&f.path))
+                .map(|f| self.warehouse.url_of(&f.path))
+                .collect();
+            let calls_learned =
+                !repair::days_to_repair(self.session.context(), added_since, &learned)
+                    .await?
+                    .is_empty();
+            if calls_learned || self.overtaken_by(&latest_version, &pending) {
+                tracing::info!("another run committed first what this run commits; starting again");
+                let unnamed: Vec<String> = added
+                    .iter()
+                    .filter(|f| !latest_version.files.contains_key(*f))
+                    .cloned()
+                    .collect();
+                self.warehouse.delete_uncommitted(&unnamed).await;
+                return Ok(RunEnd::Overtaken);
+            }
+            self.table = table;
+            self.manifest = latest_version;
+        }
+        if let Some(version) = self.report.commit {
+            self.report.concurrent_commits = version - first_read - 1;
         }
         self.report.ingested = self.new_objects.len() - failed.len();
         self.report.events = objects
@@ -386,16 +446,17 @@ impl Ingest {
         let identity = object.identity();
         self.new_objects
             .iter()
-            .any(|o| object_identity(&o.context.log_file) == identity)
+            .any(|o| located_identity(&o.context.log_file) == identity)
     }
 
     /// Whether commits made since this run read the table took what this run commits: one
     /// of its new objects, or a file it replaces.
     fn overtaken_by(&self, latest: &Manifest, pending: &PendingCommit) -> bool {
-        let taken = self
-            .new_objects
-            .iter()
-            .any(|o| latest.objects.contains_key(&object_identity(&o.context.log_file)));
+        let taken = self.new_objects.iter().any(|o| {
+            latest
+                .objects
+                .contains_key(&located_identity(&o.context.log_file))
+        });
         let gone = pending
             .removed
             .iter()
@@ -564,7 +625,13 @@ impl Ingest {
     /// Every application profile known after this run: `--profiles`, the ledger's, and those
     /// the run's events created.
     async fn profiles_found(&self) -> Result<Vec<ApplicationProfile>> {
-        Ok(self.archive()?.application_profiles().await.iter().cloned().collect())
+        Ok(self
+            .archive()?
+            .application_profiles()
+            .await
+            .iter()
+            .cloned()
+            .collect())
     }
 
     /// The load errors after this run: earlier ones of objects this run did not list again,
@@ -578,7 +645,7 @@ impl Ingest {
         let mut errors: Vec<LoadError> = manifest
             .load_errors
             .iter()
-            .filter(|e| !self.listed.contains(&object_identity(&e.log_file)))
+            .filter(|e| !self.listed.contains(&located_identity(&e.log_file)))
             .chain(failed)
             .chain(changed)
             .cloned()
@@ -589,21 +656,18 @@ impl Ingest {
     }
 
     /// The folders that could not be listed after this run: this run's, and earlier ones it
-    /// did not list again. A folder counts as listed again when the run found objects in it
-    /// and had no error of it (a folder listed empty stays reported: its objects may be gone).
+    /// did not list again in full. Only a run that lists a source whole (no
+    /// `--from/--to/--account/--source-region`, no folder failing) clears the folders under it:
+    /// finding some objects in a folder does not show that every one was listed.
     fn listing_errors_after(&self, manifest: &Manifest) -> Vec<LoadError> {
-        let listed_in = |folder: &str| {
-            self.new_objects
-                .iter()
-                .map(|o| o.context.log_file.as_str())
-                .chain(manifest.objects.values().map(|o| o.log_file.as_str()))
-                .any(|f| f.starts_with(folder) && self.listed.contains(&object_identity(f)))
-        };
         let mut errors: Vec<LoadError> = manifest
             .listing_errors
             .iter()
             .filter(|e| {
-                !listed_in(&e.log_file) || self.listing_errors.iter().any(|n| n.log_file == e.log_file)
+                !self
+                    .listed_whole
+                    .iter()
+                    .any(|root| e.log_file.starts_with(root.as_str()))
             })
             .chain(&self.listing_errors)
             .cloned()
@@ -626,6 +690,7 @@ impl Ingest {
             format: manifest::FORMAT,
             committed_at: chrono::Utc::now().to_rfc3339(),
             writer: format!("trailmap {}", env!("CARGO_PKG_VERSION")),
+            run: self.run_id.clone(),
             objects: objects.to_vec(),
             load_errors: self.load_errors_after(&self.manifest, failed, changed),
             listing_errors: self.listing_errors_after(&self.manifest),
@@ -646,7 +711,13 @@ impl Ingest {
                 })
                 .collect(),
             removed: self.compact.values().flatten().cloned().collect(),
-            appends: !self.new_objects.is_empty(),
+            changed_days: self
+                .new_objects
+                .iter()
+                .map(|o| o.key().date)
+                .chain(self.repaired.iter().copied())
+                .map(|day| day.map(|d| d.format("%Y-%m-%d").to_string()))
+                .collect(),
             ledger,
         }
     }
@@ -664,11 +735,36 @@ async fn write_day(
     while let Some(batch) = rows.next().await {
         let batch = batch?;
         match &resolve {
-            Some(profiles) => writer.write(&repair::resolve_written(&batch, profiles)?).await?,
+            Some(profiles) => {
+                writer
+                    .write(&repair::resolve_written(&batch, profiles)?)
+                    .await?
+            }
             None => writer.write(&batch).await?,
         }
     }
     writer.finish().await
+}
+
+/// Where each source starts, as its objects' `log_file` does (`s3://bucket/prefix`, a local
+/// path); a trail's, from its objects (the part of their names before `AWSLogs/`).
+fn source_roots(sources: &[SourceSpec], objects: &[Arc<LogObject>]) -> Vec<String> {
+    let mut roots = Vec::new();
+    for source in sources {
+        match source {
+            SourceSpec::Local(path) => roots.push(path.display().to_string()),
+            SourceSpec::S3 { bucket, prefix } => roots.push(format!("s3://{bucket}/{prefix}")),
+            SourceSpec::Trail(_) => roots.extend(
+                objects
+                    .iter()
+                    .filter_map(|o| o.context.log_file.split_once("AWSLogs/"))
+                    .map(|(root, _)| format!("{root}AWSLogs/")),
+            ),
+        }
+    }
+    roots.sort();
+    roots.dedup();
+    roots
 }
 
 /// The rows of one delivery day.
@@ -735,6 +831,7 @@ fn ingested(
         bad_times: facts.bad_times as u64,
         lag_seconds: facts.lag_seconds,
         files,
+        identity: located_identity(&object.context.log_file),
     })
 }
 

@@ -32,10 +32,7 @@ pub async fn days_to_repair(
     let batches = ctx
         .read_parquet(files, ParquetReadOptions::default().schema(&schema))
         .await?
-        .filter(
-            unresolved()
-                .and(col(Column::ModelId.name()).in_list(arns, false)),
-        )?
+        .filter(unresolved().and(col(Column::ModelId.name()).in_list(arns, false)))?
         .select_columns(&[Column::LogDate.name()])?
         .distinct()?
         .collect()

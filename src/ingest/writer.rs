@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use datafusion::arrow::array::{Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::parquet::arrow::AsyncArrowWriter;
-use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
 use datafusion::parquet::file::metadata::SortingColumn;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
@@ -54,11 +54,16 @@ const NEAR_UNIQUE: &[Column] = &[
     Column::EventId,
     Column::RequestId,
     Column::SharedEventId,
-    Column::UserIdentity,
     Column::RequestParameters,
     Column::ResponseElements,
     Column::AdditionalEventData,
     Column::Resources,
+];
+
+/// Columns that repeat per session, user or role (a real trail's credentials, principal ids and
+/// identity JSON): dictionary-encoded, but their minimum and maximum prune nothing either.
+const PER_SESSION: &[Column] = &[
+    Column::UserIdentity,
     Column::AccessKeyId,
     Column::PrincipalId,
 ];
@@ -118,8 +123,8 @@ pub struct RunWriter {
 }
 
 impl RunWriter {
-    /// The writer of a run's files into `warehouse`, each about `target_bytes`.
-    pub fn new(warehouse: Warehouse, target_bytes: u64) -> Self {
+    /// The writer of run `run_id`'s files into `warehouse`, each about `target_bytes`.
+    pub fn new(warehouse: Warehouse, run_id: &str, target_bytes: u64) -> Self {
         let event_time = Column::ALL
             .iter()
             .position(|c| *c == Column::EventTime)
@@ -143,19 +148,25 @@ impl RunWriter {
         for column in NEAR_UNIQUE {
             builder = builder.set_column_dictionary_enabled(ColumnPath::from(column.name()), false);
         }
-        for column in NEAR_UNIQUE.iter().chain(UNORDERED_TEXT) {
+        for column in NEAR_UNIQUE.iter().chain(PER_SESSION).chain(UNORDERED_TEXT) {
             builder = builder.set_column_statistics_enabled(
                 ColumnPath::from(column.name()),
                 EnabledStatistics::None,
             );
         }
+        // Times sorted within a file: small deltas, bit-packed, instead of a dictionary of
+        // nearly unique values that is tried and dropped.
+        let time = ColumnPath::from(Column::EventTime.name());
+        builder = builder
+            .set_column_dictionary_enabled(time.clone(), false)
+            .set_column_encoding(time, Encoding::DELTA_BINARY_PACKED);
         for column in FEW_VALUES {
             builder = builder
                 .set_column_compression(ColumnPath::from(column.name()), Compression::UNCOMPRESSED);
         }
         RunWriter {
             warehouse,
-            run_id: uuid::Uuid::new_v4().simple().to_string(),
+            run_id: run_id.to_owned(),
             target_bytes,
             properties: builder.build(),
             next_number: Arc::new(AtomicU32::new(1)),
@@ -268,7 +279,9 @@ fn add_stats(batch: &RecordBatch, stats: &mut FileStats) -> Result<()> {
     let times = batch
         .column_by_name(Column::EventTime.name())
         .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
-        .ok_or_else(|| Error::Internal("ingest batch without a timestamp event_time column".into()))?;
+        .ok_or_else(|| {
+            Error::Internal("ingest batch without a timestamp event_time column".into())
+        })?;
     stats.rows += batch.num_rows() as u64;
     stats.null_times += times.null_count() as u64;
     let bounds = datafusion::arrow::compute::min(times).zip(datafusion::arrow::compute::max(times));

@@ -71,11 +71,13 @@ impl EventsFile {
             .iter()
             .zip(kept_by_day)
             .map(|(file, kept_by_day)| match &file.log_files {
-                Some(log_files) => {
+                // A file no ledger object names (another engine's OPTIMIZE or append) is
+                // pruned by its day alone.
+                Some(log_files) if !log_files.is_empty() => {
                     let keys: Vec<LogKey> = log_files.iter().map(|f| LogKey::parse(f)).collect();
                     predicate.keep_keys(&keys).contains(&true)
                 }
-                None => kept_by_day,
+                _ => kept_by_day,
             })
             .collect()
     }

@@ -134,7 +134,8 @@ pub struct FileStats {
     pub null_times: u64,
 }
 
-/// The `add` action of a file trailmap wrote; `data_change` is false for a compaction's files.
+/// The `add` action of a file trailmap wrote; `data_change` is false for a file that only
+/// rewrites rows already in the table (compaction).
 pub fn add(file: &DataFile, stats: &FileStats, data_change: bool) -> Action {
     Action::Add(Add {
         path: file.path.clone(),
@@ -147,12 +148,12 @@ pub fn add(file: &DataFile, stats: &FileStats, data_change: bool) -> Action {
     })
 }
 
-/// The `remove` action of a file replaced by a compaction (the file stays on disk for readers
-/// of earlier versions until VACUUM).
-pub fn remove(file: &DataFile) -> Action {
+/// The `remove` action of a file replaced by a compaction or a repair (`data_change`: its
+/// day's rows change); the file stays on disk for readers of earlier versions until VACUUM.
+pub fn remove(file: &DataFile, data_change: bool) -> Action {
     Action::Remove(Remove {
         path: file.path.clone(),
-        data_change: false,
+        data_change,
         deletion_timestamp: Some(chrono::Utc::now().timestamp_millis()),
         extended_file_metadata: Some(true),
         partition_values: Some(partition_values(file)),
@@ -226,7 +227,9 @@ pub async fn commit(
             if matches!(
                 source,
                 deltalake_core::kernel::transaction::TransactionError::MaxCommitAttempts(_)
-                    | deltalake_core::kernel::transaction::TransactionError::VersionAlreadyExists(_)
+                    | deltalake_core::kernel::transaction::TransactionError::VersionAlreadyExists(
+                        _
+                    )
             ) =>
         {
             Ok(Committed::Moved)
@@ -236,15 +239,15 @@ pub async fn commit(
     }
 }
 
-/// The operation a run's commit records: an append, or a rewrite of days that changes no row
-/// (compaction: OPTIMIZE; with late profiles resolved: a WRITE replacing those days).
-pub fn operation(appends: bool, compaction_only: bool, target_size: u64) -> DeltaOperation {
-    match (appends, compaction_only) {
-        (false, true) => DeltaOperation::Optimize {
+/// The operation a run's commit records: a WRITE when rows change (new objects, rows resolved
+/// anew), else an OPTIMIZE (compaction alone).
+pub fn operation(changes_rows: bool, target_size: u64) -> DeltaOperation {
+    match changes_rows {
+        false => DeltaOperation::Optimize {
             predicate: None,
             target_size: target_size as i64,
         },
-        _ => DeltaOperation::Write {
+        true => DeltaOperation::Write {
             mode: SaveMode::Append,
             partition_by: Some(vec![PARTITION_COLUMN.to_owned()]),
             predicate: None,

@@ -37,13 +37,16 @@ impl fmt::Display for DurableLocal {
     }
 }
 
-/// `fsync`s each file of `paths`, then each folder holding one.
-pub fn sync_files(paths: &[std::path::PathBuf]) -> std::io::Result<()> {
+/// `fsync`s each file of `paths`, then each folder from the one holding it up to `root`
+/// (folders a run created, such as a new `log_date=` folder, are entries of their parents).
+pub fn sync_files(root: &std::path::Path, paths: &[std::path::PathBuf]) -> std::io::Result<()> {
     let mut folders = std::collections::BTreeSet::new();
     for path in paths {
         std::fs::File::open(path)?.sync_all()?;
-        if let Some(folder) = path.parent() {
-            folders.insert(folder.to_owned());
+        let mut folder = path.parent();
+        while let Some(inside) = folder.filter(|f| f.starts_with(root)) {
+            folders.insert(inside.to_owned());
+            folder = inside.parent();
         }
     }
     for folder in folders {
@@ -59,6 +62,7 @@ fn create_durably(target: &std::path::Path, bytes: &[u8]) -> std::io::Result<boo
     let folder = target
         .parent()
         .ok_or_else(|| std::io::Error::other("a file without a folder"))?;
+    let new_folder = !folder.is_dir();
     std::fs::create_dir_all(folder)?;
     let name = target
         .file_name()
@@ -83,6 +87,10 @@ fn create_durably(target: &std::path::Path, bytes: &[u8]) -> std::io::Result<boo
     let linked = linked?;
     removed?;
     std::fs::File::open(folder)?.sync_all()?;
+    if let (true, Some(parent)) = (new_folder, folder.parent()) {
+        // The folder itself (`_delta_log/` of a new table) is an entry of its parent.
+        std::fs::File::open(parent)?.sync_all()?;
+    }
     Ok(linked)
 }
 
@@ -130,7 +138,11 @@ impl ObjectStore for DurableLocal {
         self.inner.put_multipart_opts(location, options).await
     }
 
-    async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
         self.inner.get_opts(location, options).await
     }
 
@@ -157,7 +169,12 @@ impl ObjectStore for DurableLocal {
         self.inner.list_with_delimiter(prefix).await
     }
 
-    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> object_store::Result<()> {
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
         self.inner.copy_opts(from, to, options).await
     }
 
@@ -195,10 +212,15 @@ mod tests {
         let again = store
             .put_opts(&path, PutPayload::from("second"), create)
             .await;
-        assert!(matches!(again, Err(object_store::Error::AlreadyExists { .. })));
+        assert!(matches!(
+            again,
+            Err(object_store::Error::AlreadyExists { .. })
+        ));
         let got = store.get(&path).await.unwrap().bytes().await.unwrap();
         assert_eq!(&got[..], b"first");
-        let left: Vec<_> = std::fs::read_dir(dir.path().join("_delta_log")).unwrap().collect();
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("_delta_log"))
+            .unwrap()
+            .collect();
         assert_eq!(left.len(), 1, "no staging file is left");
     }
 }

@@ -38,6 +38,10 @@ pub struct Commit<O = IngestedObject> {
     pub committed_at: String,
     /// The program that wrote it (`trailmap 0.1.0`).
     pub writer: String,
+    /// The run that committed it (a random id): a run that cannot tell whether its commit
+    /// landed (an answer lost after the write) finds it by this id.
+    #[serde(default)]
+    pub run: String,
     /// Source objects ingested, or re-pointed to new files by a compaction or a repair.
     #[serde(default)]
     pub objects: Vec<O>,
@@ -91,12 +95,18 @@ pub struct IngestedObject {
     pub lag_seconds: Option<i64>,
     /// The Parquet files holding its events (none when it had no events).
     pub files: Vec<String>,
+    /// Its identity ([`object_identity`]), as found when it was ingested.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub identity: String,
 }
 
 impl IngestedObject {
     /// The object's identity in the warehouse ([`object_identity`]).
     pub fn identity(&self) -> String {
-        object_identity(&self.log_file)
+        match self.identity.is_empty() {
+            true => object_identity(&self.log_file),
+            false => self.identity.clone(),
+        }
     }
 }
 
@@ -164,6 +174,19 @@ pub fn object_identity(log_file: &str) -> String {
     }
 }
 
+/// [`object_identity`] of an object at hand: a local file outside the layout is known by its
+/// canonical path, so `./export.json.gz` and `/abs/export.json.gz` are one object. Kept in the
+/// ledger ([`IngestedObject::identity`]), as another machine may not have the file.
+pub fn located_identity(log_file: &str) -> String {
+    let identity = object_identity(log_file);
+    if identity != log_file || log_file.starts_with("s3://") {
+        return identity;
+    }
+    std::fs::canonicalize(log_file)
+        .map(|path| path.display().to_string())
+        .unwrap_or(identity)
+}
+
 /// Whether `name` is `ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE...` (checked on the name
 /// alone: the manifest asks it of every object each time a warehouse is opened).
 fn is_cloudtrail_file_name(name: &str) -> bool {
@@ -213,7 +236,11 @@ pub struct Manifest {
 impl Manifest {
     /// The manifest of the table version `version` with files `files`, before any ledger
     /// entry is applied; `objects_read` says whether entries will be applied with their objects.
-    pub fn new(version: Option<u64>, files: BTreeMap<String, DataFile>, objects_read: bool) -> Self {
+    pub fn new(
+        version: Option<u64>,
+        files: BTreeMap<String, DataFile>,
+        objects_read: bool,
+    ) -> Self {
         Manifest {
             version,
             files,
@@ -228,7 +255,9 @@ impl Manifest {
         if commit.format != FORMAT {
             let what = match commit.format > FORMAT {
                 true => "newer than this trailmap reads: upgrade trailmap",
-                false => "older than this trailmap reads: ingest the sources again into a new warehouse",
+                false => {
+                    "older than this trailmap reads: ingest the sources again into a new warehouse"
+                }
             };
             return Err(format!(
                 "commit {version} has ledger format {}, {what}",
@@ -305,6 +334,7 @@ mod tests {
             bad_times: 0,
             lag_seconds: Some(300),
             files: files.iter().map(|f| f.to_string()).collect(),
+            identity: String::new(),
         }
     }
 

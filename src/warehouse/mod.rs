@@ -50,8 +50,8 @@ use std::sync::Arc;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use deltalake_core::DeltaTable;
 use deltalake_core::kernel::Action;
-use deltalake_core::operations::vacuum::VacuumMode;
 use deltalake_core::logstore::LogStoreRef;
+use deltalake_core::operations::vacuum::VacuumMode;
 use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -106,8 +106,9 @@ pub struct PendingCommit {
     pub added: Vec<NewFile>,
     /// Files replaced (by a compaction or a repair): removed from the table, deleted by VACUUM.
     pub removed: Vec<DataFile>,
-    /// Whether it adds rows (new objects), rather than only rewriting rows already in.
-    pub appends: bool,
+    /// The days (`log_date`) whose rows change: new objects' rows, or rows resolved anew. Their
+    /// files' actions say `dataChange: true`; the other files (compaction) `false`.
+    pub changed_days: std::collections::BTreeSet<Option<String>>,
     /// The ledger entry.
     pub ledger: Commit,
 }
@@ -149,8 +150,8 @@ impl Warehouse {
         };
         let config = aws::load(aws_options).await;
         let client = crate::source::s3::client_for_bucket(&config, bucket).await;
-        let store_url = ObjectStoreUrl::parse(format!("s3://{bucket}"))
-            .map_err(|e| error(e.to_string()))?;
+        let store_url =
+            ObjectStoreUrl::parse(format!("s3://{bucket}")).map_err(|e| error(e.to_string()))?;
         let root = Path::from(prefix.trim_matches('/'));
         let folder = match root.as_ref() {
             "" => String::new(),
@@ -175,11 +176,7 @@ impl Warehouse {
         let warehouse = match SourceSpec::parse(into)? {
             SourceSpec::Local(dir) => Warehouse::local(&dir, true)?,
             SourceSpec::S3 { bucket, prefix } => {
-                let warehouse = Warehouse::on_s3(&bucket, &prefix, aws_options).await?;
-                s3::probe_conditional_writes(&warehouse.store, &warehouse.path("_trailmap"))
-                    .await
-                    .map_err(|reason| warehouse.error(reason))?;
-                warehouse
+                Warehouse::on_s3(&bucket, &prefix, aws_options).await?
             }
             SourceSpec::Trail(_) => {
                 return Err(Error::Warehouse {
@@ -189,7 +186,19 @@ impl Warehouse {
             }
         };
         warehouse.refuse_old_format().await?;
+        warehouse.probe_writes().await?;
         Ok(warehouse)
+    }
+
+    /// On S3, checks that the endpoint honours the conditional writes every commit relies on
+    /// (nothing to check on a local disk).
+    pub async fn probe_writes(&self) -> Result<()> {
+        if self.dir.is_some() {
+            return Ok(());
+        }
+        s3::probe_conditional_writes(&self.store, &self.path("_trailmap"))
+            .await
+            .map_err(|reason| self.error(reason))
     }
 
     /// The warehouse `spec` names, if it is one (a directory or S3 prefix holding a Delta
@@ -393,7 +402,7 @@ impl Warehouse {
             return Ok(());
         };
         let paths: Vec<std::path::PathBuf> = relative.iter().map(|r| dir.join(r)).collect();
-        let synced = tokio::task::spawn_blocking(move || local::sync_files(&paths))
+        let synced = tokio::task::spawn_blocking(move || local::sync_files(&dir, &paths))
             .await
             .map_err(|e| self.error(format!("cannot sync files: {e}")))?;
         synced.map_err(|e| self.error(format!("cannot sync files: {e}")))
@@ -407,13 +416,14 @@ impl Warehouse {
         pending: &PendingCommit,
         target_bytes: u64,
     ) -> Result<Committed> {
+        let changes = |file: &DataFile| pending.changed_days.contains(&file.log_date);
         let actions: Vec<Action> = pending
             .added
             .iter()
-            .map(|new| delta::add(&new.file, &new.stats, pending.appends))
-            .chain(pending.removed.iter().map(delta::remove))
+            .map(|new| delta::add(&new.file, &new.stats, changes(&new.file)))
+            .chain(pending.removed.iter().map(|f| delta::remove(f, changes(f))))
             .collect();
-        let operation = delta::operation(pending.appends, !pending.removed.is_empty(), target_bytes);
+        let operation = delta::operation(!pending.changed_days.is_empty(), target_bytes);
         delta::commit(read, actions, &pending.ledger, operation)
             .await
             .map_err(|e| self.delta_error("cannot commit", e))
@@ -428,6 +438,39 @@ impl Warehouse {
                 Err(e) => tracing::warn!(file, "cannot delete a file no commit names: {e}"),
             }
         }
+    }
+
+    /// The version in `versions` whose ledger entry `run` committed, if one is: a commit
+    /// whose answer was lost (so it looked taken) is found this way.
+    pub async fn version_of_run(
+        &self,
+        table: &DeltaTable,
+        versions: std::ops::RangeInclusive<u64>,
+        run: &str,
+    ) -> Result<Option<u64>> {
+        let log_store = table.log_store();
+        for v in versions {
+            let entry = delta::ledger_entry::<Commit<Skipped>>(&*log_store, v)
+                .await
+                .map_err(|e| self.error(e))?;
+            if entry.is_some_and(|commit| commit.run == run) {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether every one of `relative` is still there (a VACUUM with a retention shorter than
+    /// a run could have deleted files the run has not committed yet).
+    pub async fn all_present(&self, relative: &[String]) -> Result<bool> {
+        for file in relative {
+            match self.store.head(&self.path(file)).await {
+                Ok(_) => {}
+                Err(object_store::Error::NotFound { .. }) => return Ok(false),
+                Err(e) => return Err(self.error(format!("cannot check {file}: {e}"))),
+            }
+        }
+        Ok(true)
     }
 
     /// VACUUM: deletes files no version within `retain` reads (replaced by compactions, or

@@ -20,9 +20,9 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
-    ObjectStoreExt, Attributes, CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
-    ObjectMeta, ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
-    UploadPart,
+    Attributes, CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload,
+    ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload,
+    PutResult, UploadPart,
 };
 
 /// The store's name in errors.
@@ -334,7 +334,9 @@ pub async fn probe_conditional_writes(
     store: &Arc<dyn ObjectStore>,
     folder: &Path,
 ) -> Result<(), String> {
-    let probe = folder.clone().join(format!("conditional-write-probe-{}", uuid::Uuid::new_v4()).as_str());
+    let probe = folder
+        .clone()
+        .join(format!("conditional-write-probe-{}", uuid::Uuid::new_v4()).as_str());
     let create = PutOptions {
         mode: PutMode::Create,
         ..PutOptions::default()
@@ -343,7 +345,9 @@ pub async fn probe_conditional_writes(
         .put_opts(&probe, PutPayload::from("probe"), create.clone())
         .await
         .map_err(|e| format!("cannot write a probe object ({probe}): {e}"))?;
-    let second = store.put_opts(&probe, PutPayload::from("probe"), create).await;
+    let second = store
+        .put_opts(&probe, PutPayload::from("probe"), create)
+        .await;
     let _ = store.delete(&probe).await;
     match second {
         Err(object_store::Error::AlreadyExists { .. }) => Ok(()),

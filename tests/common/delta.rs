@@ -39,7 +39,10 @@ impl DeltaLog {
             .iter()
             .enumerate()
             .map(|(i, (version, path))| {
-                assert_eq!(*version, i as u64, "the log's versions are a sequence from 0");
+                assert_eq!(
+                    *version, i as u64,
+                    "the log's versions are a sequence from 0"
+                );
                 std::fs::read_to_string(path)
                     .unwrap()
                     .lines()

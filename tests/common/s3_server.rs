@@ -52,6 +52,9 @@ pub struct Faults {
     pub latency: Option<std::time::Duration>,
     /// How conditional PUTs (`If-None-Match: *`) are answered.
     pub conditional_writes: ConditionalWrites,
+    /// The N-th conditional PUT of a Delta commit (`_delta_log/...json`) is written, but its
+    /// answer is lost: a 500, as when a connection drops after the write (the client retries).
+    pub lose_commit_answer: Option<usize>,
 }
 
 /// How the server answers a conditional PUT (`If-None-Match: *`, "create if absent").
@@ -71,6 +74,8 @@ struct Conditional {
     inner: s3s_fs::FileSystem,
     mode: ConditionalWrites,
     lock: tokio::sync::Mutex<()>,
+    lose_commit_answer: Option<usize>,
+    commits_put: std::sync::atomic::AtomicUsize,
 }
 
 /// The S3 implementation of [`Conditional`]: each listed operation delegated to s3s-fs, and
@@ -135,8 +140,19 @@ impl Conditional {
                 self.inner.put_object(req).await
             }
             ConditionalWrites::Atomic => {
+                let commit =
+                    req.input.key.contains("_delta_log/") && req.input.key.ends_with(".json");
                 let _one_at_a_time = self.lock.lock().await;
-                self.inner.put_object(req).await
+                let answer = self.inner.put_object(req).await?;
+                if commit {
+                    let n = 1 + self
+                        .commits_put
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if self.lose_commit_answer == Some(n) {
+                        return Err(s3s::s3_error!(InternalError, "the answer was lost"));
+                    }
+                }
+                Ok(answer)
             }
         }
     }
@@ -319,6 +335,8 @@ impl S3Server {
             inner: s3s_fs::FileSystem::new(root).expect("s3s-fs root"),
             mode: faults.conditional_writes,
             lock: tokio::sync::Mutex::new(()),
+            lose_commit_answer: faults.lose_commit_answer,
+            commits_put: std::sync::atomic::AtomicUsize::new(0),
         };
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
