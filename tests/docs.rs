@@ -115,7 +115,7 @@ fn examples(file: &str, markdown: &str) -> Vec<Example> {
 fn runs_trailmap(line: &str) -> bool {
     static COMMAND: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(^|[|;&(]\s*|\$ |\s)(\S*/)?trailmap\s+(query|report|audit|verify|ingest|shell|scheduler|executor|queries|schema|generate|completions|man|help|-)",
+            r"(^|[|;&(]\s*|\$ |\s)(\S*/)?trailmap\s+(query|report|audit|verify|ingest|vacuum|shell|scheduler|executor|queries|schema|generate|completions|man|help|-)",
         )
         .expect("a valid regex")
     });

@@ -449,10 +449,22 @@ fn assert_exactly_once_for_another_reader(warehouse: &Path, total: usize) {
 }
 
 /// Once old enough, the files no version reads (a killed run's) are deleted by VACUUM, and
-/// exactly those: what is left on disk is what the table holds.
+/// exactly those: what is left on disk is what the table holds. (The killed runs' marks, no
+/// longer renewed, age with them.)
 fn assert_vacuum_leaves_the_committed_files(warehouse: &Path) {
     let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
-    for file in files_on_disk(warehouse) {
+    let marks: Vec<String> = match std::fs::read_dir(warehouse.join("_trailmap/runs")) {
+        Ok(entries) => entries
+            .map(|e| {
+                format!(
+                    "_trailmap/runs/{}",
+                    e.unwrap().file_name().to_str().unwrap()
+                )
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    for file in files_on_disk(warehouse).into_iter().chain(marks) {
         let handle = std::fs::File::options()
             .write(true)
             .open(warehouse.join(&file))
@@ -471,6 +483,9 @@ fn assert_vacuum_leaves_the_committed_files(warehouse: &Path) {
 
 /// Every file under the warehouse's `events/`, relative to the warehouse.
 fn files_on_disk(warehouse: &Path) -> BTreeSet<String> {
+    if !warehouse.join("events").is_dir() {
+        return BTreeSet::new();
+    }
     walkdir::WalkDir::new(warehouse.join("events"))
         .into_iter()
         .map(|e| e.unwrap())
@@ -591,6 +606,31 @@ fn small_increments_are_compacted_without_changing_an_answer() {
             );
         }
     }
+    // The compaction rewrote rows already in: its actions say no data changed (an OPTIMIZE),
+    // while the runs that added rows said they did.
+    let log = DeltaLog::read(warehouse.path());
+    for actions in &log.versions {
+        let operation = actions
+            .iter()
+            .find_map(|a| a.get("commitInfo")?.get("operation")?.as_str())
+            .unwrap_or_default();
+        let changes: Vec<bool> = actions
+            .iter()
+            .filter_map(|a| a.get("add").or_else(|| a.get("remove")))
+            .map(|a| a["dataChange"].as_bool().unwrap())
+            .collect();
+        match operation {
+            "OPTIMIZE" => assert!(changes.iter().all(|c| !c), "{actions:?}"),
+            "WRITE" => assert!(changes.iter().any(|c| *c), "{actions:?}"),
+            _ => {}
+        }
+    }
+    assert!(
+        log.versions
+            .iter()
+            .flatten()
+            .any(|a| a["commitInfo"]["operation"] == "OPTIMIZE")
+    );
     // Compacted days stay compacted: nothing to do.
     let again = ingest(raw, warehouse.path(), &["--compact"]);
     assert!(again.contains("up to date"), "{again}");
@@ -1269,12 +1309,15 @@ fn a_run_overtaken_by_a_commit_of_other_objects_commits_on_top_of_it() {
         .args(["ingest", "-s", archive.path().to_str().unwrap()])
         .args(["--into", warehouse.path().to_str().unwrap()])
         .args(["--source-region", first])
-        .env("TRAILMAP_FAILPOINT", "files-durable:pause=4000")
+        .env("TRAILMAP_FAILPOINT", "files-durable:pause=8000")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Its files written, it is at the pause (or about to be).
+    while files_on_disk(warehouse.path()).is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let mut others = vec![];
     for region in rest {
         others.extend(["--source-region", region.as_str()]);
@@ -1289,4 +1332,78 @@ fn a_run_overtaken_by_a_commit_of_other_objects_commits_on_top_of_it() {
     );
     assert_eq!(event_counts(warehouse.path()), (total as u64, total as u64));
     assert_exactly_once_for_another_reader(warehouse.path(), total);
+}
+
+#[test]
+fn an_object_outside_the_layout_named_two_ways_is_one_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<Value> = (0..3)
+        .map(|i| {
+            record(
+                &format!("e-{i}"),
+                "eu-west-1",
+                1,
+                "ListFoundationModels",
+                serde_json::json!({}),
+            )
+        })
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(
+        &mut gz,
+        serde_json::json!({ "Records": records })
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("export.json.gz"), gz.finish().unwrap()).unwrap();
+    let warehouse = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("export.json.gz");
+    let dotted = dir.path().join(".").join("export.json.gz");
+    ingest(&plain, warehouse.path(), &[]);
+    let again = ingest(&dotted, warehouse.path(), &[]);
+    assert!(again.contains("up to date"), "{again}");
+    assert_eq!(event_counts(warehouse.path()), (3, 3));
+}
+
+/// VACUUM refuses while an ingest runs: the run's files are in no version yet.
+#[cfg(feature = "failpoints")]
+#[test]
+fn vacuum_waits_for_a_running_ingest() {
+    let archive = generated(GeneratorConfig {
+        events: 600,
+        days: 1,
+        ..GeneratorConfig::default()
+    });
+    let warehouse = tempfile::tempdir().unwrap();
+    let into = warehouse.path().to_str().unwrap();
+    let running = Command::new(env!("CARGO_BIN_EXE_trailmap"))
+        .args([
+            "ingest",
+            "-q",
+            "-s",
+            archive.path().to_str().unwrap(),
+            "--into",
+            into,
+        ])
+        .env("TRAILMAP_FAILPOINT", "files-durable:pause=6000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while files_on_disk(warehouse.path()).is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let refused = trailmap(&["vacuum", "--into", into, "--retain", "1h"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("an ingest is running"), "{stderr}");
+    assert!(running.wait_with_output().unwrap().status.success());
+    let done = trailmap(&["vacuum", "--into", into, "--retain", "1h"]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert_exactly_once_for_another_reader(warehouse.path(), walk(archive.path()).len());
 }

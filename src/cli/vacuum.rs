@@ -46,6 +46,15 @@ pub async fn run(args: VacuumArgs, quiet: bool) -> anyhow::Result<Outcome> {
     if !args.dry_run {
         // VACUUM commits too (its start and end): only where commits cannot overwrite others.
         warehouse.probe_writes().await?;
+        // A running ingest's files are in no version yet: VACUUM would take them.
+        if let Some((run, since)) = warehouse.running_ingests().await?.into_iter().next() {
+            anyhow::bail!(
+                "{}: an ingest is running (run {run}, since {}): its files are not in the table yet and VACUUM could delete them; run vacuum when it has finished (a run renews its mark every minute: one left by a killed run stops counting 10 minutes after, or delete {}/_trailmap/runs/{run})",
+                args.into,
+                since.format("%Y-%m-%d %H:%M:%S UTC"),
+                args.into.trim_end_matches('/')
+            );
+        }
     }
     let deleted = warehouse.vacuum(retain, args.dry_run).await?;
     if args.dry_run {

@@ -37,7 +37,7 @@ use crate::source::{self, LogObject, SourceSpec};
 use crate::table::archive::{FileFacts, ReadOptions};
 use crate::warehouse::delta::Committed;
 use crate::warehouse::manifest::{
-    self, Commit, DataFile, IngestedObject, Manifest, located_identity,
+    self, Commit, DataFile, IngestedObject, Manifest, located_identity, names_a_place,
 };
 use crate::warehouse::{NewFile, PendingCommit, Warehouse};
 use writer::{DayWriter, RunWriter, WrittenFile};
@@ -212,8 +212,9 @@ impl Ingest {
         }
         listing.objects = new_objects.clone();
         let listing_errors = listing.errors.clone();
+        let every_listed: Vec<Arc<LogObject>> = listed.values().cloned().collect();
         let listed_whole = match (keys.is_none(), listing_errors.is_empty()) {
-            (true, true) => source_roots(sources, &listing.objects),
+            (true, true) => source_roots(sources, &every_listed),
             _ => Vec::new(),
         };
         let given_new_profiles = options
@@ -271,8 +272,29 @@ impl Ingest {
         &self.session
     }
 
-    /// Reads and writes the new objects (compacting the days that need it) and commits.
-    pub async fn run(mut self) -> Result<RunEnd> {
+    /// Reads and writes the new objects (compacting the days that need it) and commits,
+    /// marked as running meanwhile (VACUUM waits for it).
+    pub async fn run(self) -> Result<RunEnd> {
+        let (warehouse, run_id) = (self.warehouse.clone(), self.run_id.clone());
+        warehouse.mark_run(&run_id).await?;
+        let renewing = {
+            let (warehouse, run_id) = (warehouse.clone(), run_id.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(crate::warehouse::RUN_MARK_RENEWAL).await;
+                    if let Err(e) = warehouse.mark_run(&run_id).await {
+                        tracing::warn!("{e}");
+                    }
+                }
+            })
+        };
+        let ended = self.run_marked().await;
+        renewing.abort();
+        warehouse.end_run(&run_id).await;
+        ended
+    }
+
+    async fn run_marked(mut self) -> Result<RunEnd> {
         let changed_errors: Vec<LoadError> = self
             .report
             .changed
@@ -389,7 +411,19 @@ impl Ingest {
                 !repair::days_to_repair(self.session.context(), added_since, &learned)
                     .await?
                     .is_empty();
-            if calls_learned || self.overtaken_by(&latest_version, &pending) {
+            // And this run's rows may call, unresolved, profiles other runs learned meanwhile.
+            let learned_elsewhere: ProfileMap = latest_version
+                .profiles
+                .iter()
+                .filter(|p| known.get(&p.arn).is_none())
+                .cloned()
+                .collect();
+            let own: Vec<String> = added.iter().map(|f| self.warehouse.url_of(f)).collect();
+            let calls_theirs =
+                !repair::days_to_repair(self.session.context(), own, &learned_elsewhere)
+                    .await?
+                    .is_empty();
+            if calls_learned || calls_theirs || self.overtaken_by(&latest_version, &pending) {
                 tracing::info!("another run committed first what this run commits; starting again");
                 let unnamed: Vec<String> = added
                     .iter()
@@ -667,7 +701,7 @@ impl Ingest {
                 !self
                     .listed_whole
                     .iter()
-                    .any(|root| e.log_file.starts_with(root.as_str()))
+                    .any(|root| under(&e.log_file, root))
             })
             .chain(&self.listing_errors)
             .cloned()
@@ -744,6 +778,21 @@ async fn write_day(
         }
     }
     writer.finish().await
+}
+
+/// Whether `folder` is `root` or inside it: an S3 prefix covers every key that starts with it;
+/// a local root only what is under it (`logs/acct1` does not cover `logs/acct10`).
+fn under(folder: &str, root: &str) -> bool {
+    match root.starts_with("s3://") {
+        true => folder.starts_with(root),
+        false => {
+            let root = root.trim_end_matches('/');
+            folder == root
+                || folder
+                    .strip_prefix(root)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        }
+    }
 }
 
 /// Where each source starts, as its objects' `log_file` does (`s3://bucket/prefix`, a local
@@ -838,7 +887,9 @@ fn ingested(
 /// How `listed` differs from what was ingested under its identity, if it does: another size,
 /// or (same location) another ETag or modification time.
 fn changed(ingested: &IngestedObject, listed: &LogObject) -> Option<ChangedObject> {
-    let same_place = ingested.log_file == listed.context.log_file;
+    // An object known by where it is is at the same place whatever spelling named it.
+    let same_place =
+        ingested.log_file == listed.context.log_file || names_a_place(&ingested.identity());
     let other_revision = same_place
         && ingested.revision.is_some()
         && listed.revision.is_some()

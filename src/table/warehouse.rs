@@ -357,3 +357,47 @@ impl TableProvider for NoIntegrity {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::{SessionContext, col, lit};
+
+    fn file(day: &str, log_files: Option<Vec<String>>) -> EventsFile {
+        EventsFile {
+            path: format!("events/log_date={day}/part.parquet"),
+            bytes: 1,
+            log_date: Some(day.to_owned()),
+            log_files,
+        }
+    }
+
+    #[test]
+    fn a_file_no_ledger_object_names_is_pruned_by_its_day_alone() {
+        let key = |day: &str| {
+            format!(
+                "s3://b/AWSLogs/111122223333/CloudTrail/eu-west-1/{}/111122223333_CloudTrail_eu-west-1_{}T1205Z_a.json.gz",
+                day.replace('-', "/"),
+                day.replace('-', "")
+            )
+        };
+        let files = [
+            file("2025-03-01", Some(vec![key("2025-03-01")])),
+            file("2025-03-01", Some(vec![])),
+            file("2025-03-02", Some(vec![])),
+            file("2025-03-01", None),
+        ];
+        let state = SessionContext::new().state();
+        let filter = col("log_region")
+            .eq(lit("eu-west-1"))
+            .and(col("log_date").eq(lit(datafusion::scalar::ScalarValue::Date32(Some(20148)))));
+        let predicate = KeyPredicate::new(&[filter], chrono::Duration::zero(), &state)
+            .unwrap()
+            .unwrap();
+        // 20148 days after 1970-01-01 is 2025-03-01.
+        assert_eq!(
+            EventsFile::keep(&files, &predicate),
+            vec![true, true, false, true]
+        );
+    }
+}

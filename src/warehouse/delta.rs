@@ -120,6 +120,9 @@ pub async fn create(log_store: LogStoreRef) -> Result<DeltaTable, DeltaTableErro
         .with_configuration_property(TableProperty::EnableExpiredLogCleanup, Some("false"))
         .with_configuration_property(TableProperty::CheckpointInterval, Some(CHECKPOINT_INTERVAL))
         .with_save_mode(SaveMode::ErrorIfExists)
+        // Told version 0 exists (another run, or this one's own answer lost), it fails rather
+        // than commit the table's creation again: the caller then reads the table.
+        .with_commit_properties(CommitProperties::default().with_max_retries(0))
         .await
 }
 

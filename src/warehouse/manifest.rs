@@ -104,7 +104,7 @@ impl IngestedObject {
     /// The object's identity in the warehouse ([`object_identity`]).
     pub fn identity(&self) -> String {
         match self.identity.is_empty() {
-            true => object_identity(&self.log_file),
+            true => located_identity(&self.log_file),
             false => self.identity.clone(),
         }
     }
@@ -172,6 +172,12 @@ pub fn object_identity(log_file: &str) -> String {
         true => file_name.to_owned(),
         false => log_file.to_owned(),
     }
+}
+
+/// Whether `identity` names the object by where it is (a path or URL: an object outside the
+/// CloudTrail layout), rather than by its unique CloudTrail file name.
+pub fn names_a_place(identity: &str) -> bool {
+    identity.contains(['/', '\\'])
 }
 
 /// [`object_identity`] of an object at hand: a local file outside the layout is known by its

@@ -52,7 +52,7 @@ use deltalake_core::DeltaTable;
 use deltalake_core::kernel::Action;
 use deltalake_core::logstore::LogStoreRef;
 use deltalake_core::operations::vacuum::VacuumMode;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use url::Url;
@@ -74,6 +74,12 @@ const FIRST_COMMIT: &str = "_delta_log/00000000000000000000.json";
 const OLD_COMMITS_DIR: &str = "_trailmap/commits";
 /// The first of those commits.
 const OLD_FIRST_COMMIT: &str = "_trailmap/commits/00000000000000000001.json";
+/// Where running ingests leave their mark (VACUUM waits for them).
+const RUNS_DIR: &str = "_trailmap/runs";
+/// How often a running ingest renews its mark.
+pub const RUN_MARK_RENEWAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// A run's mark not renewed for this long is taken for one left by a killed run.
+const RUN_MARK_STALE_MINUTES: i64 = 10;
 /// Ledger entries read at once.
 const ENTRIES_AT_ONCE: usize = 16;
 
@@ -471,6 +477,48 @@ impl Warehouse {
             }
         }
         Ok(true)
+    }
+
+    /// Marks run `run` as running (again every [`RUN_MARK_RENEWAL`] while it runs): until
+    /// [`Warehouse::end_run`], VACUUM refuses to run (the run's files are not in the table
+    /// yet, and may be older than the retention).
+    pub async fn mark_run(&self, run: &str) -> Result<()> {
+        let started = chrono::Utc::now().to_rfc3339();
+        self.store
+            .put(&self.path(&format!("{RUNS_DIR}/{run}")), started.into())
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(format!("cannot mark the run as running: {e}")))
+    }
+
+    /// Clears run `run`'s mark (a mark left behind stops counting once it is not renewed).
+    pub async fn end_run(&self, run: &str) {
+        if let Err(e) = self
+            .store
+            .delete(&self.path(&format!("{RUNS_DIR}/{run}")))
+            .await
+        {
+            tracing::warn!(run, "cannot clear the run's mark: {e}");
+        }
+    }
+
+    /// The runs whose mark was renewed lately, with when it was.
+    pub async fn running_ingests(&self) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+        let since = chrono::Utc::now() - chrono::Duration::minutes(RUN_MARK_STALE_MINUTES);
+        let marks: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(&self.path(RUNS_DIR)))
+            .try_collect()
+            .await
+            .or_else(|e| match e {
+                object_store::Error::NotFound { .. } => Ok(Vec::new()),
+                e => Err(self.error(format!("cannot list running ingests: {e}"))),
+            })?;
+        Ok(marks
+            .into_iter()
+            .filter(|mark| mark.last_modified > since)
+            .filter_map(|mark| Some((mark.location.filename()?.to_owned(), mark.last_modified)))
+            .collect())
     }
 
     /// VACUUM: deletes files no version within `retain` reads (replaced by compactions, or
