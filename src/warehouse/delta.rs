@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Once};
 
-use deltalake_core::kernel::transaction::{CommitBuilder, CommitProperties, TableReference};
+use deltalake_core::kernel::transaction::{
+    CommitBuilder, CommitProperties, TableReference, TransactionError,
+};
 use deltalake_core::kernel::{
     Action, Add, DataType as DeltaType, PrimitiveType, Remove, StructField,
 };
@@ -225,19 +227,12 @@ pub async fn commit(
         )
         .await;
     match committed {
-        Ok(done) => Ok(Committed::Version(done.version as u64)),
-        Err(DeltaTableError::Transaction { source })
-            if matches!(
-                source,
-                deltalake_core::kernel::transaction::TransactionError::MaxCommitAttempts(_)
-                    | deltalake_core::kernel::transaction::TransactionError::VersionAlreadyExists(
-                        _
-                    )
-            ) =>
-        {
-            Ok(Committed::Moved)
-        }
-        Err(DeltaTableError::VersionAlreadyExists(_)) => Ok(Committed::Moved),
+        Ok(done) => Ok(Committed::Version(done.version)),
+        Err(DeltaTableError::Transaction {
+            source:
+                TransactionError::MaxCommitAttempts(_) | TransactionError::VersionAlreadyExists(_),
+        })
+        | Err(DeltaTableError::VersionAlreadyExists(_)) => Ok(Committed::Moved),
         Err(e) => Err(e),
     }
 }

@@ -378,8 +378,7 @@ impl Warehouse {
         let snapshot = table
             .snapshot()
             .map_err(|e| self.delta_error("cannot read its Delta log", e))?;
-        let version = u64::try_from(snapshot.version())
-            .map_err(|_| self.error("its Delta log has no version yet"))?;
+        let version = snapshot.version();
         let mut files = BTreeMap::new();
         for view in snapshot.log_data().iter() {
             if view.deletion_vector_descriptor().is_some() {

@@ -29,10 +29,11 @@ impl DeltaLog {
         for entry in std::fs::read_dir(&log).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-            if let Some(digits) = name.strip_suffix(".json") {
-                if digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()) {
-                    numbered.insert(digits.parse().unwrap(), path);
-                }
+            if let Some(digits) = name.strip_suffix(".json")
+                && digits.len() == 20
+                && digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                numbered.insert(digits.parse().unwrap(), path);
             }
         }
         let versions: Vec<Vec<Value>> = numbered
