@@ -481,6 +481,19 @@ fn assert_vacuum_leaves_the_committed_files(warehouse: &Path) {
     assert_eq!(files_on_disk(warehouse), committed_files(warehouse));
 }
 
+/// Runs `trailmap ingest -s s3://trail-bucket/AWSLogs/ --into INTO EXTRA...` against `server`.
+fn ingest_over_s3(
+    server: &crate::common::s3_server::S3Server,
+    into: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    let env = server.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut args = vec!["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", into];
+    args.extend_from_slice(extra);
+    crate::common::trailmap_with_env(&args, &env)
+}
+
 /// Every file under the warehouse's `events/`, relative to the warehouse.
 fn files_on_disk(warehouse: &Path) -> BTreeSet<String> {
     if !warehouse.join("events").is_dir() {
@@ -727,10 +740,7 @@ fn a_folder_that_cannot_be_listed_is_told_to_readers_until_a_run_lists_it() {
     let warehouse = tempfile::tempdir().unwrap();
     let into = warehouse.path().to_str().unwrap();
     let ingest_through = |server: &S3Server| {
-        let env = server.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let args = ["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", into];
-        let output = crate::common::trailmap_with_env(&args, &env);
+        let output = ingest_over_s3(server, into, &[]);
         assert!(
             output.status.success(),
             "{}",
@@ -775,11 +785,7 @@ fn a_folder_that_cannot_be_listed_is_told_to_readers_until_a_run_lists_it() {
         &["--source-region", "eu-west-1", "--from", "2025-03-02"],
     ];
     for narrower in narrower_runs {
-        let env = serving.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut args = vec!["ingest", "-s", "s3://trail-bucket/AWSLogs/", "--into", into];
-        args.extend(narrower);
-        let output = crate::common::trailmap_with_env(&args, &env);
+        let output = ingest_over_s3(&serving, into, narrower);
         assert!(
             output.status.success(),
             "{}",
@@ -1096,16 +1102,7 @@ fn an_s3_endpoint_without_conditional_writes_is_refused_before_anything_is_writt
             ..Faults::default()
         },
     );
-    let env = server.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let args = [
-        "ingest",
-        "-s",
-        "s3://trail-bucket/AWSLogs/",
-        "--into",
-        "s3://warehouse-bucket/wh",
-    ];
-    let output = crate::common::trailmap_with_env(&args, &env);
+    let output = ingest_over_s3(&server, "s3://warehouse-bucket/wh", &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
@@ -1254,16 +1251,7 @@ fn a_commit_whose_answer_was_lost_is_found_as_this_runs_and_kept() {
                 ..Faults::default()
             },
         );
-        let env = server.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let args = [
-            "ingest",
-            "-s",
-            "s3://trail-bucket/AWSLogs/",
-            "--into",
-            "s3://warehouse-bucket/wh",
-        ];
-        let output = crate::common::trailmap_with_env(&args, &env);
+        let output = ingest_over_s3(&server, "s3://warehouse-bucket/wh", &[]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "commit {lost}: {stderr}");
         assert_exactly_once_for_another_reader(&stored, total);
