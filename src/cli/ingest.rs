@@ -1,4 +1,4 @@
-//! `trailmap ingest`: raw archives into an incremental Parquet warehouse.
+//! `trailmap ingest`: raw archives into the incremental Delta Lake warehouse.
 
 use std::sync::Arc;
 
