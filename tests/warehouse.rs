@@ -721,7 +721,7 @@ fn coverage_lines(warehouse: &Path, extra: &[&str]) -> Vec<String> {
 
 /// Every ledger entry of the warehouse's commits, in order, as JSON (read by [`DeltaLog`]).
 fn commits(warehouse: &Path) -> Vec<Value> {
-    DeltaLog::read(warehouse).ledgers()
+    DeltaLog::read(warehouse).ledgers(warehouse)
 }
 
 #[test]
@@ -1262,7 +1262,7 @@ fn a_commit_whose_answer_was_lost_is_found_as_this_runs_and_kept() {
         );
         // (delta-rs, told the table's creation exists, commits it once more: harmless.)
         assert_eq!(
-            DeltaLog::read(&stored).ledgers().len(),
+            DeltaLog::read(&stored).ledgers(&stored).len(),
             1,
             "commit {lost}: one data commit"
         );

@@ -725,6 +725,7 @@ impl Ingest {
             committed_at: chrono::Utc::now().to_rfc3339(),
             writer: format!("trailmap {}", env!("CARGO_PKG_VERSION")),
             run: self.run_id.clone(),
+            objects_file: None,
             objects: objects.to_vec(),
             load_errors: self.load_errors_after(&self.manifest, failed, changed),
             listing_errors: self.listing_errors_after(&self.manifest),

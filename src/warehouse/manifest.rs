@@ -42,6 +42,10 @@ pub struct Commit<O = IngestedObject> {
     /// landed (an answer lost after the write) finds it by this id.
     #[serde(default)]
     pub run: String,
+    /// The file holding [`Commit::objects`] (`_trailmap/ledger/RUN.json`), when they are not
+    /// listed in the entry itself: a commit stays small for every reader of the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects_file: Option<String>,
     /// Source objects ingested, or re-pointed to new files by a compaction or a repair.
     #[serde(default)]
     pub objects: Vec<O>,

@@ -20,7 +20,9 @@
 //!
 //! One run of `trailmap ingest` is one Delta commit, made by delta-rs: the `add` actions of its
 //! files, `remove` actions of files a compaction replaced, and the ledger entry
-//! ([`manifest::Commit`]) in its `commitInfo`, under the key `trailmap`.
+//! ([`manifest::Commit`]) in its `commitInfo`, under the key `trailmap`. The entry's list of
+//! objects is in a file it names, `_trailmap/ledger/RUN.json`, written before the commit like
+//! the data files, and part of the ledger only once a commit names it.
 //!
 //! 1. The run reads the table at version V, with the ledger of every commit up to V, and
 //!    leaves out the objects the ledger holds.
@@ -74,6 +76,8 @@ const FIRST_COMMIT: &str = "_delta_log/00000000000000000000.json";
 const OLD_COMMITS_DIR: &str = "_trailmap/commits";
 /// The first of those commits.
 const OLD_FIRST_COMMIT: &str = "_trailmap/commits/00000000000000000001.json";
+/// Where the ledger's object lists are, one file per run, each named by its run's commit.
+const LEDGER_DIR: &str = "_trailmap/ledger";
 /// Where running ingests leave their mark (VACUUM waits for them).
 const RUNS_DIR: &str = "_trailmap/runs";
 /// How often a running ingest renews its mark.
@@ -342,6 +346,7 @@ impl Warehouse {
             .buffered(ENTRIES_AT_ONCE);
         while let Some((v, entry)) = entries.next().await {
             if let Some(commit) = entry.map_err(|e| self.error(e))? {
+                let commit = self.objects_of(v, commit).await?;
                 manifest.apply(v, commit).map_err(|e| self.error(e))?;
             }
         }
@@ -429,9 +434,46 @@ impl Warehouse {
             .chain(pending.removed.iter().map(|f| delta::remove(f, changes(f))))
             .collect();
         let operation = delta::operation(!pending.changed_days.is_empty(), target_bytes);
-        delta::commit(read, actions, &pending.ledger, operation)
+        // The objects go in a file of their own, named by the commit: a commit stays small
+        // for every reader of the log, and the file is part of the ledger only once a commit
+        // names it (one no commit names is ignored, like a data file).
+        let objects_file = format!("{LEDGER_DIR}/{}.json", pending.ledger.run);
+        let objects = serde_json::to_vec(&pending.ledger.objects)
+            .map_err(|e| self.error(format!("cannot encode the ledger: {e}")))?;
+        self.store
+            .put(&self.path(&objects_file), objects.into())
+            .await
+            .map_err(|e| self.error(format!("cannot write {objects_file}: {e}")))?;
+        self.make_durable(std::slice::from_ref(&objects_file))
+            .await?;
+        let entry = Commit {
+            objects: Vec::new(),
+            objects_file: Some(objects_file),
+            ..pending.ledger.clone()
+        };
+        delta::commit(read, actions, &entry, operation)
             .await
             .map_err(|e| self.delta_error("cannot commit", e))
+    }
+
+    /// The objects of a ledger entry: listed in it, or in the file it names.
+    async fn objects_of(&self, version: u64, mut commit: Commit) -> Result<Commit> {
+        let Some(file) = commit.objects_file.take() else {
+            return Ok(commit);
+        };
+        let unreadable = |e: String| {
+            self.error(format!(
+                "commit {version} names {file}, which cannot be read: {e} (the ledger of ingested objects is incomplete)"
+            ))
+        };
+        let got = self
+            .store
+            .get(&self.path(&file))
+            .await
+            .map_err(|e| unreadable(e.to_string()))?;
+        let bytes = got.bytes().await.map_err(|e| unreadable(e.to_string()))?;
+        commit.objects = serde_json::from_slice(&bytes).map_err(|e| unreadable(e.to_string()))?;
+        Ok(commit)
     }
 
     /// Deletes files this run wrote and no commit names (written again, or the run was

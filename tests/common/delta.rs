@@ -73,12 +73,20 @@ impl DeltaLog {
         files
     }
 
-    /// The `trailmap` entry of each version's `commitInfo` that has one, in version order.
-    pub fn ledgers(&self) -> Vec<Value> {
+    /// The `trailmap` entry of each version's `commitInfo` that has one, in version order,
+    /// with its `objects` read from the file it names (`objects_file`, relative to `table`).
+    pub fn ledgers(&self, table: &Path) -> Vec<Value> {
         self.versions
             .iter()
             .flatten()
             .filter_map(|action| action.get("commitInfo")?.get("trailmap").cloned())
+            .map(|mut entry| {
+                if let Some(file) = entry.get("objects_file").and_then(Value::as_str) {
+                    let text = std::fs::read_to_string(table.join(file)).unwrap();
+                    entry["objects"] = serde_json::from_str(&text).unwrap();
+                }
+                entry
+            })
             .collect()
     }
 
