@@ -481,6 +481,19 @@ fn assert_vacuum_leaves_the_committed_files(warehouse: &Path) {
     assert_eq!(files_on_disk(warehouse), committed_files(warehouse));
 }
 
+/// A generated archive of `events` over `days` in `root/trail-bucket` (a bucket of the test
+/// S3 server); its path.
+fn generate_trail_bucket(root: &Path, events: usize, days: u32) -> std::path::PathBuf {
+    let trail = root.join("trail-bucket");
+    let config = GeneratorConfig {
+        events,
+        days,
+        ..GeneratorConfig::default()
+    };
+    trailmap::generate::generate(&trail, &config).unwrap();
+    trail
+}
+
 /// Runs `trailmap ingest -s s3://trail-bucket/AWSLogs/ --into INTO EXTRA...` against `server`.
 fn ingest_over_s3(
     server: &crate::common::s3_server::S3Server,
@@ -519,16 +532,7 @@ fn committed_files(warehouse: &Path) -> BTreeSet<String> {
 fn a_warehouse_on_s3_is_written_and_read_through_the_sdk() {
     use crate::common::s3_server::{Faults, S3Server};
     let root = tempfile::tempdir().unwrap();
-    let trail = root.path().join("trail-bucket");
-    trailmap::generate::generate(
-        &trail,
-        &GeneratorConfig {
-            events: 2_000,
-            days: 3,
-            ..GeneratorConfig::default()
-        },
-    )
-    .unwrap();
+    let trail = generate_trail_bucket(root.path(), 2_000, 3);
     std::fs::create_dir(root.path().join("warehouse-bucket")).unwrap();
     let server = S3Server::start(root.path(), Faults::default());
     let env = server.env();
@@ -728,15 +732,7 @@ fn commits(warehouse: &Path) -> Vec<Value> {
 fn a_folder_that_cannot_be_listed_is_told_to_readers_until_a_run_lists_it() {
     use crate::common::s3_server::{Faults, S3Server};
     let root = tempfile::tempdir().unwrap();
-    trailmap::generate::generate(
-        &root.path().join("trail-bucket"),
-        &GeneratorConfig {
-            events: 1_000,
-            days: 2,
-            ..GeneratorConfig::default()
-        },
-    )
-    .unwrap();
+    generate_trail_bucket(root.path(), 1_000, 2);
     let warehouse = tempfile::tempdir().unwrap();
     let into = warehouse.path().to_str().unwrap();
     let ingest_through = |server: &S3Server| {
@@ -1085,15 +1081,7 @@ fn a_run_stopped_dead_at_every_step_of_the_commit_path_leaves_whole_commits() {
 fn an_s3_endpoint_without_conditional_writes_is_refused_before_anything_is_written() {
     use crate::common::s3_server::{ConditionalWrites, Faults, S3Server};
     let root = tempfile::tempdir().unwrap();
-    trailmap::generate::generate(
-        &root.path().join("trail-bucket"),
-        &GeneratorConfig {
-            events: 200,
-            days: 1,
-            ..GeneratorConfig::default()
-        },
-    )
-    .unwrap();
+    generate_trail_bucket(root.path(), 200, 1);
     std::fs::create_dir(root.path().join("warehouse-bucket")).unwrap();
     let server = S3Server::start(
         root.path(),
@@ -1227,16 +1215,7 @@ fn rows_of_earlier_runs_calling_a_profile_a_later_run_learns_are_rewritten_resol
 fn a_commit_whose_answer_was_lost_is_found_as_this_runs_and_kept() {
     use crate::common::s3_server::{Faults, S3Server};
     let root = tempfile::tempdir().unwrap();
-    let trail = root.path().join("trail-bucket");
-    trailmap::generate::generate(
-        &trail,
-        &GeneratorConfig {
-            events: 1_500,
-            days: 2,
-            ..GeneratorConfig::default()
-        },
-    )
-    .unwrap();
+    let trail = generate_trail_bucket(root.path(), 1_500, 2);
     let total = walk(&trail).len();
     std::fs::create_dir(root.path().join("warehouse-bucket")).unwrap();
     // The 1st commit PUT creates the table, the 2nd holds the events: each one's answer lost

@@ -331,7 +331,14 @@ impl Ingest {
         }
         let profiles = self.profiles_found().await?;
         let known = Arc::new(ProfileMap::from_iter(profiles.iter().cloned()));
-        let repair = self.days_to_repair(&known).await?;
+        // Only profiles new to the warehouse can be called by rows written unresolved: each
+        // run repairs what it learns, so earlier ones were applied when they were learned.
+        let new_to_warehouse: ProfileMap = profiles
+            .iter()
+            .filter(|p| self.manifest.profiles.get(&p.arn).is_none())
+            .cloned()
+            .collect();
+        let repair = self.days_to_repair(&new_to_warehouse).await?;
         let mut repaired_only = 0;
         if !repair.is_empty() {
             tracing::info!(
