@@ -93,6 +93,10 @@ columns! {
     IsInvocation => "is_invocation", Bool, "a call that runs a model, on any inference surface of the catalogue (see Inference surfaces below; `surface` says which)";
     Surface => "surface", Text, "the inference surface of the call: runtime, bidirectional-stream, async, batch, mantle, knowledge-base, agent, flow, claude-platform; null for every other event";
     ServedOutsideAws => "served_outside_aws", Bool, "true for a call to a platform operated outside AWS (Claude Platform on AWS: inference may run outside AWS, and served_region is null); false for every other inference call; null for other events";
+    Person => "person", Text, "the best human identity of the call, by the first of: sessionContext.sourceIdentity; an IAM Identity Center user's onBehalfOf.userId; the session name of an Identity Center role session (AWSReservedSSO_*); the IAM user of a Bedrock API key; the IAM user name (root for the root user); an assumed role's or federated user's session name; the AWS service (invokedBy) of a service's own call; else null (see person_source)";
+    PersonSource => "person_source", Text, "which field gave person: source-identity, identity-center, sso-session, api-key, iam-user, role-session, service, unknown";
+    Auth => "auth", Text, "how the request was authenticated: console (sessionCredentialFromConsole), bearer-token (a Bedrock API key: callWithBearerToken in additionalEventData or requestParameters), else sigv4; null without userIdentity";
+    SessionTags => "session_tags", Text, "the session tags of the call's credentials as a JSON object (inherited transitive tags included), from the STS event that issued its access key (see sessions); {} when that event passed none; null when the issuing event (or one of a role chain) is not in the archive, and for long-term keys";
     AccountId => "account_id", Text, "recipientAccountId: the account the record belongs to";
     UserType => "user_type", Text, "userIdentity.type: IAMUser, AssumedRole, AWSService, Root, ...";
     PrincipalArn => "principal_arn", Text, "userIdentity.arn";
@@ -258,6 +262,66 @@ pub(crate) fn serialize_time<S: serde::Serializer>(
         None => s.serialize_none(),
     }
 }
+
+/// Columns of the `sessions` table.
+pub const SESSIONS_COLUMNS: &[SmallColumn] = &[
+    SmallColumn {
+        name: "access_key_id",
+        meaning: "the temporary access key the event issued (responseElements.credentials.accessKeyId): events.access_key_id of the calls made with it",
+    },
+    SmallColumn {
+        name: "account_id",
+        meaning: "the account whose log holds the event (recipientAccountId)",
+    },
+    SmallColumn {
+        name: "event_name",
+        meaning: "AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity or GetFederationToken",
+    },
+    SmallColumn {
+        name: "role_arn",
+        meaning: "the role assumed (null for GetFederationToken)",
+    },
+    SmallColumn {
+        name: "session_name",
+        meaning: "requestParameters.roleSessionName, or GetFederationToken's name",
+    },
+    SmallColumn {
+        name: "source_identity",
+        meaning: "the source identity set on the session",
+    },
+    SmallColumn {
+        name: "principal_tags",
+        meaning: "the session tags this event passed (requestParameters.tags or principalTags) as a JSON object",
+    },
+    SmallColumn {
+        name: "session_tags",
+        meaning: "what calls with the key carry: principal_tags plus the transitive tags of the session that called STS (role chaining); null when a session of the chain is not in the archive",
+    },
+    SmallColumn {
+        name: "transitive_tag_keys",
+        meaning: "requestParameters.transitiveTagKeys as a JSON array",
+    },
+    SmallColumn {
+        name: "caller_access_key_id",
+        meaning: "the access key that called STS (userIdentity.accessKeyId); a temporary one chains this session to the one that issued it",
+    },
+    SmallColumn {
+        name: "issuer",
+        meaning: "who asked: the caller's ARN, the SAML provider (principalArn) or the AWS service",
+    },
+    SmallColumn {
+        name: "issued_at",
+        meaning: "eventTime of the STS event (Timestamp)",
+    },
+    SmallColumn {
+        name: "expires_at",
+        meaning: "responseElements.credentials.expiration (Timestamp; null when it does not parse)",
+    },
+    SmallColumn {
+        name: "log_file",
+        meaning: "the log file of the event",
+    },
+];
 
 /// Columns of the `trail_coverage` table.
 pub const TRAIL_COVERAGE_COLUMNS: &[SmallColumn] = &[

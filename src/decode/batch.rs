@@ -25,6 +25,9 @@ pub struct DecodedBatch {
     pub batch: RecordBatch,
     /// Rows of `batch` that call an application profile the plan did not know.
     pub pending: Vec<Pending>,
+    /// Whether `session_tags` holds access keys waiting for every session of the archive
+    /// ([`crate::decode::resolve_session_tags`]).
+    pub sessions: bool,
 }
 
 /// A row that calls an application profile the plan does not know.
@@ -46,6 +49,7 @@ pub struct BatchBuilder<'m> {
     rows: usize,
     batch_size: usize,
     pending: Vec<Pending>,
+    waits_for_sessions: bool,
     done: Vec<DecodedBatch>,
     memory: &'m mut MemoryReservation,
 }
@@ -69,21 +73,25 @@ impl<'m> BatchBuilder<'m> {
             rows: 0,
             batch_size,
             pending: Vec::new(),
+            waits_for_sessions: false,
             done: Vec::new(),
             memory,
         }
     }
 
     /// Appends one row: `values` in the order of the columns, `pending` when it waits for an
-    /// application profile.
+    /// application profile, `waits_for_sessions` when its `session_tags` waits for every
+    /// session.
     pub fn append<'a>(
         &mut self,
         values: impl Iterator<Item = Value<'a>>,
         pending: Option<PendingCall<'_>>,
+        waits_for_sessions: bool,
     ) -> Result<(), DecodeError> {
         for (builder, value) in self.builders.iter_mut().zip(values) {
             builder.append(value);
         }
+        self.waits_for_sessions |= waits_for_sessions;
         if let Some(call) = pending {
             self.add_pending(call);
         }
@@ -137,6 +145,7 @@ impl<'m> BatchBuilder<'m> {
         self.done.push(DecodedBatch {
             batch,
             pending: std::mem::take(&mut self.pending),
+            sessions: std::mem::take(&mut self.waits_for_sessions),
         });
         self.rows = 0;
         Ok(())

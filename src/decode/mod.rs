@@ -12,6 +12,7 @@ pub mod profiles;
 pub mod pushdown;
 pub mod record;
 pub mod row;
+pub mod sessions;
 pub mod skim;
 pub mod stream;
 pub mod text_hash;
@@ -33,6 +34,7 @@ use crate::schema::Column;
 use batch::{BatchBuilder, DecodedBatch, PendingCall};
 use profiles::ProfileMap;
 use row::{Needs, Row};
+use sessions::{SessionMap, SessionTags};
 use text_hash::HashingRead;
 use time::parse_event_time;
 
@@ -49,6 +51,7 @@ pub struct DecodePlan {
     needs: Needs,
     profiles: Arc<ProfileMap>,
     profiles_complete: bool,
+    sessions: Option<Arc<SessionTags>>,
     max_file_size: u64,
     batch_size: usize,
     records: pushdown::RecordFilter,
@@ -71,6 +74,7 @@ impl DecodePlan {
             needs,
             profiles,
             profiles_complete: false,
+            sessions: None,
             max_file_size: gzip::DEFAULT_MAX_FILE_SIZE,
             batch_size: DEFAULT_BATCH_SIZE,
             records: pushdown::RecordFilter::default(),
@@ -120,6 +124,20 @@ impl DecodePlan {
         }
     }
 
+    /// The same plan with the session tags of every session there is to know, so that no row
+    /// waits for them.
+    pub fn with_all_sessions(&self, sessions: Arc<SessionTags>) -> Self {
+        DecodePlan {
+            sessions: Some(sessions),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the plan builds `session_tags` without knowing every session yet.
+    pub fn waits_for_sessions(&self) -> bool {
+        self.sessions.is_none() && self.columns.contains(&Column::SessionTags)
+    }
+
     /// Whether the plan already knows every application profile.
     pub fn has_all_profiles(&self) -> bool {
         self.profiles_complete
@@ -156,6 +174,8 @@ pub struct Decoded {
     pub bad_times: usize,
     /// The application profiles the file's `CreateInferenceProfile` events create.
     pub created_profiles: ProfileMap,
+    /// The sessions the file's STS events issue (all records, whatever the filters).
+    pub issued_sessions: SessionMap,
     /// The file's trail events that change what a trail records (all records, whatever the
     /// filters).
     pub trail_changes: Vec<TrailChange>,
@@ -258,8 +278,10 @@ pub fn decode_file<R: BufRead>(
     let mut oldest_event: Option<i64> = None;
     let mut bad_times = 0;
     let mut created_profiles = ProfileMap::default();
+    let mut issued_sessions = SessionMap::default();
     let mut trail_changes = Vec::new();
     let profiles = Some(plan.profiles.as_ref());
+    let known_sessions = plan.sessions.as_deref();
     // A file the `log_date` filters leave out is still read whole, for its counts and profiles.
     let file_kept = plan.records.keeps_file(file.log_date);
     let read = stream::read_records(&mut text, plan.max_file_size, |record, _| {
@@ -267,6 +289,8 @@ pub fn decode_file<R: BufRead>(
             created_profiles.collect_record(record, &file.log_file);
         } else if let Some(change) = change_of_record(record, &file.log_file) {
             trail_changes.push(change);
+        } else {
+            issued_sessions.collect_record(record, &file.log_file);
         }
         // Every record's time counts for the coverage (delivery lag, unparsable times).
         let time = record.event_time.get().and_then(parse_event_time);
@@ -295,9 +319,13 @@ pub fn decode_file<R: BufRead>(
         } else {
             None
         };
+        let waits_for_sessions = row.waits_for_sessions(&plan.columns, known_sessions);
         batches.append(
-            plan.columns.iter().map(|c| row.value(*c, profiles)),
+            plan.columns
+                .iter()
+                .map(|c| row.value(*c, profiles, known_sessions)),
             pending,
+            waits_for_sessions,
         )
     })?;
     let (text, sha256) = text.finish().map_err(gzip::read_error)?;
@@ -309,9 +337,34 @@ pub fn decode_file<R: BufRead>(
         oldest_event,
         bad_times,
         created_profiles,
+        issued_sessions,
         trail_changes,
         sha256,
     })
+}
+
+/// `batch` (of `columns`) with the access keys its `session_tags` holds replaced by their
+/// tags from `sessions` (every session of the archive): null where the issuing event is not
+/// known.
+pub fn resolve_session_tags(
+    batch: &RecordBatch,
+    columns: &[Column],
+    sessions: &SessionTags,
+) -> Result<RecordBatch, DecodeError> {
+    let Some(index) = columns.iter().position(|c| *c == Column::SessionTags) else {
+        return Ok(batch.clone());
+    };
+    let mut arrays = batch.columns().to_vec();
+    let Some(keys) = arrays[index].as_string_opt::<i32>() else {
+        return Ok(batch.clone());
+    };
+    let tags: StringArray = keys
+        .iter()
+        .map(|key| key.and_then(|k| sessions.get(k)))
+        .collect();
+    arrays[index] = Arc::new(tags);
+    RecordBatch::try_new(batch.schema(), arrays)
+        .map_err(|e| DecodeError::new(LoadStage::Schema, format!("resolving session tags: {e}")))
 }
 
 /// What one file says about the whole archive: the application profiles it creates and the
@@ -322,6 +375,8 @@ pub struct ArchiveFacts {
     pub profiles: ProfileMap,
     /// Its trail changes.
     pub trail_changes: Vec<TrailChange>,
+    /// The sessions its STS events issue.
+    pub sessions: SessionMap,
 }
 
 /// The application profiles created by the `CreateInferenceProfile` events of one file (of at
@@ -358,6 +413,7 @@ pub fn archive_facts<R: BufRead>(
         if head.len() as u64 <= limit
             && !profiles::may_create_profile(head)
             && !may_change_a_trail(head)
+            && !sessions::may_issue_session(head)
         {
             return Ok(());
         }
@@ -367,6 +423,7 @@ pub fn archive_facts<R: BufRead>(
             if let Some(change) = change_of_record(record, log_file) {
                 facts.trail_changes.push(change);
             }
+            facts.sessions.collect_record(record, log_file);
             Ok(())
         })?;
         Ok(())

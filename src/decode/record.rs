@@ -164,6 +164,8 @@ pub struct Record<'a> {
     pub tls_details: Option<Raw<'a>>,
     #[serde(borrow)]
     pub service_event_details: Option<Raw<'a>>,
+    /// `sessionCredentialFromConsole`: the call was made from the AWS Management Console.
+    pub session_credential_from_console: Flag,
 }
 
 /// `userIdentity`, the parts trailmap flattens.
@@ -186,6 +188,24 @@ pub struct Identity<'a> {
     pub invoked_by: Text<'a>,
     #[serde(borrow)]
     pub session_context: Option<Raw<'a>>,
+    #[serde(borrow)]
+    pub on_behalf_of: Option<Raw<'a>>,
+}
+
+/// `userIdentity.onBehalfOf` (an IAM Identity Center user).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct OnBehalfOf<'a> {
+    #[serde(borrow)]
+    pub user_id: Text<'a>,
+}
+
+/// `callWithBearerToken`, in `additionalEventData` (bedrock-runtime) or `requestParameters`
+/// (bedrock-mantle): the call was authenticated with a Bedrock API key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct BearerToken {
+    pub call_with_bearer_token: Flag,
 }
 
 /// `userIdentity.sessionContext`.
@@ -194,6 +214,8 @@ pub struct Identity<'a> {
 pub struct SessionContext<'a> {
     #[serde(borrow)]
     pub session_issuer: Option<Raw<'a>>,
+    #[serde(borrow)]
+    pub source_identity: Text<'a>,
 }
 
 /// `userIdentity.sessionContext.sessionIssuer`.
@@ -202,6 +224,8 @@ pub struct SessionContext<'a> {
 pub struct SessionIssuer<'a> {
     #[serde(borrow)]
     pub arn: Text<'a>,
+    #[serde(borrow, rename = "userName")]
+    pub user_name: Text<'a>,
 }
 
 /// `requestParameters`, the part trailmap flattens: `modelId` (bedrock-runtime) or `model`

@@ -10,6 +10,8 @@ use crate::decode::profiles::ProfileMap;
 use crate::decode::record::{
     AdditionalEventData, Identity, Record, RequestParameters, SessionContext, SessionIssuer, nested,
 };
+use crate::decode::sessions::{SessionTags, is_temporary};
+use crate::identity::{self, Caller};
 use crate::layout::key::FileContext;
 use crate::regions;
 use crate::schema::Column;
@@ -41,6 +43,8 @@ pub struct Needs {
     pub inference_region: bool,
     /// The served Region: the model id of invocations that log no `inferenceRegion`.
     pub served: bool,
+    /// `person`, `person_source`, `auth`.
+    pub caller: bool,
 }
 
 impl Needs {
@@ -52,7 +56,11 @@ impl Needs {
             use Column::*;
             match column {
                 UserType | PrincipalArn | PrincipalId | PrincipalAccountId | AccessKeyId
-                | UserName | InvokedBy => needs.identity = true,
+                | UserName | InvokedBy | SessionTags => needs.identity = true,
+                Person | PersonSource | Auth => {
+                    needs.identity = true;
+                    needs.caller = true;
+                }
                 SessionIssuerArn => {
                     needs.identity = true;
                     needs.session_issuer = true;
@@ -116,6 +124,7 @@ pub struct Row<'r> {
     session_issuer_arn: Option<Cow<'r, str>>,
     model_id: Option<Cow<'r, str>>,
     inference_region: Option<Cow<'r, str>>,
+    caller: Option<Caller<'r>>,
 }
 
 impl<'r> Row<'r> {
@@ -155,6 +164,7 @@ impl<'r> Row<'r> {
         } else {
             None
         };
+        let caller = needs.caller.then(|| identity::caller(record, &identity));
         Row {
             record,
             file,
@@ -163,6 +173,7 @@ impl<'r> Row<'r> {
             session_issuer_arn,
             model_id,
             inference_region,
+            caller,
         }
     }
 
@@ -193,6 +204,23 @@ impl<'r> Row<'r> {
         (served || routed).then_some((arn, served))
     }
 
+    /// The record's access key, when it is a temporary credential's (whose session tags the
+    /// STS event that issued it holds).
+    fn temporary_key(&self) -> Option<&str> {
+        self.identity
+            .access_key_id
+            .get()
+            .filter(|k| is_temporary(k))
+    }
+
+    /// Whether `session_tags` must wait for every session of the archive: the record uses a
+    /// temporary credential and `sessions` (every session's tags, once known) is not given.
+    pub fn waits_for_sessions(&self, columns: &[Column], sessions: Option<&SessionTags>) -> bool {
+        sessions.is_none()
+            && self.temporary_key().is_some()
+            && columns.contains(&Column::SessionTags)
+    }
+
     fn routing<'a>(&'a self, profiles: Option<&'a ProfileMap>) -> Routing<'a> {
         self.model_id
             .as_deref()
@@ -221,8 +249,16 @@ impl<'r> Row<'r> {
         })
     }
 
-    /// The value of `column` for this record; `profiles` resolves application profiles.
-    pub fn value<'a>(&'a self, column: Column, profiles: Option<&'a ProfileMap>) -> Value<'a> {
+    /// The value of `column` for this record; `profiles` resolves application profiles and
+    /// `sessions` session tags. Without `sessions`, `session_tags` holds the record's temporary
+    /// access key, to be replaced by its tags ([`crate::decode::resolve_session_tags`]) once every
+    /// session is known.
+    pub fn value<'a>(
+        &'a self,
+        column: Column,
+        profiles: Option<&'a ProfileMap>,
+        sessions: Option<&'a SessionTags>,
+    ) -> Value<'a> {
         use Column::*;
         let r = self.record;
         let routing = match column {
@@ -257,6 +293,17 @@ impl<'r> Row<'r> {
             IsInvocation => Value::Bool(Some(self.surface().is_some())),
             Surface => Value::Text(self.surface().map(|s| s.id)),
             ServedOutsideAws => Value::Bool(self.surface().map(|s| s.outside_aws)),
+            Person => Value::Text(self.caller.as_ref().and_then(|c| c.person.as_deref())),
+            PersonSource => Value::Text(self.caller.as_ref().map(|c| c.source.as_str())),
+            Auth => Value::Text(
+                self.caller
+                    .as_ref()
+                    .and_then(|c| c.auth.map(|a| a.as_str())),
+            ),
+            SessionTags => Value::Text(match sessions {
+                Some(sessions) => self.temporary_key().and_then(|k| sessions.get(k)),
+                None => self.temporary_key(),
+            }),
             AccountId => Value::Text(r.recipient_account_id.get()),
             UserType => Value::Text(self.identity.user_type.get()),
             PrincipalArn => Value::Text(self.identity.arn.get()),

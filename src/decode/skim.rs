@@ -85,6 +85,7 @@ fn slot<'r, 'a>(record: &'r mut Record<'a>, key: &str) -> Option<(u32, Slot<'r, 
         "resources" => (22, Slot::Raw(&mut r.resources)),
         "tlsDetails" => (23, Slot::Raw(&mut r.tls_details)),
         "serviceEventDetails" => (24, Slot::Raw(&mut r.service_event_details)),
+        "sessionCredentialFromConsole" => (25, Slot::Flag(&mut r.session_credential_from_console)),
         _ => return None,
     })
 }

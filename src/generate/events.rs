@@ -275,6 +275,9 @@ fn identity(origin: &Origin, rng: &mut Rng) -> Value {
     }
 }
 
+/// The characters of access key ids.
+const KEY_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
 /// Makes a record's ids repeat as a real trail's do: a role keeps its `AROA...` id and an IAM
 /// user its `AIDA...` id and long-term `AKIA...` key; an assumed-role session keeps one
 /// temporary `ASIA...` key and one creation time for its hour, and calls from one session (or
@@ -290,12 +293,14 @@ pub fn tie_to_session(record: &mut Value) {
         return;
     }
     let (day, hour) = (time[..10].to_owned(), time[..13].to_owned());
+    shape_caller(record, &day);
+    issue_session(record, &hour);
     let Some(identity) = record.get_mut("userIdentity").filter(|i| i.is_object()) else {
         return;
     };
     let text = |value: &Value| value.as_str().unwrap_or("").to_owned();
     let (account, arn) = (text(&identity["accountId"]), text(&identity["arn"]));
-    const KEY: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    const KEY: &[u8] = KEY_ALPHABET;
     match identity["type"].as_str() {
         Some("AssumedRole") => {
             let role = text(&identity["sessionContext"]["sessionIssuer"]["userName"]);
@@ -338,6 +343,170 @@ pub fn tie_to_session(record: &mut Value) {
         &["sourceIPAddress"],
         format!("198.51.100.{address}"),
     );
+}
+
+/// People behind the analytics role, an IAM Identity Center permission set's role.
+const SSO_PEOPLE: &[&str] = &[
+    "maria.garcia@example.com",
+    "li.wei@example.com",
+    "sam.okafor@example.com",
+];
+/// The people the support chatbot's sessions carry as their source identity.
+const SOURCE_IDENTITIES: &[&str] = &["carol@example.com", "dev.patel@example.com"];
+/// The session names of the generated assumed roles (as [`identity`] draws them).
+const ROLE_SESSIONS: &[&str] = &[
+    "i-0a1b2c3d4e5f60718",
+    "botocore-session-1732",
+    "lambda-handler",
+];
+/// The Identity Center role the analytics role becomes.
+const SSO_ROLE: &str = "AWSReservedSSO_Analyst_5f1e2d3c4b5a6978";
+
+/// Gives callers the shapes real trails show, from what they already are (no random draw):
+/// the `analytics` role is an IAM Identity Center role whose session name is the person (one
+/// of them at the console); `support-chatbot` sessions carry a `sourceIdentity`; the IAM user
+/// `bob` is an Identity Center user of an Identity Center-aware application; `ci-deployer`
+/// calls bedrock-runtime with a Bedrock API key.
+fn shape_caller(record: &mut Value, day: &str) {
+    let account = record["recipientAccountId"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let Some(identity) = record.get_mut("userIdentity").filter(|i| i.is_object()) else {
+        return;
+    };
+    let role = identity["sessionContext"]["sessionIssuer"]["userName"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let user = identity["userName"].as_str().unwrap_or("").to_owned();
+    match (identity["type"].as_str(), role.as_str(), user.as_str()) {
+        (Some("AssumedRole"), "analytics", _) => {
+            let person = derived_pick(SSO_PEOPLE, &[&account, day]);
+            let issuer = format!(
+                "arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/eu-west-1/{SSO_ROLE}"
+            );
+            replace(
+                identity,
+                &["arn"],
+                format!("arn:aws:sts::{account}:assumed-role/{SSO_ROLE}/{person}"),
+            );
+            replace(
+                identity,
+                &["sessionContext", "sessionIssuer", "arn"],
+                issuer,
+            );
+            replace(
+                identity,
+                &["sessionContext", "sessionIssuer", "userName"],
+                SSO_ROLE.to_owned(),
+            );
+            if person == SSO_PEOPLE[0] {
+                set(record, "sessionCredentialFromConsole", json!("true"));
+            }
+        }
+        (Some("AssumedRole"), "support-chatbot", _) => {
+            let person = derived_pick(SOURCE_IDENTITIES, &[&account, day]);
+            if let Some(context) = identity
+                .get_mut("sessionContext")
+                .and_then(Value::as_object_mut)
+            {
+                context.insert("sourceIdentity".to_owned(), json!(person));
+            }
+        }
+        (Some("IAMUser"), _, "bob") => {
+            let user_id = format!(
+                "{}-{}",
+                derived(b"0123456789abcdef", 8, &[&account, "bob"]),
+                "80c1-707f-60e3-3ba6510dfac1"
+            );
+            *identity = json!({
+                "type": "IdentityCenterUser",
+                "accountId": account,
+                "onBehalfOf": {
+                    "userId": user_id,
+                    "identityStoreArn": format!("arn:aws:identitystore::{account}:identitystore/d-9067642ac7")
+                },
+                "credentialId": derived(KEY_ALPHABET, 40, &[&account, "bob", day])
+            });
+        }
+        (Some("IAMUser"), _, "ci-deployer") => {
+            let runtime = record["eventSource"].as_str() == Some("bedrock.amazonaws.com");
+            if let Some(data) = record
+                .get_mut("additionalEventData")
+                .and_then(Value::as_object_mut)
+                .filter(|_| runtime)
+            {
+                data.insert("callWithBearerToken".to_owned(), json!(true));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Makes the STS `AssumeRole` events of the ECS tasks issue the credentials the generated calls
+/// use: one session of the role (of those [`identity`] names) per hour, with the session tags
+/// of its team (`data-pipeline`, `app-backend`) or a source identity (`support-chatbot`).
+/// The other sessions of the hour have no issuing event in the archive, as with credentials
+/// issued before it starts.
+fn issue_session(record: &mut Value, hour: &str) {
+    let is_task_assume = record["eventSource"].as_str() == Some("sts.amazonaws.com")
+        && record["eventName"].as_str() == Some("AssumeRole")
+        && record["userIdentity"]["type"].as_str() == Some("AWSService");
+    if !is_task_assume {
+        return;
+    }
+    let account = record["recipientAccountId"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let Some(role) = record["requestParameters"]["roleArn"]
+        .as_str()
+        .and_then(|arn| arn.rsplit('/').next())
+        .map(str::to_owned)
+    else {
+        return;
+    };
+    let session = derived_pick(ROLE_SESSIONS, &[&account, &role, hour]);
+    let arn = format!("arn:aws:sts::{account}:assumed-role/{role}/{session}");
+    let key = format!("ASIA{}", derived(KEY_ALPHABET, 16, &[&arn, hour]));
+    let Some(request) = record
+        .get_mut("requestParameters")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    request.insert("roleSessionName".to_owned(), json!(session));
+    match role.as_str() {
+        "data-pipeline" => {
+            request.insert(
+                "tags".to_owned(),
+                json!([{"key": "team", "value": "eu-analytics"}, {"key": "cost-center", "value": "4711"}]),
+            );
+            request.insert("transitiveTagKeys".to_owned(), json!(["team"]));
+        }
+        "app-backend" => {
+            request.insert(
+                "tags".to_owned(),
+                json!([{"key": "team", "value": "platform"}]),
+            );
+        }
+        _ => {
+            let person = derived_pick(SOURCE_IDENTITIES, &[&account, &hour[..10]]);
+            request.insert("sourceIdentity".to_owned(), json!(person));
+        }
+    }
+    replace(
+        record,
+        &["responseElements", "credentials", "accessKeyId"],
+        key,
+    );
+}
+
+/// One of `options`, chosen by `parts` alone.
+fn derived_pick<'a>(options: &[&'a str], parts: &[&str]) -> &'a str {
+    let index = u64::from_str_radix(&derived(b"0123456789abcdef", 8, parts), 16).unwrap_or(0);
+    options[index as usize % options.len()]
 }
 
 /// Sets the string at `path` in `value`, only if a value is there already (a record that lacks

@@ -224,7 +224,10 @@ impl Ingest {
             .any(|p| manifest.profiles.get(&p.arn).is_none());
         let mut profiles = options.read.profiles.clone();
         profiles.extend(manifest.profiles.clone());
+        // Calls of this run may use credentials issued by STS events ingested before.
+        let sessions = warehouse_sessions(&warehouse, &manifest).await?;
         let read = ReadOptions {
+            sessions,
             // Whole objects: the filter chose them, it cuts no row.
             filter: ScanFilter {
                 delivery_margin: filter.delivery_margin,
@@ -763,6 +766,27 @@ impl Ingest {
             ledger,
         }
     }
+}
+
+/// The sessions the STS events already in the warehouse issued (its rows, read with filters
+/// pushed into the Parquet scan: only the STS rows' JSON texts are decoded).
+async fn warehouse_sessions(
+    warehouse: &Warehouse,
+    manifest: &Manifest,
+) -> Result<crate::decode::sessions::SessionMap> {
+    if manifest.files.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut config = datafusion::prelude::SessionConfig::new();
+    config.options_mut().execution.parquet.pushdown_filters = true;
+    let ctx = SessionContext::new_with_config(config);
+    ctx.register_object_store(warehouse.store_url().as_ref(), warehouse.store());
+    let events = Arc::new(crate::table::warehouse::WarehouseEvents::new(
+        warehouse.clone(),
+        manifest,
+        ScanFilter::default(),
+    ));
+    Ok(crate::table::sessions::sessions_in(&ctx, events).await?)
 }
 
 /// Writes one day's rows in `event_time` order (rows written earlier unresolved resolved

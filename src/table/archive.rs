@@ -20,8 +20,10 @@ use crate::coverage::TrailChange;
 use crate::decode::batch::DecodedBatch;
 use crate::decode::gzip::DEFAULT_MAX_FILE_SIZE;
 use crate::decode::profiles::ProfileMap;
+use crate::decode::sessions::{SessionMap, SessionTags};
 use crate::decode::{
     ArchiveFacts, DecodePlan, Decoded, Pending, archive_facts, decode_file, resolve_pending,
+    resolve_session_tags,
 };
 use crate::error::{DecodeError, FileError, LoadError};
 use crate::filter::ScanFilter;
@@ -45,14 +47,21 @@ enum Outcome {
 struct Harvest {
     files: BTreeSet<String>,
     profiles: ProfileMap,
+    sessions: SessionMap,
     trail_changes: BTreeMap<String, Vec<TrailChange>>,
 }
 
 impl Harvest {
     /// Takes in what one file says.
-    fn add(&mut self, log_file: &str, profiles: ProfileMap, trail_changes: Vec<TrailChange>) {
+    fn add(&mut self, log_file: &str, facts: ArchiveFacts) {
+        let ArchiveFacts {
+            profiles,
+            trail_changes,
+            sessions,
+        } = facts;
         self.files.insert(log_file.to_owned());
         self.profiles.extend(profiles);
+        self.sessions.extend(sessions);
         if !trail_changes.is_empty() {
             self.trail_changes
                 .insert(log_file.to_owned(), trail_changes);
@@ -65,16 +74,19 @@ impl Harvest {
 pub enum Part {
     /// Rows ready to use.
     Ready(RecordBatch),
-    /// Rows some of which call application profiles the plan does not know yet:
-    /// [`Archive::resolve`] them once the other files have said which profiles they create.
+    /// Rows some of which call application profiles the plan does not know yet, or whose
+    /// session tags wait for every session: [`Archive::resolve`] them once the other files have
+    /// said which profiles they create and which sessions they issue.
     Pending(PendingBatch),
 }
 
-/// A batch with rows waiting for application profiles.
+/// A batch with rows waiting for application profiles or sessions.
 #[derive(Debug)]
 pub struct PendingBatch {
     batch: RecordBatch,
     pending: Vec<Pending>,
+    /// Its `session_tags` holds access keys to resolve.
+    sessions: bool,
     plan: Arc<DecodePlan>,
     /// The delivery day (from its key) of the file the rows come from.
     day: Option<NaiveDate>,
@@ -92,6 +104,7 @@ impl PendingBatch {
         PendingBatch {
             batch,
             pending: Vec::new(),
+            sessions: false,
             plan: Arc::new(DecodePlan::new(
                 Vec::new(),
                 ScanFilter::default(),
@@ -254,6 +267,9 @@ pub struct ReadOptions {
     /// Application inference profiles known from `--profiles` (the archive's own
     /// `CreateInferenceProfile` events are added when a call needs them).
     pub profiles: ProfileMap,
+    /// Sessions known beyond the files read (a warehouse's, for ingest); the archive's own STS
+    /// events are added when a call needs them.
+    pub sessions: SessionMap,
     /// `--max-file-size`: a file whose JSON text is larger is a load error, not read.
     pub max_file_size: u64,
     /// `--memory-limit`: the size of DataFusion's memory pool (`None`: unbounded).
@@ -294,6 +310,7 @@ impl Default for ReadOptions {
         ReadOptions {
             filter: ScanFilter::default(),
             profiles: ProfileMap::default(),
+            sessions: SessionMap::default(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             memory_limit: None,
             public_keys: None,
@@ -316,6 +333,12 @@ pub struct Archive {
     given_profiles: Arc<ProfileMap>,
     /// Those plus the archive's own `CreateInferenceProfile` events, found on first need.
     all_profiles: OnceCell<Arc<ProfileMap>>,
+    /// Sessions known beyond the files (a warehouse's, for ingest).
+    given_sessions: Arc<SessionMap>,
+    /// Those plus every session the files issue, found on first need.
+    all_sessions: OnceCell<Arc<SessionMap>>,
+    /// The session tags of `all_sessions`.
+    all_session_tags: OnceCell<Arc<SessionTags>>,
     /// Every trail change, when told (by a cluster's search).
     known_trail_changes: std::sync::OnceLock<Vec<TrailChange>>,
     /// The files decoded so far and the profiles they create: a later search for profiles
@@ -363,6 +386,9 @@ impl Archive {
             max_file_size: options.max_file_size,
             given_profiles: Arc::new(options.profiles),
             all_profiles: OnceCell::new(),
+            given_sessions: Arc::new(options.sessions),
+            all_sessions: OnceCell::new(),
+            all_session_tags: OnceCell::new(),
             known_trail_changes: std::sync::OnceLock::new(),
             harvest: Mutex::new(Harvest::default()),
             search_for_calls: tokio::sync::Mutex::new(()),
@@ -406,6 +432,7 @@ impl Archive {
     pub fn uncut(&self) -> Archive {
         let options = ReadOptions {
             profiles: (*self.given_profiles).clone(),
+            sessions: (*self.given_sessions).clone(),
             max_file_size: self.max_file_size,
             ..ReadOptions::default()
         };
@@ -495,17 +522,58 @@ impl Archive {
     /// change those). Otherwise the files of the profiles' accounts and Regions are searched,
     /// then (if that is not enough) every file; with [`Archive::resolve_without_searching`]
     /// nothing is searched.
+    /// Session tags are resolved with every session of the archive ([`Archive::session_tags`]).
     pub async fn resolve(&self, pending: PendingBatch) -> Result<RecordBatch, DecodeError> {
-        let profiles = match self.all_profiles.get() {
-            Some(all) => Arc::clone(all),
-            None => self.profiles_for_calls(&pending).await,
-        };
-        resolve_pending(
-            &pending.batch,
-            pending.plan.columns(),
-            &pending.pending,
-            &profiles,
-        )
+        let mut batch = pending.batch.clone();
+        if !pending.pending.is_empty() {
+            let profiles = match self.all_profiles.get() {
+                Some(all) => Arc::clone(all),
+                None => self.profiles_for_calls(&pending).await,
+            };
+            batch = resolve_pending(&batch, pending.plan.columns(), &pending.pending, &profiles)?;
+        }
+        if pending.sessions {
+            let sessions = self.session_tags().await;
+            batch = resolve_session_tags(&batch, pending.plan.columns(), &sessions)?;
+        }
+        Ok(batch)
+    }
+
+    /// Whether `pending` waits for every session of the archive.
+    pub fn waits_for_sessions(pending: &PendingBatch) -> bool {
+        pending.sessions
+    }
+
+    /// Every session: those given (a warehouse's) and those the STS events of every listed file
+    /// issue (found on first need: the files the scans decoded so far tell theirs, the others
+    /// are searched; files that cannot be read are left to the scans, which report them).
+    pub async fn sessions(&self) -> Arc<SessionMap> {
+        let sessions = self
+            .all_sessions
+            .get_or_init(|| async {
+                self.search_unread().await;
+                let harvested = self
+                    .harvest
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .sessions
+                    .clone();
+                let mut all = (*self.given_sessions).clone();
+                all.extend(harvested);
+                tracing::info!(sessions = all.len(), "sessions resolved");
+                Arc::new(all)
+            })
+            .await;
+        Arc::clone(sessions)
+    }
+
+    /// The session tags of every session ([`Archive::sessions`]).
+    pub async fn session_tags(&self) -> Arc<SessionTags> {
+        let tags = self
+            .all_session_tags
+            .get_or_init(|| async { Arc::new(SessionTags::of(&*self.sessions().await)) })
+            .await;
+        Arc::clone(tags)
     }
 
     /// The profiles to resolve `pending` with, every profile of the archive not being known.
@@ -636,11 +704,7 @@ impl Archive {
             .map(|object| async move {
                 let facts = self.facts_in(&object).await;
                 let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
-                harvest.add(
-                    &object.context.log_file,
-                    facts.profiles,
-                    facts.trail_changes,
-                );
+                harvest.add(&object.context.log_file, facts);
             })
             .buffer_unordered(CHECK_CONCURRENCY)
             .collect::<()>()
@@ -806,19 +870,27 @@ impl Archive {
         };
         self.record_read(log_file.clone(), delivered, &decoded, object.size);
         let mut parts = Vec::with_capacity(decoded.batches.len());
-        for DecodedBatch { batch, pending } in decoded.batches {
-            if pending.is_empty() {
+        for DecodedBatch {
+            batch,
+            pending,
+            sessions,
+        } in decoded.batches
+        {
+            if pending.is_empty() && !sessions {
                 parts.push(Part::Ready(batch));
                 continue;
             }
             let held = |batch, pending| PendingBatch {
                 batch,
                 pending,
+                sessions,
                 plan: Arc::clone(&plan),
                 day: object.key().date,
             };
             if may_defer {
-                if self.hold_whole.load(Ordering::Relaxed) {
+                // A batch whose session tags wait is held whole: most of its rows use
+                // temporary credentials.
+                if self.hold_whole.load(Ordering::Relaxed) || sessions {
                     parts.push(Part::Pending(held(batch, pending)));
                 } else {
                     // Only the waiting rows are held; the others go on now.
@@ -987,13 +1059,22 @@ impl Archive {
             }
             _ => plan,
         };
+        let plan = match self.all_session_tags.get() {
+            Some(all) if plan.waits_for_sessions() => {
+                Arc::new(plan.with_all_sessions(Arc::clone(all)))
+            }
+            _ => plan,
+        };
         let mut decoded =
             decode_on_rayon(fetched, Arc::clone(&object), Arc::clone(&plan), pool).await?;
         let mut harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
         harvest.add(
             &object.context.log_file,
-            std::mem::take(&mut decoded.created_profiles),
-            std::mem::take(&mut decoded.trail_changes),
+            ArchiveFacts {
+                profiles: std::mem::take(&mut decoded.created_profiles),
+                trail_changes: std::mem::take(&mut decoded.trail_changes),
+                sessions: std::mem::take(&mut decoded.issued_sessions),
+            },
         );
         Ok((decoded, plan))
     }
@@ -1110,6 +1191,7 @@ mod tests {
                 aws_region: Some("eu-west-1".to_owned()),
                 served: false,
             }],
+            sessions: false,
             plan: Arc::new(DecodePlan::new(
                 vec![Column::Model],
                 ScanFilter::default(),

@@ -7,6 +7,7 @@
 //! memory stays bounded by partitions × that budget whatever the archive or file sizes.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
@@ -75,6 +76,58 @@ pub struct EventsScanExec {
     /// partition it runs is counted under its name in the metrics.
     runner: Option<Arc<str>>,
     metrics: ExecutionPlanMetricsSet,
+    /// How far its partitions are with their files.
+    reading: Arc<Reading>,
+}
+
+/// How far the partitions of one scan are with reading their files. A partition whose held
+/// batches wait for every session waits for the other partitions to finish reading first: the
+/// sessions their files issue are then known without reading any file twice. If the others
+/// stop making progress (a consumer that does not pull every partition at once, or a cluster
+/// running partitions in turn), it stops waiting and the files no scan has read are searched.
+#[derive(Debug)]
+struct Reading {
+    unfinished: AtomicUsize,
+    files_read: AtomicU64,
+}
+
+/// How long a partition waits for the others while none of them reads a file.
+const READING_STALL: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Reading {
+    fn new(partitions: usize) -> Self {
+        Reading {
+            unfinished: AtomicUsize::new(partitions),
+            files_read: AtomicU64::new(0),
+        }
+    }
+
+    fn file_read(&self) {
+        self.files_read.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn partition_done(&self) {
+        let _ = self
+            .unfinished
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+
+    /// Until every partition is done reading, or none reads a file for [`READING_STALL`].
+    async fn others_done(&self) {
+        let tick = std::time::Duration::from_millis(20);
+        let mut last = self.files_read.load(Ordering::Relaxed);
+        let mut still = std::time::Duration::ZERO;
+        while self.unfinished.load(Ordering::Acquire) > 0 && still < READING_STALL {
+            tokio::time::sleep(tick).await;
+            let now = self.files_read.load(Ordering::Relaxed);
+            still = if now == last {
+                still + tick
+            } else {
+                std::time::Duration::ZERO
+            };
+            last = now;
+        }
+    }
 }
 
 /// The start of the metric counting the partitions of a scan one process ran, before its name.
@@ -108,6 +161,7 @@ impl EventsScanExec {
         let listed = archive.objects().len();
         EventsScanExec {
             archive,
+            reading: Arc::new(Reading::new(partitions.len())),
             partitions,
             plan: Arc::new(plan),
             filters: Vec::new(),
@@ -251,6 +305,7 @@ impl ExecutionPlan for EventsScanExec {
                 .register(context.memory_pool());
         let holding = Arc::new(Mutex::new(Held::new(reservation)));
         let held = Arc::clone(&holding);
+        let (reading, read_one) = (Arc::clone(&self.reading), Arc::clone(&self.reading));
         // Files start in order as the byte budget allows; each read is then a task of its own,
         // so downloads and decoding go on while the consumer is busy with the previous batch.
         // A file's share of the budget comes back when its batch is handed on. Dropping the
@@ -274,7 +329,8 @@ impl ExecutionPlan for EventsScanExec {
                 .join()
             })
             .buffered(read_ahead)
-            .flat_map(|read| {
+            .flat_map(move |read| {
+                read_one.file_read();
                 let parts: Vec<Result<Part>> = match read {
                     Ok((Ok(parts), _share)) => parts.into_iter().map(Ok).collect(),
                     Ok((Err(refused), _share)) => vec![Err(refused)],
@@ -301,6 +357,10 @@ impl ExecutionPlan for EventsScanExec {
             });
         let later = futures::stream::once(async move {
             let pending = held.lock().unwrap_or_else(|p| p.into_inner()).release();
+            reading.partition_done();
+            if pending.iter().any(Archive::waits_for_sessions) {
+                reading.others_done().await;
+            }
             tracing::debug!(
                 batches = pending.len(),
                 "resolving batches held for application profiles"

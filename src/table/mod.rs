@@ -1,5 +1,5 @@
 //! DataFusion tables over an archive: `events`, `invocations`, `regions`, `load_errors`,
-//! `application_profiles`, `integrity`, plus
+//! `application_profiles`, `sessions`, `integrity`, plus
 //! the `geography` function and the JSON functions of `datafusion-functions-json`.
 
 pub mod archive;
@@ -12,6 +12,7 @@ pub mod load_errors;
 pub mod profiles;
 pub mod pruning;
 pub mod regions;
+pub mod sessions;
 pub mod small;
 pub mod warehouse;
 
@@ -50,6 +51,10 @@ pub async fn register(
         Arc::new(load_errors::load_errors_table(Arc::clone(&archive))),
     )?;
     ctx.register_table(
+        "sessions",
+        Arc::new(sessions::sessions_table(Arc::clone(&archive))),
+    )?;
+    ctx.register_table(
         "application_profiles",
         Arc::new(profiles::application_profiles_table(archive)),
     )?;
@@ -58,7 +63,8 @@ pub async fn register(
 
 /// Registers every table and function on `ctx` over a Parquet warehouse: `events` from its
 /// files (cut by `filter` as a raw scan cuts), `load_errors` (the objects `filter` keeps that
-/// could not be ingested) and `application_profiles` from its manifest. `integrity` says
+/// could not be ingested), `application_profiles` from its manifest and `sessions` from its STS
+/// events. `integrity` says
 /// that digests are verified on the raw archive.
 pub async fn register_warehouse(
     ctx: &SessionContext,
@@ -68,9 +74,12 @@ pub async fn register_warehouse(
     load_errors: &[LoadError],
 ) -> Result<()> {
     let location = warehouse.location().to_owned();
+    let events: Arc<dyn datafusion::catalog::TableProvider> =
+        Arc::new(warehouse::WarehouseEvents::new(warehouse, manifest, filter));
+    ctx.register_table("events", Arc::clone(&events))?;
     ctx.register_table(
-        "events",
-        Arc::new(warehouse::WarehouseEvents::new(warehouse, manifest, filter)),
+        "sessions",
+        Arc::new(sessions::WarehouseSessions::new(events)),
     )?;
     let errors = load_errors::load_errors_schema();
     let errors_batch = load_errors::load_errors_batch(Arc::clone(&errors), load_errors)?;

@@ -384,6 +384,21 @@ impl Warehouse {
             .snapshot()
             .map_err(|e| self.delta_error("cannot read its Delta log", e))?;
         let version = snapshot.version();
+        let schema = snapshot.schema();
+        let table_columns: std::collections::BTreeSet<&str> =
+            schema.fields().map(|field| field.name().as_str()).collect();
+        let missing: Vec<&str> = crate::schema::Column::ALL
+            .iter()
+            .map(|c| c.name())
+            .filter(|name| !table_columns.contains(name))
+            .collect();
+        if !missing.is_empty() {
+            return Err(self.error(format!(
+                "its events table has no column {} (written by an earlier trailmap): ingest the \
+                 sources again into a new warehouse (trailmap ingest -s SOURCE... --into NEW)",
+                missing.join(", ")
+            )));
+        }
         let mut files = BTreeMap::new();
         for view in snapshot.log_data().iter() {
             if view.deletion_vector_descriptor().is_some() {
