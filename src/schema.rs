@@ -275,7 +275,7 @@ pub const SESSIONS_COLUMNS: &[SmallColumn] = &[
     },
     SmallColumn {
         name: "event_name",
-        meaning: "AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity or GetFederationToken",
+        meaning: "AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity, GetFederationToken or GetSessionToken",
     },
     SmallColumn {
         name: "role_arn",

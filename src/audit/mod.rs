@@ -374,6 +374,20 @@ const EVIDENCE: &[&str] = &[
     "surface",
 ];
 
+/// The caller columns a finding of `policy` is explained with: `person` when a rule is scoped
+/// by person, the session tags and access key when one is scoped by session tags (only then,
+/// as resolving session tags needs every session of the archive).
+fn caller_evidence(policy: &Policy) -> Vec<&'static str> {
+    let mut columns = Vec::new();
+    if policy.rules.iter().any(|r| !r.persons.is_empty()) {
+        columns.push("person");
+    }
+    if policy.rules.iter().any(|r| !r.session_tags.is_empty()) {
+        columns.extend(["session_tags", "access_key_id"]);
+    }
+    columns
+}
+
 /// Every rule's `violation_when`, by rule: parsed as exactly one expression over `invocations`
 /// columns (a `--` or a `)` cannot reach into the audit's own query), and checked to be a
 /// boolean (planning only, no data read).
@@ -440,7 +454,9 @@ fn audit_frame(
     let mut columns: Vec<Expr> = ["event_time", "is_invocation"]
         .iter()
         .chain(EVIDENCE)
-        .map(|c| col(*c))
+        .copied()
+        .chain(caller_evidence(policy))
+        .map(col)
         .collect();
     columns.push(col("error_code").is_not_null().alias("failed"));
     for (i, (rule, violation)) in policy.rules.iter().zip(violations).enumerate() {
@@ -622,13 +638,12 @@ async fn find_blind_spots(
 
 /// One row's evidence columns.
 struct Evidence {
-    columns: Vec<StringArray>,
+    columns: Vec<(&'static str, StringArray)>,
 }
 
 impl Evidence {
     fn get(&self, name: &str, row: usize) -> Option<&str> {
-        let index = EVIDENCE.iter().position(|c| *c == name)?;
-        let array = &self.columns[index];
+        let (_, array) = self.columns.iter().find(|(c, _)| *c == name)?;
         array.is_valid(row).then(|| array.value(row))
     }
 
@@ -748,6 +763,12 @@ fn scope_reason(rule: &Rule, e: &Evidence, row: usize) -> String {
         ),
         (!rule.principals.is_empty(), "principals", "principal_arn"),
         (!rule.models.is_empty(), "models", "model"),
+        (!rule.persons.is_empty(), "persons", "person"),
+        (
+            !rule.session_tags.is_empty(),
+            "session_tags",
+            "session_tags",
+        ),
         (
             !rule.profile_scopes.is_empty(),
             "profile_scopes",
@@ -806,11 +827,14 @@ impl<'p> Fold<'p> {
         let evidence = Evidence {
             columns: EVIDENCE
                 .iter()
+                .copied()
+                .chain(caller_evidence(self.policy))
                 .map(|c| {
-                    column(c)?
+                    let text = column(c)?
                         .as_string_opt::<i32>()
                         .cloned()
-                        .ok_or_else(|| Error::Internal(format!("audit column {c} is not text")))
+                        .ok_or_else(|| Error::Internal(format!("audit column {c} is not text")))?;
+                    Ok((c, text))
                 })
                 .collect::<Result<_>>()?,
         };

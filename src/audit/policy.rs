@@ -63,6 +63,14 @@ pub struct Rule {
     /// Scope: `model` or `model_id` (globs).
     #[serde(default)]
     pub models: Vec<String>,
+    /// Scope: `person` (globs). A call whose person is unknown is unverifiable.
+    #[serde(default)]
+    pub persons: Vec<String>,
+    /// Scope: session tags the call's credentials carry, tag key to value (glob). A call made
+    /// with temporary credentials whose issuing STS event is not in the archive is
+    /// unverifiable; a call without temporary credentials carries no session tag.
+    #[serde(default)]
+    pub session_tags: std::collections::BTreeMap<String, String>,
     /// Scope: profile scopes (globs over `global`, `us`, ..., `application`, `in-region`).
     #[serde(default)]
     pub profile_scopes: Vec<String>,
@@ -195,6 +203,7 @@ impl Rule {
             ("source_regions", &self.source_regions),
             ("principals", &self.principals),
             ("models", &self.models),
+            ("persons", &self.persons),
             ("profile_scopes", &self.profile_scopes),
             ("surfaces", &self.surfaces),
             ("allowed_regions", &self.allowed_regions),
@@ -203,6 +212,13 @@ impl Rule {
             for glob in globs {
                 glob_regex(glob).map_err(|e| format!("{key}: invalid glob {glob:?}: {e}"))?;
             }
+        }
+        for (tag, glob) in &self.session_tags {
+            if tag.is_empty() {
+                return Err("session_tags: a tag key is empty".into());
+            }
+            glob_regex(glob)
+                .map_err(|e| format!("session_tags: {tag}: invalid glob {glob:?}: {e}"))?;
         }
         let known_scopes: Vec<&str> = PROFILE_SCOPES
             .iter()

@@ -119,7 +119,34 @@ fn scope_parts(rule: &Rule) -> Vec<String> {
     if !rule.profile_scopes.is_empty() {
         parts.push(format!("({})", scope_matches(&rule.profile_scopes)));
     }
+    if !rule.persons.is_empty() {
+        parts.push(matches_any("person", &rule.persons));
+    }
+    if !rule.session_tags.is_empty() {
+        parts.push(session_tags_match(&rule.session_tags));
+    }
     parts
+}
+
+/// Whether the call's session tags hold every `tags` key with a value its glob matches: NULL
+/// when they cannot be known (temporary credentials whose issuing event is not in the
+/// archive), false for a call without temporary credentials (no session, no session tag).
+fn session_tags_match(tags: &std::collections::BTreeMap<String, String>) -> String {
+    let tests: Vec<String> = tags
+        .iter()
+        .map(|(key, glob)| {
+            let value = format!("json_get_str(session_tags, {})", literal(key));
+            format!(
+                "coalesce({}, false)",
+                matches_any(&value, std::slice::from_ref(glob))
+            )
+        })
+        .collect();
+    format!(
+        "(CASE WHEN session_tags IS NOT NULL THEN ({}) \
+         WHEN access_key_id LIKE 'ASIA%' THEN NULL ELSE false END)",
+        tests.join(" AND ")
+    )
 }
 
 /// The rule's requirement keys, in the order of its breach columns: those of [`breaches`], then

@@ -1,5 +1,5 @@
 //! STS sessions: the temporary credentials that `AssumeRole`, `AssumeRoleWithSAML`,
-//! `AssumeRoleWithWebIdentity` and `GetFederationToken` issue, with the session tags passed
+//! `AssumeRoleWithWebIdentity`, `GetFederationToken` and `GetSessionToken` issue, with the session tags passed
 //! when they were issued (rows of `sessions`, and `events.session_tags`).
 //!
 //! Session tags appear only in the STS event that issued the credentials: `requestParameters.tags`
@@ -22,12 +22,14 @@ use super::time::parse_event_time;
 /// The STS event source.
 pub const STS_EVENT_SOURCE: &str = "sts.amazonaws.com";
 
-/// The STS events that issue temporary credentials.
-pub const ISSUING_EVENTS: [&str; 4] = [
+/// The STS events that issue temporary credentials (`GetSessionToken` passes no tags: its
+/// sessions are known to carry none).
+pub const ISSUING_EVENTS: [&str; 5] = [
     "AssumeRole",
     "AssumeRoleWithSAML",
     "AssumeRoleWithWebIdentity",
     "GetFederationToken",
+    "GetSessionToken",
 ];
 
 /// Tags by key.

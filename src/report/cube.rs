@@ -33,6 +33,8 @@ const GROUP_COLUMNS: &[&str] = &[
     "account_id",
     "principal_arn",
     "user_type",
+    "person",
+    "person_source",
     "aws_region",
     "source_geography",
     "served_region",

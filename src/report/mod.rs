@@ -173,7 +173,8 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
          count(*) FILTER (WHERE error_code IS NULL AND served_region <> aws_region) AS outside_region, \
          count(*) FILTER (WHERE error_code IS NULL AND served_geography <> source_geography) AS outside_geography, \
          count(*) FILTER (WHERE error_code IS NULL AND served_region IS NULL) AS served_unknown, \
-         count(*) FILTER (WHERE error_code IS NULL AND surface IN ({})) AS outside_aws \
+         count(*) FILTER (WHERE error_code IS NULL AND surface IN ({})) AS outside_aws, \
+         count(*) FILTER (WHERE person IS NULL) AS person_unknown \
          FROM invocations",
         outside_aws_surfaces()
     ))
@@ -219,12 +220,24 @@ pub async fn build(session: &TrailSession) -> Result<ReportData> {
             "global-profile-principals",
             "Principals and accounts using global. profiles",
         ),
+        ("who", "Who"),
         ("errors", "Errors by code and Region"),
         ("top-principals", "Top principals"),
     ] {
-        let note = queries::find(id)
+        let mut note = queries::find(id)
             .map(|q| q.description.to_owned())
             .unwrap_or_default();
+        if id == "who" {
+            let unknown = count(&inv, "person_unknown");
+            let share = match headline.invocations {
+                0 => 0.0,
+                all => 100.0 * unknown as f64 / all as f64,
+            };
+            note.push_str(&format!(
+                ". {unknown} of {} invocations ({share:.1}%) name no person.",
+                headline.invocations
+            ));
+        }
         sections.push(Section {
             id,
             title,
