@@ -26,7 +26,6 @@ pub mod error;
 pub mod failpoint;
 pub mod filter;
 pub mod generate;
-pub mod identity;
 pub mod ingest;
 pub mod layout;
 pub mod pool;

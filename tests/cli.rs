@@ -171,7 +171,7 @@ fn assert_one_line_error(args: &[&str], needle: &str) {
 fn mistakes_get_one_clear_line_and_exit_2() {
     assert_one_line_error(
         &["query", "-s", sample(), "servd-regions"],
-        "unknown named query \"servd-regions\"; known queries: blind-spots, by-model",
+        "unknown named query \"servd-regions\"; known queries: api-keys, blind-spots, bursts, by-model",
     );
     assert_one_line_error(&["query", "-s", sample(), "SELEC 1"], "invalid SQL");
     assert_one_line_error(

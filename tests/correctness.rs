@@ -445,6 +445,12 @@ fn named_queries_all_run_on_sample_data() {
     let mut totals = BTreeMap::new();
     for name in &names {
         let rows = query_json(sample(), &[], name);
+        // The sample's principals call a few times an hour: no burst (tests/attribution.rs
+        // plants one).
+        if *name == "bursts" {
+            assert!(rows.is_empty(), "{rows:?}");
+            continue;
+        }
         assert!(!rows.is_empty(), "{name} returned no rows on sample data");
         totals.insert(*name, rows.len());
     }

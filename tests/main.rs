@@ -3,6 +3,7 @@
 
 mod common;
 
+mod attribution;
 mod audit;
 mod bad_input;
 mod cli;

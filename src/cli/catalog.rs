@@ -7,13 +7,14 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use trailmap::queries;
 use trailmap::schema::{
     APPLICATION_PROFILES_COLUMNS, Column, INTEGRITY_COLUMNS, LOAD_ERRORS_COLUMNS, REGIONS_COLUMNS,
-    SmallColumn, TRAIL_COVERAGE_COLUMNS, events_schema,
+    SESSIONS_COLUMNS, SmallColumn, TRAIL_COVERAGE_COLUMNS, events_schema,
 };
 use trailmap::surfaces::{Recording, SURFACES, Served};
 use trailmap::table::coverage::coverage_schema;
 use trailmap::table::load_errors::load_errors_schema;
 use trailmap::table::profiles::profiles_schema;
 use trailmap::table::regions::regions_schema;
+use trailmap::table::sessions::sessions_schema;
 use trailmap::verify::integrity_schema;
 
 /// Prints every named query with its description.
@@ -39,6 +40,10 @@ pub const TABLES: &[(&str, &str)] = &[
     (
         "application_profiles",
         "application inference profiles, from CreateInferenceProfile events and --profiles",
+    ),
+    (
+        "sessions",
+        "temporary credentials issued by STS events (AssumeRole*, GetFederationToken, GetSessionToken), with their session tags: events.access_key_id joins access_key_id",
     ),
     (
         "integrity",
@@ -82,6 +87,7 @@ fn column_docs(table: &str) -> Option<Vec<ColumnDoc>> {
         "regions" => (small(REGIONS_COLUMNS), regions_schema()),
         "load_errors" => (small(LOAD_ERRORS_COLUMNS), load_errors_schema()),
         "application_profiles" => (small(APPLICATION_PROFILES_COLUMNS), profiles_schema()),
+        "sessions" => (small(SESSIONS_COLUMNS), sessions_schema()),
         "integrity" => (small(INTEGRITY_COLUMNS), integrity_schema()),
         "trail_coverage" => (small(TRAIL_COVERAGE_COLUMNS), coverage_schema()),
         _ => return None,

@@ -238,7 +238,7 @@ impl LogicalExtensionCodec for LogicalCodec {
         {
             Ok(()) => Ok(()),
             Err(_) => Err(DataFusionError::NotImplemented(format!(
-                "the {table_ref} table of a raw archive is answered by the process that reads the files and cannot run on a cluster: run this statement without --cluster, or ingest the archive into a warehouse (whose load_errors and application_profiles a cluster can read)"
+                "the {table_ref} table of a raw archive (or a warehouse's sessions) is answered by the process that reads the files and cannot run on a cluster: run this statement without --cluster, or ingest the archive into a warehouse (whose load_errors and application_profiles a cluster can read)"
             ))),
         }
     }

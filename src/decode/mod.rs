@@ -7,6 +7,7 @@
 //! columns are built, and nested JSON is parsed only for the columns that need it.
 
 pub mod batch;
+pub mod caller;
 pub mod gzip;
 pub mod profiles;
 pub mod pushdown;

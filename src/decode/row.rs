@@ -6,12 +6,12 @@
 use std::borrow::Cow;
 
 use crate::bedrock;
+use crate::decode::caller::{self, Caller};
 use crate::decode::profiles::ProfileMap;
 use crate::decode::record::{
     AdditionalEventData, Identity, Record, RequestParameters, SessionContext, SessionIssuer, nested,
 };
 use crate::decode::sessions::{SessionTags, is_temporary};
-use crate::identity::{self, Caller};
 use crate::layout::key::FileContext;
 use crate::regions;
 use crate::schema::Column;
@@ -164,7 +164,7 @@ impl<'r> Row<'r> {
         } else {
             None
         };
-        let caller = needs.caller.then(|| identity::caller(record, &identity));
+        let caller = needs.caller.then(|| caller::caller(record, &identity));
         Row {
             record,
             file,

@@ -195,6 +195,28 @@ impl SessionTags {
     pub fn get(&self, access_key_id: &str) -> Option<&str> {
         self.by_key.get(access_key_id).map(String::as_str)
     }
+
+    /// The keys whose tags are known.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.by_key.keys().map(String::as_str)
+    }
+
+    /// Whether no key's tags are known.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// The tags known here but not in `before` (keys whose sessions, or a session of whose
+    /// chain, were learned since).
+    pub fn learned_since(&self, before: &SessionTags) -> SessionTags {
+        let by_key = self
+            .by_key
+            .iter()
+            .filter(|(key, _)| before.get(key).is_none())
+            .map(|(key, tags)| (key.clone(), tags.clone()))
+            .collect();
+        SessionTags { by_key }
+    }
 }
 
 impl FromIterator<Session> for SessionMap {

@@ -28,6 +28,7 @@ use futures::{StreamExt, TryStreamExt};
 use deltalake_core::DeltaTable;
 
 use crate::decode::profiles::{ApplicationProfile, ProfileMap};
+use crate::decode::sessions::SessionTags;
 use crate::error::{Error, LoadError, LoadStage, Result};
 use crate::filter::ScanFilter;
 use crate::schema::events_schema;
@@ -40,6 +41,7 @@ use crate::warehouse::manifest::{
     self, Commit, DataFile, IngestedObject, Manifest, located_identity, names_a_place,
 };
 use crate::warehouse::{NewFile, PendingCommit, Warehouse};
+use repair::Learned;
 use writer::{DayWriter, RunWriter, WrittenFile};
 
 /// Default size of the Parquet files a run aims for.
@@ -163,6 +165,8 @@ pub struct Ingest {
     run_id: String,
     /// Days rewritten with rows resolved anew.
     repaired: BTreeSet<Option<NaiveDate>>,
+    /// The session tags the warehouse's own STS events give (known before this run).
+    sessions_before: Arc<SessionTags>,
     report: IngestReport,
     target_file_bytes: u64,
 }
@@ -226,6 +230,7 @@ impl Ingest {
         profiles.extend(manifest.profiles.clone());
         // Calls of this run may use credentials issued by STS events ingested before.
         let sessions = warehouse_sessions(&warehouse, &manifest).await?;
+        let sessions_before = Arc::new(SessionTags::of(&sessions));
         let read = ReadOptions {
             sessions,
             // Whole objects: the filter chose them, it cuts no row.
@@ -265,6 +270,7 @@ impl Ingest {
             given_new_profiles,
             run_id: uuid::Uuid::new_v4().simple().to_string(),
             repaired: BTreeSet::new(),
+            sessions_before,
             report,
             target_file_bytes: options.target_file_bytes,
         })
@@ -341,7 +347,18 @@ impl Ingest {
             .filter(|p| self.manifest.profiles.get(&p.arn).is_none())
             .cloned()
             .collect();
-        let repair = self.days_to_repair(&new_to_warehouse).await?;
+        // Rows written before may use keys whose STS events this run read (delivered late, or
+        // listed only now).
+        let learned = Learned {
+            profiles: Arc::new(new_to_warehouse),
+            sessions: Arc::new(
+                self.archive()?
+                    .session_tags()
+                    .await
+                    .learned_since(&self.sessions_before),
+            ),
+        };
+        let repair = self.days_to_repair(&learned).await?;
         let mut repaired_only = 0;
         if !repair.is_empty() {
             tracing::info!(
@@ -357,8 +374,12 @@ impl Ingest {
             }
             self.report.days_repaired = repair.len();
             self.repaired.clone_from(&repair);
+            let resolve = Arc::new(Learned {
+                profiles: Arc::clone(&known),
+                sessions: learned.sessions,
+            });
             by_day.extend(
-                self.write_days(&run, repair, &new_days, Some(&known))
+                self.write_days(&run, repair, &new_days, Some(&resolve))
                     .await?,
             );
         }
@@ -418,7 +439,7 @@ impl Ingest {
                 .map(|f| self.warehouse.url_of(&f.path))
                 .collect();
             let calls_learned =
-                !repair::days_to_repair(self.session.context(), added_since, &learned)
+                !repair::days_to_repair(self.session.context(), added_since, &learned.into())
                     .await?
                     .is_empty();
             // And this run's rows may call, unresolved, profiles other runs learned meanwhile.
@@ -430,7 +451,7 @@ impl Ingest {
                 .collect();
             let own: Vec<String> = added.iter().map(|f| self.warehouse.url_of(f)).collect();
             let calls_theirs =
-                !repair::days_to_repair(self.session.context(), own, &learned_elsewhere)
+                !repair::days_to_repair(self.session.context(), own, &learned_elsewhere.into())
                     .await?
                     .is_empty();
             if calls_learned || calls_theirs || self.overtaken_by(&latest_version, &pending) {
@@ -519,7 +540,7 @@ impl Ingest {
         run: &RunWriter,
         days: BTreeSet<Option<NaiveDate>>,
         new_days: &BTreeSet<Option<NaiveDate>>,
-        resolve: Option<&Arc<ProfileMap>>,
+        resolve: Option<&Arc<Learned>>,
     ) -> Result<BTreeMap<Option<NaiveDate>, Vec<WrittenFile>>> {
         let on_cluster = self.session.cluster().is_some();
         let mut writing = Vec::new();
@@ -554,9 +575,9 @@ impl Ingest {
             .ok_or_else(|| Error::Internal("ingest session reads no raw archive".into()))
     }
 
-    /// The days already in the warehouse (before this run) holding rows that call a profile
-    /// of `known` unresolved.
-    async fn days_to_repair(&self, known: &ProfileMap) -> Result<BTreeSet<Option<NaiveDate>>> {
+    /// The days already in the warehouse (before this run) holding rows that call a profile,
+    /// or use a key, of `known` unresolved.
+    async fn days_to_repair(&self, known: &Learned) -> Result<BTreeSet<Option<NaiveDate>>> {
         let urls = self
             .manifest
             .files
@@ -795,15 +816,15 @@ async fn write_day(
     rows: DataFrame,
     on_cluster: bool,
     mut writer: DayWriter,
-    resolve: Option<Arc<ProfileMap>>,
+    resolve: Option<Arc<Learned>>,
 ) -> Result<Vec<WrittenFile>> {
     let mut rows = sort::by_event_time(rows, on_cluster).await?;
     while let Some(batch) = rows.next().await {
         let batch = batch?;
         match &resolve {
-            Some(profiles) => {
+            Some(learned) => {
                 writer
-                    .write(&repair::resolve_written(&batch, profiles)?)
+                    .write(&repair::resolve_written(&batch, learned)?)
                     .await?
             }
             None => writer.write(&batch).await?,

@@ -1,6 +1,8 @@
 //! Rows already in the warehouse that call an application profile unknown when they were
-//! written: a later run that learns the profile (its `CreateInferenceProfile` event, or
-//! `--profiles`) rewrites their days with them resolved, as a read of the raw archive would.
+//! written, or use credentials whose issuing STS event was not known yet: a later run that
+//! learns the profile (its `CreateInferenceProfile` event, or `--profiles`) or the session (its
+//! STS event, delivered late or listed by a later run) rewrites their days with them resolved,
+//! as a read of the raw archive would.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,26 +15,69 @@ use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use crate::bedrock::APPLICATION_SCOPE;
 use crate::decode::profiles::ProfileMap;
+use crate::decode::sessions::SessionTags;
 use crate::decode::{Pending, resolve_pending};
 use crate::error::{Error, Result};
 use crate::schema::{Column, events_schema};
 
-/// The days among `files` (URLs) holding rows written unresolved that call a profile of
-/// `profiles`.
+/// What a run learned that rows written before may lack: application profiles, and the session
+/// tags of access keys.
+#[derive(Debug, Clone, Default)]
+pub struct Learned {
+    /// Application profiles.
+    pub profiles: Arc<ProfileMap>,
+    /// Session tags of keys whose issuing events (or a chain's) were not known before.
+    pub sessions: Arc<SessionTags>,
+}
+
+impl From<ProfileMap> for Learned {
+    /// Profiles learned, no session.
+    fn from(profiles: ProfileMap) -> Self {
+        Learned {
+            profiles: Arc::new(profiles),
+            sessions: Arc::default(),
+        }
+    }
+}
+
+impl Learned {
+    /// Whether nothing was learned.
+    pub fn is_empty(&self) -> bool {
+        self.profiles.is_empty() && self.sessions.is_empty()
+    }
+}
+
+/// The days among `files` (URLs) holding rows written unresolved that call a profile, or use
+/// a key, of `learned`.
 pub async fn days_to_repair(
     ctx: &SessionContext,
     files: Vec<String>,
-    profiles: &ProfileMap,
+    learned: &Learned,
 ) -> Result<BTreeSet<Option<NaiveDate>>> {
-    if files.is_empty() || profiles.is_empty() {
+    if files.is_empty() || learned.is_empty() {
         return Ok(BTreeSet::new());
     }
-    let arns: Vec<_> = profiles.iter().map(|p| lit(p.arn.clone())).collect();
+    let arns: Vec<_> = learned
+        .profiles
+        .iter()
+        .map(|p| lit(p.arn.clone()))
+        .collect();
+    let keys: Vec<_> = learned.sessions.keys().map(lit).collect();
+    let calls = (!arns.is_empty())
+        .then(|| unresolved().and(col(Column::ModelId.name()).in_list(arns, false)));
+    let uses = (!keys.is_empty()).then(|| {
+        col(Column::SessionTags.name())
+            .is_null()
+            .and(col(Column::AccessKeyId.name()).in_list(keys, false))
+    });
+    let Some(written_unresolved) = calls.into_iter().chain(uses).reduce(|a, b| a.or(b)) else {
+        return Ok(BTreeSet::new());
+    };
     let schema = events_schema();
     let batches = ctx
         .read_parquet(files, ParquetReadOptions::default().schema(&schema))
         .await?
-        .filter(unresolved().and(col(Column::ModelId.name()).in_list(arns, false)))?
+        .filter(written_unresolved)?
         .select_columns(&[Column::LogDate.name()])?
         .distinct()?
         .collect()
@@ -55,10 +100,51 @@ fn unresolved() -> datafusion::logical_expr::Expr {
         .and(col(Column::RoutingScope.name()).is_null())
 }
 
+/// `batch` (every column of `events`) with its rows written unresolved resolved through
+/// `learned`: profiles ([`resolve_profiles_written`]) and session tags.
+pub fn resolve_written(batch: &RecordBatch, learned: &Learned) -> Result<RecordBatch> {
+    let batch = resolve_profiles_written(batch, &learned.profiles)?;
+    resolve_sessions_written(&batch, &learned.sessions)
+}
+
+/// `batch` with the `session_tags` its rows lack filled in where `sessions` knows their key.
+fn resolve_sessions_written(batch: &RecordBatch, sessions: &SessionTags) -> Result<RecordBatch> {
+    if sessions.is_empty() {
+        return Ok(batch.clone());
+    }
+    let text = |column: Column| {
+        batch
+            .column_by_name(column.name())
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or_else(|| Error::Internal(format!("a warehouse batch without {}", column.name())))
+    };
+    let (tags, keys) = (text(Column::SessionTags)?, text(Column::AccessKeyId)?);
+    let filled: datafusion::arrow::array::StringArray = (0..batch.num_rows())
+        .map(|row| match tags.is_valid(row) {
+            true => Some(tags.value(row)),
+            false => keys
+                .is_valid(row)
+                .then(|| sessions.get(keys.value(row)))
+                .flatten(),
+        })
+        .collect();
+    let index = batch
+        .schema()
+        .index_of(Column::SessionTags.name())
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let mut columns = batch.columns().to_vec();
+    columns[index] = Arc::new(filled);
+    RecordBatch::try_new(batch.schema(), columns)
+        .map_err(|e| Error::Internal(format!("resolving session tags already written: {e}")))
+}
+
 /// `batch` (every column of `events`) with its rows that call a profile of `profiles` but were
 /// written without it resolved, as the decoder resolves rows whose profile it learns late
 /// ([`resolve_pending`]): grouped by profile, source Region and whether they log a served Region.
-pub fn resolve_written(batch: &RecordBatch, profiles: &Arc<ProfileMap>) -> Result<RecordBatch> {
+fn resolve_profiles_written(
+    batch: &RecordBatch,
+    profiles: &Arc<ProfileMap>,
+) -> Result<RecordBatch> {
     let text = |column: Column| {
         batch
             .column_by_name(column.name())

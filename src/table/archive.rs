@@ -740,7 +740,7 @@ impl Archive {
         let unsearched = self.unsearched(|_| true);
         tracing::debug!(
             files = unsearched.len(),
-            "searching files for application profiles and trail changes"
+            "searching files for application profiles, sessions and trail changes"
         );
         self.search(unsearched).await;
     }
