@@ -813,4 +813,19 @@ fn a_warehouse_fills_the_tags_of_calls_ingested_before_the_event_that_issued_the
         session_tags_by_call(warehouse.path(), "2")["late-call"].as_deref(),
         Some(r#"{"team":"eu-analytics"}"#)
     );
+    // In one run, the call's day is written before the day whose file holds the STS event:
+    // it is written again once that is read.
+    let one_run = tempfile::tempdir().unwrap();
+    let output = trailmap(&[
+        "ingest",
+        "-s",
+        full.path().to_str().unwrap(),
+        "--into",
+        one_run.path().to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        session_tags_by_call(one_run.path(), "2"),
+        session_tags_by_call(full.path(), "2"),
+    );
 }

@@ -345,12 +345,12 @@ pub fn decode_file<R: BufRead>(
 }
 
 /// `batch` (of `columns`) with the access keys its `session_tags` holds replaced by their
-/// tags from `sessions` (every session of the archive): null where the issuing event is not
-/// known.
+/// tags, as `tags_of` gives them (from every session of the archive): null where the issuing
+/// event is not known.
 pub fn resolve_session_tags(
     batch: &RecordBatch,
     columns: &[Column],
-    sessions: &SessionTags,
+    mut tags_of: impl FnMut(&str) -> Option<String>,
 ) -> Result<RecordBatch, DecodeError> {
     let Some(index) = columns.iter().position(|c| *c == Column::SessionTags) else {
         return Ok(batch.clone());
@@ -359,10 +359,7 @@ pub fn resolve_session_tags(
     let Some(keys) = arrays[index].as_string_opt::<i32>() else {
         return Ok(batch.clone());
     };
-    let tags: StringArray = keys
-        .iter()
-        .map(|key| key.and_then(|k| sessions.get(k)))
-        .collect();
+    let tags: StringArray = keys.iter().map(|key| key.and_then(&mut tags_of)).collect();
     arrays[index] = Arc::new(tags);
     RecordBatch::try_new(batch.schema(), arrays)
         .map_err(|e| DecodeError::new(LoadStage::Schema, format!("resolving session tags: {e}")))

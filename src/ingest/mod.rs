@@ -563,10 +563,14 @@ impl Ingest {
 
     /// The days holding rows that were written without an application profile the archive
     /// turned out to create (in a file read later, outside the account and Region its ARN
-    /// names): those days are written again, now that every profile is known.
+    /// names), or without the session of a key whose STS event a later day holds: those days
+    /// are written again, now that every profile and session is known.
     async fn days_resolved_too_early(&self) -> Result<BTreeSet<Option<NaiveDate>>> {
         let archive = self.archive()?;
-        Ok(archive.resolved_too_early(&*archive.application_profiles().await))
+        Ok(archive.resolved_too_early(
+            &*archive.application_profiles().await,
+            &*archive.session_tags().await,
+        ))
     }
 
     fn archive(&self) -> Result<&Arc<crate::table::archive::Archive>> {

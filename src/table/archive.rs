@@ -41,8 +41,9 @@ enum Outcome {
     Failed(LoadError),
 }
 
-/// What the files read or searched so far say about the whole archive: application profiles
-/// and trail changes (by log file, so that a file read twice counts once).
+/// What the files read or searched so far say about the whole archive: application profiles,
+/// sessions (the given ones to start with) and trail changes (by log file, so that a file read
+/// twice counts once).
 #[derive(Debug, Default)]
 struct Harvest {
     files: BTreeSet<String>,
@@ -357,6 +358,8 @@ pub struct Archive {
     /// Profiles (by ARN) that were not known when rows calling them were resolved without
     /// searching, with the delivery days of the files of those rows.
     resolved_unknown: Mutex<BTreeMap<String, BTreeSet<Option<NaiveDate>>>>,
+    /// Likewise the temporary access keys whose sessions were not known.
+    keys_resolved_unknown: Mutex<BTreeMap<String, BTreeSet<Option<NaiveDate>>>>,
     skipped: Skipped,
     listing_errors: Vec<LoadError>,
     fetcher: Fetcher,
@@ -386,15 +389,19 @@ impl Archive {
             max_file_size: options.max_file_size,
             given_profiles: Arc::new(options.profiles),
             all_profiles: OnceCell::new(),
-            given_sessions: Arc::new(options.sessions),
+            given_sessions: Arc::new(options.sessions.clone()),
             all_sessions: OnceCell::new(),
             all_session_tags: OnceCell::new(),
             known_trail_changes: std::sync::OnceLock::new(),
-            harvest: Mutex::new(Harvest::default()),
+            harvest: Mutex::new(Harvest {
+                sessions: options.sessions.clone(),
+                ..Harvest::default()
+            }),
             search_for_calls: tokio::sync::Mutex::new(()),
             without_searching: AtomicBool::new(false),
             hold_whole: AtomicBool::new(false),
             resolved_unknown: Mutex::new(BTreeMap::new()),
+            keys_resolved_unknown: Mutex::new(BTreeMap::new()),
             skipped: listing.skipped,
             listing_errors: listing.errors,
             fetcher: listing.fetcher,
@@ -533,10 +540,46 @@ impl Archive {
             batch = resolve_pending(&batch, pending.plan.columns(), &pending.pending, &profiles)?;
         }
         if pending.sessions {
-            let sessions = self.session_tags().await;
-            batch = resolve_session_tags(&batch, pending.plan.columns(), &sessions)?;
+            batch = match self.without_searching.load(Ordering::Relaxed) {
+                true => self.resolve_sessions_known_so_far(&batch, &pending)?,
+                false => {
+                    let sessions = self.session_tags().await;
+                    resolve_session_tags(&batch, pending.plan.columns(), |key| {
+                        sessions.get(key).map(str::to_owned)
+                    })?
+                }
+            };
         }
         Ok(batch)
+    }
+
+    /// `batch`'s session tags from the sessions given and those of the files read so far (see
+    /// [`Archive::resolve_without_searching`]); the keys not known are remembered with the
+    /// delivery day of the batch's file ([`Archive::resolved_too_early`]).
+    fn resolve_sessions_known_so_far(
+        &self,
+        batch: &RecordBatch,
+        pending: &PendingBatch,
+    ) -> Result<RecordBatch, DecodeError> {
+        let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+        let mut unknown = Vec::new();
+        let resolved = resolve_session_tags(batch, pending.plan.columns(), |key| {
+            // The harvest starts with the given sessions: chains may cross the two.
+            let tags = harvest.sessions.session_tags(key);
+            if tags.is_none() {
+                unknown.push(key.to_owned());
+            }
+            tags
+        })?;
+        drop(harvest);
+        let mut remembered = self
+            .keys_resolved_unknown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for key in unknown {
+            remembered.entry(key).or_default().insert(pending.day);
+        }
+        Ok(resolved)
     }
 
     /// Whether `pending` waits for every session of the archive.
@@ -605,9 +648,9 @@ impl Archive {
         }
     }
 
-    /// From now on, a batch calling a profile that the files read so far do not create is
-    /// resolved with what is known (those rows stay unresolved) instead of searching other
-    /// files, and the call is remembered (by profile and delivery day, so what is kept does
+    /// From now on, a batch calling a profile that the files read so far do not create (or
+    /// using a key whose session they do not issue) is resolved with what is known (those rows
+    /// stay unresolved) instead of searching other files, and the call is remembered (by profile and delivery day, so what is kept does
     /// not grow with the calls): for a reader that reads every file anyway and can redo the
     /// days [`Archive::resolved_too_early`] names (ingest). Searching would cost a
     /// second read of most files whenever calls go through profiles made before the archive
@@ -625,15 +668,30 @@ impl Archive {
     }
 
     /// The delivery days of files whose rows were resolved without a profile that `all`
-    /// (every profile of the archive) holds: those days must be read again.
-    pub fn resolved_too_early(&self, all: &ProfileMap) -> BTreeSet<Option<NaiveDate>> {
-        self.resolved_unknown
+    /// (every profile of the archive) holds, or without the session of a key whose tags
+    /// `sessions` (those of every session) knows: those days must be read again.
+    pub fn resolved_too_early(
+        &self,
+        all: &ProfileMap,
+        sessions: &SessionTags,
+    ) -> BTreeSet<Option<NaiveDate>> {
+        let profiles = self
+            .resolved_unknown
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .filter(|(arn, _)| all.get(arn).is_some())
             .flat_map(|(_, days)| days.iter().copied())
-            .collect()
+            .collect::<BTreeSet<_>>();
+        let keys = self
+            .keys_resolved_unknown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(key, _)| sessions.get(key).is_some())
+            .flat_map(|(_, days)| days.iter().copied())
+            .collect::<BTreeSet<_>>();
+        profiles.union(&keys).copied().collect()
     }
 
     /// The profiles `pending` calls that `--profiles` or the files read (or searched) so far
