@@ -759,6 +759,27 @@ fn each_file_is_read_once_to_resolve_session_tags() {
         assert_eq!(searched.len(), 1, "{stderr}");
         assert!(searched[0].ends_with("files=0"), "{stderr}");
     }
+    // Ingest writes day by day: each day's rows take the sessions read so far, not a search of
+    // the other days' files.
+    let warehouse = tempfile::tempdir().unwrap();
+    let output = trailmap_with_env(
+        &[
+            "ingest",
+            "-s",
+            dir.path().to_str().unwrap(),
+            "--into",
+            warehouse.path().to_str().unwrap(),
+        ],
+        &[("TRAILMAP_LOG", "trailmap=debug")],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let searched: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("searching files for application profiles, sessions"))
+        .collect();
+    assert!(!searched.is_empty(), "{stderr}");
+    assert!(searched.iter().all(|l| l.ends_with("files=0")), "{stderr}");
 }
 
 #[test]
@@ -827,5 +848,236 @@ fn a_warehouse_fills_the_tags_of_calls_ingested_before_the_event_that_issued_the
     assert_eq!(
         session_tags_by_call(one_run.path(), "2"),
         session_tags_by_call(full.path(), "2"),
+    );
+}
+
+/// An STS event of `name` issuing `key`, called by `identity`, with `request` parameters.
+fn sts(id: &str, name: &str, identity: Value, request: Value, key: &str) -> Value {
+    let mut record = assume_role(
+        id,
+        "2025-03-01T10:00:00Z",
+        "r",
+        "s",
+        key,
+        None,
+        json!([]),
+        json!([]),
+    );
+    record["eventName"] = json!(name);
+    record["userIdentity"] = identity;
+    record["requestParameters"] = request;
+    record
+}
+
+#[test]
+fn every_issuing_event_shape_gives_the_tags_written_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/R");
+    let parent = assume_role(
+        "parent",
+        "2025-03-01T09:00:00Z",
+        "analytics",
+        "etl",
+        "ASIAPARENT",
+        None,
+        json!([{"key": "team", "value": "eu-analytics"}]),
+        json!(["team"]),
+    );
+    // A cross-account AssumeRole as the role's account logs it: the caller is another account,
+    // its key not shown. Alone it cannot say what the caller passed on.
+    let role_account_copy = sts(
+        "cross-b",
+        "AssumeRole",
+        json!({"type": "AWSAccount", "principalId": "AROAEXAMPLE:etl", "accountId": "999988887777"}),
+        json!({"roleArn": role_arn, "roleSessionName": "x"}),
+        "ASIACROSS",
+    );
+    // The same event as the caller's account logs it, with the caller's key.
+    let caller_account_copy = sts(
+        "cross-a",
+        "AssumeRole",
+        assumed("analytics", "etl", "ASIAPARENT"),
+        json!({"roleArn": role_arn, "roleSessionName": "x"}),
+        "ASIACROSS",
+    );
+    let only_role_copy = sts(
+        "cross-only-b",
+        "AssumeRole",
+        json!({"type": "AWSAccount", "principalId": "AROAEXAMPLE:etl", "accountId": "999988887777"}),
+        json!({"roleArn": role_arn, "roleSessionName": "y"}),
+        "ASIACROSSONLY",
+    );
+    let saml = sts(
+        "saml",
+        "AssumeRoleWithSAML",
+        json!({"type": "SAMLUser", "principalId": "x", "userName": "alice@example.com"}),
+        json!({"roleArn": role_arn, "roleSessionName": "alice@example.com", "principalArn": format!("arn:aws:iam::{ACCOUNT}:saml-provider/Okta"),
+               "principalTags": {"Team": "eu-analytics", "level": 3}}),
+        "ASIASAML",
+    );
+    let web = sts(
+        "web",
+        "AssumeRoleWithWebIdentity",
+        json!({"type": "WebIdentityUser", "principalId": "accounts.google.com:1", "userName": "1", "identityProvider": "accounts.google.com"}),
+        json!({"roleArn": role_arn, "roleSessionName": "app"}),
+        "ASIAWEB",
+    );
+    let federation = sts(
+        "federation",
+        "GetFederationToken",
+        json!({"type": "IAMUser", "userName": "ops", "accessKeyId": "AKIAOPS", "arn": format!("arn:aws:iam::{ACCOUNT}:user/ops")}),
+        json!({"name": "Bob", "tags": [{"key": "team", "value": "us-sales"}]}),
+        "ASIAFED",
+    );
+    let session_token = sts(
+        "session-token",
+        "GetSessionToken",
+        json!({"type": "IAMUser", "userName": "ops", "accessKeyId": "AKIAOPS"}),
+        json!({"durationSeconds": 3600}),
+        "ASIASESSION",
+    );
+    let hidden = sts(
+        "hidden",
+        "AssumeRole",
+        json!({"type": "AWSService", "invokedBy": "ecs-tasks.amazonaws.com"}),
+        json!({"roleArn": role_arn, "roleSessionName": "h", "tags": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+        "ASIAHIDDEN",
+    );
+    // The caller's copy in a file named after the role's copy: the order must not matter.
+    write_log(
+        dir.path(),
+        "20250301T1001Z",
+        &[parent, role_account_copy, only_role_copy],
+    );
+    write_log(
+        dir.path(),
+        "20250301T1002Z",
+        &[
+            caller_account_copy,
+            saml,
+            web,
+            federation,
+            session_token,
+            hidden,
+        ],
+    );
+    let t = "2025-03-01T10:30:00Z";
+    let calls = [
+        (
+            "uses-cross",
+            "ASIACROSS",
+            Some(r#"{"team":"eu-analytics"}"#),
+        ),
+        ("uses-cross-only", "ASIACROSSONLY", None),
+        (
+            "uses-saml",
+            "ASIASAML",
+            Some(r#"{"Team":"eu-analytics","level":"3"}"#),
+        ),
+        ("uses-web", "ASIAWEB", Some("{}")),
+        ("uses-federation", "ASIAFED", Some(r#"{"team":"us-sales"}"#)),
+        ("uses-session-token", "ASIASESSION", Some("{}")),
+        ("uses-hidden", "ASIAHIDDEN", None),
+    ];
+    let records: Vec<Value> = calls
+        .iter()
+        .map(|(id, key, _)| call(id, t, assumed("R", id, key)))
+        .collect();
+    write_log(dir.path(), "20250301T1035Z", &records);
+    let expected: BTreeMap<String, Option<String>> = calls
+        .iter()
+        .map(|(id, _, tags)| (id.to_string(), tags.map(str::to_owned)))
+        .collect();
+    for partitions in ["1", "3"] {
+        assert_eq!(
+            session_tags_by_call(dir.path(), partitions),
+            expected,
+            "{partitions}"
+        );
+    }
+    // A warehouse reads the same sessions back from its rows.
+    let warehouse = tempfile::tempdir().unwrap();
+    let output = trailmap(&[
+        "ingest",
+        "-s",
+        dir.path().to_str().unwrap(),
+        "--into",
+        warehouse.path().to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(session_tags_by_call(warehouse.path(), "2"), expected);
+    let tables: Vec<_> = [dir.path(), warehouse.path()]
+        .iter()
+        .map(|source| {
+            query_json(source, &[], "SELECT access_key_id, session_tags, caller_access_key_id, log_file LIKE '%1002Z%' AS caller_copy FROM sessions ORDER BY access_key_id")
+        })
+        .collect();
+    let cross = tables[0]
+        .iter()
+        .find(|r| r["access_key_id"] == "ASIACROSS")
+        .unwrap();
+    assert_eq!(cross["caller_access_key_id"], json!("ASIAPARENT"));
+    assert_eq!(cross["caller_copy"], json!(true));
+    assert_eq!(tables[0].len(), 8);
+    assert_eq!(
+        tables[0]
+            .iter()
+            .map(|r| (&r["access_key_id"], r.get("session_tags")))
+            .collect::<Vec<_>>(),
+        tables[1]
+            .iter()
+            .map(|r| (&r["access_key_id"], r.get("session_tags")))
+            .collect::<Vec<_>>(),
+    );
+    // Keys match in any case; a call whose record names no key, or whose caller is an
+    // Identity Center user, cannot be placed; an IAM user's call carries no session tag.
+    let more = vec![
+        call("no-key", t, {
+            let mut id = assumed("R", "nokey", "ASIAX");
+            id.as_object_mut().unwrap().remove("accessKeyId");
+            id
+        }),
+        call(
+            "identity-center",
+            t,
+            json!({"type": "IdentityCenterUser", "accountId": ACCOUNT,
+            "onBehalfOf": {"userId": "u-1", "identityStoreArn": "arn:aws:identitystore::1:identitystore/d-1"}}),
+        ),
+        call(
+            "iam-user",
+            t,
+            json!({"type": "IAMUser", "userName": "ci", "accessKeyId": "AKIACI"}),
+        ),
+    ];
+    write_log(dir.path(), "20250301T1040Z", &more);
+    let policy = policy_file(
+        dir.path(),
+        "[[rule]]\nname = \"eu team in us\"\nsession_tags = { team = \"eu-*\" }\nallowed_regions = [\"us-*\"]\n",
+    );
+    let (code, report, stderr) = audit_run(dir.path(), &policy, ASSUME_ALL_RECORDED);
+    assert_eq!(code, Some(1), "{stderr}");
+    let mut findings: Vec<(String, String)> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["event_id"].as_str().unwrap().to_owned(),
+                v["requirement"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    findings.sort();
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    assert_eq!(
+        findings,
+        [
+            pair("identity-center", "unverifiable"),
+            pair("no-key", "unverifiable"),
+            pair("uses-cross", "allowed_regions"),
+            pair("uses-cross-only", "unverifiable"),
+            pair("uses-hidden", "unverifiable"),
+            pair("uses-saml", "allowed_regions"),
+        ]
     );
 }

@@ -128,14 +128,16 @@ fn scope_parts(rule: &Rule) -> Vec<String> {
     parts
 }
 
-/// Whether the call's session tags hold every `tags` key with a value its glob matches: NULL
-/// when they cannot be known (temporary credentials whose issuing event is not in the
-/// archive), false for a call without temporary credentials (no session, no session tag).
+/// Whether the call's session tags hold every `tags` key (in any case, as IAM matches keys)
+/// with a value its glob matches. False only for a call that cannot carry session tags: an IAM
+/// user's or the root user's (long-term keys, or `GetSessionToken`'s untagged session) and an
+/// AWS service's own call. Otherwise NULL (unverifiable) when the tags are not known: the
+/// issuing STS event (or one of its chain) is not in the archive, or the record names no key.
 fn session_tags_match(tags: &std::collections::BTreeMap<String, String>) -> String {
     let tests: Vec<String> = tags
         .iter()
         .map(|(key, glob)| {
-            let value = format!("json_get_str(session_tags, {})", literal(key));
+            let value = format!("session_tag(session_tags, {})", literal(key));
             format!(
                 "coalesce({}, false)",
                 matches_any(&value, std::slice::from_ref(glob))
@@ -144,7 +146,7 @@ fn session_tags_match(tags: &std::collections::BTreeMap<String, String>) -> Stri
         .collect();
     format!(
         "(CASE WHEN session_tags IS NOT NULL THEN ({}) \
-         WHEN access_key_id LIKE 'ASIA%' THEN NULL ELSE false END)",
+         WHEN user_type IN ('IAMUser', 'Root', 'AWSService') THEN false ELSE NULL END)",
         tests.join(" AND ")
     )
 }

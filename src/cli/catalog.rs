@@ -129,6 +129,10 @@ const FUNCTIONS: &[(&str, &str)] = &[
         "the geography of a Region code (as in regions), null if unknown",
     ),
     (
+        "session_tag(session_tags, key)",
+        "the value of one session tag, its key matched in any case as IAM does; null when absent or the tags are unknown",
+    ),
+    (
         "json_get_str(json, key, ...), json_get_int, json_get_bool, json_get_float, json_get_json, json_as_text, json_contains, json_length, json_object_keys",
         "read the JSON-text columns (request_parameters, response_elements, additional_event_data, user_identity, ...)",
     ),

@@ -58,8 +58,11 @@ pub struct Session {
     pub tags: Tags,
     /// The keys of those (and inherited) tags that pass on to chained sessions.
     pub transitive_tag_keys: Vec<String>,
-    /// The access key of the credentials that called STS (role chaining), if any.
-    pub caller_access_key_id: Option<String>,
+    /// Whether the tags and transitive keys were read as logged (false: present in a shape
+    /// trailmap cannot read, such as `HIDDEN_DUE_TO_SECURITY_REASONS`, so they are unknown).
+    pub tags_readable: bool,
+    /// Who called STS, as far as inherited tags go.
+    pub caller: StsCaller,
     /// Who asked: the caller's ARN, or the identity provider.
     pub issuer: Option<String>,
     /// When (microseconds since the epoch).
@@ -68,6 +71,70 @@ pub struct Session {
     pub expires_at: Option<i64>,
     /// The log file of the event.
     pub log_file: String,
+}
+
+/// Who called STS for a session, as far as the tags it inherits go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StsCaller {
+    /// A caller without session tags to pass on: an IAM user or the root user (long-term
+    /// keys, or `GetSessionToken`'s untagged session), an AWS service, or an identity provider
+    /// (`AssumeRoleWithSAML`, `AssumeRoleWithWebIdentity`).
+    NoSession,
+    /// Another session's temporary credentials (role chaining): its transitive tags pass on.
+    Session(String),
+    /// A caller the event does not identify well enough (another account, an assumed role
+    /// without its key): what it passes on is unknown.
+    Unknown,
+}
+
+impl StsCaller {
+    /// The caller of an STS event whose `userIdentity` parsed is `identity`.
+    fn of(identity: Option<&Identity<'_>>) -> Self {
+        let Some(identity) = identity else {
+            return StsCaller::Unknown;
+        };
+        match identity.user_type.get() {
+            Some("IAMUser" | "Root" | "AWSService" | "SAMLUser" | "WebIdentityUser") => {
+                StsCaller::NoSession
+            }
+            _ => match identity.access_key_id.get().filter(|k| is_temporary(k)) {
+                Some(key) => StsCaller::Session(key.to_owned()),
+                None => StsCaller::Unknown,
+            },
+        }
+    }
+
+    /// How much the caller tells: a session beats no session beats unknown.
+    fn rank(&self) -> u8 {
+        match self {
+            StsCaller::Session(_) => 2,
+            StsCaller::NoSession => 1,
+            StsCaller::Unknown => 0,
+        }
+    }
+}
+
+impl Session {
+    /// The access key of the session that called STS (role chaining), if any.
+    pub fn caller_access_key_id(&self) -> Option<&str> {
+        match &self.caller {
+            StsCaller::Session(key) => Some(key),
+            _ => None,
+        }
+    }
+
+    /// Which of two events issuing the same key to keep, whatever order they come in: the one
+    /// that tells more of its caller (a cross-account `AssumeRole` is logged in both accounts,
+    /// only the caller's copy with the caller's key), then readable tags, then the first log
+    /// file by name, then the tags.
+    fn preference(&self) -> impl Ord + '_ {
+        (
+            self.caller.rank(),
+            self.tags_readable,
+            std::cmp::Reverse(self.log_file.as_str()),
+            std::cmp::Reverse(&self.tags),
+        )
+    }
 }
 
 /// Sessions by issued access key id.
@@ -97,11 +164,17 @@ impl SessionMap {
         self.by_key.is_empty()
     }
 
-    /// Adds a session; the first event seen for a key stands (a key is issued once).
+    /// Adds a session. A key is issued once, but its event may be logged twice (in the caller's
+    /// and the role's account): the copy kept is the same whatever the order
+    /// ([`Session::preference`]).
     pub fn insert(&mut self, session: Session) {
-        self.by_key
-            .entry(session.access_key_id.clone())
-            .or_insert(session);
+        match self.by_key.get_mut(&session.access_key_id) {
+            Some(kept) if session.preference() > kept.preference() => *kept = session,
+            Some(_) => {}
+            None => {
+                self.by_key.insert(session.access_key_id.clone(), session);
+            }
+        }
     }
 
     /// Adds every session of `other`.
@@ -136,7 +209,8 @@ impl SessionMap {
 
     /// The tags calls made with `access_key_id` carry, as a JSON object text (`{}` for none);
     /// `None` when the key was not issued by an event of the map, or a session it was chained
-    /// from was not. Long-term keys (`AKIA...`) carry no session tags: `None` too.
+    /// from was not (or its caller is unknown, or its tags unreadable). Long-term keys
+    /// (`AKIA...`) carry no session tags: `None` too.
     pub fn session_tags(&self, access_key_id: &str) -> Option<String> {
         let (tags, _) = self.effective(access_key_id, 0)?;
         serde_json::to_string(&tags).ok()
@@ -145,22 +219,25 @@ impl SessionMap {
     /// The tags and transitive keys of the session of `access_key_id`, inherited ones included.
     fn effective(&self, access_key_id: &str, depth: usize) -> Option<(Tags, Vec<String>)> {
         let session = self.get(access_key_id)?;
+        if !session.tags_readable {
+            return None;
+        }
         let mut tags = Tags::new();
         let mut transitive: Vec<String> = Vec::new();
-        if let Some(caller) = session
-            .caller_access_key_id
-            .as_deref()
-            .filter(|key| is_temporary(key))
-        {
-            if depth >= MAX_CHAIN {
-                return None;
-            }
-            let (inherited, keys) = self.effective(caller, depth + 1)?;
-            for key in keys {
-                if let Some(value) = inherited.get(&key) {
-                    tags.insert(key.clone(), value.clone());
+        match &session.caller {
+            StsCaller::NoSession => {}
+            StsCaller::Unknown => return None,
+            StsCaller::Session(caller) => {
+                if depth >= MAX_CHAIN {
+                    return None;
                 }
-                transitive.push(key);
+                let (inherited, keys) = self.effective(caller, depth + 1)?;
+                for key in keys {
+                    if let Some(value) = inherited.get(&key) {
+                        tags.insert(key.clone(), value.clone());
+                    }
+                    transitive.push(key);
+                }
             }
         }
         tags.extend(session.tags.clone());
@@ -267,15 +344,26 @@ pub fn issued_session(event: IssuingEvent<'_>) -> Option<Session> {
     let response: StsResponse = nested(event.response_elements);
     let credentials: Credentials = nested(response.credentials);
     let access_key_id = credentials.access_key_id.get()?.to_owned();
-    let identity: Identity = nested(event.user_identity);
+    let identity: Option<Identity> = event
+        .user_identity
+        .and_then(|raw| serde_json::from_str(raw.get()).ok());
     let mut tags = Tags::new();
+    let mut tags_readable = true;
     for tags_field in [request.tags, request.principal_tags] {
-        tags.extend(tag_list(tags_field));
+        match tag_list(tags_field) {
+            Some(list) => tags.extend(list),
+            None => tags_readable = false,
+        }
     }
-    let transitive_tag_keys: Vec<String> = request
-        .transitive_tag_keys
-        .and_then(|raw| serde_json::from_str::<Vec<String>>(raw.get()).ok())
-        .unwrap_or_default();
+    let transitive_tag_keys: Vec<String> = match request.transitive_tag_keys {
+        None => Vec::new(),
+        Some(raw) => serde_json::from_str::<Vec<String>>(raw.get()).unwrap_or_else(|_| {
+            tags_readable = false;
+            Vec::new()
+        }),
+    };
+    let caller = StsCaller::of(identity.as_ref());
+    let identity = identity.unwrap_or_default();
     let owned = |text: Text<'_>| text.get().filter(|t| !t.is_empty()).map(str::to_owned);
     Some(Session {
         access_key_id,
@@ -286,7 +374,8 @@ pub fn issued_session(event: IssuingEvent<'_>) -> Option<Session> {
         source_identity: owned(request.source_identity).or_else(|| owned(response.source_identity)),
         tags,
         transitive_tag_keys,
-        caller_access_key_id: owned(identity.access_key_id),
+        tags_readable,
+        caller,
         issuer: owned(identity.arn)
             .or_else(|| owned(request.principal_arn))
             .or_else(|| owned(identity.invoked_by)),
@@ -297,22 +386,39 @@ pub fn issued_session(event: IssuingEvent<'_>) -> Option<Session> {
 }
 
 /// Tags as CloudTrail logs them: a list of `{"key": ..., "value": ...}` (any case of the
-/// names), or an object of key to value.
-fn tag_list(raw: Option<Raw<'_>>) -> Tags {
+/// names), or an object of key to value; values of any scalar type are read as text. `None`
+/// when they are there in another shape (then what they say is unknown).
+fn tag_list(raw: Option<Raw<'_>>) -> Option<Tags> {
     let Some(raw) = raw else {
-        return Tags::new();
+        return Some(Tags::new());
     };
     #[derive(Deserialize)]
-    struct Tag {
-        #[serde(alias = "Key")]
-        key: String,
-        #[serde(alias = "Value", default)]
-        value: String,
+    struct Tag<'a> {
+        #[serde(alias = "Key", borrow)]
+        key: Text<'a>,
+        #[serde(alias = "Value", borrow, default)]
+        value: Text<'a>,
     }
-    if let Ok(list) = serde_json::from_str::<Vec<Tag>>(raw.get()) {
-        return list.into_iter().map(|t| (t.key, t.value)).collect();
+    let pair = |key: Text<'_>, value: Text<'_>| {
+        Some((
+            key.get()?.to_owned(),
+            value.get().unwrap_or_default().to_owned(),
+        ))
+    };
+    match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
+        serde_json::Value::Null => Some(Tags::new()),
+        serde_json::Value::Array(_) => serde_json::from_str::<Vec<Tag>>(raw.get())
+            .ok()?
+            .into_iter()
+            .map(|t| pair(t.key, t.value))
+            .collect(),
+        serde_json::Value::Object(_) => serde_json::from_str::<BTreeMap<String, Text>>(raw.get())
+            .ok()?
+            .into_iter()
+            .map(|(key, value)| pair(Text(Some(key.into())), value))
+            .collect(),
+        _ => None,
     }
-    serde_json::from_str::<Tags>(raw.get()).unwrap_or_default()
 }
 
 /// `credentials.expiration`: CloudTrail writes `Jul 19, 2019 10:08:13 PM` or
@@ -395,7 +501,7 @@ mod tests {
             Some("arn:aws:iam::111122223333:role/Analyst")
         );
         assert_eq!(s.session_name.as_deref(), Some("alice"));
-        assert_eq!(s.caller_access_key_id.as_deref(), Some("AKIAOPS"));
+        assert_eq!(s.caller, StsCaller::NoSession);
         assert_eq!(
             s.issuer.as_deref(),
             Some("arn:aws:iam::111122223333:user/ops")

@@ -359,6 +359,7 @@ impl Ingest {
             ),
         };
         let repair = self.days_to_repair(&learned).await?;
+        let resolve_sessions = Arc::clone(&learned.sessions);
         let mut repaired_only = 0;
         if !repair.is_empty() {
             tracing::info!(
@@ -438,8 +439,13 @@ impl Ingest {
                 .filter(|f| !self.manifest.files.contains_key(&f.path))
                 .map(|f| self.warehouse.url_of(&f.path))
                 .collect();
+            // (Sessions too: their rows may use keys this run's STS events issued.)
+            let learned = Learned {
+                profiles: Arc::new(learned),
+                sessions: Arc::clone(&resolve_sessions),
+            };
             let calls_learned =
-                !repair::days_to_repair(self.session.context(), added_since, &learned.into())
+                !repair::days_to_repair(self.session.context(), added_since, &learned)
                     .await?
                     .is_empty();
             // And this run's rows may call, unresolved, profiles other runs learned meanwhile.
@@ -450,8 +456,15 @@ impl Ingest {
                 .cloned()
                 .collect();
             let own: Vec<String> = added.iter().map(|f| self.warehouse.url_of(f)).collect();
+            let sessions_elsewhere =
+                SessionTags::of(&warehouse_sessions(&self.warehouse, &latest_version).await?)
+                    .learned_since(&self.sessions_before);
+            let learned_elsewhere = Learned {
+                profiles: Arc::new(learned_elsewhere),
+                sessions: Arc::new(sessions_elsewhere),
+            };
             let calls_theirs =
-                !repair::days_to_repair(self.session.context(), own, &learned_elsewhere.into())
+                !repair::days_to_repair(self.session.context(), own, &learned_elsewhere)
                     .await?
                     .is_empty();
             if calls_learned || calls_theirs || self.overtaken_by(&latest_version, &pending) {

@@ -14,6 +14,7 @@ pub mod pruning;
 pub mod regions;
 pub mod sessions;
 pub mod small;
+pub mod tags;
 pub mod warehouse;
 
 use std::sync::Arc;
@@ -74,12 +75,16 @@ pub async fn register_warehouse(
     load_errors: &[LoadError],
 ) -> Result<()> {
     let location = warehouse.location().to_owned();
-    let events: Arc<dyn datafusion::catalog::TableProvider> =
-        Arc::new(warehouse::WarehouseEvents::new(warehouse, manifest, filter));
-    ctx.register_table("events", Arc::clone(&events))?;
+    // Every session of the warehouse, whatever the filters cut from `events`: the tags its
+    // rows hold were resolved from all of them.
+    let every_event: Arc<dyn datafusion::catalog::TableProvider> = Arc::new(
+        warehouse::WarehouseEvents::new(warehouse.clone(), manifest, ScanFilter::default()),
+    );
+    let events = warehouse::WarehouseEvents::new(warehouse, manifest, filter);
+    ctx.register_table("events", Arc::new(events))?;
     ctx.register_table(
         "sessions",
-        Arc::new(sessions::WarehouseSessions::new(events)),
+        Arc::new(sessions::WarehouseSessions::new(every_event)),
     )?;
     let errors = load_errors::load_errors_schema();
     let errors_batch = load_errors::load_errors_batch(Arc::clone(&errors), load_errors)?;
@@ -106,9 +111,11 @@ async fn register_shared(ctx: &SessionContext) -> Result<()> {
     Ok(())
 }
 
-/// Registers trailmap's functions: `geography` and the JSON functions (with their operators).
+/// Registers trailmap's functions: `geography`, `session_tag` and the JSON functions (with their
+/// operators).
 pub fn register_functions(registry: &mut dyn FunctionRegistry) -> datafusion::common::Result<()> {
     registry.register_udf(Arc::new(regions::geography_udf()))?;
+    registry.register_udf(Arc::new(tags::session_tag_udf()))?;
     datafusion_functions_json::register_all(registry)?;
     Ok(())
 }

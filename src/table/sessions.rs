@@ -87,7 +87,7 @@ pub fn sessions_batch(schema: SchemaRef, sessions: &SessionMap) -> Result<Record
             text(&|s| json_text(&s.tags)),
             text(&|s| sessions.session_tags(&s.access_key_id)),
             text(&|s| json_text(&s.transitive_tag_keys)),
-            text(&|s| s.caller_access_key_id.clone()),
+            text(&|s| s.caller_access_key_id().map(str::to_owned)),
             text(&|s| s.issuer.clone()),
             time(|s| s.issued_at),
             time(|s| s.expires_at),
