@@ -114,11 +114,11 @@ fn oracle_caller(record: &Value) -> (Option<String>, String, Option<String>) {
     (person, source.to_owned(), auth)
 }
 
+/// `person`, `person_source` and `auth` as written by hand.
+type Expected = (Option<&'static str>, &'static str, Option<&'static str>);
+
 /// Every caller shape, with the person, source and auth written by hand.
-fn shapes() -> Vec<(
-    Value,
-    (Option<&'static str>, &'static str, Option<&'static str>),
-)> {
+fn shapes() -> Vec<(Value, Expected)> {
     let t = "2025-03-01T10:00:00Z";
     let mut console = call("sso-console", t, {
         let mut id = assumed(
@@ -282,13 +282,12 @@ fn every_caller_shape_is_attributed_as_written_and_as_the_oracle_reads_it() {
     }
 }
 
-/// An STS `AssumeRole` event issuing `key` to `role`/`session`, called with `caller_key` (if any),
+/// An STS `AssumeRole` event issuing `key` to `(role, session)`, called with `caller_key` (if any),
 /// passing `tags` (transitive: `transitive`).
 fn assume_role(
     id: &str,
     time: &str,
-    role: &str,
-    session: &str,
+    (role, session): (&str, &str),
     key: &str,
     caller_key: Option<&str>,
     tags: Value,
@@ -334,8 +333,7 @@ fn tagged_archive() -> tempfile::TempDir {
         &[assume_role(
             "sts-eu",
             &t(0),
-            "analytics",
-            "etl",
+            ("analytics", "etl"),
             "ASIAEU",
             None,
             json!([{"key": "team", "value": "eu-analytics"}, {"key": "cost", "value": "7"}]),
@@ -395,8 +393,7 @@ fn tagged_archive() -> tempfile::TempDir {
             assume_role(
                 "sts-chain",
                 &t(12),
-                "next",
-                "hop2",
+                ("next", "hop2"),
                 "ASIACHAIN",
                 Some("ASIAEU"),
                 json!([{"key": "project", "value": "x"}]),
@@ -405,8 +402,7 @@ fn tagged_archive() -> tempfile::TempDir {
             assume_role(
                 "sts-orphan",
                 &t(22),
-                "next",
-                "hop3",
+                ("next", "hop3"),
                 "ASIAORPHAN",
                 Some("ASIAGONE"),
                 json!([{"key": "team", "value": "eu-analytics"}]),
@@ -565,12 +561,14 @@ allowed_geographies = ["US"]
     );
 }
 
+/// Tags, transitive keys and calling key of each issued key.
+type Issued = BTreeMap<String, (BTreeMap<String, String>, Vec<String>, Option<String>)>;
+
 /// `key → tags` of the STS events that issued keys, read by the walk itself; then the tags of
 /// each call's key (chains followed, none when a link is missing).
 fn walked_session_tags(dir: &Path) -> BTreeMap<String, u64> {
     let records = walk(dir);
-    let mut issued: BTreeMap<String, (BTreeMap<String, String>, Vec<String>, Option<String>)> =
-        BTreeMap::new();
+    let mut issued: Issued = BTreeMap::new();
     for r in &records {
         let issuing = r.str("/eventSource") == Some("sts.amazonaws.com")
             && r.record.get("errorCode").is_none_or(Value::is_null);
@@ -609,10 +607,7 @@ fn walked_session_tags(dir: &Path) -> BTreeMap<String, u64> {
             .entry(key.to_owned())
             .or_insert((tags, transitive, caller));
     }
-    fn tags_of(
-        key: &str,
-        issued: &BTreeMap<String, (BTreeMap<String, String>, Vec<String>, Option<String>)>,
-    ) -> Option<(BTreeMap<String, String>, Vec<String>)> {
+    fn tags_of(key: &str, issued: &Issued) -> Option<(BTreeMap<String, String>, Vec<String>)> {
         let (own, transitive, caller) = issued.get(key)?;
         let (mut tags, mut keys) = (BTreeMap::new(), Vec::new());
         if let Some(caller) = caller {
@@ -803,8 +798,7 @@ fn a_warehouse_fills_the_tags_of_calls_ingested_before_the_event_that_issued_the
         &[assume_role(
             "sts-late",
             "2025-03-01T23:40:00Z",
-            "analytics",
-            "etl",
+            ("analytics", "etl"),
             "ASIALATE",
             None,
             json!([{"key": "team", "value": "eu-analytics"}]),
@@ -856,8 +850,7 @@ fn sts(id: &str, name: &str, identity: Value, request: Value, key: &str) -> Valu
     let mut record = assume_role(
         id,
         "2025-03-01T10:00:00Z",
-        "r",
-        "s",
+        ("r", "s"),
         key,
         None,
         json!([]),
@@ -876,8 +869,7 @@ fn every_issuing_event_shape_gives_the_tags_written_here() {
     let parent = assume_role(
         "parent",
         "2025-03-01T09:00:00Z",
-        "analytics",
-        "etl",
+        ("analytics", "etl"),
         "ASIAPARENT",
         None,
         json!([{"key": "team", "value": "eu-analytics"}]),

@@ -594,14 +594,49 @@ impl Ingest {
 
     /// The days already in the warehouse (before this run) holding rows that call a profile,
     /// or use a key, of `known` unresolved.
+    /// With sessions alone learned, only the days their credentials could be used on are
+    /// looked at (from the first issue to the last expiry, and a day of delivery after it), so
+    /// that a run does not read a column of every file of the warehouse.
     async fn days_to_repair(&self, known: &Learned) -> Result<BTreeSet<Option<NaiveDate>>> {
+        let window = match known.profiles.is_empty() {
+            true => self.days_keys_are_used(&known.sessions).await?,
+            false => None,
+        };
         let urls = self
             .manifest
             .files
             .values()
+            .filter(|f| match (&window, f.log_date.as_deref()) {
+                (Some((first, last)), Some(day)) => (first.as_str()..=last.as_str()).contains(&day),
+                _ => true,
+            })
             .map(|f| self.warehouse.url_of(&f.path))
             .collect();
         repair::days_to_repair(self.session.context(), urls, known).await
+    }
+
+    /// The delivery days (`YYYY-MM-DD`, first and last) of files that may hold calls made with
+    /// the keys of `learned`: from the day the first was issued to a day after the last expired
+    /// (a credential lives at most 36 hours, `GetSessionToken`'s longest). `None` when a key's
+    /// issue time is not known.
+    async fn days_keys_are_used(&self, learned: &SessionTags) -> Result<Option<(String, String)>> {
+        const LONGEST_LIFE: i64 = 36 * 3600 * 1_000_000;
+        const DELIVERY: i64 = 24 * 3600 * 1_000_000;
+        let sessions = self.archive()?.sessions().await;
+        let mut window: Option<(i64, i64)> = None;
+        for key in learned.keys() {
+            let Some(issued) = sessions.get(key).and_then(|s| s.issued_at) else {
+                return Ok(None);
+            };
+            let expires = sessions.get(key).and_then(|s| s.expires_at);
+            let last = expires.unwrap_or(issued + LONGEST_LIFE).max(issued) + DELIVERY;
+            window = Some(window.map_or((issued, last), |(a, b)| (a.min(issued), b.max(last))));
+        }
+        let day = |micros: i64| {
+            chrono::DateTime::from_timestamp_micros(micros)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+        };
+        Ok(window.and_then(|(first, last)| Some((day(first)?, day(last)?))))
     }
 
     /// The warehouse's files of `day` before this run.
