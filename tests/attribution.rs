@@ -559,6 +559,32 @@ allowed_geographies = ["US"]
             ("sso-console".to_owned(), "allowed_geographies".to_owned()),
         ]
     );
+    // Trusting only the fields a caller cannot choose: a role session named like anyone is
+    // out of scope; so is a call whose source says no field names a person.
+    let trusted = policy_file(
+        dir.path(),
+        "[[rule]]\nname = \"trusted in us\"\npersons = [\"*\"]\nperson_sources = [\"sso-*\", \"identity-center\"]\nallowed_geographies = [\"US\"]\n",
+    );
+    let (code, report, stderr) = audit_run(dir.path(), &trusted, ASSUME_ALL_RECORDED);
+    assert_eq!(code, Some(1), "{stderr}");
+    let mut ids: Vec<&str> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["event_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["identity-center", "sso-console"]);
+    let unknown_source = policy_file(
+        dir.path(),
+        "[[rule]]\nname = \"x\"\nperson_sources = [\"human\"]\nallowed_geographies = [\"US\"]\n",
+    );
+    let (code, _, stderr) = audit_run(dir.path(), &unknown_source, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("person_sources: \"human\" matches no person source"),
+        "{stderr}"
+    );
 }
 
 /// Tags, transitive keys and calling key of each issued key.
@@ -935,6 +961,40 @@ fn every_issuing_event_shape_gives_the_tags_written_here() {
         json!({"roleArn": role_arn, "roleSessionName": "h", "tags": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
         "ASIAHIDDEN",
     );
+    let hidden_parameters = {
+        let mut r = sts(
+            "hidden-parameters",
+            "AssumeRole",
+            json!({"type": "AWSService", "invokedBy": "ecs-tasks.amazonaws.com"}),
+            json!("HIDDEN_DUE_TO_SECURITY_REASONS"),
+            "ASIAHIDDENPARAMS",
+        );
+        r["requestParameters"] = json!("HIDDEN_DUE_TO_SECURITY_REASONS");
+        r
+    };
+    let odd_value = sts(
+        "odd-value",
+        "AssumeRole",
+        json!({"type": "AWSService", "invokedBy": "ecs-tasks.amazonaws.com"}),
+        json!({"roleArn": role_arn, "roleSessionName": "o", "tags": [{"key": "team", "value": {"x": 1}}]}),
+        "ASIAODD",
+    );
+    // The parent passes `Team` on under the transitive key `team`: one key to IAM.
+    let cased_parent = sts(
+        "cased-parent",
+        "AssumeRole",
+        json!({"type": "AWSService", "invokedBy": "ecs-tasks.amazonaws.com"}),
+        json!({"roleArn": role_arn, "roleSessionName": "p", "tags": [{"key": "Team", "value": "eu-analytics"}],
+               "transitiveTagKeys": ["team"]}),
+        "ASIACASEDPARENT",
+    );
+    let cased_child = sts(
+        "cased-child",
+        "AssumeRole",
+        assumed("R", "p", "ASIACASEDPARENT"),
+        json!({"roleArn": role_arn, "roleSessionName": "c"}),
+        "ASIACASEDCHILD",
+    );
     // The caller's copy in a file named after the role's copy: the order must not matter.
     write_log(
         dir.path(),
@@ -951,6 +1011,10 @@ fn every_issuing_event_shape_gives_the_tags_written_here() {
             federation,
             session_token,
             hidden,
+            hidden_parameters,
+            odd_value,
+            cased_parent,
+            cased_child,
         ],
     );
     let t = "2025-03-01T10:30:00Z";
@@ -970,6 +1034,13 @@ fn every_issuing_event_shape_gives_the_tags_written_here() {
         ("uses-federation", "ASIAFED", Some(r#"{"team":"us-sales"}"#)),
         ("uses-session-token", "ASIASESSION", Some("{}")),
         ("uses-hidden", "ASIAHIDDEN", None),
+        ("uses-hidden-parameters", "ASIAHIDDENPARAMS", None),
+        ("uses-odd-value", "ASIAODD", None),
+        (
+            "uses-cased-child",
+            "ASIACASEDCHILD",
+            Some(r#"{"Team":"eu-analytics"}"#),
+        ),
     ];
     let records: Vec<Value> = calls
         .iter()
@@ -1010,7 +1081,7 @@ fn every_issuing_event_shape_gives_the_tags_written_here() {
         .unwrap();
     assert_eq!(cross["caller_access_key_id"], json!("ASIAPARENT"));
     assert_eq!(cross["caller_copy"], json!(true));
-    assert_eq!(tables[0].len(), 8);
+    assert_eq!(tables[0].len(), 12);
     assert_eq!(
         tables[0]
             .iter()
@@ -1066,9 +1137,12 @@ fn every_issuing_event_shape_gives_the_tags_written_here() {
         [
             pair("identity-center", "unverifiable"),
             pair("no-key", "unverifiable"),
+            pair("uses-cased-child", "allowed_regions"),
             pair("uses-cross", "allowed_regions"),
             pair("uses-cross-only", "unverifiable"),
             pair("uses-hidden", "unverifiable"),
+            pair("uses-hidden-parameters", "unverifiable"),
+            pair("uses-odd-value", "unverifiable"),
             pair("uses-saml", "allowed_regions"),
         ]
     );

@@ -1262,20 +1262,22 @@ fn a_run_overtaken_by_a_commit_of_other_objects_commits_on_top_of_it() {
     let warehouse = tempfile::tempdir().unwrap();
     // The table exists before both runs (each would otherwise create it).
     ingest(archive.path(), warehouse.path(), &["--from", "2030-01-01"]);
-    let regions: Vec<String> = query_json(
+    // Split by account: no session is issued in one account and used in another, so neither
+    // run's rows wait for the other's STS events (which would make the slow run start again).
+    let accounts: Vec<String> = query_json(
         archive.path(),
         &[],
-        "SELECT DISTINCT log_region AS r FROM events ORDER BY 1",
+        "SELECT DISTINCT log_account AS a FROM events ORDER BY 1",
     )
     .into_iter()
-    .map(|row| row["r"].as_str().unwrap().to_owned())
+    .map(|row| row["a"].as_str().unwrap().to_owned())
     .collect();
-    let (first, rest) = regions.split_first().unwrap();
+    let (first, rest) = accounts.split_first().unwrap();
     // The slow run reads the table, writes its files, then waits before committing.
     let slow = Command::new(env!("CARGO_BIN_EXE_trailmap"))
         .args(["ingest", "-s", archive.path().to_str().unwrap()])
         .args(["--into", warehouse.path().to_str().unwrap()])
-        .args(["--source-region", first])
+        .args(["--account", first])
         .env("TRAILMAP_FAILPOINT", "files-durable:pause=8000")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -1286,8 +1288,8 @@ fn a_run_overtaken_by_a_commit_of_other_objects_commits_on_top_of_it() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut others = vec![];
-    for region in rest {
-        others.extend(["--source-region", region.as_str()]);
+    for account in rest {
+        others.extend(["--account", account.as_str()]);
     }
     ingest(archive.path(), warehouse.path(), &others);
     let output = slow.wait_with_output().unwrap();

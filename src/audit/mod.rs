@@ -379,8 +379,12 @@ const EVIDENCE: &[&str] = &[
 /// as resolving session tags needs every session of the archive).
 fn caller_evidence(policy: &Policy) -> Vec<&'static str> {
     let mut columns = Vec::new();
-    if policy.rules.iter().any(|r| !r.persons.is_empty()) {
-        columns.push("person");
+    if policy
+        .rules
+        .iter()
+        .any(|r| !r.persons.is_empty() || !r.person_sources.is_empty())
+    {
+        columns.extend(["person", "person_source"]);
     }
     if policy.rules.iter().any(|r| !r.session_tags.is_empty()) {
         columns.extend(["session_tags", "access_key_id"]);
@@ -764,6 +768,11 @@ fn scope_reason(rule: &Rule, e: &Evidence, row: usize) -> String {
         (!rule.principals.is_empty(), "principals", "principal_arn"),
         (!rule.models.is_empty(), "models", "model"),
         (!rule.persons.is_empty(), "persons", "person"),
+        (
+            !rule.person_sources.is_empty(),
+            "person_sources",
+            "person_source",
+        ),
         (
             !rule.session_tags.is_empty(),
             "session_tags",

@@ -66,6 +66,10 @@ pub struct Rule {
     /// Scope: `person` (globs). A call whose person is unknown is unverifiable.
     #[serde(default)]
     pub persons: Vec<String>,
+    /// Scope: `person_source` (globs over `source-identity`, `identity-center`, ...): which
+    /// fields a `persons` scope may trust (a role session's name is the caller's choice).
+    #[serde(default)]
+    pub person_sources: Vec<String>,
     /// Scope: session tags the call's credentials carry, tag key to value (glob). A call made
     /// with temporary credentials whose issuing STS event is not in the archive is
     /// unverifiable; a call without temporary credentials carries no session tag.
@@ -204,6 +208,7 @@ impl Rule {
             ("principals", &self.principals),
             ("models", &self.models),
             ("persons", &self.persons),
+            ("person_sources", &self.person_sources),
             ("profile_scopes", &self.profile_scopes),
             ("surfaces", &self.surfaces),
             ("allowed_regions", &self.allowed_regions),
@@ -239,6 +244,18 @@ impl Rule {
                         known_scopes.join(", ")
                     ));
                 }
+            }
+        }
+        for glob in &self.person_sources {
+            let matcher = Glob::new(glob)
+                .map_err(|e| e.to_string())?
+                .compile_matcher();
+            let sources = crate::decode::caller::PersonSource::ALL.map(|s| s.as_str());
+            if !sources.iter().any(|s| matcher.is_match(s)) {
+                return Err(format!(
+                    "person_sources: {glob:?} matches no person source; known: {}",
+                    sources.join(", ")
+                ));
             }
         }
         for glob in &self.surfaces {

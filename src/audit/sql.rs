@@ -122,6 +122,9 @@ fn scope_parts(rule: &Rule) -> Vec<String> {
     if !rule.persons.is_empty() {
         parts.push(matches_any("person", &rule.persons));
     }
+    if !rule.person_sources.is_empty() {
+        parts.push(matches_any("person_source", &rule.person_sources));
+    }
     if !rule.session_tags.is_empty() {
         parts.push(session_tags_match(&rule.session_tags));
     }

@@ -116,7 +116,7 @@ fn print_summary(report: &IngestReport, into: &str) {
     }
     if report.days_repaired > 0 {
         eprintln!(
-            "trailmap: rewrote {} day(s) whose calls go through application profiles this run learned",
+            "trailmap: rewrote {} day(s) whose calls go through application profiles, or use sessions, this run learned",
             report.days_repaired
         );
     }

@@ -233,8 +233,10 @@ impl SessionMap {
                 }
                 let (inherited, keys) = self.effective(caller, depth + 1)?;
                 for key in keys {
-                    if let Some(value) = inherited.get(&key) {
-                        tags.insert(key.clone(), value.clone());
+                    // Tag keys are one whatever their case, as IAM compares them.
+                    let value = inherited.iter().find(|(k, _)| k.eq_ignore_ascii_case(&key));
+                    if let Some((k, value)) = value {
+                        tags.insert(k.clone(), value.clone());
                     }
                     transitive.push(key);
                 }
@@ -341,6 +343,12 @@ pub fn issued_session(event: IssuingEvent<'_>) -> Option<Session> {
         return None;
     }
     let request: StsRequest = nested(event.request_parameters);
+    // Parameters that are not an object (hidden, or missing) hide any tags they would hold;
+    // GetSessionToken takes none.
+    let parameters_readable = event.event_name == "GetSessionToken"
+        || event
+            .request_parameters
+            .is_some_and(|raw| raw.get().trim_start().starts_with('{'));
     let response: StsResponse = nested(event.response_elements);
     let credentials: Credentials = nested(response.credentials);
     let access_key_id = credentials.access_key_id.get()?.to_owned();
@@ -348,7 +356,7 @@ pub fn issued_session(event: IssuingEvent<'_>) -> Option<Session> {
         .user_identity
         .and_then(|raw| serde_json::from_str(raw.get()).ok());
     let mut tags = Tags::new();
-    let mut tags_readable = true;
+    let mut tags_readable = parameters_readable;
     for tags_field in [request.tags, request.principal_tags] {
         match tag_list(tags_field) {
             Some(list) => tags.extend(list),
@@ -399,12 +407,9 @@ fn tag_list(raw: Option<Raw<'_>>) -> Option<Tags> {
         #[serde(alias = "Value", borrow, default)]
         value: Text<'a>,
     }
-    let pair = |key: Text<'_>, value: Text<'_>| {
-        Some((
-            key.get()?.to_owned(),
-            value.get().unwrap_or_default().to_owned(),
-        ))
-    };
+    // A value that is not text, a number or a boolean is not a tag CloudTrail would log.
+    let pair =
+        |key: Text<'_>, value: Text<'_>| Some((key.get()?.to_owned(), value.get()?.to_owned()));
     match serde_json::from_str::<serde_json::Value>(raw.get()).ok()? {
         serde_json::Value::Null => Some(Tags::new()),
         serde_json::Value::Array(_) => serde_json::from_str::<Vec<Tag>>(raw.get())

@@ -616,12 +616,13 @@ impl Ingest {
     }
 
     /// The delivery days (`YYYY-MM-DD`, first and last) of files that may hold calls made with
-    /// the keys of `learned`: from the day the first was issued to a day after the last expired
-    /// (a credential lives at most 36 hours, `GetSessionToken`'s longest). `None` when a key's
+    /// the keys of `learned`: from the day the first was issued to a week after the last expired
+    /// (a credential lives at most 36 hours, `GetSessionToken`'s longest; CloudTrail delivers in
+    /// minutes, and a week covers delays far past the delivery margin). `None` when a key's
     /// issue time is not known.
     async fn days_keys_are_used(&self, learned: &SessionTags) -> Result<Option<(String, String)>> {
         const LONGEST_LIFE: i64 = 36 * 3600 * 1_000_000;
-        const DELIVERY: i64 = 24 * 3600 * 1_000_000;
+        const DELIVERY: i64 = 7 * 24 * 3600 * 1_000_000;
         let sessions = self.archive()?.sessions().await;
         let mut window: Option<(i64, i64)> = None;
         for key in learned.keys() {
