@@ -282,6 +282,23 @@ fn every_caller_shape_is_attributed_as_written_and_as_the_oracle_reads_it() {
     }
 }
 
+/// `(event_id, requirement)` of every finding of an audit report, sorted.
+fn findings(report: &Value) -> Vec<(String, String)> {
+    let mut findings: Vec<(String, String)> = report["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .map(|v| {
+            (
+                v["event_id"].as_str().unwrap_or_default().to_owned(),
+                v["requirement"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    findings.sort();
+    findings
+}
+
 /// An STS `AssumeRole` event issuing `key` to `(role, session)`, called with `caller_key` (if any),
 /// passing `tags` (transitive: `transitive`).
 fn assume_role(
@@ -488,18 +505,7 @@ allowed_regions = ["us-east-1"]
     );
     let (code, report, stderr) = audit_run(dir.path(), &policy, ASSUME_ALL_RECORDED);
     assert_eq!(code, Some(1), "{stderr}");
-    let mut findings: Vec<(String, String)> = report["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            (
-                v["event_id"].as_str().unwrap().to_owned(),
-                v["requirement"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    findings.sort();
+    let findings = findings(&report);
     // call-eu and call-chained carry team=eu-analytics and ran in eu-west-1: violations. The
     // calls whose tags are unknown are unverifiable, never out of scope; the IAM user's call
     // (no session, no session tag) is out of scope.
@@ -539,18 +545,7 @@ allowed_geographies = ["US"]
     );
     let (code, report, stderr) = audit_run(dir.path(), &policy, ASSUME_ALL_RECORDED);
     assert_eq!(code, Some(1), "{stderr}");
-    let mut findings: Vec<(String, String)> = report["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            (
-                v["event_id"].as_str().unwrap().to_owned(),
-                v["requirement"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    findings.sort();
+    let findings = findings(&report);
     assert_eq!(
         findings,
         [
@@ -1119,18 +1114,7 @@ fn every_issuing_event_shape_gives_the_tags_written_here() {
     );
     let (code, report, stderr) = audit_run(dir.path(), &policy, ASSUME_ALL_RECORDED);
     assert_eq!(code, Some(1), "{stderr}");
-    let mut findings: Vec<(String, String)> = report["violations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            (
-                v["event_id"].as_str().unwrap().to_owned(),
-                v["requirement"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    findings.sort();
+    let findings = findings(&report);
     let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
     assert_eq!(
         findings,

@@ -587,24 +587,18 @@ impl Archive {
         pending.sessions
     }
 
-    /// Every session: those given (a warehouse's) and those the STS events of every listed file
-    /// issue (found on first need: the files the scans decoded so far tell theirs, the others
-    /// are searched; files that cannot be read are left to the scans, which report them).
+    /// Every session: those given (a warehouse's), with which the harvest starts, and those the
+    /// STS events of every listed file issue (found on first need: the files the scans decoded
+    /// so far tell theirs, the others are searched; files that cannot be read are left to the
+    /// scans, which report them).
     pub async fn sessions(&self) -> Arc<SessionMap> {
         let sessions = self
             .all_sessions
             .get_or_init(|| async {
                 self.search_unread().await;
-                let harvested = self
-                    .harvest
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .sessions
-                    .clone();
-                let mut all = (*self.given_sessions).clone();
-                all.extend(harvested);
-                tracing::info!(sessions = all.len(), "sessions resolved");
-                Arc::new(all)
+                let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+                tracing::info!(sessions = harvest.sessions.len(), "sessions resolved");
+                Arc::new(harvest.sessions.clone())
             })
             .await;
         Arc::clone(sessions)
