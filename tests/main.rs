@@ -20,6 +20,7 @@ mod report;
 mod s3;
 mod shell;
 mod surfaces;
+mod terminal;
 mod trail;
 mod verify;
 mod warehouse;

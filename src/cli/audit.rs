@@ -10,6 +10,8 @@ use super::Outcome;
 use super::args::ReadArgs;
 use super::output::{self, Format};
 use super::progress::Progress;
+use super::query::FitArgs;
+use super::terminal::{Fit, Kept, wrap, write_fitted};
 use trailmap::audit::{self, AuditReport, format_time, policy::Policy};
 
 /// Output format of an audit.
@@ -44,6 +46,8 @@ pub struct AuditArgs {
     /// (exit 2). A local copy needs --signatures (or --signatures-from) and --to.
     #[arg(long)]
     pub verify: bool,
+    #[command(flatten)]
+    pub fit: FitArgs,
 }
 
 /// One line saying what the audit concluded.
@@ -274,6 +278,106 @@ fn table_text(report: &AuditReport) -> anyhow::Result<String> {
     Ok(text)
 }
 
+/// Examples of each group of findings a terminal shows.
+const EXAMPLES_PER_GROUP: usize = 3;
+
+/// The report for a terminal, read top-down: the result, the rules, the coverage, then the
+/// findings grouped by rule and requirement with a few examples each (log files relative to
+/// the sources given), tables fitted by `fit`.
+fn terminal_text(report: &AuditReport, fit: &Fit, sources: &[String]) -> anyhow::Result<String> {
+    let mut text = format!(
+        "{}\n\n",
+        paint_result(&format!("Result: {}", verdict(report)), report)
+    );
+    let rules = report.rules_batch()?;
+    let mut kept = Kept::default();
+    kept.add(&rules, fit);
+    let mut table = Vec::new();
+    write_fitted(&mut table, &rules.schema(), &kept, fit)?;
+    text.push_str(&format!("Rules:\n{}\n", String::from_utf8_lossy(&table)));
+    text.push_str(&wrap(&coverage_text(report), fit));
+    text.push_str(&wrap(&blind_spots_text(report), fit));
+    if report.violations.is_empty() {
+        text.push_str("\nFindings: none\n");
+        return Ok(text);
+    }
+    text.push_str(&format!(
+        "\nFindings: {} violation(s), {} unverifiable, by rule and requirement:\n",
+        report.violation_count(),
+        report.unverifiable_count()
+    ));
+    let mut groups: Vec<(&str, &str, Vec<&audit::Violation>)> = Vec::new();
+    for v in &report.violations {
+        match groups
+            .iter_mut()
+            .find(|(rule, requirement, _)| *rule == v.rule && *requirement == v.requirement)
+        {
+            Some((_, _, members)) => members.push(v),
+            None => groups.push((&v.rule, &v.requirement, vec![v])),
+        }
+    }
+    let mut left_out = 0;
+    for (rule, requirement, members) in &groups {
+        text.push_str(&format!("\n  {rule}: {requirement}: {}\n", members.len()));
+        for v in members.iter().take(EXAMPLES_PER_GROUP) {
+            let time = v.event_time.map(format_time).unwrap_or_default();
+            let file = v
+                .log_file
+                .as_deref()
+                .map(|f| relative(f, sources))
+                .unwrap_or_default();
+            let line = format!(
+                "    {time} {} {} -> {} {}: {} ({file})",
+                v.account_id.as_deref().unwrap_or("-"),
+                v.aws_region.as_deref().unwrap_or("-"),
+                v.served_region.as_deref().unwrap_or("unknown"),
+                v.model_id.as_deref().unwrap_or("-"),
+                v.reason,
+            );
+            text.push_str(&cut(&line, fit));
+            text.push('\n');
+        }
+        left_out += members.len().saturating_sub(EXAMPLES_PER_GROUP);
+    }
+    if left_out > 0 {
+        text.push_str(&format!(
+            "\n{left_out} more: --format csv (or json) lists every finding\n"
+        ));
+    }
+    Ok(text)
+}
+
+/// `line` cut to the terminal's width (whole with `--wide`).
+fn cut(line: &str, fit: &Fit) -> String {
+    if fit.wide || line.chars().count() <= fit.max_width {
+        return line.to_owned();
+    }
+    let kept: String = line.chars().take(fit.max_width.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// `log_file` relative to the source it is under, if one is.
+fn relative(log_file: &str, sources: &[String]) -> String {
+    sources
+        .iter()
+        .filter_map(|s| log_file.strip_prefix(s.trim_end_matches('/')))
+        .map(|rest| rest.trim_start_matches('/').to_owned())
+        .next()
+        .unwrap_or_else(|| log_file.to_owned())
+}
+
+/// The result line in colour (green when compliant, red otherwise), unless `NO_COLOR` is set.
+fn paint_result(line: &str, report: &AuditReport) -> String {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return line.to_owned();
+    }
+    let colour = match report.complete && report.violations.is_empty() {
+        true => "32",
+        false => "31",
+    };
+    format!("\x1b[1;{colour}m{line}\x1b[0m")
+}
+
 /// Runs `trailmap audit`.
 pub async fn run(args: AuditArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let policy = Policy::load(&args.policy)?;
@@ -289,7 +393,13 @@ pub async fn run(args: AuditArgs, quiet: bool) -> anyhow::Result<Outcome> {
     progress.finish(&session);
     let target = output::target_name(args.output.as_deref());
     match args.format {
-        AuditFormat::Table => output::write_text(&table_text(&report)?, args.output.as_deref())?,
+        AuditFormat::Table => {
+            let text = match (args.output.is_none(), args.fit.for_stdout()) {
+                (true, Some(fit)) => terminal_text(&report, &fit, &args.source.source.sources)?,
+                _ => table_text(&report)?,
+            };
+            output::write_text(&text, args.output.as_deref())?
+        }
         AuditFormat::Json => output::write_json(&report, args.output.as_deref())?,
         AuditFormat::Csv => {
             let sink = output::open_sink(Format::Csv, args.output.as_deref())?;

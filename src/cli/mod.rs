@@ -12,6 +12,7 @@ mod progress;
 mod query;
 mod report;
 mod shell;
+mod terminal;
 mod vacuum;
 mod verify;
 

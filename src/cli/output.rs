@@ -1,5 +1,6 @@
 //! Writing query results: a table for people, CSV / JSON / NDJSON / Parquet for programs.
 
+use super::terminal::{Fit, Kept, write_fitted};
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -90,18 +91,23 @@ pub fn target_name(path: Option<&Path>) -> String {
 
 /// Streams `frame` in `format` to `sink`, opened for `path` (or stdout). Returns the physical
 /// plan that ran.
+/// A table for a terminal is fitted to it by `fit` ([`super::terminal`]).
 pub async fn write_results(
     frame: DataFrame,
     format: Format,
     sink: Box<dyn Write + Send>,
     path: Option<&Path>,
+    fit: Option<Fit>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let target = target_name(path);
     let schema = frame.schema().inner().clone();
     let task = Arc::new(frame.task_ctx());
     let plan = frame.create_physical_plan().await?;
     let mut stream = execute_stream(Arc::clone(&plan), task)?;
-    let mut writer = BatchWriter::new(format, sink, &schema).map_err(output_error(&target))?;
+    let mut writer = match (format, fit) {
+        (Format::Table, Some(fit)) => BatchWriter::Terminal(sink, Kept::default(), fit),
+        _ => BatchWriter::new(format, sink, &schema).map_err(output_error(&target))?,
+    };
     while let Some(batch) = stream.next().await {
         writer.write(&batch?).map_err(output_error(&target))?;
     }
@@ -151,6 +157,7 @@ impl TableRows {
 /// stream.
 enum BatchWriter {
     Table(Box<dyn Write + Send>, TableRows),
+    Terminal(Box<dyn Write + Send>, Kept, Fit),
     Csv(csv::Writer<Box<dyn Write + Send>>),
     Json(ArrayWriter<Box<dyn Write + Send>>),
     Ndjson(LineDelimitedWriter<Box<dyn Write + Send>>),
@@ -186,6 +193,7 @@ impl BatchWriter {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), BoxError> {
         match self {
             BatchWriter::Table(_, rows) => rows.add(batch),
+            BatchWriter::Terminal(_, kept, fit) => kept.add(batch, fit),
             BatchWriter::Csv(w) => w.write(batch)?,
             BatchWriter::Json(w) => w.write(batch)?,
             BatchWriter::Ndjson(w) => w.write(batch)?,
@@ -209,6 +217,10 @@ impl BatchWriter {
                         rows.held, rows.total
                     )?;
                 }
+                sink.flush()?;
+            }
+            BatchWriter::Terminal(mut sink, kept, fit) => {
+                write_fitted(&mut sink, schema, &kept, &fit)?;
                 sink.flush()?;
             }
             BatchWriter::Csv(w) => w.into_inner().flush()?,

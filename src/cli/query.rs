@@ -10,6 +10,7 @@ use super::Outcome;
 use super::args::{ReadArgs, report_load_errors};
 use super::output::{Format, open_sink, refuse_binary_on_terminal, write_results};
 use super::progress::Progress;
+use super::terminal::Fit;
 use trailmap::error::Error;
 use trailmap::queries;
 
@@ -32,9 +33,35 @@ pub struct QueryArgs {
         conflicts_with = "query"
     )]
     pub sql_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub fit: FitArgs,
     /// SQL text, or the name of a named query (see `trailmap queries`).
     #[arg(value_name = "SQL | NAMED_QUERY", required_unless_present = "sql_file")]
     pub query: Option<String>,
+}
+
+/// How the table format fits a terminal (output that is not a terminal is whole).
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// On a terminal, show at most N rows: the first and the last halves.
+    #[arg(long, value_name = "N")]
+    pub max_rows: Option<usize>,
+    /// On a terminal, fit lines to N characters (default: the terminal's width).
+    #[arg(long, value_name = "N")]
+    pub max_width: Option<usize>,
+    /// On a terminal, show every row, column and character.
+    #[arg(long, alias = "full")]
+    pub wide: bool,
+    /// Expanded display: each row as `column = value` lines (one CloudTrail event at a time).
+    #[arg(short = 'x', long)]
+    pub expanded: bool,
+}
+
+impl FitArgs {
+    /// The fit for stdout, when it is a terminal.
+    pub fn for_stdout(&self) -> Option<Fit> {
+        Fit::for_stdout(self.max_rows, self.max_width, self.wide, self.expanded)
+    }
 }
 
 /// Resolves the query text: a file, a named query, or SQL.
@@ -72,7 +99,11 @@ pub async fn run(args: QueryArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let frame = session.sql(&sql).await?;
     let sink = open_sink(args.format, args.output.as_deref())?;
     let progress = Progress::start(&session, quiet);
-    let plan = write_results(frame, args.format, sink, args.output.as_deref()).await?;
+    let fit = match args.output {
+        Some(_) => None,
+        None => args.fit.for_stdout(),
+    };
+    let plan = write_results(frame, args.format, sink, args.output.as_deref(), fit).await?;
     progress.finish(&session);
     if tracing::enabled!(tracing::Level::INFO) {
         match session.cluster_work(&plan).await {

@@ -36,6 +36,8 @@ Statements end with `;` and may span lines. A named query runs by its name alone
   \\d TABLE       the columns of TABLE, with their meanings
   \\queries       list the named queries
   \\timing        show how long each statement takes (on/off)
+  \\x             expanded display: each row as `column = value` lines (on/off)
+  \\set NAME N    max_rows N, max_width N (0: the terminal's), wide on|off
   \\cache         what the column cache holds
   \\?             this help
   \\q             quit (or Ctrl-D)
@@ -66,6 +68,7 @@ pub async fn run(args: ShellArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let mut shell = Shell {
         session,
         timing: false,
+        fit: FitSettings::default(),
     };
     let mut statement = String::new();
     loop {
@@ -132,10 +135,14 @@ impl Input {
     fn parse(text: &str) -> Option<Input> {
         let trimmed = text.trim();
         if let Some(command) = trimmed.strip_prefix('\\') {
-            let mut words = command.split_whitespace();
-            let name = words.next().unwrap_or_default().to_owned();
-            let argument = words.next().map(|w| w.trim_end_matches(';').to_owned());
-            return Some(Input::Command(name, argument));
+            let command = command.trim_end_matches(';').trim();
+            let (name, rest) = command
+                .split_once(char::is_whitespace)
+                .unwrap_or((command, ""));
+            let argument = Some(rest.trim())
+                .filter(|r| !r.is_empty())
+                .map(str::to_owned);
+            return Some(Input::Command(name.to_owned(), argument));
         }
         let without_semicolon = trimmed.trim_end_matches(';').trim();
         if let Some(named) = queries::find(without_semicolon) {
@@ -151,6 +158,50 @@ impl Input {
 struct Shell {
     session: Arc<TrailSession>,
     timing: bool,
+    fit: FitSettings,
+}
+
+/// How tables fit the terminal (`\x`, `\set`); output that is not a terminal is whole.
+#[derive(Debug, Default)]
+struct FitSettings {
+    max_rows: Option<usize>,
+    max_width: Option<usize>,
+    wide: bool,
+    expanded: bool,
+}
+
+impl FitSettings {
+    /// Applies `\set NAME VALUE`; the error says what is accepted.
+    fn set(&mut self, setting: &str) -> Result<String, String> {
+        let mut words = setting.split_whitespace();
+        let (name, value) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let number = || {
+            value
+                .parse::<usize>()
+                .map_err(|_| format!("\\set {name} takes a number, not {value:?}"))
+        };
+        match name {
+            "max_rows" => self.max_rows = Some(number()?).filter(|n| *n > 0),
+            "max_width" => self.max_width = Some(number()?).filter(|n| *n > 0),
+            "wide" => {
+                self.wide = match value {
+                    "on" | "true" => true,
+                    "off" | "false" => false,
+                    other => return Err(format!("\\set wide takes on or off, not {other:?}")),
+                }
+            }
+            other => {
+                return Err(format!(
+                    "no setting {other:?}: \\set max_rows N, max_width N or wide on|off"
+                ));
+            }
+        }
+        Ok(format!("{name} is {value}"))
+    }
+
+    fn for_stdout(&self) -> Option<super::terminal::Fit> {
+        super::terminal::Fit::for_stdout(self.max_rows, self.max_width, self.wide, self.expanded)
+    }
 }
 
 impl Shell {
@@ -183,6 +234,18 @@ impl Shell {
             ("queries", _) => {
                 queries::all().try_for_each(|q| writeln!(out, "{:<26} {}", q.name, q.description))
             }
+            ("x", _) => {
+                self.fit.expanded = !self.fit.expanded;
+                let state = if self.fit.expanded { "on" } else { "off" };
+                writeln!(out, "expanded display is {state}")
+            }
+            ("set", Some(setting)) => match self.fit.set(setting) {
+                Ok(done) => writeln!(out, "{done}"),
+                Err(e) => {
+                    eprintln!("{e}");
+                    Ok(())
+                }
+            },
             ("timing", _) => {
                 self.timing = !self.timing;
                 let state = if self.timing { "on" } else { "off" };
@@ -220,7 +283,7 @@ impl Shell {
         let work = async {
             let frame = self.session.sql(sql).await?;
             let sink = Box::new(std::io::BufWriter::new(std::io::stdout()));
-            write_results(frame, Format::Table, sink, None).await
+            write_results(frame, Format::Table, sink, None, self.fit.for_stdout()).await
         };
         tokio::select! {
             result = work => {
@@ -255,9 +318,18 @@ impl ShellHelper {
         }
         words.extend(queries::all().map(|q| q.name.to_owned()));
         words.extend(
-            ["\\d", "\\queries", "\\timing", "\\cache", "\\q", "\\?"]
-                .into_iter()
-                .map(str::to_owned),
+            [
+                "\\d",
+                "\\queries",
+                "\\timing",
+                "\\x",
+                "\\set",
+                "\\cache",
+                "\\q",
+                "\\?",
+            ]
+            .into_iter()
+            .map(str::to_owned),
         );
         words.sort();
         words.dedup();

@@ -14,6 +14,8 @@ use super::Outcome;
 use super::args::SourceArgs;
 use super::output::{self, Format};
 use super::progress::CountBar;
+use super::query::FitArgs;
+use super::terminal::{Fit, Kept, write_fitted};
 use indicatif::HumanBytes;
 use trailmap::TrailSession;
 use trailmap::verify::chain::{DigestStatus, LogStatus};
@@ -49,6 +51,8 @@ pub struct VerifyArgs {
     /// them, to this JSON file: `--signatures FILE` then checks a local copy of the bucket.
     #[arg(long, value_name = "FILE.json")]
     pub save_signatures: Option<PathBuf>,
+    #[command(flatten)]
+    pub fit: FitArgs,
 }
 
 /// Problems shown in the table format; all of them are in JSON and CSV.
@@ -94,7 +98,11 @@ pub async fn run(args: VerifyArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let target = output::target_name(args.output.as_deref());
     match args.format {
         VerifyFormat::Table => {
-            output::write_text(&table_text(&verification)?, args.output.as_deref())?;
+            let text = match (args.output.is_none(), args.fit.for_stdout()) {
+                (true, Some(fit)) => terminal_text(&verification, &fit)?,
+                _ => table_text(&verification)?,
+            };
+            output::write_text(&text, args.output.as_deref())?;
         }
         VerifyFormat::Json => {
             output::write_json(&json_report(&verification), args.output.as_deref())?;
@@ -174,6 +182,16 @@ fn counts_text(counts: &StatusCounts) -> String {
 
 /// What was verified and the verdict, a few lines.
 fn summary_text(v: &Verification) -> String {
+    format!(
+        "{}Result: {}\n{}",
+        summary_body(v),
+        result_text(v),
+        hint_text(v)
+    )
+}
+
+/// The range, signatures, counts, gaps and unread objects.
+fn summary_body(v: &Verification) -> String {
     let j = &v.judgement;
     let range = match j.span {
         Some((from, to)) => format!("{} to {}", format_digest_time(from), format_digest_time(to)),
@@ -198,7 +216,12 @@ fn summary_text(v: &Verification) -> String {
             e.log_file, e.stage, e.message
         ));
     }
-    let result = if !v.errors.is_empty() {
+    text
+}
+
+/// What the verification concluded, in one line.
+fn result_text(v: &Verification) -> String {
+    if !v.errors.is_empty() {
         format!(
             "INCOMPLETE: {} object(s) could not be read; nothing can be said of them",
             v.errors.len()
@@ -226,14 +249,50 @@ fn summary_text(v: &Verification) -> String {
             ));
         }
         text
-    };
-    text.push_str(&format!("Result: {result}\n"));
-    if v.signatures == Signatures::None && !v.is_empty() {
-        text.push_str(
-            "Hint: no digest files were found. They live in CloudTrail-Digest/ beside CloudTrail/: give -s at the AWSLogs/ level (or above), and check that the trail has log file validation on.\n",
-        );
     }
-    text
+}
+
+/// A hint when no digest was found.
+fn hint_text(v: &Verification) -> String {
+    match v.signatures == Signatures::None && !v.is_empty() {
+        true => "Hint: no digest files were found. They live in CloudTrail-Digest/ beside CloudTrail/: give -s at the AWSLogs/ level (or above), and check that the trail has log file validation on.\n".to_owned(),
+        false => String::new(),
+    }
+}
+
+/// The verification for a terminal, read top-down: the result, the summary, then the problems
+/// fitted by `fit`.
+fn terminal_text(v: &Verification, fit: &Fit) -> anyhow::Result<String> {
+    let mut text = format!(
+        "Result: {}\n\n{}{}",
+        result_text(v),
+        summary_body(v),
+        hint_text(v)
+    );
+    let total = problem_count(v);
+    if total > 0 {
+        let problems = rows_batch(
+            v,
+            Rows::Problems {
+                limit: TABLE_PROBLEMS,
+            },
+        )?;
+        let mut kept = Kept::default();
+        kept.add(&problems, fit);
+        let mut table = Vec::new();
+        write_fitted(&mut table, &problems.schema(), &kept, fit)?;
+        text.push_str(&format!(
+            "\nProblems: {total}\n{}",
+            String::from_utf8_lossy(&table)
+        ));
+        if total > TABLE_PROBLEMS {
+            text.push_str(&format!(
+                "... and {} more: --format csv or --format json lists every one\n",
+                total - TABLE_PROBLEMS
+            ));
+        }
+    }
+    Ok(text)
 }
 
 fn table_text(v: &Verification) -> anyhow::Result<String> {

@@ -251,6 +251,11 @@ pub fn daily_stacked(points: &[(String, String, u64)]) -> String {
         }
     }
     let max = totals.iter().copied().max().unwrap_or(1).max(1);
+    // The legend sits in the plot's upper right: the y axis reaches high enough that the
+    // tallest bar stays below it (its rows are about 20 px each; the plot is 256 px high).
+    let legend = 20 * geographies.len() as u64 + 20;
+    let plot = 256u64;
+    let top = (max * plot / plot.saturating_sub(legend).max(64)).max(max + max * 2 / 5) + 1;
     let mut svg = String::new();
     let width = (140 + 34 * days.len() as u32).clamp(480, 1400);
     let label_every = days.len().div_ceil(20).max(1);
@@ -261,10 +266,7 @@ pub fn daily_stacked(points: &[(String, String, u64)]) -> String {
             .margin(12)
             .x_label_area_size(80)
             .y_label_area_size(60)
-            .build_cartesian_2d(
-                (0..days.len()).into_segmented(),
-                0u64..max + max * 2 / 5 + 1,
-            )?;
+            .build_cartesian_2d((0..days.len()).into_segmented(), 0u64..top)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
