@@ -175,8 +175,9 @@ pub struct Decoded {
     pub bad_times: usize,
     /// The application profiles the file's `CreateInferenceProfile` events create.
     pub created_profiles: ProfileMap,
-    /// The sessions the file's STS events issue (all records, whatever the filters).
-    pub issued_sessions: SessionMap,
+    /// The sessions the file's STS events issue (all records, whatever the filters), when the
+    /// plan collects them ([`DecodePlan::waits_for_sessions`]).
+    pub issued_sessions: Option<SessionMap>,
     /// The file's trail events that change what a trail records (all records, whatever the
     /// filters).
     pub trail_changes: Vec<TrailChange>,
@@ -279,7 +280,7 @@ pub fn decode_file<R: BufRead>(
     let mut oldest_event: Option<i64> = None;
     let mut bad_times = 0;
     let mut created_profiles = ProfileMap::default();
-    let mut issued_sessions = SessionMap::default();
+    let mut issued_sessions = plan.waits_for_sessions().then(SessionMap::default);
     let mut trail_changes = Vec::new();
     let profiles = Some(plan.profiles.as_ref());
     let known_sessions = plan.sessions.as_deref();
@@ -290,8 +291,8 @@ pub fn decode_file<R: BufRead>(
             created_profiles.collect_record(record, &file.log_file);
         } else if let Some(change) = change_of_record(record, &file.log_file) {
             trail_changes.push(change);
-        } else {
-            issued_sessions.collect_record(record, &file.log_file);
+        } else if let Some(sessions) = issued_sessions.as_mut() {
+            sessions.collect_record(record, &file.log_file);
         }
         // Every record's time counts for the coverage (delivery lag, unparsable times).
         let time = record.event_time.get().and_then(parse_event_time);
@@ -373,8 +374,8 @@ pub struct ArchiveFacts {
     pub profiles: ProfileMap,
     /// Its trail changes.
     pub trail_changes: Vec<TrailChange>,
-    /// The sessions its STS events issue.
-    pub sessions: SessionMap,
+    /// The sessions its STS events issue (`None`: not looked for).
+    pub sessions: Option<SessionMap>,
 }
 
 /// The application profiles created by the `CreateInferenceProfile` events of one file (of at
@@ -399,7 +400,11 @@ pub fn archive_facts<R: BufRead>(
     hash: bool,
 ) -> Result<(ArchiveFacts, Option<[u8; 32]>), DecodeError> {
     let mut text = HashingRead::new(gzip::JsonText::open(input, named_gzip)?, hash);
-    let mut facts = ArchiveFacts::default();
+    // A search looks for sessions too: none found is an answer.
+    let mut facts = ArchiveFacts {
+        sessions: Some(SessionMap::default()),
+        ..ArchiveFacts::default()
+    };
     SEARCHED_TEXT.with_borrow_mut(|head| -> Result<(), DecodeError> {
         // Most files hold neither: their text is only looked through, not parsed.
         head.clear();
@@ -421,7 +426,10 @@ pub fn archive_facts<R: BufRead>(
             if let Some(change) = change_of_record(record, log_file) {
                 facts.trail_changes.push(change);
             }
-            facts.sessions.collect_record(record, log_file);
+            facts
+                .sessions
+                .get_or_insert_with(SessionMap::default)
+                .collect_record(record, log_file);
             Ok(())
         })?;
         Ok(())

@@ -48,6 +48,9 @@ enum Outcome {
 struct Harvest {
     files: BTreeSet<String>,
     profiles: ProfileMap,
+    /// The files whose sessions were collected (a scan collects them only when it needs
+    /// them: parsing every STS event costs a query that does not).
+    session_files: BTreeSet<String>,
     sessions: SessionMap,
     trail_changes: BTreeMap<String, Vec<TrailChange>>,
 }
@@ -62,12 +65,24 @@ impl Harvest {
         } = facts;
         self.files.insert(log_file.to_owned());
         self.profiles.extend(profiles);
-        self.sessions.extend(sessions);
+        if let Some(sessions) = sessions {
+            self.session_files.insert(log_file.to_owned());
+            self.sessions.extend(sessions);
+        }
         if !trail_changes.is_empty() {
             self.trail_changes
                 .insert(log_file.to_owned(), trail_changes);
         }
     }
+}
+
+/// What a search looks for in the files the scans have not told it about.
+#[derive(Debug, Clone, Copy)]
+enum Sought {
+    /// Application profiles and trail changes (every scan collects them).
+    Facts,
+    /// Sessions (a scan collects them only when its plan needs them).
+    Sessions,
 }
 
 /// A batch of what reading a file for a scan gave.
@@ -595,7 +610,7 @@ impl Archive {
         let sessions = self
             .all_sessions
             .get_or_init(|| async {
-                self.search_unread().await;
+                self.search_unread(Sought::Sessions).await;
                 let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
                 tracing::info!(sessions = harvest.sessions.len(), "sessions resolved");
                 Arc::new(harvest.sessions.clone())
@@ -720,7 +735,7 @@ impl Archive {
             .iter()
             .filter_map(|call| profile_home(&call.arn))
             .collect();
-        let candidates = self.unsearched(|object| {
+        let candidates = self.unsearched(Sought::Facts, |object| {
             let key = object.key();
             let home = key.account.as_deref().zip(key.region.as_deref());
             home.is_some_and(|home| homes.contains(&home))
@@ -737,13 +752,21 @@ impl Archive {
         known.1.then_some(known.0)
     }
 
-    /// The listed files that `wanted` keeps and that no scan has read and no search looked
-    /// through yet.
-    fn unsearched(&self, wanted: impl Fn(&LogObject) -> bool) -> Vec<Arc<LogObject>> {
+    /// The listed files that `wanted` keeps and that no scan has read (for `sought`) and no
+    /// search looked through yet.
+    fn unsearched(
+        &self,
+        sought: Sought,
+        wanted: impl Fn(&LogObject) -> bool,
+    ) -> Vec<Arc<LogObject>> {
         let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
+        let done = match sought {
+            Sought::Facts => &harvest.files,
+            Sought::Sessions => &harvest.session_files,
+        };
         self.objects
             .iter()
-            .filter(|o| !harvest.files.contains(&o.context.log_file) && wanted(o))
+            .filter(|o| !done.contains(&o.context.log_file) && wanted(o))
             .cloned()
             .collect()
     }
@@ -771,7 +794,7 @@ impl Archive {
         let profiles = self
             .all_profiles
             .get_or_init(|| async {
-                self.search_unread().await;
+                self.search_unread(Sought::Facts).await;
                 let harvested = self
                     .harvest
                     .lock()
@@ -787,9 +810,10 @@ impl Archive {
         Arc::clone(profiles)
     }
 
-    /// Searches every listed file no scan has read and no search looked through yet.
-    async fn search_unread(&self) {
-        let unsearched = self.unsearched(|_| true);
+    /// Searches every listed file no scan has read (for `sought`) and no search looked through
+    /// yet.
+    async fn search_unread(&self, sought: Sought) {
+        let unsearched = self.unsearched(sought, |_| true);
         tracing::debug!(
             files = unsearched.len(),
             "searching files for application profiles, sessions and trail changes"
@@ -804,7 +828,7 @@ impl Archive {
         if let Some(known) = self.known_trail_changes.get() {
             return known.clone();
         }
-        self.search_unread().await;
+        self.search_unread(Sought::Facts).await;
         let harvest = self.harvest.lock().unwrap_or_else(|p| p.into_inner());
         let mut changes: Vec<TrailChange> =
             harvest.trail_changes.values().flatten().cloned().collect();
@@ -981,6 +1005,11 @@ impl Archive {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .files
+            .insert(log_file.clone());
+        self.harvest
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .session_files
             .insert(log_file.clone());
         self.progress.add(0, 0, true);
         let error = LoadError::of_file(log_file.clone(), file_error);
