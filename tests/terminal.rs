@@ -68,7 +68,17 @@ fn a_wide_result_fits_the_terminal_with_an_exact_footer() {
         ],
         100,
     );
-    assert!(rows.iter().any(|l| l.contains("| 36 |")), "{rows:?}");
+    assert!(rows.iter().any(|l| l.contains('·')), "{rows:?}");
+    let aligned = on_terminal(
+        &[
+            "query",
+            "-s",
+            sample(),
+            "SELECT * FROM (VALUES ('a', 5), ('b', 12345)) AS t(k, n)",
+        ],
+        100,
+    );
+    assert!(aligned.iter().any(|l| l == "| a |     5 |"), "{aligned:?}");
     assert!(rows.iter().any(|l| l.contains('·')), "{rows:?}");
     assert_eq!(
         rows.last().unwrap(),
@@ -93,6 +103,24 @@ fn expanded_display_prints_one_line_per_column() {
     assert!(lines[1].starts_with("event_name    = "), "{lines:?}");
     assert!(lines[3].starts_with("user_identity = {"), "{lines:?}");
     assert!(lines.iter().all(|l| l.chars().count() <= 100), "{lines:?}");
+    // A long result shows its first and its last records.
+    let ends = on_terminal(
+        &[
+            "query",
+            "-s",
+            sample(),
+            "-x",
+            "--max-rows",
+            "2",
+            "SELECT event_id FROM events ORDER BY event_id LIMIT 3",
+        ],
+        100,
+    );
+    let titles: Vec<&String> = ends.iter().filter(|l| l.starts_with("-[ RECORD")).collect();
+    assert_eq!(titles.len(), 2, "{ends:?}");
+    assert!(titles[0].starts_with("-[ RECORD 1 ]") && titles[1].starts_with("-[ RECORD 3 ]"));
+    assert!(ends.contains(&"…".to_owned()), "{ends:?}");
+    assert!(ends.last().unwrap().starts_with("3 rows (2 shown), 1 columns"), "{ends:?}");
 }
 
 #[test]

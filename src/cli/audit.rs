@@ -285,10 +285,8 @@ const EXAMPLES_PER_GROUP: usize = 3;
 /// findings grouped by rule and requirement with a few examples each (log files relative to
 /// the sources given), tables fitted by `fit`.
 fn terminal_text(report: &AuditReport, fit: &Fit, sources: &[String]) -> anyhow::Result<String> {
-    let mut text = format!(
-        "{}\n\n",
-        paint_result(&format!("Result: {}", verdict(report)), report)
-    );
+    let result = wrap(&format!("Result: {}", verdict(report)), fit);
+    let mut text = format!("{}\n\n", paint_result(result.trim_end(), report));
     let rules = report.rules_batch()?;
     let mut kept = Kept::default();
     kept.add(&rules, fit);
@@ -361,7 +359,9 @@ fn relative(log_file: &str, sources: &[String]) -> String {
     sources
         .iter()
         .filter_map(|s| log_file.strip_prefix(s.trim_end_matches('/')))
-        .map(|rest| rest.trim_start_matches('/').to_owned())
+        // At a path boundary: `logs` does not hold `logs-old/...`.
+        .filter_map(|rest| rest.strip_prefix('/'))
+        .map(str::to_owned)
         .next()
         .unwrap_or_else(|| log_file.to_owned())
 }

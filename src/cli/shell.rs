@@ -36,8 +36,8 @@ Statements end with `;` and may span lines. A named query runs by its name alone
   \\d TABLE       the columns of TABLE, with their meanings
   \\queries       list the named queries
   \\timing        show how long each statement takes (on/off)
-  \\x             expanded display: each row as `column = value` lines (on/off)
-  \\set NAME N    max_rows N, max_width N (0: the terminal's), wide on|off
+  \\x [on|off]    expanded display: each row as `column = value` lines
+  \\set NAME N    max_rows N (0: 40), max_width N (0: the terminal's; at least 20), wide on|off
   \\cache         what the column cache holds
   \\?             this help
   \\q             quit (or Ctrl-D)
@@ -175,6 +175,11 @@ impl FitSettings {
     fn set(&mut self, setting: &str) -> Result<String, String> {
         let mut words = setting.split_whitespace();
         let (name, value) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        if let Some(extra) = words.next() {
+            return Err(format!(
+                "\\set {name} takes one value; {extra:?} is one too many"
+            ));
+        }
         let number = || {
             value
                 .parse::<usize>()
@@ -223,7 +228,10 @@ impl Shell {
             ("d", None) => TABLES
                 .iter()
                 .try_for_each(|(name, description)| writeln!(out, "{name:<22} {description}")),
-            ("d", Some(table)) => match catalog::write_table(&mut out, table) {
+            ("d", Some(table)) => match catalog::write_table(
+                &mut out,
+                table.split_whitespace().next().unwrap_or_default(),
+            ) {
                 Ok(true) => Ok(()),
                 Ok(false) => {
                     eprintln!("no table {table:?}; \\d lists them");
@@ -234,11 +242,27 @@ impl Shell {
             ("queries", _) => {
                 queries::all().try_for_each(|q| writeln!(out, "{:<26} {}", q.name, q.description))
             }
-            ("x", _) => {
-                self.fit.expanded = !self.fit.expanded;
+            ("x", setting) => {
+                self.fit.expanded = match setting {
+                    Some("on") => true,
+                    Some("off") => false,
+                    _ => !self.fit.expanded,
+                };
                 let state = if self.fit.expanded { "on" } else { "off" };
                 writeln!(out, "expanded display is {state}")
             }
+            ("set", None) => writeln!(
+                out,
+                "max_rows {}, max_width {}, wide {}, expanded {} (\\set NAME VALUE changes one)",
+                self.fit
+                    .max_rows
+                    .map_or("default".to_owned(), |n| n.to_string()),
+                self.fit
+                    .max_width
+                    .map_or("terminal".to_owned(), |n| n.to_string()),
+                self.fit.wide,
+                self.fit.expanded
+            ),
             ("set", Some(setting)) => match self.fit.set(setting) {
                 Ok(done) => writeln!(out, "{done}"),
                 Err(e) => {

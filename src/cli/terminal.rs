@@ -16,6 +16,8 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 pub const DEFAULT_MAX_ROWS: usize = 40;
 /// The width used when the terminal's cannot be found.
 const FALLBACK_WIDTH: usize = 120;
+/// Rows `--wide` shows at most (as many as the table format holds when piped).
+const WIDE_ROWS: usize = super::output::TABLE_ROW_LIMIT;
 /// Characters a value shows at most when there are several columns (without `--wide`).
 const CELL_WIDTH: usize = 32;
 /// How a cut value ends, and the column standing for those left out.
@@ -79,8 +81,14 @@ impl Kept {
     pub fn add(&mut self, batch: &RecordBatch, fit: &Fit) {
         self.total += batch.num_rows();
         if fit.wide {
-            self.head.push(batch.clone());
-            self.head_rows += batch.num_rows();
+            // Everything, up to what the piped table holds.
+            let room = WIDE_ROWS
+                .saturating_sub(self.head_rows)
+                .min(batch.num_rows());
+            if room > 0 {
+                self.head.push(batch.slice(0, room));
+                self.head_rows += room;
+            }
             return;
         }
         let head_room = fit.max_rows.div_ceil(2).saturating_sub(self.head_rows);
@@ -139,7 +147,7 @@ pub fn write_fitted(
     let tail_cells = cells(&tail).map_err(std::io::Error::other)?;
     let shown_rows = head_cells.len() + tail_cells.len();
     if fit.expanded {
-        write_expanded(out, &names, &head_cells, &tail_cells, fit)?;
+        write_expanded(out, &names, (&head_cells, &tail_cells, kept.total), fit)?;
         return write_footer(
             out,
             kept.total,
@@ -170,7 +178,7 @@ pub fn write_fitted(
         .map(|c| {
             rows.iter()
                 .map(|r| width(&r[c]))
-                .chain([width(&names[c])])
+                .chain([width(&cut(&names[c]))])
                 .max()
                 .unwrap_or(0)
         })
@@ -185,7 +193,7 @@ pub fn write_fitted(
         .set_content_arrangement(ContentArrangement::Disabled);
     let mut header: Vec<String> = Vec::new();
     for (i, &c) in columns.iter().enumerate() {
-        header.push(names[c].clone());
+        header.push(cut(&names[c]));
         if gap_after == Some(i) {
             header.push(ELLIPSIS.to_owned());
         }
@@ -290,8 +298,9 @@ fn fitting_columns(widths: &[usize], max_width: usize) -> (Vec<usize>, Option<us
         from_left = !from_left;
     }
     if left.is_empty() {
-        // Not even the first column fits: it is shown, cut by the cells' limit.
+        // Not even the first column fits: it alone is shown, cut by the cells' limit.
         left.push(0);
+        right.clear();
     }
     let gap = left.len() - 1;
     right.reverse();
@@ -303,14 +312,16 @@ fn fitting_columns(widths: &[usize], max_width: usize) -> (Vec<usize>, Option<us
 fn write_expanded(
     out: &mut dyn Write,
     names: &[String],
-    head: &[Vec<String>],
-    tail: &[Vec<String>],
+    (head, tail, total): (&[Vec<String>], &[Vec<String>], usize),
     fit: &Fit,
 ) -> std::io::Result<()> {
     let name_width = names.iter().map(|n| width(n)).max().unwrap_or(0);
-    let value_limit = match fit.wide {
-        true => usize::MAX,
-        false => fit.max_width.saturating_sub(name_width + 3).max(8),
+    let (value_limit, line_limit) = match fit.wide {
+        true => (usize::MAX, usize::MAX),
+        false => (
+            fit.max_width.saturating_sub(name_width + 3).max(8),
+            fit.max_width,
+        ),
     };
     let block = |out: &mut dyn Write, number: usize, row: &Vec<String>| -> std::io::Result<()> {
         let title = format!("-[ RECORD {number} ]");
@@ -321,8 +332,9 @@ fn write_expanded(
         );
         writeln!(out, "{title}{rule}")?;
         for (name, value) in names.iter().zip(row) {
-            let pad = " ".repeat(name_width - width(name));
-            writeln!(out, "{name}{pad} = {}", shorten(value, value_limit))?;
+            let pad = " ".repeat(name_width.saturating_sub(width(name)));
+            let line = format!("{name}{pad} = {}", shorten(value, value_limit));
+            writeln!(out, "{}", shorten(&line, line_limit))?;
         }
         Ok(())
     };
@@ -331,6 +343,9 @@ fn write_expanded(
     }
     if !tail.is_empty() {
         writeln!(out, "{ELLIPSIS}")?;
+    }
+    for (i, row) in tail.iter().enumerate() {
+        block(out, total - tail.len() + i + 1, row)?;
     }
     Ok(())
 }

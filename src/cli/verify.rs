@@ -15,7 +15,7 @@ use super::args::SourceArgs;
 use super::output::{self, Format};
 use super::progress::CountBar;
 use super::query::FitArgs;
-use super::terminal::{Fit, Kept, write_fitted};
+use super::terminal::{Fit, Kept, wrap, write_fitted};
 use indicatif::HumanBytes;
 use trailmap::TrailSession;
 use trailmap::verify::chain::{DigestStatus, LogStatus};
@@ -263,11 +263,14 @@ fn hint_text(v: &Verification) -> String {
 /// The verification for a terminal, read top-down: the result, the summary, then the problems
 /// fitted by `fit`.
 fn terminal_text(v: &Verification, fit: &Fit) -> anyhow::Result<String> {
-    let mut text = format!(
-        "Result: {}\n\n{}{}",
-        result_text(v),
-        summary_body(v),
-        hint_text(v)
+    let mut text = wrap(
+        &format!(
+            "Result: {}\n\n{}{}",
+            result_text(v),
+            summary_body(v),
+            hint_text(v)
+        ),
+        fit,
     );
     let total = problem_count(v);
     if total > 0 {
@@ -277,6 +280,11 @@ fn terminal_text(v: &Verification, fit: &Fit) -> anyhow::Result<String> {
                 limit: TABLE_PROBLEMS,
             },
         )?;
+        // Every problem listed is shown: the line below says how many more there are.
+        let fit = &Fit {
+            max_rows: TABLE_PROBLEMS,
+            ..*fit
+        };
         let mut kept = Kept::default();
         kept.add(&problems, fit);
         let mut table = Vec::new();
