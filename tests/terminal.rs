@@ -120,7 +120,12 @@ fn expanded_display_prints_one_line_per_column() {
     assert_eq!(titles.len(), 2, "{ends:?}");
     assert!(titles[0].starts_with("-[ RECORD 1 ]") && titles[1].starts_with("-[ RECORD 3 ]"));
     assert!(ends.contains(&"…".to_owned()), "{ends:?}");
-    assert!(ends.last().unwrap().starts_with("3 rows (2 shown), 1 columns"), "{ends:?}");
+    assert!(
+        ends.last()
+            .unwrap()
+            .starts_with("3 rows (2 shown), 1 columns"),
+        "{ends:?}"
+    );
 }
 
 #[test]
