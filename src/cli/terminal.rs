@@ -423,17 +423,9 @@ fn width(text: &str) -> usize {
     text.chars().count()
 }
 
-/// `n` with commas between thousands.
+/// `n` with commas between thousands (as the report writes counts).
 fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    trailmap::report::html::thousands(n as u64)
 }
 
 #[cfg(test)]
